@@ -1,0 +1,21 @@
+// Prints the closing line "N passed, N failed, N skipped" from vitest's JSON report and exits
+// non-zero when anything failed (or when there is no report to read).
+import { readFileSync } from "node:fs";
+
+const path = process.argv[2] ?? ".reports/vitest.json";
+let report;
+try {
+  report = JSON.parse(readFileSync(path, "utf8"));
+} catch (err) {
+  console.log(`no test report at ${path} (${err.message})`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+const passed = report.numPassedTests ?? 0;
+let failed = report.numFailedTests ?? 0;
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+// A suite that failed before any test ran (a broken import, a global setup that threw) has no
+// failed test to count; it is still a failure.
+if (!report.success && failed === 0) failed = Math.max(1, report.numFailedTestSuites ?? 0);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);

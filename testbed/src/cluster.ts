@@ -1,0 +1,387 @@
+// The local control plane: etcd → kube-apiserver → kube-controller-manager → kube-scheduler →
+// kwok, each a child process on loopback ports, then N fake nodes that kwok keeps Ready.
+import { mkdir, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { KubeClient } from "../../src/kube/client.ts";
+import { ensureBinaries, type BinaryDirs } from "./binaries.ts";
+import {
+  apiserverCommand,
+  CLUSTER_NAME,
+  controllerManagerCommand,
+  etcdCommand,
+  KWOK_NODE_ANNOTATION,
+  kwokCommand,
+  LOOPBACK,
+  schedulerCommand,
+  type CommandLine,
+  type Layout,
+  type Ports,
+} from "./flags.ts";
+import { renderKubeconfig } from "./kubeconfig.ts";
+import { generatePki, pkiPaths } from "./pki.ts";
+import { freePort } from "./ports.ts";
+import { ComponentError, isAlive, ManagedProcess, signalGroup } from "./process.ts";
+import { probeOnce, waitUntilReady, type HttpProbe } from "./readiness.ts";
+import { ClusterState } from "./state.ts";
+
+export const COMPONENTS = [
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kwok",
+] as const;
+export type ComponentName = (typeof COMPONENTS)[number];
+
+export interface ClusterOptions {
+  /** Run folder; created if missing. Default: a fresh folder under the system temp dir. */
+  readonly dir?: string;
+  readonly name?: string;
+  readonly nodes?: number;
+  readonly binaries?: BinaryDirs;
+  readonly log?: (line: string) => void;
+  readonly readyTimeoutMs?: number;
+}
+
+interface ComponentSpec {
+  readonly command: (layout: Layout, ports: Ports) => CommandLine;
+  /** Which entries of Ports this component binds; re-drawn if the port was taken. */
+  readonly ports: readonly (keyof Ports)[];
+  readonly probe: (layout: Layout, ports: Ports) => HttpProbe;
+}
+
+const healthzOk = (status: number, body: string) => status === 200 && body.trim() === "ok";
+
+function componentSpecs(): Record<ComponentName, ComponentSpec> {
+  const adminTls = (layout: Layout) => ({
+    ca: readFileSync(layout.pki.caCert),
+    cert: readFileSync(layout.pki.adminCert),
+    key: readFileSync(layout.pki.adminKey),
+  });
+  return {
+    etcd: {
+      command: etcdCommand,
+      ports: ["etcd", "etcdPeer"],
+      probe: (_l, p) => ({
+        url: `http://${LOOPBACK}:${p.etcd}/health`,
+        accept: (s, b) => s === 200 && /"health":\s*"true"/.test(b),
+      }),
+    },
+    "kube-apiserver": {
+      command: apiserverCommand,
+      ports: ["apiserver"],
+      probe: (l, p) => ({
+        url: `https://${LOOPBACK}:${p.apiserver}/readyz`,
+        ...adminTls(l),
+        accept: healthzOk,
+      }),
+    },
+    "kube-controller-manager": {
+      command: controllerManagerCommand,
+      ports: ["controllerManager"],
+      probe: (_l, p) => ({
+        url: `https://${LOOPBACK}:${p.controllerManager}/healthz`,
+        insecure: true,
+        accept: healthzOk,
+      }),
+    },
+    "kube-scheduler": {
+      command: schedulerCommand,
+      ports: ["scheduler"],
+      probe: (_l, p) => ({
+        url: `https://${LOOPBACK}:${p.scheduler}/healthz`,
+        insecure: true,
+        accept: healthzOk,
+      }),
+    },
+    kwok: {
+      command: kwokCommand,
+      ports: ["kwok"],
+      probe: (_l, p) => ({
+        url: `http://${LOOPBACK}:${p.kwok}/healthz`,
+        accept: (s) => s === 200,
+      }),
+    },
+  };
+}
+
+async function drawPorts(): Promise<Ports> {
+  const [etcd, etcdPeer, apiserver, controllerManager, scheduler, kwok] = await Promise.all(
+    Array.from({ length: 6 }, freePort),
+  );
+  return {
+    etcd: etcd ?? 0,
+    etcdPeer: etcdPeer ?? 0,
+    apiserver: apiserver ?? 0,
+    controllerManager: controllerManager ?? 0,
+    scheduler: scheduler ?? 0,
+    kwok: kwok ?? 0,
+  };
+}
+
+const PORT_TAKEN = /address already in use|bind: address/i;
+
+export class Cluster {
+  readonly name: string;
+  readonly dir: string;
+  readonly kubeconfig: string;
+  readonly #layout: Layout;
+  #ports: Ports;
+  readonly #specs = componentSpecs();
+  readonly #procs = new Map<ComponentName, ManagedProcess>();
+  readonly #log: (line: string) => void;
+  readonly #readyTimeoutMs: number;
+  readonly #nodeNames: string[] = [];
+  readonly #startedAt = new Date();
+  #stopping = false;
+  readonly #onExit = () => {
+    for (const p of this.#procs.values()) p.killNow();
+  };
+
+  private constructor(name: string, layout: Layout, ports: Ports, opts: ClusterOptions) {
+    this.name = name;
+    this.dir = layout.dir;
+    this.kubeconfig = layout.kubeconfig;
+    this.#layout = layout;
+    this.#ports = ports;
+    this.#log = opts.log ?? (() => undefined);
+    this.#readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+  }
+
+  static async start(opts: ClusterOptions = {}): Promise<Cluster> {
+    const log = opts.log ?? (() => undefined);
+    const binaries = opts.binaries ?? (await ensureBinaries(log));
+    const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "cairn-testbed-")));
+    await mkdir(dir, { recursive: true });
+    await killRecordedProcesses(dir);
+    const layout: Layout = {
+      dir,
+      pki: pkiPaths(dir),
+      kubeconfig: join(dir, "admin.kubeconfig"),
+      kubeBin: binaries.kube,
+      kwokBin: binaries.kwok,
+    };
+    const cluster = new Cluster(opts.name ?? "testbed", layout, await drawPorts(), opts);
+    process.once("exit", cluster.#onExit);
+    try {
+      await cluster.#bringUp(opts.nodes ?? 2);
+    } catch (err) {
+      await cluster.stop({ removeDir: false });
+      throw err;
+    }
+    return cluster;
+  }
+
+  get ports(): Ports {
+    return this.#ports;
+  }
+
+  client(): KubeClient {
+    return KubeClient.fromKubeconfigFile(this.kubeconfig);
+  }
+
+  state(): ClusterState {
+    return {
+      name: this.name,
+      dir: this.dir,
+      kubeconfig: this.kubeconfig,
+      ports: this.#ports,
+      components: COMPONENTS.map((c) => {
+        const p = this.#procs.get(c);
+        return { name: c, pid: p?.pid ?? -1, logFile: join(this.dir, `${c}.log`) };
+      }),
+      nodes: [...this.#nodeNames],
+      supervisorPid: process.pid,
+      startedAt: this.#startedAt.toISOString(),
+    };
+  }
+
+  async #bringUp(nodes: number): Promise<void> {
+    const t0 = Date.now();
+    await generatePki(this.dir, { commonName: "cairn-admin", organization: "system:masters" });
+    this.#log(`testbed: PKI ready in ${Date.now() - t0} ms`);
+    await this.#startComponent("etcd");
+    await this.#startComponent("kube-apiserver");
+    await writeFile(
+      this.kubeconfig,
+      renderKubeconfig({
+        clusterName: CLUSTER_NAME,
+        server: `https://${LOOPBACK}:${this.#ports.apiserver}`,
+        caFile: this.#layout.pki.caCert,
+        certFile: this.#layout.pki.adminCert,
+        keyFile: this.#layout.pki.adminKey,
+        user: "cairn-admin",
+      }),
+      { mode: 0o600 },
+    );
+    // KCM and the scheduler do not depend on each other: start them together.
+    await Promise.all([
+      this.#startComponent("kube-controller-manager"),
+      this.#startComponent("kube-scheduler"),
+    ]);
+    await this.#startComponent("kwok");
+    await this.#createNodes(nodes);
+    await this.#writeState();
+    this.#log(`testbed: cluster ready in ${Date.now() - t0} ms (${this.dir})`);
+  }
+
+  async #startComponent(name: ComponentName, attempts = 3): Promise<void> {
+    const spec = this.#specs[name];
+    for (let attempt = 1; ; attempt++) {
+      const t0 = Date.now();
+      const proc = ManagedProcess.start({
+        name,
+        commandLine: spec.command(this.#layout, this.#ports),
+        logFile: join(this.dir, `${name}.log`),
+      });
+      this.#procs.set(name, proc);
+      await this.#writeState();
+      try {
+        await waitUntilReady(
+          proc,
+          () => probeOnce(spec.probe(this.#layout, this.#ports)),
+          this.#readyTimeoutMs,
+        );
+        this.#log(`testbed: ${name} ready in ${Date.now() - t0} ms (pid ${proc.pid})`);
+        void proc.exited.then(() => {
+          if (!this.#stopping && this.#procs.get(name) === proc) {
+            this.#log(
+              `testbed: ${name} ${proc.describeExit()} unexpectedly\n${proc.logTail(15)}`,
+            );
+          }
+        });
+        return;
+      } catch (err) {
+        await proc.stop(2_000);
+        const portTaken = err instanceof ComponentError && PORT_TAKEN.test(proc.logTail(50));
+        if (!portTaken || attempt >= attempts || name === "kube-apiserver" && this.#restarting) {
+          throw err;
+        }
+        this.#log(`testbed: ${name}: port taken, retrying on new ports`);
+        const fresh = await drawPorts();
+        const next = { ...this.#ports };
+        for (const key of spec.ports) next[key] = fresh[key];
+        this.#ports = next;
+      }
+    }
+  }
+
+  #restarting = false;
+
+  /** Stops one component and starts it again on the same ports (clients keep their config). */
+  async restart(name: ComponentName): Promise<void> {
+    const proc = this.#procs.get(name);
+    this.#restarting = true;
+    try {
+      this.#procs.delete(name);
+      await proc?.stop();
+      await this.#startComponent(name, 1);
+    } finally {
+      this.#restarting = false;
+    }
+  }
+
+  /** Components that are not running (for status and for tests that check health). */
+  deadComponents(): ComponentName[] {
+    return COMPONENTS.filter((c) => !this.#procs.get(c)?.running);
+  }
+
+  async #createNodes(count: number): Promise<void> {
+    const client = this.client();
+    const t0 = Date.now();
+    for (let i = 0; i < count; i++) {
+      const name = `kwok-node-${i}`;
+      this.#nodeNames.push(name);
+      await client.create({
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name,
+          annotations: { [KWOK_NODE_ANNOTATION]: "fake" },
+          labels: {
+            type: "kwok",
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+          },
+        },
+        // No taints: workloads need no tolerations.
+        spec: {},
+      });
+    }
+    const deadline = Date.now() + this.#readyTimeoutMs;
+    for (;;) {
+      const { items } = await client.list("v1", "Node", { labelSelector: "type=kwok" });
+      const ready = items.filter((n) => isNodeReady(n) && this.#nodeNames.includes(n.metadata.name ?? ""));
+      if (ready.length === count) break;
+      const kwok = this.#procs.get("kwok");
+      if (kwok && !kwok.running) {
+        throw new ComponentError("kwok", `${kwok.describeExit()} while nodes were initialising`, kwok.logTail());
+      }
+      if (Date.now() > deadline) {
+        throw new ComponentError(
+          "kwok",
+          `only ${ready.length} of ${count} nodes Ready after ${this.#readyTimeoutMs} ms`,
+          kwok?.logTail() ?? "",
+        );
+      }
+      await delay(100);
+    }
+    this.#log(`testbed: ${count} nodes Ready in ${Date.now() - t0} ms`);
+  }
+
+  async #writeState(): Promise<void> {
+    await writeFile(join(this.dir, "cluster.json"), JSON.stringify(this.state(), null, 2));
+  }
+
+  /** Stops every component in reverse start order and, by default, removes the run folder. */
+  async stop(opts: { removeDir?: boolean } = {}): Promise<void> {
+    this.#stopping = true;
+    for (const name of [...COMPONENTS].reverse()) {
+      await this.#procs.get(name)?.stop();
+    }
+    this.#procs.clear();
+    process.removeListener("exit", this.#onExit);
+    if (opts.removeDir ?? true) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function isNodeReady(node: { readonly [key: string]: unknown }): boolean {
+  const conditions = (node["status"] as { conditions?: { type?: string; status?: string }[] } | undefined)
+    ?.conditions;
+  return conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/**
+ * Kills the processes a previous run recorded in this folder (a crashed supervisor, say), and
+ * only those: a pid is trusted only while its command line still mentions the run folder.
+ */
+export async function killRecordedProcesses(dir: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, "cluster.json"), "utf8");
+  } catch {
+    return 0;
+  }
+  const parsed = ClusterState.safeParse(JSON.parse(text));
+  if (!parsed.success) return 0;
+  let killed = 0;
+  for (const c of parsed.data.components) {
+    if (c.pid > 0 && isAlive(c.pid) && (await commandLineOf(c.pid)).includes(dir)) {
+      signalGroup(c.pid, "SIGKILL");
+      killed++;
+    }
+  }
+  return killed;
+}
+
+async function commandLineOf(pid: number): Promise<string> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, "utf8")).replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}

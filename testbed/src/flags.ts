@@ -1,0 +1,154 @@
+// Command lines of the control-plane components, as pure functions of ports and paths, so that
+// the loopback rule and the flags that matter are unit-tested without starting anything.
+import { join } from "node:path";
+import type { Pki } from "./pki.ts";
+
+export const LOOPBACK = "127.0.0.1";
+export const CLUSTER_NAME = "cairn-testbed";
+/** Only the API server's allocator uses these ranges; nothing ever dials an address in them. */
+export const SERVICE_CIDR = "10.0.0.0/24";
+export const POD_CIDR = "10.244.0.0/16";
+export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+
+export interface Ports {
+  readonly etcd: number;
+  readonly etcdPeer: number;
+  readonly apiserver: number;
+  readonly controllerManager: number;
+  readonly scheduler: number;
+  readonly kwok: number;
+}
+
+export interface Layout {
+  /** The run folder: logs, data, PKI, kubeconfig. */
+  readonly dir: string;
+  readonly pki: Pki;
+  readonly kubeconfig: string;
+  /** Folder holding kube-apiserver, kube-controller-manager, kube-scheduler and etcd. */
+  readonly kubeBin: string;
+  /** Folder holding kwok and its stages/. */
+  readonly kwokBin: string;
+}
+
+export interface CommandLine {
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+export function etcdCommand(layout: Layout, ports: Ports): CommandLine {
+  const client = `http://${LOOPBACK}:${ports.etcd}`;
+  const peer = `http://${LOOPBACK}:${ports.etcdPeer}`;
+  return {
+    command: join(layout.kubeBin, "etcd"),
+    args: [
+      "--name=tb",
+      `--data-dir=${join(layout.dir, "etcd")}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=tb=${peer}`,
+      // Tests only: losing the last writes on a host crash costs nothing here, fsync costs seconds.
+      "--unsafe-no-fsync=true",
+      "--auto-compaction-retention=1",
+      "--quota-backend-bytes=2147483648",
+      "--log-level=warn",
+    ],
+  };
+}
+
+export function apiserverCommand(layout: Layout, ports: Ports): CommandLine {
+  const { pki } = layout;
+  return {
+    command: join(layout.kubeBin, "kube-apiserver"),
+    args: [
+      `--etcd-servers=http://${LOOPBACK}:${ports.etcd}`,
+      `--bind-address=${LOOPBACK}`,
+      `--secure-port=${ports.apiserver}`,
+      // Without it the API server picks the default-route interface, and refuses to start
+      // when there is none.
+      `--advertise-address=${LOOPBACK}`,
+      // The kubernetes Service may not have loopback endpoints; with "none" it has none, which
+      // is fine because nothing may dial a Service IP here anyway.
+      "--endpoint-reconciler-type=none",
+      `--tls-cert-file=${pki.apiserverCert}`,
+      `--tls-private-key-file=${pki.apiserverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      "--authorization-mode=RBAC",
+      "--allow-privileged=true",
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-account-issuer=https://${LOOPBACK}:${ports.apiserver}`,
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      `--cert-dir=${join(layout.dir, "apiserver-certs")}`,
+      "--profiling=false",
+    ],
+  };
+}
+
+/** Flags shared by the controller manager and the scheduler: delegated authn/authz through the
+ *  admin kubeconfig, loopback serving, no leader election (one instance per cluster). */
+function componentServingArgs(layout: Layout, port: number, name: string): string[] {
+  return [
+    `--kubeconfig=${layout.kubeconfig}`,
+    `--authentication-kubeconfig=${layout.kubeconfig}`,
+    `--authorization-kubeconfig=${layout.kubeconfig}`,
+    `--bind-address=${LOOPBACK}`,
+    `--secure-port=${port}`,
+    `--cert-dir=${join(layout.dir, `${name}-certs`)}`,
+    "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+    "--leader-elect=false",
+  ];
+}
+
+export function controllerManagerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    command: join(layout.kubeBin, "kube-controller-manager"),
+    args: [
+      ...componentServingArgs(layout, ports.controllerManager, "kube-controller-manager"),
+      // Every default controller: GC, node lifecycle, PV binder, PVC/PV protection, namespaces…
+      "--controllers=*",
+      "--use-service-account-credentials=false",
+      `--service-account-private-key-file=${layout.pki.saKey}`,
+      `--root-ca-file=${layout.pki.caCert}`,
+      `--cluster-name=${CLUSTER_NAME}`,
+      `--cluster-cidr=${POD_CIDR}`,
+      // kwok assigns pod IPs itself; KCM's IPAM would only fight it.
+      "--allocate-node-cidrs=false",
+    ],
+  };
+}
+
+export function schedulerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    command: join(layout.kubeBin, "kube-scheduler"),
+    args: componentServingArgs(layout, ports.scheduler, "kube-scheduler"),
+  };
+}
+
+/** The kwok stages the harness needs; without pod-delete, terminating pods never go away. */
+export const KWOK_STAGES = [
+  "node-initialize.yaml",
+  "node-heartbeat-with-lease.yaml",
+  "pod-ready.yaml",
+  "pod-complete.yaml",
+  "pod-delete.yaml",
+] as const;
+
+export function kwokCommand(layout: Layout, ports: Ports): CommandLine {
+  const stages = KWOK_STAGES.map((s) => join(layout.kwokBin, "stages", s));
+  return {
+    command: join(layout.kwokBin, "kwok"),
+    args: [
+      `--kubeconfig=${layout.kubeconfig}`,
+      "--manage-all-nodes=false",
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      `--cidr=${POD_CIDR}`,
+      `--node-ip=${LOOPBACK}`,
+      "--node-lease-duration-seconds=40",
+      `--server-address=${LOOPBACK}:${ports.kwok}`,
+      `--node-port=${ports.kwok}`,
+      `--config=${stages.join(",")}`,
+    ],
+  };
+}

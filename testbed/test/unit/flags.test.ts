@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import {
+  apiserverCommand,
+  controllerManagerCommand,
+  etcdCommand,
+  KWOK_STAGES,
+  kwokCommand,
+  schedulerCommand,
+  type Layout,
+  type Ports,
+} from "../../src/flags.ts";
+import { pkiPaths } from "../../src/pki.ts";
+
+const layout: Layout = {
+  dir: "/run/tb",
+  pki: pkiPaths("/run/tb"),
+  kubeconfig: "/run/tb/admin.kubeconfig",
+  kubeBin: "/cache/kube",
+  kwokBin: "/cache/kwok",
+};
+const ports: Ports = {
+  etcd: 2001,
+  etcdPeer: 2002,
+  apiserver: 6443,
+  controllerManager: 10257,
+  scheduler: 10259,
+  kwok: 10250,
+};
+const all = [
+  etcdCommand(layout, ports),
+  apiserverCommand(layout, ports),
+  controllerManagerCommand(layout, ports),
+  schedulerCommand(layout, ports),
+  kwokCommand(layout, ports),
+];
+
+function flag(args: readonly string[], name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+describe("component flags", () => {
+  it("never names an address other than loopback", () => {
+    for (const { args } of all) {
+      for (const arg of args) {
+        for (const ip of arg.match(/\b\d{1,3}(\.\d{1,3}){3}\b/g) ?? []) {
+          // CIDRs for the allocators are not addresses anything binds or dials.
+          if (/(cidr|ip-range)=/.test(arg)) continue;
+          expect(ip, arg).toBe("127.0.0.1");
+        }
+      }
+    }
+  });
+
+  it("binds every serving component to 127.0.0.1 on its own port", () => {
+    const [etcd, api, kcm, sched, kwok] = all.map((c) => c.args);
+    expect(flag(etcd ?? [], "listen-client-urls")).toBe("http://127.0.0.1:2001");
+    expect(flag(etcd ?? [], "listen-peer-urls")).toBe("http://127.0.0.1:2002");
+    expect(flag(api ?? [], "bind-address")).toBe("127.0.0.1");
+    expect(flag(api ?? [], "secure-port")).toBe("6443");
+    expect(flag(api ?? [], "advertise-address")).toBe("127.0.0.1");
+    expect(flag(kcm ?? [], "secure-port")).toBe("10257");
+    expect(flag(sched ?? [], "secure-port")).toBe("10259");
+    expect(flag(kwok ?? [], "server-address")).toBe("127.0.0.1:10250");
+    expect(flag(kwok ?? [], "node-ip")).toBe("127.0.0.1");
+  });
+
+  it("keeps the API server off the lease endpoint reconciler and on RBAC", () => {
+    const api = apiserverCommand(layout, ports).args;
+    expect(flag(api, "endpoint-reconciler-type")).toBe("none");
+    expect(flag(api, "authorization-mode")).toBe("RBAC");
+    expect(flag(api, "etcd-servers")).toBe("http://127.0.0.1:2001");
+    expect(flag(api, "service-account-issuer")).toBe("https://127.0.0.1:6443");
+    expect(flag(api, "client-ca-file")).toBe("/run/tb/ca.crt");
+  });
+
+  it("runs every default controller without leader election", () => {
+    const kcm = controllerManagerCommand(layout, ports).args;
+    expect(flag(kcm, "controllers")).toBe("*");
+    expect(flag(kcm, "leader-elect")).toBe("false");
+    expect(flag(kcm, "service-account-private-key-file")).toBe("/run/tb/sa.key");
+    expect(flag(schedulerCommand(layout, ports).args, "leader-elect")).toBe("false");
+  });
+
+  it("gives kwok every stage the harness needs, pod-delete included", () => {
+    const config = flag(kwokCommand(layout, ports).args, "config")?.split(",") ?? [];
+    expect(config).toEqual(KWOK_STAGES.map((s) => `/cache/kwok/stages/${s}`));
+    expect(KWOK_STAGES).toContain("pod-delete.yaml");
+    expect(flag(kwokCommand(layout, ports).args, "manage-all-nodes")).toBe("false");
+  });
+
+  it("runs binaries from the cache folders", () => {
+    expect(all.map((c) => c.command)).toEqual([
+      "/cache/kube/etcd",
+      "/cache/kube/kube-apiserver",
+      "/cache/kube/kube-controller-manager",
+      "/cache/kube/kube-scheduler",
+      "/cache/kwok/kwok",
+    ]);
+  });
+});
