@@ -51,8 +51,7 @@ export interface ListResult {
 
 export type WatchEvent =
   | { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: KubeObject }
-  | { readonly type: "BOOKMARK"; readonly resourceVersion: string }
-  | { readonly type: "ERROR"; readonly error: KubeError };
+  | { readonly type: "BOOKMARK"; readonly resourceVersion: string };
 
 export interface WatchOptions extends ListOptions {
   readonly resourceVersion?: string;
@@ -76,7 +75,11 @@ class PathResolvingObjectApi extends KubernetesObjectApi {
   }
 }
 
-function describe(ref: { kind: string; name?: string | undefined; namespace?: string | undefined }) {
+function describe(ref: {
+  kind: string;
+  name?: string | undefined;
+  namespace?: string | undefined;
+}) {
   const where = ref.namespace ? `${ref.namespace}/` : "";
   return `${ref.kind} ${where}${ref.name ?? ""}`.trim();
 }
@@ -172,9 +175,7 @@ export class KubeClient {
 
   async create(obj: KubeObject): Promise<KubeObject> {
     try {
-      return asKubeObject(
-        await this.#objects.create(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER),
-      );
+      return asKubeObject(await this.#objects.create(obj, undefined, undefined, FIELD_MANAGER));
     } catch (err) {
       throw toKubeError(err, `create ${describe({ kind: obj.kind, ...obj.metadata })}`);
     }
@@ -195,7 +196,7 @@ export class KubeClient {
     try {
       return asKubeObject(
         await this.#objects.patch(
-          body as KubernetesObject,
+          body,
           undefined,
           undefined,
           FIELD_MANAGER,
@@ -229,14 +230,19 @@ export class KubeClient {
 
   /**
    * One watch request as an async iterable. It ends when the server closes the stream (after
-   * timeoutSeconds) and throws a KubeError when the connection fails. Restarting, relisting
+   * timeoutSeconds) and throws a KubeError when the connection fails or the server sends an
+   * ERROR event (code Gone when the resourceVersion is too old to resume from). Restarting, relisting
    * and backoff belong to the caller (the informer), which knows what it has seen.
    */
-  async *watch(apiVersion: string, kind: string, opts: WatchOptions = {}): AsyncGenerator<WatchEvent> {
+  async *watch(
+    apiVersion: string,
+    kind: string,
+    opts: WatchOptions = {},
+  ): AsyncGenerator<WatchEvent> {
     const path = await this.#collectionPath(apiVersion, kind, opts.namespace);
     const buffer: WatchEvent[] = [];
-    let finished = false;
-    let failure: KubeError | undefined;
+    // Written by the client's callbacks; an object so the compiler does not narrow it away.
+    const stream: { finished: boolean; failure?: KubeError } = { finished: false };
     let wake: (() => void) | undefined;
     const notify = () => {
       wake?.();
@@ -261,16 +267,18 @@ export class KubeClient {
           const meta = object?.["metadata"] as { resourceVersion?: string } | undefined;
           buffer.push({ type, resourceVersion: meta?.resourceVersion ?? "" });
         } else if (type === "ERROR") {
+          // The server ends the stream after an ERROR event; surface it as the watch's failure
+          // (410 Gone here means: relist).
           const code = typeof object?.["code"] === "number" ? object["code"] : 500;
-          buffer.push({ type, error: kubeErrorFromStatus(code, object, `watch ${kind}`) });
+          stream.failure ??= kubeErrorFromStatus(code, object, `watch ${kind}`);
         } else if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
           buffer.push({ type, object: asKubeObject({ apiVersion, kind, ...object }) });
         }
         notify();
       },
       (err: unknown) => {
-        if (err && !opts.signal?.aborted) failure = toKubeError(err, `watch ${kind}`);
-        finished = true;
+        if (err && !opts.signal?.aborted) stream.failure ??= toKubeError(err, `watch ${kind}`);
+        stream.finished = true;
         notify();
       },
     );
@@ -283,10 +291,10 @@ export class KubeClient {
           yield next;
           continue;
         }
-        if (finished) break;
+        if (stream.finished) break;
         await new Promise<void>((resolve) => (wake = resolve));
       }
-      if (failure) throw failure;
+      if (stream.failure) throw stream.failure;
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);
       controller.abort();

@@ -37,12 +37,12 @@ function parseStatusBody(body: unknown): StatusBody {
   if (typeof body === "string") {
     try {
       const parsed: unknown = JSON.parse(body);
-      return typeof parsed === "object" && parsed !== null ? (parsed as StatusBody) : {};
+      return typeof parsed === "object" && parsed !== null ? parsed : {};
     } catch {
       return { message: body };
     }
   }
-  return typeof body === "object" && body !== null ? (body as StatusBody) : {};
+  return typeof body === "object" && body !== null ? body : {};
 }
 
 /** Maps an HTTP status and a Kubernetes Status body to a typed error. Pure. */

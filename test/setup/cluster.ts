@@ -26,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (reuse) {
     project.provide("kubeconfig", reuse);
     project.provide("testbedDir", "");
-    return async () => undefined;
+    return () => Promise.resolve();
   }
   let shared = registry[KEY];
   if (!shared) {

@@ -28,7 +28,9 @@ export async function eventually<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
+      );
     }
     await delay(100);
   }
@@ -40,7 +42,12 @@ export async function createTestNamespace(client: KubeClient, prefix: string): P
   await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   await eventually(`ServiceAccount ${name}/default`, async () => {
     try {
-      return await client.get({ apiVersion: "v1", kind: "ServiceAccount", namespace: name, name: "default" });
+      return await client.get({
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        namespace: name,
+        name: "default",
+      });
     } catch (err) {
       if (isKubeError(err, "NotFound")) return undefined;
       throw err;

@@ -22,9 +22,14 @@ export function parseBuildOutput(stdout: string): BinaryDirs {
   }
 }
 
+/** The components of the control plane; build.sh builds and lists only those it is asked for. */
+const CONTROL_PLANE = ["kube", "kwok"] as const;
+
 export function ensureBinaries(progress: (line: string) => void): Promise<BinaryDirs> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [`${TESTBED_DIR}build.sh`], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [`${TESTBED_DIR}build.sh`, ...CONTROL_PLANE], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderrTail = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));

@@ -66,13 +66,21 @@ async function up(name: string, nodes: number, json: boolean): Promise<number> {
   const fd = openSync(logFile, "a");
   const supervisor = spawn(
     process.execPath,
-    [join(TESTBED_DIR, "src", "supervisor.ts"), "--dir", dir, "--name", name, "--nodes", String(nodes)],
+    [
+      join(TESTBED_DIR, "src", "supervisor.ts"),
+      "--dir",
+      dir,
+      "--name",
+      name,
+      "--nodes",
+      String(nodes),
+    ],
     { detached: true, stdio: ["ignore", fd, fd] },
   );
   closeSync(fd);
   supervisor.unref();
-  let exited = false;
-  supervisor.once("exit", () => (exited = true));
+  const supervisorState = { exited: false };
+  supervisor.once("exit", () => (supervisorState.exited = true));
   const interrupt = () => {
     process.stderr.write("testbed: interrupted, stopping\n");
     if (supervisor.pid) process.kill(supervisor.pid, "SIGTERM");
@@ -84,7 +92,7 @@ async function up(name: string, nodes: number, json: boolean): Promise<number> {
     for (;;) {
       offset = await followLog(logFile, offset);
       if (existsSync(join(dir, "ready"))) break;
-      if (existsSync(join(dir, "failed")) || exited) {
+      if (existsSync(join(dir, "failed")) || supervisorState.exited) {
         await followLog(logFile, offset);
         process.stderr.write(`testbed: cluster "${name}" failed to start; logs are in ${dir}\n`);
         return 1;
@@ -115,7 +123,8 @@ async function status(name: string, json: boolean): Promise<number> {
   const state = await readState(dir);
   if (!state) {
     if (json) process.stdout.write(`${JSON.stringify({ name, running: false })}\n`);
-    else process.stdout.write(`cluster "${name}" is not running (no ${join(dir, "cluster.json")})\n`);
+    else
+      process.stdout.write(`cluster "${name}" is not running (no ${join(dir, "cluster.json")})\n`);
     return 1;
   }
   const components = state.components.map((c) => ({ ...c, running: c.pid > 0 && isAlive(c.pid) }));
@@ -127,7 +136,8 @@ async function status(name: string, json: boolean): Promise<number> {
     );
   } else {
     const rows = components.map(
-      (c) => `  ${c.name.padEnd(24)} ${c.running ? "running" : "STOPPED"}  pid ${c.pid}  log ${c.logFile}`,
+      (c) =>
+        `  ${c.name.padEnd(24)} ${c.running ? "running" : "STOPPED"}  pid ${c.pid}  log ${c.logFile}`,
     );
     process.stdout.write(
       `cluster "${name}" (${dir}), started ${state.startedAt}\n` +
@@ -150,8 +160,12 @@ async function down(name: string, json: boolean): Promise<number> {
   }
   const killed = await killRecordedProcesses(dir);
   await rm(dir, { recursive: true, force: true });
-  const message = state ? `cluster "${name}" stopped and ${dir} removed` : `cluster "${name}" was not running`;
-  process.stdout.write(json ? `${JSON.stringify({ name, stopped: Boolean(state), killed })}\n` : `${message}\n`);
+  const message = state
+    ? `cluster "${name}" stopped and ${dir} removed`
+    : `cluster "${name}" was not running`;
+  process.stdout.write(
+    json ? `${JSON.stringify({ name, stopped: Boolean(state), killed })}\n` : `${message}\n`,
+  );
   return 0;
 }
 
@@ -171,8 +185,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const nodes = Number(values.nodes);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 20) throw new UsageError("--nodes must be 1..20");
-  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(values.name)) throw new UsageError("--name must be a short DNS label");
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 20)
+    throw new UsageError("--nodes must be 1..20");
+  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(values.name))
+    throw new UsageError("--name must be a short DNS label");
   switch (positionals[0]) {
     case "up":
       return up(values.name, nodes, values.json);

@@ -248,16 +248,14 @@ export class Cluster {
         this.#log(`testbed: ${name} ready in ${Date.now() - t0} ms (pid ${proc.pid})`);
         void proc.exited.then(() => {
           if (!this.#stopping && this.#procs.get(name) === proc) {
-            this.#log(
-              `testbed: ${name} ${proc.describeExit()} unexpectedly\n${proc.logTail(15)}`,
-            );
+            this.#log(`testbed: ${name} ${proc.describeExit()} unexpectedly\n${proc.logTail(15)}`);
           }
         });
         return;
       } catch (err) {
         await proc.stop(2_000);
         const portTaken = err instanceof ComponentError && PORT_TAKEN.test(proc.logTail(50));
-        if (!portTaken || attempt >= attempts || name === "kube-apiserver" && this.#restarting) {
+        if (!portTaken || attempt >= attempts || (name === "kube-apiserver" && this.#restarting)) {
           throw err;
         }
         this.#log(`testbed: ${name}: port taken, retrying on new ports`);
@@ -315,11 +313,17 @@ export class Cluster {
     const deadline = Date.now() + this.#readyTimeoutMs;
     for (;;) {
       const { items } = await client.list("v1", "Node", { labelSelector: "type=kwok" });
-      const ready = items.filter((n) => isNodeReady(n) && this.#nodeNames.includes(n.metadata.name ?? ""));
+      const ready = items.filter(
+        (n) => isNodeReady(n) && this.#nodeNames.includes(n.metadata.name ?? ""),
+      );
       if (ready.length === count) break;
       const kwok = this.#procs.get("kwok");
       if (kwok && !kwok.running) {
-        throw new ComponentError("kwok", `${kwok.describeExit()} while nodes were initialising`, kwok.logTail());
+        throw new ComponentError(
+          "kwok",
+          `${kwok.describeExit()} while nodes were initialising`,
+          kwok.logTail(),
+        );
       }
       if (Date.now() > deadline) {
         throw new ComponentError(
@@ -350,8 +354,9 @@ export class Cluster {
 }
 
 function isNodeReady(node: { readonly [key: string]: unknown }): boolean {
-  const conditions = (node["status"] as { conditions?: { type?: string; status?: string }[] } | undefined)
-    ?.conditions;
+  const conditions = (
+    node["status"] as { conditions?: { type?: string; status?: string }[] } | undefined
+  )?.conditions;
   return conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 

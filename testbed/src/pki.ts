@@ -72,10 +72,35 @@ async function signedCert(
   await writeFile(ext, extensions);
   // Random serials instead of -CAcreateserial: the leaves are signed concurrently, and a shared
   // serial file would race.
-  await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", csr]);
   await openssl([
-    "x509", "-req", "-in", csr, "-CA", pki.caCert, "-CAkey", pki.caKey, "-set_serial", `0x${randomBytes(16).toString("hex")}`,
-    "-days", "365", "-out", join(dir, `${name}.crt`), "-extfile", ext,
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    subject,
+    "-keyout",
+    key,
+    "-out",
+    csr,
+  ]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    pki.caCert,
+    "-CAkey",
+    pki.caKey,
+    "-set_serial",
+    `0x${randomBytes(16).toString("hex")}`,
+    "-days",
+    "365",
+    "-out",
+    join(dir, `${name}.crt`),
+    "-extfile",
+    ext,
   ]);
 }
 
@@ -83,8 +108,19 @@ async function signedCert(
 export async function generatePki(dir: string, admin: ClientIdentity): Promise<Pki> {
   const pki = pkiPaths(dir);
   await openssl([
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-    "-subj", "/CN=cairn-testbed-ca", "-keyout", pki.caKey, "-out", pki.caCert,
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "365",
+    "-subj",
+    "/CN=cairn-testbed-ca",
+    "-keyout",
+    pki.caKey,
+    "-out",
+    pki.caCert,
   ]);
   // The two leaf certificates and the SA key are independent; generate them concurrently.
   await Promise.all([

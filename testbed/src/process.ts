@@ -8,7 +8,9 @@ import type { CommandLine } from "./flags.ts";
 export class ComponentError extends Error {
   readonly component: string;
   constructor(component: string, message: string, logTail: string) {
-    super(`${component}: ${message}${logTail ? `\n--- last lines of ${component}'s log ---\n${logTail}` : ""}`);
+    super(
+      `${component}: ${message}${logTail ? `\n--- last lines of ${component}'s log ---\n${logTail}` : ""}`,
+    );
     this.name = "ComponentError";
     this.component = component;
   }
@@ -39,7 +41,12 @@ export class ManagedProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
-  private constructor(name: string, logFile: string, commandLine: CommandLine, child: ChildProcess) {
+  private constructor(
+    name: string,
+    logFile: string,
+    commandLine: CommandLine,
+    child: ChildProcess,
+  ) {
     this.name = name;
     this.logFile = logFile;
     this.commandLine = commandLine;

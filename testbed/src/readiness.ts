@@ -16,7 +16,10 @@ export interface HttpProbe {
   readonly accept: (status: number, body: string) => boolean;
 }
 
-export function httpGet(probe: HttpProbe, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
+export function httpGet(
+  probe: HttpProbe,
+  timeoutMs = 2_000,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(probe.url);
     const options = {
@@ -67,7 +70,11 @@ export async function waitUntilReady(
   let intervalMs = 50;
   while (Date.now() < deadline) {
     if (!proc.running) {
-      throw new ComponentError(proc.name, `${proc.describeExit()} before becoming ready`, proc.logTail());
+      throw new ComponentError(
+        proc.name,
+        `${proc.describeExit()} before becoming ready`,
+        proc.logTail(),
+      );
     }
     const result = await check();
     if (result.ok) return;
@@ -75,5 +82,9 @@ export async function waitUntilReady(
     await Promise.race([delay(intervalMs), proc.exited]);
     intervalMs = Math.min(intervalMs * 2, 500);
   }
-  throw new ComponentError(proc.name, `not ready after ${timeoutMs} ms (last: ${last})`, proc.logTail());
+  throw new ComponentError(
+    proc.name,
+    `not ready after ${timeoutMs} ms (last: ${last})`,
+    proc.logTail(),
+  );
 }

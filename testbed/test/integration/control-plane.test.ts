@@ -42,7 +42,10 @@ describe("control plane", () => {
   });
 
   it("runs, scales to zero and garbage-collects a Deployment", async () => {
-    const created = await client.create({ ...deployment("web", 2), metadata: { name: "web", namespace: ns } });
+    const created = await client.create({
+      ...deployment("web", 2),
+      metadata: { name: "web", namespace: ns },
+    });
     expect(created.metadata.uid).toBeTruthy();
 
     const ready = await eventually("2 Ready pods", async () => {
@@ -130,7 +133,11 @@ describe("control plane", () => {
     abort.abort();
     await watching;
 
-    expect(seen.filter((s) => s.startsWith("added"))).toEqual(["added db-0", "added db-1", "added db-2"]);
+    expect(seen.filter((s) => s.startsWith("added"))).toEqual([
+      "added db-0",
+      "added db-1",
+      "added db-2",
+    ]);
     expect(seen.indexOf("ready db-0")).toBeLessThan(seen.indexOf("added db-1"));
     expect(seen.indexOf("ready db-1")).toBeLessThan(seen.indexOf("added db-2"));
   });
@@ -148,14 +155,18 @@ describe("control plane", () => {
       (await pods(client, doomed, "app=web")).length === 2 ? true : undefined,
     );
     await client.delete({ apiVersion: "v1", kind: "Namespace", name: doomed });
-    await eventually("namespace gone", async () => {
-      try {
-        await client.get({ apiVersion: "v1", kind: "Namespace", name: doomed });
-        return undefined;
-      } catch (err) {
-        if (isKubeError(err, "NotFound")) return true;
-        throw err;
-      }
-    }, 90_000);
+    await eventually(
+      "namespace gone",
+      async () => {
+        try {
+          await client.get({ apiVersion: "v1", kind: "Namespace", name: doomed });
+          return undefined;
+        } catch (err) {
+          if (isKubeError(err, "NotFound")) return true;
+          throw err;
+        }
+      },
+      90_000,
+    );
   });
 });

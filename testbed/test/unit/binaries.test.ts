@@ -11,6 +11,8 @@ describe("parseBuildOutput", () => {
 
   it("names what it got when the map is missing or incomplete", () => {
     expect(() => parseBuildOutput("")).toThrow(/printed no binary map/);
-    expect(() => parseBuildOutput('{"kube":"/c"}')).toThrow(/printed no binary map \(got "\{\\"kube/);
+    expect(() => parseBuildOutput('{"kube":"/c"}')).toThrow(
+      /printed no binary map \(got "\{\\"kube/,
+    );
   });
 });

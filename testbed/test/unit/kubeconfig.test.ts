@@ -17,8 +17,18 @@ describe("renderKubeconfig", () => {
     expect(doc).toEqual({
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "tb", cluster: { server: "https://127.0.0.1:6443", "certificate-authority": "/d/ca.crt" } }],
-      users: [{ name: "admin", user: { "client-certificate": "/d/admin.crt", "client-key": "/d/admin.key" } }],
+      clusters: [
+        {
+          name: "tb",
+          cluster: { server: "https://127.0.0.1:6443", "certificate-authority": "/d/ca.crt" },
+        },
+      ],
+      users: [
+        {
+          name: "admin",
+          user: { "client-certificate": "/d/admin.crt", "client-key": "/d/admin.key" },
+        },
+      ],
       contexts: [{ name: "tb", context: { cluster: "tb", user: "admin" } }],
       "current-context": "tb",
     });
