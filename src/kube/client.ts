@@ -2,9 +2,9 @@
 // Everything it returns is plain JSON typed as KubeObject; callers parse what they need with zod.
 import {
   ApiException,
+  HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
-  PatchStrategy,
   Watch,
   type KubernetesObject,
 } from "@kubernetes/client-node";
@@ -66,12 +66,45 @@ export interface DeleteOptions {
   readonly gracePeriodSeconds?: number;
 }
 
-// KubernetesObjectApi knows how to map apiVersion/kind to a URL through discovery; it keeps that
-// helper protected, and watches need the same path.
-class PathResolvingObjectApi extends KubernetesObjectApi {
-  collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
-    const spec: KubernetesObject = { apiVersion, kind, metadata: { namespace: namespace ?? "" } };
-    return this.specUriPath(spec, "list");
+// KubernetesObjectApi maps apiVersion/kind to a URL through (cached) discovery, but keeps that
+// helper protected, and its request methods run bodies and answers through the model
+// serializer, which turns timestamps into Date objects and drops fields of known kinds it does
+// not model (a merge patch's nulls among them). Cairn wants the API's JSON as it is, so this
+// subclass borrows only the path resolution and the authenticated transport.
+class RawObjectApi extends KubernetesObjectApi {
+  path(
+    ref: {
+      apiVersion: string;
+      kind: string;
+      name?: string | undefined;
+      namespace?: string | undefined;
+    },
+    action: "list" | "read",
+  ): Promise<string> {
+    const spec: KubernetesObject = {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.name ?? "", namespace: ref.namespace ?? "" },
+    };
+    return this.specUriPath(spec, action);
+  }
+
+  async send(
+    method: HttpMethod,
+    path: string,
+    opts: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string },
+  ): Promise<{ status: number; text: string }> {
+    const ctx = this.configuration.baseServer.makeRequestContext(path, method);
+    ctx.setHeaderParam("Accept", "application/json");
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) ctx.setQueryParam(k, v);
+    if (opts.body !== undefined) {
+      ctx.setHeaderParam("Content-Type", opts.contentType ?? "application/json");
+      ctx.setBody(JSON.stringify(opts.body));
+    }
+    await this.configuration.authMethods.default?.applySecurityAuthentication(ctx);
+    const response = await this.configuration.httpApi.send(ctx).toPromise();
+    return { status: response.httpStatusCode, text: await response.body.text() };
   }
 }
 
@@ -96,17 +129,18 @@ function toKubeError(err: unknown, context: string): KubeError {
   return new KubeError("Transient", `${context}: ${message}`, undefined, { cause: err });
 }
 
-function asKubeObject(value: unknown): KubeObject {
-  return value as KubeObject;
+export interface Preconditions {
+  readonly uid?: string;
+  readonly resourceVersion?: string;
 }
 
 export class KubeClient {
   readonly #config: KubeConfig;
-  readonly #objects: PathResolvingObjectApi;
+  readonly #api: RawObjectApi;
 
   private constructor(config: KubeConfig) {
     this.#config = config;
-    this.#objects = config.makeApiClient(PathResolvingObjectApi);
+    this.#api = config.makeApiClient(RawObjectApi);
   }
 
   static fromKubeconfigFile(path: string, context?: string): KubeClient {
@@ -127,18 +161,39 @@ export class KubeClient {
     return this.#config.getCurrentCluster()?.server ?? "";
   }
 
-  async get(ref: ObjectRef): Promise<KubeObject> {
+  async #call(
+    context: string,
+    method: HttpMethod,
+    resolvePath: () => Promise<string>,
+    opts: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string } = {},
+  ): Promise<unknown> {
+    let answer: { status: number; text: string };
     try {
-      return asKubeObject(
-        await this.#objects.read({
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
-        }),
-      );
+      answer = await this.#api.send(method, await resolvePath(), opts);
     } catch (err) {
-      throw toKubeError(err, `get ${describe(ref)}`);
+      throw toKubeError(err, context);
     }
+    if (answer.status < 200 || answer.status > 299) {
+      throw kubeErrorFromStatus(answer.status, answer.text, context);
+    }
+    try {
+      return JSON.parse(answer.text) as unknown;
+    } catch (err) {
+      throw new KubeError(
+        "Unknown",
+        `${context}: the API answered with invalid JSON`,
+        answer.status,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject> {
+    return (await this.#call(`get ${describe(ref)}`, HttpMethod.GET, () =>
+      this.#api.path(ref, "read"),
+    )) as KubeObject;
   }
 
   /** Lists every page; the result's resourceVersion is where a watch should start. */
@@ -146,86 +201,90 @@ export class KubeClient {
     const items: KubeObject[] = [];
     let continueToken: string | undefined;
     let resourceVersion = "";
-    try {
-      do {
-        const page = await this.#objects.list(
-          apiVersion,
-          kind,
-          opts.namespace,
-          undefined,
-          undefined,
-          undefined,
-          opts.fieldSelector,
-          opts.labelSelector,
-          500,
-          continueToken,
-        );
-        for (const item of page.items) {
-          // List items come without apiVersion/kind; restore them so every object is self-describing.
-          items.push(asKubeObject({ ...item, apiVersion, kind }));
-        }
-        continueToken = page.metadata?._continue || undefined;
-        resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      } while (continueToken);
-    } catch (err) {
-      throw toKubeError(err, `list ${kind}${opts.namespace ? ` in ${opts.namespace}` : ""}`);
-    }
+    const context = `list ${kind}${opts.namespace ? ` in ${opts.namespace}` : ""}`;
+    do {
+      const page = (await this.#call(
+        context,
+        HttpMethod.GET,
+        () => this.#api.path({ apiVersion, kind, namespace: opts.namespace }, "list"),
+        {
+          query: {
+            limit: "500",
+            continue: continueToken,
+            labelSelector: opts.labelSelector,
+            fieldSelector: opts.fieldSelector,
+          },
+        },
+      )) as { items?: KubeObject[]; metadata?: { continue?: string; resourceVersion?: string } };
+      for (const item of page.items ?? []) {
+        // List items come without apiVersion/kind; restore them so every object is self-describing.
+        items.push({ ...item, apiVersion, kind });
+      }
+      continueToken = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (continueToken);
     return { items, resourceVersion };
   }
 
   async create(obj: KubeObject): Promise<KubeObject> {
-    try {
-      return asKubeObject(await this.#objects.create(obj, undefined, undefined, FIELD_MANAGER));
-    } catch (err) {
-      throw toKubeError(err, `create ${describe({ kind: obj.kind, ...obj.metadata })}`);
-    }
+    const ref = { apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace };
+    return (await this.#call(
+      `create ${describe({ kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace })}`,
+      HttpMethod.POST,
+      () => this.#api.path(ref, "list"),
+      { body: obj, query: { fieldManager: FIELD_MANAGER } },
+    )) as KubeObject;
   }
 
   /** JSON merge patch; the content type is always explicit (CRDs reject strategic merge). */
   async mergePatch(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject> {
-    const body = {
-      ...patch,
-      apiVersion: ref.apiVersion,
-      kind: ref.kind,
-      metadata: {
-        ...((patch["metadata"] as Record<string, unknown> | undefined) ?? {}),
-        name: ref.name,
-        ...(ref.namespace ? { namespace: ref.namespace } : {}),
-      },
-    };
-    try {
-      return asKubeObject(
-        await this.#objects.patch(
-          body,
-          undefined,
-          undefined,
-          FIELD_MANAGER,
-          undefined,
-          PatchStrategy.MergePatch,
-        ),
-      );
-    } catch (err) {
-      throw toKubeError(err, `patch ${describe(ref)}`);
-    }
+    return this.#patch(ref, "", patch, "application/merge-patch+json");
   }
 
-  async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<void> {
-    try {
-      await this.#objects.delete(
-        {
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+  /** JSON merge patch of the status subresource. */
+  async patchStatus(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject> {
+    return this.#patch(ref, "/status", patch, "application/merge-patch+json");
+  }
+
+  /** RFC 6902 JSON patch; a failed "test" operation comes back as Invalid or Conflict. */
+  async jsonPatch(ref: ObjectRef, ops: readonly Record<string, unknown>[]): Promise<KubeObject> {
+    return this.#patch(ref, "", ops, "application/json-patch+json");
+  }
+
+  async #patch(
+    ref: ObjectRef,
+    sub: string,
+    body: unknown,
+    contentType: string,
+  ): Promise<KubeObject> {
+    return (await this.#call(
+      `patch ${describe(ref)}${sub}`,
+      HttpMethod.PATCH,
+      async () => `${await this.#api.path(ref, "read")}${sub}`,
+      { body, contentType, query: { fieldManager: FIELD_MANAGER } },
+    )) as KubeObject;
+  }
+
+  async delete(
+    ref: ObjectRef,
+    opts: DeleteOptions & { preconditions?: Preconditions } = {},
+  ): Promise<void> {
+    await this.#call(
+      `delete ${describe(ref)}`,
+      HttpMethod.DELETE,
+      () => this.#api.path(ref, "read"),
+      {
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
+          ...(opts.gracePeriodSeconds !== undefined
+            ? { gracePeriodSeconds: opts.gracePeriodSeconds }
+            : {}),
+          ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
         },
-        undefined,
-        undefined,
-        opts.gracePeriodSeconds,
-        undefined,
-        opts.propagationPolicy,
-      );
-    } catch (err) {
-      throw toKubeError(err, `delete ${describe(ref)}`);
-    }
+      },
+    );
   }
 
   /**
@@ -239,7 +298,12 @@ export class KubeClient {
     kind: string,
     opts: WatchOptions = {},
   ): AsyncGenerator<WatchEvent> {
-    const path = await this.#collectionPath(apiVersion, kind, opts.namespace);
+    let path: string;
+    try {
+      path = await this.#api.path({ apiVersion, kind, namespace: opts.namespace }, "list");
+    } catch (err) {
+      throw toKubeError(err, `resolve ${apiVersion} ${kind}`);
+    }
     const buffer: WatchEvent[] = [];
     // Written by the client's callbacks; an object so the compiler does not narrow it away.
     const stream: { finished: boolean; failure?: KubeError } = { finished: false };
@@ -272,7 +336,7 @@ export class KubeClient {
           const code = typeof object?.["code"] === "number" ? object["code"] : 500;
           stream.failure ??= kubeErrorFromStatus(code, object, `watch ${kind}`);
         } else if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
-          buffer.push({ type, object: asKubeObject({ apiVersion, kind, ...object }) });
+          buffer.push({ type, object: { apiVersion, kind, ...object } as KubeObject });
         }
         notify();
       },
@@ -298,14 +362,6 @@ export class KubeClient {
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);
       controller.abort();
-    }
-  }
-
-  async #collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
-    try {
-      return await this.#objects.collectionPath(apiVersion, kind, namespace);
-    } catch (err) {
-      throw toKubeError(err, `resolve ${apiVersion} ${kind}`);
     }
   }
 }
