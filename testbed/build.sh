@@ -7,6 +7,8 @@
 # Progress goes to stderr; stdout gets one JSON line mapping each component to its folder,
 # which is how the TypeScript harness finds the binaries without repeating the key logic.
 #
+# Usage: testbed/build.sh [component...]   (default: all; names as in the JSON line, e.g. fluxHelm;
+#        with names, only those are built and listed)
 # Env: CAIRN_TESTBED_CACHE overrides the cache root (default ~/.cache/cairn-testbed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,14 +36,24 @@ module_dir() { # module@version -> its folder in the Go module cache (downloads 
 # build_component NAME KEY FUNCTION: runs FUNCTION into a temporary folder, then renames it into
 # place, so an interrupted build never leaves a folder that looks complete.
 build_component() {
-  local name=$1 key=$2 fn=$3 out="$cache/$2"
+  local name=$1 key=$2 fn=$3 out="$cache/$2" rc
+  if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then
+    return 0
+  fi
   if [ -f "$out/complete" ]; then
     echo "testbed build: $name is cached ($out)" >&2
   else
     local tmp="$cache/.tmp-$key-$$" start=$SECONDS
     rm -rf "$tmp" && mkdir -p "$tmp"
     echo "testbed build: building $name ($key) ..." >&2
-    if ! "$fn" "$tmp" >&2; then
+    # In a subshell with errexit on, and not as an `if` condition: bash ignores `set -e` inside
+    # a function called from a condition, so a failed `go build` followed by a successful copy
+    # would otherwise mark the folder complete.
+    set +e
+    (set -e; "$fn" "$tmp") >&2
+    rc=$?
+    set -e
+    if [ "$rc" -ne 0 ]; then
       rm -rf "$tmp"
       echo "testbed build: building $name failed (see the Go output above)" >&2
       exit 1
@@ -82,9 +94,66 @@ build_kwok() {
   chmod -R u+w "$out/stages"
 }
 
+# build_controller OUT WRAPPER MODULE VERSION BINARY PACKAGE CRD-SUBDIR CRD-GLOB...: builds one
+# controller binary from its wrapper module, then copies its CRDs from the module's folder in the
+# Go module cache into OUT/crds (made writable: the module cache is read-only). Extra linker flags
+# come from $ld_extra.
+build_controller() {
+  local out=$1 wrapper=$2 module=$3 version=$4 bin=$5 pkg=$6 sub=$7 src f
+  shift 7
+  cd "$here/go/$wrapper"
+  go build -trimpath -ldflags "-s -w${ld_extra:+ $ld_extra}" -o "$out/$bin" "$pkg"
+  src=$(module_dir "$module@$version" "$wrapper")
+  [ -n "$src" ] && [ -d "$src/$sub" ] || { echo "no folder $sub in $module@$version" >&2; return 1; }
+  mkdir -p "$out/crds"
+  for f in "$@"; do
+    compgen -G "$src/$sub/$f" >/dev/null || { echo "no $sub/$f in $module@$version" >&2; return 1; }
+    cp "$src/$sub"/$f "$out/crds/"
+  done
+  chmod -R u+w "$out/crds"
+}
+
+build_flux_source() {
+  build_controller "$1" flux-source github.com/fluxcd/source-controller "$FLUX_SOURCE" \
+    source-controller github.com/fluxcd/source-controller config/crd/bases 'source.toolkit.fluxcd.io_*.yaml'
+}
+
+build_flux_kustomize() {
+  build_controller "$1" flux-kustomize github.com/fluxcd/kustomize-controller "$FLUX_KUSTOMIZE" \
+    kustomize-controller github.com/fluxcd/kustomize-controller config/crd/bases \
+    kustomize.toolkit.fluxcd.io_kustomizations.yaml
+}
+
+build_flux_helm() {
+  build_controller "$1" flux-helm github.com/fluxcd/helm-controller "$FLUX_HELM" \
+    helm-controller github.com/fluxcd/helm-controller config/crd/bases helm.toolkit.fluxcd.io_helmreleases.yaml
+}
+
+build_snapshot() {
+  # The CRDs live in the client/v8 module (the root module's ./client), at the same version.
+  # main.version is what --version prints and the startup log reports (upstream sets it too).
+  ld_extra="-X main.version=$SNAPSHOTTER" build_controller "$1" snapshot \
+    github.com/kubernetes-csi/external-snapshotter/client/v8 "$SNAPSHOTTER" snapshot-controller \
+    github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller config/crd \
+    snapshot.storage.k8s.io_volumesnapshotclasses.yaml snapshot.storage.k8s.io_volumesnapshotcontents.yaml \
+    snapshot.storage.k8s.io_volumesnapshots.yaml 'groupsnapshot.storage.k8s.io_*.yaml'
+}
+
+only=("$@")
+for c in "${only[@]}"; do
+  case "$c" in
+    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot) ;;
+    *) echo "testbed build: unknown component '$c'" >&2; exit 2 ;;
+  esac
+done
 dirs=()
 total_start=$SECONDS
 build_component kube "kube-$KUBE+etcd-$ETCD+$platform+$(module_hash kube)" build_kube
 build_component kwok "kwok-$KWOK+$platform+$(module_hash kwok)" build_kwok
+build_component fluxSource "flux-source-$FLUX_SOURCE+$platform+$(module_hash flux-source)" build_flux_source
+build_component fluxKustomize "flux-kustomize-$FLUX_KUSTOMIZE+$platform+$(module_hash flux-kustomize)" \
+  build_flux_kustomize
+build_component fluxHelm "flux-helm-$FLUX_HELM+$platform+$(module_hash flux-helm)" build_flux_helm
+build_component snapshot "snapshot-$SNAPSHOTTER+$platform+$(module_hash snapshot)" build_snapshot
 echo "testbed build: done in $((SECONDS - total_start))s" >&2
 (IFS=,; echo "{${dirs[*]}}")

@@ -3,7 +3,8 @@
 # Run it by hand after bumping a version, then commit go.mod and go.sum. build.sh never
 # rewrites them (it builds from what is committed, so every machine compiles the same code).
 #
-# Usage: testbed/gen-modules.sh [kube|kwok]...   (default: all)
+# Usage: testbed/gen-modules.sh [kube|kwok|flux-source|flux-kustomize|flux-helm|snapshot]...
+#        (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -54,12 +55,65 @@ gen_kwok() {
   go mod tidy
 }
 
+copy_replaces() { # go.mod path: copies its non-local replaces into the go.mod in the current folder
+  # Handles `replace a [v] => b v` lines and the lines of a `replace ( … )` block; a target
+  # without a version is a local path (./api, ./client) and is skipped. Comments are dropped.
+  awk '{ sub(/\/\/.*/, "") }
+       /^[ \t]*replace[ \t]*\([ \t]*$/ { inblock = 1; next }
+       inblock && /^[ \t]*\)[ \t]*$/ { inblock = 0; next }
+       (inblock || /^[ \t]*replace[ \t]/) && /=>/ {
+         sub(/^[ \t]*(replace[ \t]+)?/, ""); split($0, side, "=>")
+         nl = split(side[1], l, " "); nr = split(side[2], r, " ")
+         if (nr != 2) next
+         print l[1] (nl == 2 ? "@" l[2] : "") "=" r[1] "@" r[2]
+       }' "$1" |
+    while read -r r; do go mod edit -replace="$r"; done
+}
+
+# gen_controller NAME ROOT-MODULE API-MODULE VERSION TOOL-PACKAGE: a wrapper module requiring a
+# controller and its API submodule at the same version (the controller's own go.mod points the
+# submodule at ./api or ./client, which does not apply to a dependent module) plus every
+# non-local replace of the controller, so that we compile exactly what its authors released.
+gen_controller() {
+  local name=$1 root=$2 api=$3 version=$4 tool=$5 dir="$here/go/$1" modfile
+  fresh_module "$dir" "cairn.dev/testbed/$name"
+  cd "$dir"
+  modfile=$(module_file "$root@$version")
+  [ -n "$modfile" ] || { echo "gen-modules: cannot download $root@$version" >&2; exit 1; }
+  go mod edit -require="$root@$version" -require="$api@$version"
+  copy_replaces "$modfile"
+  go mod edit -tool="$tool"
+  go mod tidy
+}
+
+gen_flux_source() {
+  gen_controller flux-source github.com/fluxcd/source-controller \
+    github.com/fluxcd/source-controller/api "$FLUX_SOURCE" github.com/fluxcd/source-controller
+}
+gen_flux_kustomize() {
+  gen_controller flux-kustomize github.com/fluxcd/kustomize-controller \
+    github.com/fluxcd/kustomize-controller/api "$FLUX_KUSTOMIZE" github.com/fluxcd/kustomize-controller
+}
+gen_flux_helm() {
+  gen_controller flux-helm github.com/fluxcd/helm-controller \
+    github.com/fluxcd/helm-controller/api "$FLUX_HELM" github.com/fluxcd/helm-controller
+}
+gen_snapshot() {
+  gen_controller snapshot github.com/kubernetes-csi/external-snapshotter/v8 \
+    github.com/kubernetes-csi/external-snapshotter/client/v8 "$SNAPSHOTTER" \
+    github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kube kwok)
+[ ${#targets[@]} -gt 0 ] || targets=(kube kwok flux-source flux-kustomize flux-helm snapshot)
 for t in "${targets[@]}"; do
   case "$t" in
     kube) gen_kube ;;
     kwok) gen_kwok ;;
+    flux-source) gen_flux_source ;;
+    flux-kustomize) gen_flux_kustomize ;;
+    flux-helm) gen_flux_helm ;;
+    snapshot) gen_snapshot ;;
     *) echo "gen-modules: unknown module '$t'" >&2; exit 2 ;;
   esac
 done

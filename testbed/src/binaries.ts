@@ -7,7 +7,14 @@ import { z } from "zod";
 export const TESTBED_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-export const BinaryDirs = z.object({ kube: z.string(), kwok: z.string() });
+export const BinaryDirs = z.object({
+  kube: z.string(),
+  kwok: z.string(),
+  snapshot: z.string().optional(),
+  fluxSource: z.string().optional(),
+  fluxKustomize: z.string().optional(),
+  fluxHelm: z.string().optional(),
+});
 export type BinaryDirs = z.infer<typeof BinaryDirs>;
 
 /** Parses build.sh's stdout: progress never goes there, so the last non-empty line is the map. */
@@ -22,12 +29,18 @@ export function parseBuildOutput(stdout: string): BinaryDirs {
   }
 }
 
-/** The components of the control plane; build.sh builds and lists only those it is asked for. */
-const CONTROL_PLANE = ["kube", "kwok"] as const;
+/** The build components each profile needs; build.sh builds and lists only those it is asked for. */
+export const BUILD_COMPONENTS = {
+  "control-plane": ["kube", "kwok"],
+  full: ["kube", "kwok", "snapshot", "fluxSource", "fluxKustomize", "fluxHelm"],
+} as const;
 
-export function ensureBinaries(progress: (line: string) => void): Promise<BinaryDirs> {
+export function ensureBinaries(
+  profile: keyof typeof BUILD_COMPONENTS,
+  progress: (line: string) => void,
+): Promise<BinaryDirs> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [`${TESTBED_DIR}build.sh`, ...CONTROL_PLANE], {
+    const child = spawn("bash", [`${TESTBED_DIR}build.sh`, ...BUILD_COMPONENTS[profile]], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

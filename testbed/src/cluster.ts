@@ -1,17 +1,27 @@
 // The local control plane: etcd → kube-apiserver → kube-controller-manager → kube-scheduler →
 // kwok, each a child process on loopback ports, then N fake nodes that kwok keeps Ready.
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { KubeClient } from "../../src/kube/client.ts";
-import { ensureBinaries, type BinaryDirs } from "./binaries.ts";
+import { ensureBinaries, REPO_ROOT, type BinaryDirs } from "./binaries.ts";
+import { createAll, installCrds, runStorageCanary, storageObjects } from "./cluster-objects.ts";
+import { startGitServer, type GitServer } from "./git-server.ts";
+import { packageCharts, startHelmRepo, type HelmRepo } from "./helm-repo.ts";
 import {
   apiserverCommand,
   CLUSTER_NAME,
   controllerManagerCommand,
+  csiSimCommand,
   etcdCommand,
+  helmControllerCommand,
+  kustomizeControllerCommand,
+  PORT_NAMES,
+  snapshotControllerCommand,
+  sourceControllerCommand,
   KWOK_NODE_ANNOTATION,
   kwokCommand,
   LOOPBACK,
@@ -27,20 +37,49 @@ import { ComponentError, isAlive, ManagedProcess, signalGroup } from "./process.
 import { probeOnce, waitUntilReady, type HttpProbe } from "./readiness.ts";
 import { ClusterState } from "./state.ts";
 
-export const COMPONENTS = [
+const CONTROL_PLANE = [
   "etcd",
   "kube-apiserver",
   "kube-controller-manager",
   "kube-scheduler",
   "kwok",
 ] as const;
+const STORAGE_AND_FLUX = [
+  "csi-sim",
+  "snapshot-controller",
+  "source-controller",
+  "kustomize-controller",
+  "helm-controller",
+] as const;
+/** Every component in start order. */
+export const COMPONENTS = [...CONTROL_PLANE, ...STORAGE_AND_FLUX] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
+
+/** control-plane: Kubernetes and kwok only; full: plus CSI snapshots, Flux, Git and Helm. */
+export type Profile = "control-plane" | "full";
+
+export function componentsOf(profile: Profile): readonly ComponentName[] {
+  return profile === "full" ? COMPONENTS : CONTROL_PLANE;
+}
+
+/** Test credentials of the local git server (loopback only, made up per run). */
+export interface GitAccess {
+  readonly url: string;
+  readonly root: string;
+  readonly username: string;
+  readonly password: string;
+  readonly token: string;
+  readonly readOnlyUsername: string;
+  readonly readOnlyPassword: string;
+}
 
 export interface ClusterOptions {
   /** Run folder; created if missing. Default: a fresh folder under the system temp dir. */
   readonly dir?: string;
   readonly name?: string;
   readonly nodes?: number;
+  /** Default "control-plane". */
+  readonly profile?: Profile;
   readonly binaries?: BinaryDirs;
   readonly log?: (line: string) => void;
   readonly readyTimeoutMs?: number;
@@ -54,6 +93,7 @@ interface ComponentSpec {
 }
 
 const healthzOk = (status: number, body: string) => status === 200 && body.trim() === "ok";
+const httpOk = (status: number) => status === 200;
 
 function componentSpecs(): Record<ComponentName, ComponentSpec> {
   const adminTls = (layout: Layout) => ({
@@ -100,26 +140,44 @@ function componentSpecs(): Record<ComponentName, ComponentSpec> {
     kwok: {
       command: kwokCommand,
       ports: ["kwok"],
+      probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.kwok}/healthz`, accept: httpOk }),
+    },
+    "csi-sim": {
+      command: csiSimCommand,
+      ports: ["csiSimHealth"],
+      probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.csiSimHealth}/healthz`, accept: httpOk }),
+    },
+    "snapshot-controller": {
+      command: snapshotControllerCommand,
+      ports: ["snapshotMetrics"],
       probe: (_l, p) => ({
-        url: `http://${LOOPBACK}:${p.kwok}/healthz`,
-        accept: (s) => s === 200,
+        url: `http://${LOOPBACK}:${p.snapshotMetrics}/metrics`,
+        accept: httpOk,
       }),
+    },
+    "source-controller": {
+      command: sourceControllerCommand,
+      ports: ["sourceMetrics", "sourceHealth", "artifacts"],
+      probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.sourceHealth}/readyz`, accept: httpOk }),
+    },
+    "kustomize-controller": {
+      command: kustomizeControllerCommand,
+      ports: ["kustomizeMetrics", "kustomizeHealth"],
+      probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.kustomizeHealth}/readyz`, accept: httpOk }),
+    },
+    "helm-controller": {
+      command: helmControllerCommand,
+      ports: ["helmMetrics", "helmHealth"],
+      probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.helmHealth}/readyz`, accept: httpOk }),
     },
   };
 }
 
 async function drawPorts(): Promise<Ports> {
-  const [etcd, etcdPeer, apiserver, controllerManager, scheduler, kwok] = await Promise.all(
-    Array.from({ length: 6 }, freePort),
+  const ports = await Promise.all(
+    PORT_NAMES.map(async (name) => [name, await freePort()] as const),
   );
-  return {
-    etcd: etcd ?? 0,
-    etcdPeer: etcdPeer ?? 0,
-    apiserver: apiserver ?? 0,
-    controllerManager: controllerManager ?? 0,
-    scheduler: scheduler ?? 0,
-    kwok: kwok ?? 0,
-  };
+  return Object.fromEntries(ports) as unknown as Ports;
 }
 
 const PORT_TAKEN = /address already in use|bind: address/i;
@@ -135,6 +193,9 @@ export class Cluster {
   readonly #log: (line: string) => void;
   readonly #readyTimeoutMs: number;
   readonly #nodeNames: string[] = [];
+  readonly profile: Profile;
+  #git: { server: GitServer; access: GitAccess } | undefined;
+  #helmRepo: HelmRepo | undefined;
   readonly #startedAt = new Date();
   #stopping = false;
   readonly #onExit = () => {
@@ -149,11 +210,12 @@ export class Cluster {
     this.#ports = ports;
     this.#log = opts.log ?? (() => undefined);
     this.#readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+    this.profile = opts.profile ?? "control-plane";
   }
 
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
     const log = opts.log ?? (() => undefined);
-    const binaries = opts.binaries ?? (await ensureBinaries(log));
+    const binaries = opts.binaries ?? (await ensureBinaries(opts.profile ?? "control-plane", log));
     const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "cairn-testbed-")));
     await mkdir(dir, { recursive: true });
     await killRecordedProcesses(dir);
@@ -163,6 +225,12 @@ export class Cluster {
       kubeconfig: join(dir, "admin.kubeconfig"),
       kubeBin: binaries.kube,
       kwokBin: binaries.kwok,
+      snapshotBin: binaries.snapshot,
+      fluxSourceBin: binaries.fluxSource,
+      fluxKustomizeBin: binaries.fluxKustomize,
+      fluxHelmBin: binaries.fluxHelm,
+      node: process.execPath,
+      repoRoot: REPO_ROOT,
     };
     const cluster = new Cluster(opts.name ?? "testbed", layout, await drawPorts(), opts);
     process.once("exit", cluster.#onExit);
@@ -179,6 +247,16 @@ export class Cluster {
     return this.#ports;
   }
 
+  /** The local git server (full profile). */
+  get git(): GitAccess | undefined {
+    return this.#git?.access;
+  }
+
+  /** The static Helm repository serving testbed/fixtures/charts (full profile). */
+  get helmRepoUrl(): string | undefined {
+    return this.#helmRepo?.url;
+  }
+
   client(): KubeClient {
     return KubeClient.fromKubeconfigFile(this.kubeconfig);
   }
@@ -188,8 +266,11 @@ export class Cluster {
       name: this.name,
       dir: this.dir,
       kubeconfig: this.kubeconfig,
-      ports: this.#ports,
-      components: COMPONENTS.map((c) => {
+      ports: Object.fromEntries(Object.entries(this.#ports)),
+      profile: this.profile,
+      ...(this.#git ? { git: this.#git.access } : {}),
+      ...(this.#helmRepo ? { helmRepoUrl: this.#helmRepo.url } : {}),
+      components: componentsOf(this.profile).map((c) => {
         const p = this.#procs.get(c);
         return { name: c, pid: p?.pid ?? -1, logFile: join(this.dir, `${c}.log`) };
       }),
@@ -224,18 +305,84 @@ export class Cluster {
     ]);
     await this.#startComponent("kwok");
     await this.#createNodes(nodes);
+    if (this.profile === "full") await this.#bringUpStorageAndFlux();
     await this.#writeState();
     this.#log(`testbed: cluster ready in ${Date.now() - t0} ms (${this.dir})`);
+  }
+
+  async #bringUpStorageAndFlux(): Promise<void> {
+    const client = this.client();
+    const layout = this.#layout;
+    const t0 = Date.now();
+    const crdDirs = [
+      layout.snapshotBin,
+      layout.fluxSourceBin,
+      layout.fluxKustomizeBin,
+      layout.fluxHelmBin,
+    ]
+      .filter((d): d is string => d !== undefined)
+      .map((d) => join(d, "crds"));
+    const crds = await installCrds(client, crdDirs);
+    this.#log(`testbed: ${crds.length} CRDs established in ${Date.now() - t0} ms`);
+    await createAll(client, storageObjects());
+    await this.#startComponent("csi-sim");
+    await this.#startComponent("snapshot-controller");
+    await this.#startServers();
+    // source-controller refuses a storage path that does not exist yet.
+    await mkdir(join(this.dir, "artifacts"), { recursive: true });
+    await Promise.all([
+      this.#startComponent("source-controller"),
+      this.#startComponent("kustomize-controller"),
+      this.#startComponent("helm-controller"),
+    ]);
+    const t1 = Date.now();
+    await runStorageCanary(client);
+    this.#log(
+      `testbed: storage canary (bind, snapshot ready, cleanup) passed in ${Date.now() - t1} ms`,
+    );
+  }
+
+  async #startServers(): Promise<void> {
+    const gitRoot = join(this.dir, "git");
+    await mkdir(gitRoot, { recursive: true });
+    const secret = () => randomBytes(12).toString("hex");
+    const credentials = {
+      username: "cairn",
+      password: secret(),
+      token: secret(),
+      readOnlyUsername: "reader",
+      readOnlyPassword: secret(),
+    };
+    const server = await startGitServer({
+      root: gitRoot,
+      port: this.#ports.gitServer,
+      auth: {
+        basic: [
+          { username: credentials.username, password: credentials.password },
+          { username: credentials.readOnlyUsername, password: credentials.readOnlyPassword },
+        ],
+        bearerTokens: [credentials.token],
+        readOnlyUsers: [credentials.readOnlyUsername],
+      },
+    });
+    this.#git = { server, access: { url: server.url, root: gitRoot, ...credentials } };
+    const helmRoot = join(this.dir, "helm");
+    const url = `http://${LOOPBACK}:${this.#ports.helmRepo}`;
+    await packageCharts(join(REPO_ROOT, "testbed", "fixtures", "charts"), helmRoot, url);
+    this.#helmRepo = await startHelmRepo({ root: helmRoot, port: this.#ports.helmRepo });
+    this.#log(`testbed: git server ${server.url}, Helm repository ${this.#helmRepo.url}`);
   }
 
   async #startComponent(name: ComponentName, attempts = 3): Promise<void> {
     const spec = this.#specs[name];
     for (let attempt = 1; ; attempt++) {
       const t0 = Date.now();
+      const commandLine = spec.command(this.#layout, this.#ports);
       const proc = ManagedProcess.start({
         name,
-        commandLine: spec.command(this.#layout, this.#ports),
+        commandLine,
         logFile: join(this.dir, `${name}.log`),
+        ...(commandLine.env ? { env: commandLine.env } : {}),
       });
       this.#procs.set(name, proc);
       await this.#writeState();
@@ -284,7 +431,7 @@ export class Cluster {
 
   /** Components that are not running (for status and for tests that check health). */
   deadComponents(): ComponentName[] {
-    return COMPONENTS.filter((c) => !this.#procs.get(c)?.running);
+    return componentsOf(this.profile).filter((c) => !this.#procs.get(c)?.running);
   }
 
   async #createNodes(count: number): Promise<void> {
@@ -346,6 +493,13 @@ export class Cluster {
     this.#stopping = true;
     for (const name of [...COMPONENTS].reverse()) {
       await this.#procs.get(name)?.stop();
+      if (name === "source-controller") {
+        // The servers go after the Flux controllers that read from them.
+        await this.#git?.server.close();
+        await this.#helmRepo?.close();
+        this.#git = undefined;
+        this.#helmRepo = undefined;
+      }
     }
     this.#procs.clear();
     process.removeListener("exit", this.#onExit);

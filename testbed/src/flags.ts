@@ -17,7 +17,38 @@ export interface Ports {
   readonly controllerManager: number;
   readonly scheduler: number;
   readonly kwok: number;
+  readonly csiSimHealth: number;
+  readonly snapshotMetrics: number;
+  readonly sourceMetrics: number;
+  readonly sourceHealth: number;
+  readonly artifacts: number;
+  readonly kustomizeMetrics: number;
+  readonly kustomizeHealth: number;
+  readonly helmMetrics: number;
+  readonly helmHealth: number;
+  readonly gitServer: number;
+  readonly helmRepo: number;
 }
+
+export const PORT_NAMES = [
+  "etcd",
+  "etcdPeer",
+  "apiserver",
+  "controllerManager",
+  "scheduler",
+  "kwok",
+  "csiSimHealth",
+  "snapshotMetrics",
+  "sourceMetrics",
+  "sourceHealth",
+  "artifacts",
+  "kustomizeMetrics",
+  "kustomizeHealth",
+  "helmMetrics",
+  "helmHealth",
+  "gitServer",
+  "helmRepo",
+] as const satisfies readonly (keyof Ports)[];
 
 export interface Layout {
   /** The run folder: logs, data, PKI, kubeconfig. */
@@ -28,11 +59,26 @@ export interface Layout {
   readonly kubeBin: string;
   /** Folder holding kwok and its stages/. */
   readonly kwokBin: string;
+  /** Folders of the storage and Flux components (full profile only). */
+  readonly snapshotBin?: string | undefined;
+  readonly fluxSourceBin?: string | undefined;
+  readonly fluxKustomizeBin?: string | undefined;
+  readonly fluxHelmBin?: string | undefined;
+  /** Node binary and repository root, to run the CSI simulator. */
+  readonly node: string;
+  readonly repoRoot: string;
+}
+
+function required(dir: string | undefined, what: string): string {
+  if (!dir) throw new Error(`the ${what} binaries were not built (full profile needs them)`);
+  return dir;
 }
 
 export interface CommandLine {
   readonly command: string;
   readonly args: readonly string[];
+  /** Added to the harness's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function etcdCommand(layout: Layout, ports: Ports): CommandLine {
@@ -150,5 +196,74 @@ export function kwokCommand(layout: Layout, ports: Ports): CommandLine {
       `--node-port=${ports.kwok}`,
       `--config=${stages.join(",")}`,
     ],
+  };
+}
+
+export function csiSimCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    command: layout.node,
+    args: [
+      join(layout.repoRoot, "testbed", "src", "csi-sim", "main.ts"),
+      `--kubeconfig=${layout.kubeconfig}`,
+      `--root=${join(layout.dir, "csi")}`,
+      `--health-addr=${LOOPBACK}:${ports.csiSimHealth}`,
+    ],
+  };
+}
+
+export function snapshotControllerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    command: join(required(layout.snapshotBin, "snapshot-controller"), "snapshot-controller"),
+    args: [
+      `--kubeconfig=${layout.kubeconfig}`,
+      "--leader-election=false",
+      `--http-endpoint=${LOOPBACK}:${ports.snapshotMetrics}`,
+      "--worker-threads=4",
+    ],
+  };
+}
+
+/** Flags every Flux controller gets: loopback metrics and health, all namespaces, one instance.
+ *  They read KUBECONFIG from the environment (controller-runtime has no flag for it). */
+function fluxArgs(metrics: number, health: number): string[] {
+  return [
+    `--metrics-addr=${LOOPBACK}:${metrics}`,
+    `--health-addr=${LOOPBACK}:${health}`,
+    "--watch-all-namespaces=true",
+    "--enable-leader-election=false",
+    "--log-encoding=json",
+  ];
+}
+
+export function sourceControllerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    env: { KUBECONFIG: layout.kubeconfig },
+    command: join(required(layout.fluxSourceBin, "source-controller"), "source-controller"),
+    args: [
+      ...fluxArgs(ports.sourceMetrics, ports.sourceHealth),
+      `--storage-path=${join(layout.dir, "artifacts")}`,
+      `--storage-addr=${LOOPBACK}:${ports.artifacts}`,
+      // Other controllers download from the advertised address: it must be loopback too.
+      `--storage-adv-addr=${LOOPBACK}:${ports.artifacts}`,
+    ],
+  };
+}
+
+export function kustomizeControllerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    env: { KUBECONFIG: layout.kubeconfig },
+    command: join(
+      required(layout.fluxKustomizeBin, "kustomize-controller"),
+      "kustomize-controller",
+    ),
+    args: [...fluxArgs(ports.kustomizeMetrics, ports.kustomizeHealth), "--no-remote-bases=true"],
+  };
+}
+
+export function helmControllerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    env: { KUBECONFIG: layout.kubeconfig },
+    command: join(required(layout.fluxHelmBin, "helm-controller"), "helm-controller"),
+    args: fluxArgs(ports.helmMetrics, ports.helmHealth),
   };
 }

@@ -5,14 +5,20 @@ export const ClusterState = z.object({
   name: z.string(),
   dir: z.string(),
   kubeconfig: z.string(),
-  ports: z.object({
-    etcd: z.number(),
-    etcdPeer: z.number(),
-    apiserver: z.number(),
-    controllerManager: z.number(),
-    scheduler: z.number(),
-    kwok: z.number(),
-  }),
+  profile: z.enum(["control-plane", "full"]),
+  ports: z.record(z.string(), z.number()),
+  git: z
+    .object({
+      url: z.string(),
+      root: z.string(),
+      username: z.string(),
+      password: z.string(),
+      token: z.string(),
+      readOnlyUsername: z.string(),
+      readOnlyPassword: z.string(),
+    })
+    .optional(),
+  helmRepoUrl: z.string().optional(),
   components: z.array(z.object({ name: z.string(), pid: z.number(), logFile: z.string() })),
   nodes: z.array(z.string()),
   /** The process that owns the components (the `up` supervisor or a test runner). */

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   apiserverCommand,
   controllerManagerCommand,
+  csiSimCommand,
   etcdCommand,
+  helmControllerCommand,
+  kustomizeControllerCommand,
+  snapshotControllerCommand,
+  sourceControllerCommand,
   KWOK_STAGES,
   kwokCommand,
   schedulerCommand,
@@ -17,6 +22,12 @@ const layout: Layout = {
   kubeconfig: "/run/tb/admin.kubeconfig",
   kubeBin: "/cache/kube",
   kwokBin: "/cache/kwok",
+  snapshotBin: "/cache/snap",
+  fluxSourceBin: "/cache/src",
+  fluxKustomizeBin: "/cache/kus",
+  fluxHelmBin: "/cache/helm",
+  node: "/usr/bin/node",
+  repoRoot: "/repo",
 };
 const ports: Ports = {
   etcd: 2001,
@@ -25,6 +36,17 @@ const ports: Ports = {
   controllerManager: 10257,
   scheduler: 10259,
   kwok: 10250,
+  csiSimHealth: 3001,
+  snapshotMetrics: 3002,
+  sourceMetrics: 3003,
+  sourceHealth: 3004,
+  artifacts: 3005,
+  kustomizeMetrics: 3006,
+  kustomizeHealth: 3007,
+  helmMetrics: 3008,
+  helmHealth: 3009,
+  gitServer: 3010,
+  helmRepo: 3011,
 };
 const all = [
   etcdCommand(layout, ports),
@@ -32,6 +54,11 @@ const all = [
   controllerManagerCommand(layout, ports),
   schedulerCommand(layout, ports),
   kwokCommand(layout, ports),
+  csiSimCommand(layout, ports),
+  snapshotControllerCommand(layout, ports),
+  sourceControllerCommand(layout, ports),
+  kustomizeControllerCommand(layout, ports),
+  helmControllerCommand(layout, ports),
 ];
 
 function flag(args: readonly string[], name: string): string | undefined {
@@ -96,6 +123,39 @@ describe("component flags", () => {
       "/cache/kube/kube-controller-manager",
       "/cache/kube/kube-scheduler",
       "/cache/kwok/kwok",
+      "/usr/bin/node",
+      "/cache/snap/snapshot-controller",
+      "/cache/src/source-controller",
+      "/cache/kus/kustomize-controller",
+      "/cache/helm/helm-controller",
     ]);
+  });
+
+  it("keeps Flux and the snapshot controller on loopback, one instance, all namespaces", () => {
+    const source = sourceControllerCommand(layout, ports).args;
+    expect(flag(source, "storage-addr")).toBe("127.0.0.1:3005");
+    expect(flag(source, "storage-adv-addr")).toBe("127.0.0.1:3005");
+    expect(flag(source, "storage-path")).toBe("/run/tb/artifacts");
+    for (const cmd of [
+      sourceControllerCommand,
+      kustomizeControllerCommand,
+      helmControllerCommand,
+    ]) {
+      const args = cmd(layout, ports).args;
+      expect(flag(args, "metrics-addr")).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(flag(args, "health-addr")).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(flag(args, "enable-leader-election")).toBe("false");
+      expect(flag(args, "watch-all-namespaces")).toBe("true");
+    }
+    const snapshot = snapshotControllerCommand(layout, ports).args;
+    expect(flag(snapshot, "http-endpoint")).toBe("127.0.0.1:3002");
+    expect(flag(snapshot, "leader-election")).toBe("false");
+    expect(flag(csiSimCommand(layout, ports).args, "health-addr")).toBe("127.0.0.1:3001");
+  });
+
+  it("says which binaries are missing for the full profile", () => {
+    expect(() => sourceControllerCommand({ ...layout, fluxSourceBin: undefined }, ports)).toThrow(
+      /source-controller binaries were not built/,
+    );
   });
 });
