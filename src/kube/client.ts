@@ -347,6 +347,8 @@ export class KubeClient {
       },
     );
     const onAbort = () => controller.abort();
+    // An abort that came while the request was connecting has no listener to hear it yet.
+    if (opts.signal?.aborted) controller.abort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {

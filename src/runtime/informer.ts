@@ -15,6 +15,7 @@ import { wait, type Cancel, type Clock } from "./clock.ts";
 import { objectKey } from "./keys.ts";
 import { silentLog, type LogFn } from "./log.ts";
 import { toError } from "./outcome.ts";
+import { IndexedStore, type IndexFn } from "./store.ts";
 
 /** What the informer needs from the API; KubeClient satisfies it as it is. */
 export interface WatchSource {
@@ -42,12 +43,6 @@ export type ChangeEvent =
     };
 
 export type ChangeHandler = (event: ChangeEvent) => void;
-
-export type IndexFn = (obj: KubeObject) => readonly string[];
-
-export const NAMESPACE_INDEX = "namespace";
-/** Indexes objects by the uids in their ownerReferences. */
-export const OWNER_INDEX = "owner";
 
 export interface InformerOptions {
   readonly source: WatchSource;
@@ -81,19 +76,6 @@ export interface InformerStats {
   readonly lastEventAgeMs: number | undefined;
 }
 
-export class UnknownIndexError extends Error {
-  constructor(name: string) {
-    super(`no index named ${JSON.stringify(name)}`);
-    this.name = "UnknownIndexError";
-  }
-}
-
-interface Index {
-  readonly fn: IndexFn;
-  readonly byValue: Map<string, Set<string>>;
-  readonly byKey: Map<string, readonly string[]>;
-}
-
 type WatchEnd =
   | { readonly kind: "aborted" }
   | {
@@ -119,8 +101,7 @@ export class Informer {
   readonly #backoff: BackoffOptions;
   readonly #resyncMs: number;
 
-  readonly #store = new Map<string, KubeObject>();
-  readonly #indexes = new Map<string, Index>();
+  readonly #store: IndexedStore;
   readonly #handlers = new Set<ChangeHandler>();
   readonly #syncWaiters = new Set<() => void>();
 
@@ -147,10 +128,9 @@ export class Informer {
     this.#watchTimeout = opts.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT;
     this.#backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.#resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_MS;
-    this.addIndex(NAMESPACE_INDEX, (obj) =>
-      obj.metadata.namespace ? [obj.metadata.namespace] : [],
+    this.#store = new IndexedStore((index, key, err) =>
+      this.#log("error", "index function failed", this.#fields({ index, key, err: toError(err) })),
     );
-    this.addIndex(OWNER_INDEX, ownerUids);
   }
 
   /** Subscribes to changes; returns the unsubscribe function. */
@@ -164,11 +144,11 @@ export class Informer {
   }
 
   list(): KubeObject[] {
-    return [...this.#store.values()];
+    return this.#store.values();
   }
 
   keys(): string[] {
-    return [...this.#store.keys()];
+    return this.#store.keys();
   }
 
   hasSynced(): boolean {
@@ -193,23 +173,13 @@ export class Informer {
     });
   }
 
-  /** Adds an index, built at once over what the store already holds. */
+  /** Adds an index (see store.ts for the built-in namespace and owner ones). */
   addIndex(name: string, fn: IndexFn): void {
-    if (this.#indexes.has(name)) throw new Error(`index ${JSON.stringify(name)} already exists`);
-    const index: Index = { fn, byValue: new Map(), byKey: new Map() };
-    this.#indexes.set(name, index);
-    for (const [key, obj] of this.#store) this.#indexOne(name, index, key, obj);
+    this.#store.addIndex(name, fn);
   }
 
   byIndex(name: string, value: string): KubeObject[] {
-    const index = this.#indexes.get(name);
-    if (!index) throw new UnknownIndexError(name);
-    const out: KubeObject[] = [];
-    for (const key of index.byValue.get(value) ?? []) {
-      const obj = this.#store.get(key);
-      if (obj) out.push(obj);
-    }
-    return out;
+    return this.#store.byIndex(name, value);
   }
 
   stats(): InformerStats {
@@ -301,13 +271,13 @@ export class Informer {
     for (const item of result.items) fresh.set(objectKey(item.metadata), item);
     // Update the whole store first, then announce, so handlers see a consistent cache.
     const events: ChangeEvent[] = [];
-    for (const [key, old] of this.#store) {
+    for (const [key, old] of [...this.#store.entries()]) {
       if (fresh.has(key)) continue;
-      this.#remove(key);
+      this.#store.remove(key);
       events.push({ type: "deleted", key, object: old, finalStateUnknown: true });
     }
     for (const [key, object] of fresh) {
-      const old = this.#put(key, object);
+      const old = this.#store.put(key, object);
       if (!old) events.push({ type: "added", key, object });
       else if (old.metadata.resourceVersion !== object.metadata.resourceVersion) {
         events.push({ type: "updated", key, object, old, resync: false });
@@ -414,61 +384,20 @@ export class Informer {
     }
     if (event.type === "DELETED") {
       // Only announce what we announced before: a delete of something never seen is noise.
-      if (this.#remove(key)) this.#emit({ type: "deleted", key, object, finalStateUnknown: false });
+      if (this.#store.remove(key))
+        this.#emit({ type: "deleted", key, object, finalStateUnknown: false });
       return;
     }
-    const old = this.#put(key, object);
-    this.#emit(
-      old ? { type: "updated", key, object, old, resync: false } : { type: "added", key, object },
-    );
-  }
-
-  #put(key: string, obj: KubeObject): KubeObject | undefined {
-    const old = this.#store.get(key);
-    this.#store.set(key, obj);
-    for (const [name, index] of this.#indexes) {
-      this.#unindexOne(index, key);
-      this.#indexOne(name, index, key, obj);
-    }
-    return old;
-  }
-
-  #remove(key: string): KubeObject | undefined {
-    const old = this.#store.get(key);
-    if (!old) return undefined;
-    this.#store.delete(key);
-    for (const index of this.#indexes.values()) this.#unindexOne(index, key);
-    return old;
-  }
-
-  #indexOne(name: string, index: Index, key: string, obj: KubeObject): void {
-    let values: readonly string[];
-    try {
-      values = [...new Set(index.fn(obj))];
-    } catch (err) {
-      this.#log(
-        "error",
-        "index function failed",
-        this.#fields({ index: name, key, err: toError(err) }),
-      );
+    const old = this.#store.put(key, object);
+    if (!old) {
+      this.#emit({ type: "added", key, object });
       return;
     }
-    if (values.length === 0) return;
-    index.byKey.set(key, values);
-    for (const value of values) {
-      let keys = index.byValue.get(value);
-      if (!keys) index.byValue.set(value, (keys = new Set()));
-      keys.add(key);
+    // The same version again is a replay of what we hold (a watch resumed from before the
+    // store's version), not a change: announcing it would be a phantom update.
+    if (old.metadata.resourceVersion !== object.metadata.resourceVersion) {
+      this.#emit({ type: "updated", key, object, old, resync: false });
     }
-  }
-
-  #unindexOne(index: Index, key: string): void {
-    for (const value of index.byKey.get(key) ?? []) {
-      const keys = index.byValue.get(value);
-      keys?.delete(key);
-      if (keys?.size === 0) index.byValue.delete(value);
-    }
-    index.byKey.delete(key);
   }
 
   #emit(event: ChangeEvent): void {
@@ -492,7 +421,7 @@ export class Informer {
     const tick = () => {
       if (signal.aborted) return;
       if (this.#synced) {
-        for (const [key, object] of this.#store) {
+        for (const [key, object] of this.#store.entries()) {
           this.#emit({ type: "updated", key, object, old: object, resync: true });
         }
       }
@@ -514,17 +443,6 @@ export class Informer {
       ...extra,
     };
   }
-}
-
-function ownerUids(obj: KubeObject): string[] {
-  const refs = obj.metadata["ownerReferences"];
-  if (!Array.isArray(refs)) return [];
-  const uids: string[] = [];
-  for (const ref of refs as unknown[]) {
-    const uid = (ref as { uid?: unknown } | null)?.uid;
-    if (typeof uid === "string" && uid) uids.push(uid);
-  }
-  return uids;
 }
 
 // A call, not the property: the compiler narrows `signal.aborted` as if awaits could not change it.

@@ -1,18 +1,25 @@
-// Global setup of the integration and e2e tiers: one real cluster per test run, shared by both
-// projects, or an existing one named by CAIRN_TESTBED_KUBECONFIG.
+// Global setup of the integration and e2e tiers: one real cluster (full profile: control plane,
+// CSI snapshots, Flux, git and Helm servers) per test run, shared by both projects; or an
+// existing one started with `npm run testbed -- up`, named by CAIRN_TESTBED_KUBECONFIG.
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { Cluster } from "../../testbed/src/cluster.ts";
+import { Cluster, type GitAccess } from "../../testbed/src/cluster.ts";
+import { ClusterState } from "../../testbed/src/state.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     kubeconfig: string;
-    /** The run folder of a cluster this run started (empty when reusing one). */
+    /** The run folder of the cluster. */
     testbedDir: string;
+    /** The local git server and its test credentials; null on a control-plane-only cluster. */
+    git: GitAccess | null;
+    helmRepoUrl: string;
   }
 }
 
 interface Shared {
-  cluster: Promise<Cluster | undefined>;
+  cluster: Promise<Cluster>;
   users: number;
 }
 
@@ -21,26 +28,35 @@ interface Shared {
 const KEY = Symbol.for("cairn.testbed.shared");
 const registry = globalThis as unknown as Record<symbol, Shared | undefined>;
 
+async function provideExisting(project: TestProject, kubeconfig: string): Promise<void> {
+  const dir = dirname(kubeconfig);
+  const state = ClusterState.parse(JSON.parse(await readFile(join(dir, "cluster.json"), "utf8")));
+  project.provide("kubeconfig", kubeconfig);
+  project.provide("testbedDir", dir);
+  project.provide("git", state.git ?? null);
+  project.provide("helmRepoUrl", state.helmRepoUrl ?? "");
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const reuse = process.env["CAIRN_TESTBED_KUBECONFIG"];
   if (reuse) {
-    project.provide("kubeconfig", reuse);
-    project.provide("testbedDir", "");
+    await provideExisting(project, reuse);
     return () => Promise.resolve();
   }
   let shared = registry[KEY];
   if (!shared) {
     shared = {
       users: 0,
-      cluster: Cluster.start({ log: (line) => process.stderr.write(`${line}\n`) }),
+      cluster: Cluster.start({ profile: "full", log: (line) => process.stderr.write(`${line}\n`) }),
     };
     registry[KEY] = shared;
   }
   shared.users++;
   const cluster = await shared.cluster;
-  if (!cluster) throw new Error("testbed did not start");
   project.provide("kubeconfig", cluster.kubeconfig);
   project.provide("testbedDir", cluster.dir);
+  project.provide("git", cluster.git ?? null);
+  project.provide("helmRepoUrl", cluster.helmRepoUrl ?? "");
   const current = shared;
   return async () => {
     current.users--;

@@ -11,8 +11,9 @@ import { isAlive } from "./process.ts";
 import { ClusterState } from "./state.ts";
 import { TESTBED_DIR } from "./binaries.ts";
 
-const USAGE = `usage: npm run testbed -- <up|status|down> [--name NAME] [--nodes N] [--json]
+const USAGE = `usage: npm run testbed -- <up|status|down> [--name NAME] [--nodes N] [--json] [--control-plane]
   up      start a cluster in the background; the last line is export KUBECONFIG=<path>
+          (everything by default; --control-plane starts Kubernetes and kwok only)
   status  report each component of the cluster
   down    stop the cluster and remove its folder`;
 
@@ -51,7 +52,12 @@ async function followLog(path: string, from: number): Promise<number> {
   }
 }
 
-async function up(name: string, nodes: number, json: boolean): Promise<number> {
+async function up(
+  name: string,
+  nodes: number,
+  json: boolean,
+  controlPlaneOnly: boolean,
+): Promise<number> {
   const dir = runDir(name);
   const existing = await readState(dir);
   if (existing && isAlive(existing.supervisorPid)) {
@@ -74,6 +80,7 @@ async function up(name: string, nodes: number, json: boolean): Promise<number> {
       name,
       "--nodes",
       String(nodes),
+      ...(controlPlaneOnly ? ["--control-plane"] : []),
     ],
     { detached: true, stdio: ["ignore", fd, fd] },
   );
@@ -111,6 +118,10 @@ async function up(name: string, nodes: number, json: boolean): Promise<number> {
     process.stdout.write(
       `cluster "${name}" is up: API server https://127.0.0.1:${state.ports.apiserver}, ` +
         `${state.nodes.length} nodes, folder ${dir}\n` +
+        (state.git
+          ? `git server ${state.git.url} (push as ${state.git.username}; password in ${join(dir, "cluster.json")})\n`
+          : "") +
+        (state.helmRepoUrl ? `Helm repository ${state.helmRepoUrl}\n` : "") +
         `stop it with: npm run testbed -- down${name === "default" ? "" : ` --name ${name}`}\n` +
         `export KUBECONFIG=${state.kubeconfig}\n`,
     );
@@ -143,6 +154,8 @@ async function status(name: string, json: boolean): Promise<number> {
       `cluster "${name}" (${dir}), started ${state.startedAt}\n` +
         `  ${"supervisor".padEnd(24)} ${supervisorRunning ? "running" : "STOPPED"}  pid ${state.supervisorPid}\n` +
         `${rows.join("\n")}\n  nodes: ${state.nodes.join(", ")}\n` +
+        (state.git ? `  git server: ${state.git.url}\n` : "") +
+        (state.helmRepoUrl ? `  Helm repository: ${state.helmRepoUrl}\n` : "") +
         `export KUBECONFIG=${state.kubeconfig}\n`,
     );
   }
@@ -177,6 +190,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: "string", default: "default" },
       nodes: { type: "string", default: "2" },
       json: { type: "boolean", default: false },
+      "control-plane": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -191,7 +205,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError("--name must be a short DNS label");
   switch (positionals[0]) {
     case "up":
-      return up(values.name, nodes, values.json);
+      return up(values.name, nodes, values.json, values["control-plane"]);
     case "status":
       return status(values.name, values.json);
     case "down":

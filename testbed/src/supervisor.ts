@@ -7,7 +7,12 @@ import { parseArgs } from "node:util";
 import { Cluster } from "./cluster.ts";
 
 const { values } = parseArgs({
-  options: { dir: { type: "string" }, name: { type: "string" }, nodes: { type: "string" } },
+  options: {
+    dir: { type: "string" },
+    name: { type: "string" },
+    nodes: { type: "string" },
+    "control-plane": { type: "boolean", default: false },
+  },
 });
 if (!values.dir) throw new Error("supervisor: --dir is required");
 const dir = values.dir;
@@ -18,6 +23,7 @@ try {
     dir,
     name: values.name ?? "default",
     nodes: Number(values.nodes ?? "2"),
+    profile: values["control-plane"] ? "control-plane" : "full",
     log,
   });
   let stopping = false;

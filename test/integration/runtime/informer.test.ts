@@ -12,13 +12,9 @@ import type {
   WatchOptions,
 } from "../../../src/kube/client.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
-import {
-  Informer,
-  NAMESPACE_INDEX,
-  type ChangeEvent,
-  type WatchSource,
-} from "../../../src/runtime/informer.ts";
+import { Informer, type ChangeEvent, type WatchSource } from "../../../src/runtime/informer.ts";
 import { objectKey } from "../../../src/runtime/keys.ts";
+import { NAMESPACE_INDEX } from "../../../src/runtime/store.ts";
 import { deferred, type Deferred } from "../../fakes/async.ts";
 import {
   createTestNamespace,
@@ -201,6 +197,17 @@ class StaleResumeSource implements WatchSource {
   }
 }
 
+/** Makes etcd forget every revision before `revision`, through its JSON gateway. */
+async function compactEtcd(cluster: Cluster, revision: string): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${cluster.ports.etcd}/v3/kv/compaction`, {
+    method: "POST",
+    body: JSON.stringify({ revision, physical: true }),
+  });
+  if (!response.ok) {
+    throw new Error(`etcd compaction: HTTP ${response.status}: ${await response.text()}`);
+  }
+}
+
 describe("informer on the shared cluster", () => {
   const client = testClient();
   let namespace: string;
@@ -259,47 +266,9 @@ describe("informer on the shared cluster", () => {
       await labelled.stop();
     }
   });
-
-  it("relists when its watch must resume from a version the server no longer has", async () => {
-    for (const name of ["keep", "change", "vanish"]) {
-      await client.create(configMap(namespace, name));
-    }
-    const source = new StaleResumeSource(client);
-    const running = startInformer(source, { namespace, labelSelector: "test=informer" });
-    try {
-      await running.informer.waitForSync(AbortSignal.timeout(30_000));
-      await cacheMatchesServer(client, running, { namespace, labelSelector: "test=informer" });
-      const eventsBefore = running.events.length;
-
-      // Cut the watch, change things while the informer is blind, then let it resume from "1",
-      // far older than anything the API server's watch cache holds.
-      const release = source.interrupt("1");
-      await client.delete(ref(namespace, "vanish"));
-      await client.mergePatch(ref(namespace, "change"), { data: { k: "v2" } });
-      await client.create(configMap(namespace, "fresh"));
-      release();
-
-      const fresh = await cacheMatchesServer(client, running, {
-        namespace,
-        labelSelector: "test=informer",
-      });
-      expectEventsToTell(running, fresh);
-      expect(running.informer.stats().relists).toBeGreaterThanOrEqual(1);
-      expect(source.watchedFrom).toContain("1");
-      expect(running.logs.some((l) => l.includes("410 Gone"))).toBe(true);
-      // What the relist announced: exactly the three changes, nothing about "keep".
-      const after = running.events.slice(eventsBefore).map((e) => {
-        const unknown = e.type === "deleted" && e.finalStateUnknown ? "?" : "";
-        return `${e.type} ${e.object.metadata.name ?? ""}${unknown}`;
-      });
-      expect(after.sort()).toEqual(["added fresh", "deleted vanish?", "updated change"]);
-    } finally {
-      await running.stop();
-    }
-  });
 });
 
-describe("informer across a kube-apiserver restart (own cluster)", () => {
+describe("informer on a cluster of its own", () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
@@ -309,7 +278,7 @@ describe("informer across a kube-apiserver restart (own cluster)", () => {
     await cluster.stop();
   });
 
-  it("keeps a correct cache, with no lost or phantom events", async () => {
+  it("keeps a correct cache across a kube-apiserver restart, with no lost or phantom events", async () => {
     const client = cluster.client();
     const namespace = "informer-restart";
     await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
@@ -344,5 +313,54 @@ describe("informer across a kube-apiserver restart (own cluster)", () => {
       await running.stop();
     }
     expect(cluster.deadComponents()).toEqual([]);
+  });
+
+  it("relists when its watch must resume from a compacted version (410 Gone)", async () => {
+    const client = cluster.client();
+    const namespace = "informer-expiry";
+    const opts = { namespace, labelSelector: "test=informer" };
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    for (const name of ["keep", "change", "vanish"]) {
+      await client.create(configMap(namespace, name));
+    }
+    const source = new StaleResumeSource(client);
+    const running = startInformer(source, opts);
+    try {
+      await running.informer.waitForSync(AbortSignal.timeout(30_000));
+      // An object the informer can only learn about through its watch proves the watch is
+      // established. KubeClient.watch misses an abort that arrives while it is still connecting,
+      // so interrupting any earlier could leave the first watch running.
+      await client.create(configMap(namespace, "marker"));
+      await eventually("the watch delivers the marker", () =>
+        Promise.resolve(running.informer.get(`${namespace}/marker`)),
+      );
+      await cacheMatchesServer(client, running, opts);
+      const eventsBefore = running.events.length;
+
+      // Cut the watch and change things while the informer is blind. Then make etcd forget all
+      // history up to now, and let the informer resume from "1": the API server has to serve
+      // that from etcd, which answers that the version is compacted, and the watch ends in
+      // 410 Gone exactly as after a long partition.
+      const release = source.interrupt("1");
+      await client.delete(ref(namespace, "vanish"));
+      await client.mergePatch(ref(namespace, "change"), { data: { k: "v2" } });
+      await client.create(configMap(namespace, "fresh"));
+      await compactEtcd(cluster, (await client.list("v1", "ConfigMap", opts)).resourceVersion);
+      release();
+
+      const fresh = await cacheMatchesServer(client, running, opts);
+      expectEventsToTell(running, fresh);
+      expect(source.watchedFrom).toContain("1");
+      expect(running.logs.some((l) => l.includes("410 Gone"))).toBe(true);
+      expect(running.informer.stats().relists).toBe(1);
+      // What the relist announced: exactly the three changes, nothing about the others.
+      const after = running.events.slice(eventsBefore).map((e) => {
+        const unknown = e.type === "deleted" && e.finalStateUnknown ? "?" : "";
+        return `${e.type} ${e.object.metadata.name ?? ""}${unknown}`;
+      });
+      expect(after.sort()).toEqual(["added fresh", "deleted vanish?", "updated change"]);
+    } finally {
+      await running.stop();
+    }
   });
 });

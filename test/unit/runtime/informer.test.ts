@@ -1,15 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../../src/kube/client.ts";
 import { KubeError } from "../../../src/kube/errors.ts";
+import { Informer, type ChangeEvent, type InformerOptions } from "../../../src/runtime/informer.ts";
+import type { LogLevel } from "../../../src/runtime/log.ts";
 import {
-  Informer,
+  DuplicateIndexError,
   NAMESPACE_INDEX,
   OWNER_INDEX,
   UnknownIndexError,
-  type ChangeEvent,
-  type InformerOptions,
-} from "../../../src/runtime/informer.ts";
-import type { LogLevel } from "../../../src/runtime/log.ts";
+} from "../../../src/runtime/store.ts";
 import { flush, until } from "../../fakes/async.ts";
 import { FakeClock } from "../../fakes/clock.ts";
 import {
@@ -213,6 +212,18 @@ describe("Informer: watching", () => {
     expect(update?.type === "updated" && update.old).toBe(a1);
   });
 
+  it("stores but does not announce an event that repeats the version it holds", async () => {
+    const h = harness();
+    h.source.answerList([a1], "1");
+    await h.start();
+    await h.watchOpened(1);
+    const replay = object("a", "1");
+    h.source.current.push(added(replay), modified(replay));
+    await flush();
+    expect(h.events).toEqual(["added default/a@1"]);
+    expect(h.informer.get("default/a")).toBe(replay);
+  });
+
   it("does not announce the delete of an object it never had", async () => {
     const h = harness();
     await h.start();
@@ -307,7 +318,7 @@ describe("Informer: watching", () => {
   it("rejects an unknown or duplicate index", () => {
     const h = harness();
     expect(() => h.informer.byIndex("nope", "x")).toThrow(UnknownIndexError);
-    expect(() => h.informer.addIndex(NAMESPACE_INDEX, () => [])).toThrow(/already exists/);
+    expect(() => h.informer.addIndex(NAMESPACE_INDEX, () => [])).toThrow(DuplicateIndexError);
   });
 
   it("keeps announcing to other handlers when one throws", async () => {
