@@ -26,7 +26,7 @@ export function isReadyNow(obj: KubeObject): boolean {
 }
 
 export function statusOf<T>(obj: KubeObject): Partial<T> {
-  return (obj["status"] ?? {});
+  return obj["status"] ?? {};
 }
 
 export async function getOrUndefined(
