@@ -2,11 +2,12 @@
 // gets an environment without the user's global or system config and with a fixed author, so
 // hooks, signing, templates or a missing user.name on the machine cannot change the outcome.
 import { execFile } from "node:child_process";
-import { access, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { isolatedGitEnv } from "./git-server.ts";
+import { pathExists } from "./fs-util.ts";
 
 const run = promisify(execFile);
 
@@ -64,15 +65,6 @@ function checkedSegments(path: string, what: string): string[] {
 export function repoPath(root: string, name: string): string {
   checkedSegments(name, "repository name");
   return join(root, `${name}.git`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The SHA ref points at in the bare repository, or undefined if there is no such ref. */
@@ -133,7 +125,7 @@ export async function createBareRepo(
   fromFolder?: string,
 ): Promise<BareRepo> {
   const path = repoPath(root, name);
-  if (await exists(path)) throw new Error(`repository ${path} already exists`);
+  if (await pathExists(path)) throw new Error(`repository ${path} already exists`);
   await mkdir(dirname(path), { recursive: true });
   await git(["init", "-q", "--bare", "--initial-branch=main", path]);
   if (fromFolder === undefined) return { path, head: undefined };

@@ -1,7 +1,8 @@
 // Volumes and snapshots as folders: a snapshot copies the volume's folder, a restore copies the
 // snapshot's folder into a new volume. This is what makes "the data came back" testable.
-import { cp, mkdir, rename, rm, stat } from "node:fs/promises";
+import { cp, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { pathExists } from "../fs-util.ts";
 
 export class VolumeStore {
   readonly volumesDir: string;
@@ -27,7 +28,7 @@ export class VolumeStore {
     from?: { kind: "snapshot" | "volume"; handle: string },
   ): Promise<void> {
     const target = this.volumePath(handle);
-    if (await exists(target)) return;
+    if (await pathExists(target)) return;
     const staging = `${target}.partial`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(this.volumesDir, { recursive: true });
@@ -44,7 +45,7 @@ export class VolumeStore {
 
   async snapshotVolume(volumeHandle: string, snapshotHandle: string): Promise<void> {
     const target = this.snapshotPath(snapshotHandle);
-    if (await exists(target)) return;
+    if (await pathExists(target)) return;
     const staging = `${target}.partial`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(this.snapshotsDir, { recursive: true });
@@ -67,13 +68,4 @@ function safe(handle: string): string {
     throw new Error(`invalid volume handle ${JSON.stringify(handle)}`);
   }
   return handle;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
