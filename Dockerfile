@@ -1,0 +1,46 @@
+# Cairn's controller image.
+#
+# One stage, no build step: Node 24 strips TypeScript types by itself, and the sources are
+# written for that (erasableSyntaxOnly, .ts import extensions), so the image runs the very files
+# the tests run. Stripping keeps every line and column in place, so stack traces point into
+# src/ without source maps, and no devDependency (typescript, the pinned `node` toolchain)
+# ever enters the image. Type checking happens in CI, before an image is built.
+#
+# The Node version matches the `node` devDependency, so the controller runs on the runtime it
+# was tested with; test/unit/deploy/dockerfile.test.ts keeps the two in step.
+ARG NODE_VERSION=24.21.0
+FROM node:${NODE_VERSION}-bookworm-slim
+
+# git and ssh drive the Git commits of an upgrade; ca-certificates lets git verify HTTPS remotes
+# (Node carries its own CA bundle, git does not); tini reaps the ssh processes git leaves behind
+# when it is killed on a timeout, which Node as PID 1 would leave as zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates git openssh-client tini \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+ENV NODE_ENV=production
+
+COPY package.json package-lock.json ./
+# No runtime dependency has an install script; the only one in the lock belongs to the `node`
+# devDependency, which --omit=dev leaves out anyway.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -rf /root/.npm
+
+COPY src/ ./src/
+# The CRDs travel with the code that reads them, so an install step can apply the matching
+# version from the same image.
+COPY crds/ ./crds/
+
+# The root filesystem is read-only in the cluster; /tmp is an emptyDir. git and ssh write their
+# config, known hosts and temporary files under HOME, and the system-wide git config is ignored
+# so the behaviour does not depend on the base image.
+ENV HOME=/tmp \
+    TMPDIR=/tmp \
+    GIT_CONFIG_NOSYSTEM=1 \
+    GIT_TERMINAL_PROMPT=0
+
+# A numeric user, so the kubelet can verify runAsNonRoot without a passwd lookup.
+USER 65532:65532
+
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "src/main.ts"]

@@ -1,0 +1,166 @@
+// ManagedApp: an app Cairn may upgrade. Spec field names follow FluxUp's, so its users migrate by
+// changing apiVersion; `git` and `timeouts` are Cairn's own. Mirrors crds/cairn.dev_managedapps.yaml.
+import { z } from "zod";
+import { Conditions } from "./conditions.ts";
+import {
+  DnsLabel,
+  DnsSubdomain,
+  Duration,
+  GIT_PATH_MAX,
+  GIT_PATH_MESSAGE,
+  GitBranch,
+  GitUrl,
+  PARENT_SEGMENT_PATTERN,
+  Count,
+  Text,
+  Timestamp,
+  VERSION_PATH_MAX,
+  VersionValue,
+} from "./fields.ts";
+import { API_VERSION, Kind } from "./group.ts";
+import { ObjectMeta } from "./meta.ts";
+import { FluxObjectRef, WorkloadKind } from "./request-status.ts";
+
+const parentSegment = new RegExp(PARENT_SEGMENT_PATTERN);
+
+/** A path inside the Git repository; never absolute, never climbing out with "..". */
+export const GitPath = z
+  .string()
+  .min(1)
+  .max(GIT_PATH_MAX)
+  .refine((p) => !p.startsWith("/") && !parentSegment.test(p), { error: GIT_PATH_MESSAGE });
+
+/** A namespaced reference; the namespace defaults to the ManagedApp's. */
+export const NamespacedRef = z.object({
+  name: DnsSubdomain,
+  namespace: DnsLabel.optional(),
+});
+export type NamespacedRef = z.infer<typeof NamespacedRef>;
+
+export const SuspendRef = z.object({
+  /** What to suspend during upgrades and rollbacks instead of kustomizationRef. */
+  kind: z.enum(["Kustomization", "HelmRelease"]).default("Kustomization"),
+  name: DnsSubdomain,
+  namespace: DnsLabel.optional(),
+});
+export type SuspendRef = z.infer<typeof SuspendRef>;
+
+/** A PVC by name; the namespace defaults to the ManagedApp's. Used by pvcs and excludePVCs. */
+export const PvcRef = NamespacedRef;
+export type PvcRef = z.infer<typeof PvcRef>;
+
+export const RetentionPolicy = z.object({
+  /** Snapshots kept per PVC after a successful upgrade; 0 keeps all. */
+  maxCount: z.number().int().min(0).default(3),
+});
+export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
+
+export const VolumeSnapshots = z.object({
+  enabled: z.boolean().default(false),
+  volumeSnapshotClassName: DnsSubdomain.optional(),
+  /** PVCs to snapshot in addition to the discovered ones. */
+  pvcs: z.array(PvcRef).max(64).optional(),
+  /** Discovered PVCs not to snapshot. */
+  excludePVCs: z.array(PvcRef).max(64).optional(),
+  retentionPolicy: RetentionPolicy.prefault({}),
+});
+export type VolumeSnapshots = z.infer<typeof VolumeSnapshots>;
+
+export const AutoUpdate = z.enum(["none", "patch", "minor", "major"]);
+export type AutoUpdate = z.infer<typeof AutoUpdate>;
+
+export const VersionPolicy = z.object({
+  autoUpdate: AutoUpdate.default("none"),
+  /** Where the version sits in the file at gitPath, e.g. "spec.chart.spec.version". */
+  versionPath: z.string().min(1).max(VERSION_PATH_MAX).optional(),
+});
+export type VersionPolicy = z.infer<typeof VersionPolicy>;
+
+export const HealthCheck = z.object({
+  timeout: Duration.default("5m"),
+});
+export type HealthCheck = z.infer<typeof HealthCheck>;
+
+/** A write credential and where to push; absent fields come from the Kustomization's source. */
+export const GitSettings = z.object({
+  url: GitUrl.optional(),
+  branch: GitBranch.optional(),
+  secretRef: z.object({ name: DnsSubdomain }).optional(),
+});
+export type GitSettings = z.infer<typeof GitSettings>;
+
+/** Per-step timeouts; absent ones take the controller's defaults. */
+export const Timeouts = z.object({
+  suspend: Duration.optional(),
+  scaleDown: Duration.optional(),
+  snapshot: Duration.optional(),
+  commit: Duration.optional(),
+  fluxApply: Duration.optional(),
+  scaleUp: Duration.optional(),
+  /** Takes precedence over healthCheck.timeout when set. */
+  health: Duration.optional(),
+  volumeRestore: Duration.optional(),
+});
+export type Timeouts = z.infer<typeof Timeouts>;
+
+export const ManagedAppSpec = z.object({
+  gitPath: GitPath,
+  kustomizationRef: NamespacedRef,
+  suspendRef: SuspendRef.optional(),
+  helmReleaseRef: NamespacedRef.optional(),
+  volumeSnapshots: VolumeSnapshots.prefault({}),
+  versionPolicy: VersionPolicy.prefault({}),
+  healthCheck: HealthCheck.prefault({}),
+  autoRollback: z.boolean().default(false),
+  git: GitSettings.optional(),
+  timeouts: Timeouts.optional(),
+});
+export type ManagedAppSpec = z.infer<typeof ManagedAppSpec>;
+
+export const UpgradeOutcome = z.enum(["Succeeded", "Failed", "RolledBack"]);
+export type UpgradeOutcome = z.infer<typeof UpgradeOutcome>;
+
+export const LastUpgrade = z.object({
+  /** The UpgradeRequest's name (same namespace). */
+  name: DnsLabel,
+  version: VersionValue.optional(),
+  outcome: UpgradeOutcome,
+  completedAt: Timestamp.optional(),
+});
+export type LastUpgrade = z.infer<typeof LastUpgrade>;
+
+/** What discovery found for the app, as a preview of what an upgrade would touch. */
+export const DiscoverySummary = z.object({
+  pvcs: z
+    .array(z.object({ namespace: Text(63), name: Text(253) }))
+    .max(256)
+    .optional(),
+  workloads: z
+    .array(z.object({ kind: WorkloadKind, namespace: Text(63), name: Text(253) }))
+    .max(128)
+    .optional(),
+  /** The Flux object whose inventory (or rendered manifests) discovery read. */
+  source: FluxObjectRef.optional(),
+});
+export type DiscoverySummary = z.infer<typeof DiscoverySummary>;
+
+export const ManagedAppStatus = z.object({
+  conditions: Conditions.optional(),
+  observedGeneration: Count.optional(),
+  /** The value at the version path in Git. */
+  currentVersion: VersionValue.optional(),
+  /** A newer version allowed by versionPolicy; an UpgradeRequest without target uses it. */
+  availableUpdate: VersionValue.optional(),
+  lastUpgrade: LastUpgrade.optional(),
+  discovery: DiscoverySummary.optional(),
+});
+export type ManagedAppStatus = z.infer<typeof ManagedAppStatus>;
+
+export const ManagedApp = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(Kind.ManagedApp),
+  metadata: ObjectMeta,
+  spec: ManagedAppSpec,
+  status: ManagedAppStatus.optional(),
+});
+export type ManagedApp = z.infer<typeof ManagedApp>;

@@ -1,0 +1,139 @@
+// The status shared by UpgradeRequest and RollbackRequest (architecture note, §9): conditions,
+// the derived phase, the current step and its deadline, and everything a crash must not lose
+// (the plan, what Cairn suspended, the original replica counts, the snapshots, the commit).
+// Status is written by the controller only, so its checks are light: lengths and closed sets,
+// never a rule that could make a status write fail on a value the world legitimately holds.
+import { z } from "zod";
+import { Conditions } from "./conditions.ts";
+import {
+  CommitSha,
+  Count,
+  DNS_LABEL_MAX,
+  DNS_SUBDOMAIN_MAX,
+  Text,
+  Timestamp,
+  VersionValue,
+} from "./fields.ts";
+
+const Namespace = Text(DNS_LABEL_MAX);
+const Name = Text(DNS_SUBDOMAIN_MAX);
+
+export const FluxKind = z.enum(["Kustomization", "HelmRelease"]);
+export type FluxKind = z.infer<typeof FluxKind>;
+
+export const WorkloadKind = z.enum(["Deployment", "StatefulSet"]);
+export type WorkloadKind = z.infer<typeof WorkloadKind>;
+
+export const AccessMode = z.enum([
+  "ReadWriteOnce",
+  "ReadOnlyMany",
+  "ReadWriteMany",
+  "ReadWriteOncePod",
+]);
+export type AccessMode = z.infer<typeof AccessMode>;
+
+export const VolumeMode = z.enum(["Filesystem", "Block"]);
+export type VolumeMode = z.infer<typeof VolumeMode>;
+
+/** A Flux object, in plan order (suspend order) or as recorded when Cairn suspended it. */
+export const FluxObjectRef = z.object({ kind: FluxKind, namespace: Namespace, name: Name });
+export type FluxObjectRef = z.infer<typeof FluxObjectRef>;
+
+/** The Git side of a plan: which file, which value, from what to what, on which base. */
+export const PlanGit = z.object({
+  branch: Text(255),
+  path: Text(1024),
+  versionPath: Text(512),
+  /** The value at the version path when planned, and the value the commit writes. */
+  from: VersionValue,
+  to: VersionValue,
+  baseCommit: CommitSha.optional(),
+  /** The one-line diff the commit makes. */
+  diff: Text(4096).optional(),
+});
+export type PlanGit = z.infer<typeof PlanGit>;
+
+/**
+ * A PVC as planned: everything needed to recreate it from a snapshot under the same name
+ * (domain notes, §4), recorded before anything is changed.
+ */
+export const PlannedVolume = z.object({
+  namespace: Namespace,
+  name: Name,
+  accessModes: z.array(AccessMode).max(4).optional(),
+  /** May be "" (explicitly no class), which differs from absent (the default class). */
+  storageClassName: Text(DNS_SUBDOMAIN_MAX).optional(),
+  volumeMode: VolumeMode.optional(),
+  /** The original storage request, a quantity such as "10Gi". */
+  size: Text(64).optional(),
+  /** The VolumeSnapshot name, in the PVC's namespace. */
+  snapshot: Name.optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type PlannedVolume = z.infer<typeof PlannedVolume>;
+
+export const PlannedWorkload = z.object({
+  kind: WorkloadKind,
+  namespace: Namespace,
+  name: Name,
+  /** spec.replicas at plan time. */
+  replicas: Count,
+});
+export type PlannedWorkload = z.infer<typeof PlannedWorkload>;
+
+export const Plan = z.object({
+  git: PlanGit,
+  flux: z.array(FluxObjectRef).max(16),
+  volumes: z.array(PlannedVolume).max(256),
+  workloads: z.array(PlannedWorkload).max(128),
+});
+export type Plan = z.infer<typeof Plan>;
+
+/** A workload's spec.replicas before Cairn scaled it to 0; never overwritten once recorded. */
+export const RecordedReplicas = z.object({
+  kind: WorkloadKind,
+  namespace: Namespace,
+  name: Name,
+  original: Count,
+});
+export type RecordedReplicas = z.infer<typeof RecordedReplicas>;
+
+export const SnapshotRecord = z.object({
+  namespace: Namespace,
+  name: Name,
+  pvcName: Name,
+});
+export type SnapshotRecord = z.infer<typeof SnapshotRecord>;
+
+export const CommitRecord = z.object({
+  sha: CommitSha,
+  /** True when the commit already existed (ours from an earlier attempt, or someone else's). */
+  adopted: z.boolean(),
+});
+export type CommitRecord = z.infer<typeof CommitRecord>;
+
+export const StepRecord = z.object({
+  name: Text(64),
+  startedAt: Timestamp,
+  /** Absolute; written before the step's first run (architecture note, §8). */
+  deadline: Timestamp.optional(),
+});
+export type StepRecord = z.infer<typeof StepRecord>;
+
+export const RequestStatus = z.object({
+  conditions: Conditions.optional(),
+  /** Derived from the conditions on every write, for display; never read back. */
+  phase: Text(64).optional(),
+  observedGeneration: Count.optional(),
+  startedAt: Timestamp.optional(),
+  completedAt: Timestamp.optional(),
+  step: StepRecord.optional(),
+  plan: Plan.optional(),
+  /** Only what Cairn flipped to suspended, in the order it did. */
+  suspended: z.array(FluxObjectRef).max(16).optional(),
+  replicas: z.array(RecordedReplicas).max(128).optional(),
+  snapshots: z.array(SnapshotRecord).max(256).optional(),
+  commit: CommitRecord.optional(),
+});
+export type RequestStatus = z.infer<typeof RequestStatus>;
