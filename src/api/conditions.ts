@@ -61,6 +61,10 @@ export const ConditionReason = {
   RollbackTriggered: "RollbackTriggered",
   /** A rollback failed after deleting a PVC: the app stays frozen until a human decides. */
   RestoreIncomplete: "RestoreIncomplete",
+  /** A reference leaves the object's namespace and the controller does not allow that. */
+  ReferenceDenied: "ReferenceDenied",
+  /** A referenced object (Kustomization, HelmRelease) does not exist. */
+  ReferenceNotFound: "ReferenceNotFound",
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
 

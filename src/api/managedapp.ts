@@ -58,7 +58,7 @@ export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
 export const VolumeSnapshots = z.object({
   enabled: z.boolean().default(false),
   volumeSnapshotClassName: DnsSubdomain.optional(),
-  /** PVCs to snapshot in addition to the discovered ones. */
+  /** PVCs to snapshot; when set, they replace auto-discovery (excludePVCs still applies). */
   pvcs: z.array(PvcRef).max(64).optional(),
   /** Discovered PVCs not to snapshot. */
   excludePVCs: z.array(PvcRef).max(64).optional(),

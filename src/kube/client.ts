@@ -150,6 +150,18 @@ export class KubeClient {
     return new KubeClient(config);
   }
 
+  /** A client that authenticates with a bearer token (a ServiceAccount's, say). */
+  static fromToken(server: string, caFile: string, token: string): KubeClient {
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: "c", server, caFile, skipTLSVerify: false }],
+      users: [{ name: "u", token }],
+      contexts: [{ name: "c", cluster: "c", user: "u" }],
+      currentContext: "c",
+    });
+    return new KubeClient(config);
+  }
+
   /** In-cluster config, or $KUBECONFIG / ~/.kube/config, as kubectl does. */
   static fromDefault(): KubeClient {
     const config = new KubeConfig();
@@ -233,6 +245,37 @@ export class KubeClient {
       HttpMethod.POST,
       () => this.#api.path(ref, "list"),
       { body: obj, query: { fieldManager: FIELD_MANAGER } },
+    )) as KubeObject;
+  }
+
+  /**
+   * Server-side apply as field manager `cairn`. With dryRun the API server validates and
+   * defaults the object (admission included) without storing it, as `kubectl apply
+   * --server-side --dry-run=server` does.
+   */
+  async apply(
+    obj: KubeObject,
+    opts: { dryRun?: boolean; force?: boolean } = {},
+  ): Promise<KubeObject> {
+    const ref = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      name: obj.metadata.name ?? "",
+      namespace: obj.metadata.namespace,
+    };
+    return (await this.#call(
+      `apply ${describe(ref)}`,
+      HttpMethod.PATCH,
+      () => this.#api.path(ref, "read"),
+      {
+        body: obj,
+        contentType: "application/apply-patch+yaml",
+        query: {
+          fieldManager: FIELD_MANAGER,
+          ...(opts.dryRun ? { dryRun: "All" } : {}),
+          ...(opts.force ? { force: "true" } : {}),
+        },
+      },
     )) as KubeObject;
   }
 

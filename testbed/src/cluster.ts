@@ -305,6 +305,9 @@ export class Cluster {
     ]);
     await this.#startComponent("kwok");
     await this.#createNodes(nodes);
+    // Cairn's own CRDs, from the working tree, so tests always run against the current API.
+    const ours = await installCrds(this.client(), [join(REPO_ROOT, "crds")]);
+    this.#log(`testbed: ${ours.length} Cairn CRDs established`);
     if (this.profile === "full") await this.#bringUpStorageAndFlux();
     await this.#writeState();
     this.#log(`testbed: cluster ready in ${Date.now() - t0} ms (${this.dir})`);
