@@ -9,7 +9,7 @@ import { parse, stringify } from "yaml";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
 import { REPO_ROOT } from "../../testbed/src/binaries.ts";
-import { commitFiles, createBareRepo } from "../../testbed/src/git-fixtures.ts";
+import { demoFluxObjects, seedDemoRepo } from "../../testbed/src/demo-app.ts";
 import { freePort } from "../../testbed/src/ports.ts";
 import { ManagedProcess } from "../../testbed/src/process.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
@@ -117,35 +117,8 @@ describe("the controller under its shipped RBAC", () => {
     // A Flux-managed app: GitRepository → Kustomization → HelmRelease of the demo chart.
     ns = await createTestNamespace(admin, "app");
     const repo = `${ns}-config`;
-    await createBareRepo(git.root, repo);
-    const release = await readFile(
-      join(REPO_ROOT, "testbed/fixtures/repos/demo-app/apps/demo/release.yaml"),
-      "utf8",
-    );
-    await commitFiles(
-      git.root,
-      repo,
-      { "apps/demo/release.yaml": release.replaceAll("{{HELM_URL}}", inject("helmRepoUrl")) },
-      "Add demo",
-    );
-    await admin.create({
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      metadata: { name: "config", namespace: ns },
-      spec: { url: `${git.url}/${repo}.git`, ref: { branch: "main" }, interval: "1m" },
-    });
-    await admin.create({
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      metadata: { name: "apps", namespace: ns },
-      spec: {
-        sourceRef: { kind: "GitRepository", name: "config" },
-        path: "./apps/demo",
-        prune: true,
-        targetNamespace: ns,
-        interval: "1m",
-      },
-    });
+    await seedDemoRepo(git.root, repo, inject("helmRepoUrl"));
+    for (const obj of demoFluxObjects(ns, `${git.url}/${repo}.git`)) await admin.create(obj);
     await admin.create({
       apiVersion: "cairn.dev/v1alpha1",
       kind: "ManagedApp",

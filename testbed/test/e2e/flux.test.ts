@@ -1,12 +1,9 @@
 // Real Flux on the test bed: a GitRepository and Kustomization from the local git server apply a
 // HelmRelease from the local Helm repository; real Helm release Secrets appear; a pushed version
 // bump upgrades the release; a push with wrong credentials is refused.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../../src/kube/client.ts";
-import { REPO_ROOT } from "../../src/binaries.ts";
-import { commitFiles, createBareRepo } from "../../src/git-fixtures.ts";
+import { demoFluxObjects, seedDemoRepo } from "../../src/demo-app.ts";
 import { pushEdit, remoteHead } from "../../../test/support/git.ts";
 import {
   createTestNamespace,
@@ -48,17 +45,7 @@ describe("Flux with the local git server and Helm repository", () => {
     client = testClient();
     ns = await createTestNamespace(client, "flux");
     const repo = `${ns}-config`;
-    await createBareRepo(git.root, repo);
-    const release = await readFile(
-      join(REPO_ROOT, "testbed/fixtures/repos/demo-app/apps/demo/release.yaml"),
-      "utf8",
-    );
-    await commitFiles(
-      git.root,
-      repo,
-      { "apps/demo/release.yaml": release.replaceAll("{{HELM_URL}}", inject("helmRepoUrl")) },
-      "Add demo",
-    );
+    await seedDemoRepo(git.root, repo, inject("helmRepoUrl"));
     repoUrl = `${git.url}/${repo}.git`;
   });
   afterAll(async () => {
@@ -66,23 +53,7 @@ describe("Flux with the local git server and Helm repository", () => {
   });
 
   it("applies a folder from Git and installs the chart with real Helm release Secrets", async () => {
-    await client.create({
-      ...GIT_REPO,
-      metadata: { name: "config", namespace: ns },
-      spec: { url: repoUrl, ref: { branch: "main" }, interval: "1m" },
-    });
-    await client.create({
-      ...KUSTOMIZATION,
-      metadata: { name: "apps", namespace: ns },
-      spec: {
-        sourceRef: { kind: "GitRepository", name: "config" },
-        path: "./apps/demo",
-        prune: true,
-        targetNamespace: ns,
-        interval: "1m",
-        timeout: "2m",
-      },
-    });
+    for (const obj of demoFluxObjects(ns, repoUrl)) await client.create(obj);
 
     const ks = await eventually(
       "the Kustomization Ready",
