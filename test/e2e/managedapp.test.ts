@@ -269,6 +269,41 @@ describe("the controller under its shipped RBAC", () => {
     expect(reasons).toContain("Ready");
   });
 
+  it("follows a spec change: excluded PVCs leave the discovery summary", async () => {
+    await admin.mergePatch(appRef(), {
+      spec: { volumeSnapshots: { excludePVCs: [{ name: "demo-uploads" }] } },
+    });
+    const pvcs = await eventually("the excluded PVC gone from discovery", async () => {
+      const a = await admin.get(appRef());
+      const status = statusOf<{
+        observedGeneration: number;
+        discovery: { pvcs: { name: string }[] };
+      }>(a);
+      return status.observedGeneration === a.metadata.generation
+        ? status.discovery?.pvcs.map((p) => p.name)
+        : undefined;
+    });
+    expect(pvcs).toEqual(["data-demo-db-0"]);
+  });
+
+  it("denies a reference to another namespace, naming the field", async () => {
+    await admin.create({
+      apiVersion: "cairn.dev/v1alpha1",
+      kind: "ManagedApp",
+      metadata: { name: "elsewhere", namespace: ns },
+      spec: {
+        gitPath: "apps/x.yaml",
+        kustomizationRef: { name: "apps", namespace: "flux-system" },
+      },
+    });
+    const ready = await eventually("Ready=False on the cross-namespace app", async () => {
+      const a = await admin.get({ ...appRef(), name: "elsewhere" });
+      return conditions(a).find((c) => c.type === "Ready" && c.status === "False");
+    });
+    expect(ready.reason).toBe("ReferenceDenied");
+    expect(ready.message).toContain("spec.kustomizationRef.namespace");
+  });
+
   it("releases the lease on SIGTERM", async () => {
     await proc?.stop();
     expect(proc?.describeExit()).toMatch(/code 0/);
