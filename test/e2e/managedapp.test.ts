@@ -10,6 +10,7 @@ import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
 import { REPO_ROOT } from "../../testbed/src/binaries.ts";
 import { demoFluxObjects, seedDemoRepo } from "../../testbed/src/demo-app.ts";
+import { commitFiles, createBareRepo } from "../../testbed/src/git-fixtures.ts";
 import { freePort } from "../../testbed/src/ports.ts";
 import { ManagedProcess } from "../../testbed/src/process.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
@@ -302,6 +303,90 @@ describe("the controller under its shipped RBAC", () => {
     });
     expect(ready.reason).toBe("ReferenceDenied");
     expect(ready.message).toContain("spec.kustomizationRef.namespace");
+  });
+
+  it("discovers a plain Kustomization app (no HelmRelease) from the Kustomization's inventory", async () => {
+    if (!git) throw new Error("no git server");
+    const repo = `${ns}-plain`;
+    const manifest = stringify({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "notes" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "notes" } },
+        template: {
+          metadata: { labels: { app: "notes" } },
+          spec: {
+            containers: [
+              {
+                name: "notes",
+                image: "registry.invalid/notes:1",
+                volumeMounts: [{ name: "d", mountPath: "/d" }],
+              },
+            ],
+            volumes: [{ name: "d", persistentVolumeClaim: { claimName: "notes-data" } }],
+          },
+        },
+      },
+    });
+    const claim = stringify({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "notes-data" },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+    });
+    await createBareRepo(git.root, repo);
+    await commitFiles(
+      git.root,
+      repo,
+      { "apps/notes/deployment.yaml": manifest, "apps/notes/pvc.yaml": claim },
+      "Add notes",
+    );
+    await admin.create({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "plain", namespace: ns },
+      spec: { url: `${git.url}/${repo}.git`, ref: { branch: "main" }, interval: "1m" },
+    });
+    await admin.create({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "notes", namespace: ns },
+      spec: {
+        sourceRef: { kind: "GitRepository", name: "plain" },
+        path: "./apps/notes",
+        prune: true,
+        targetNamespace: ns,
+        interval: "1m",
+      },
+    });
+    await admin.create({
+      apiVersion: "cairn.dev/v1alpha1",
+      kind: "ManagedApp",
+      metadata: { name: "notes", namespace: ns },
+      spec: { gitPath: "apps/notes/deployment.yaml", kustomizationRef: { name: "notes" } },
+    });
+    const app = await eventually(
+      "the plain app Ready",
+      async () => {
+        const a = await admin.get({ ...appRef(), name: "notes" });
+        return isReadyNow(a) ? a : undefined;
+      },
+      120_000,
+    );
+    const status = statusOf<{
+      discovery: {
+        pvcs: { name: string }[];
+        workloads: { kind: string; name: string }[];
+        source: { kind: string; name: string };
+      };
+    }>(app);
+    expect(status.discovery).toEqual({
+      pvcs: [{ namespace: ns, name: "notes-data" }],
+      workloads: [{ kind: "Deployment", namespace: ns, name: "notes" }],
+      source: { kind: "Kustomization", namespace: ns, name: "notes" },
+    });
   });
 
   it("releases the lease on SIGTERM", async () => {
