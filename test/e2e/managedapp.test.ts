@@ -1,13 +1,12 @@
 // The real controller process (src/main.ts) under the RBAC it ships, against a Flux-managed app
 // on the test bed: leader election, informers, and the ManagedApp's Ready condition, version and
 // discovery, following the app's health both ways.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
-import { isKubeError } from "../../src/kube/errors.ts";
 import { REPO_ROOT } from "../../testbed/src/binaries.ts";
 import { demoFluxObjects, seedDemoRepo } from "../../testbed/src/demo-app.ts";
 import { commitFiles, createBareRepo } from "../../testbed/src/git-fixtures.ts";
@@ -16,6 +15,7 @@ import { ManagedProcess } from "../../testbed/src/process.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { loadKustomizeBase } from "../support/manifests.ts";
+import { apiEndpoint, serviceAccountToken } from "../support/service-account.ts";
 import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
 
 // The shipped RBAC under names of its own, so that no other test file's cleanup touches it.
@@ -73,34 +73,9 @@ describe("the controller under its shipped RBAC", () => {
       .map(renamed);
     for (const obj of rbacObjects) await admin.apply(obj, { force: true });
     const sa = rbacObjects.find((o) => o.kind === "ServiceAccount")?.metadata.name ?? "";
-    await admin
-      .create({
-        apiVersion: "v1",
-        kind: "Secret",
-        type: "kubernetes.io/service-account-token",
-        metadata: {
-          name: `${sa}-token`,
-          namespace: CONTROLLER_NS,
-          annotations: { "kubernetes.io/service-account.name": sa },
-        },
-      })
-      .catch((err: unknown) => {
-        if (!isKubeError(err, "AlreadyExists")) throw err;
-      });
-    const token = await eventually("the ServiceAccount token", async () => {
-      const secret = await admin.get({
-        apiVersion: "v1",
-        kind: "Secret",
-        namespace: CONTROLLER_NS,
-        name: `${sa}-token`,
-      });
-      const data = (secret["data"] as { token?: string } | undefined)?.token;
-      return data ? Buffer.from(data, "base64").toString("utf8") : undefined;
-    });
-    const adminConfig = parse(await readFile(inject("kubeconfig"), "utf8")) as {
-      clusters: { cluster: { server: string; "certificate-authority": string } }[];
-    };
-    const cluster = adminConfig.clusters[0]?.cluster;
+    const token = await serviceAccountToken(admin, CONTROLLER_NS, sa, `${sa}-token`);
+    const { server, caFile } = apiEndpoint(inject("kubeconfig"));
+    const cluster = { server, "certificate-authority": caFile };
     const kubeconfig = join(work, "cairn.kubeconfig");
     await writeFile(
       kubeconfig,

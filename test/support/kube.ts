@@ -1,39 +1,21 @@
 // Helpers for tests that run against the real test-bed cluster.
 import { randomBytes } from "node:crypto";
-import { setTimeout as delay } from "node:timers/promises";
 import { inject } from "vitest";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
+import { eventually as poll } from "../../testbed/src/poll.ts";
 
 export function testClient(): KubeClient {
   return KubeClient.fromKubeconfigFile(inject("kubeconfig"));
 }
 
-/**
- * Polls until fn returns a value other than undefined. Tests may poll (they observe a system
- * from outside); the message says what never happened, with the last value seen.
- */
-export async function eventually<T>(
+/** Polls until fn returns a value (see testbed/src/poll.ts); tests wait a minute by default. */
+export function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined>,
   timeoutMs = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
-      );
-    }
-    await delay(100);
-  }
+  return poll(what, fn, { timeoutMs });
 }
 
 /** A fresh namespace, ready for pods (KCM has created its default ServiceAccount). */

@@ -2,11 +2,11 @@
 // classes of the CSI simulator, and the canary that proves the storage chain before any test.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { parseAllDocuments } from "yaml";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
 import { DRIVER } from "./csi-sim/constants.ts";
+import { eventually } from "./poll.ts";
 
 export const STORAGE_CLASS = "csi-sim";
 export const STORAGE_CLASS_WFFC = "csi-sim-wffc";
@@ -45,23 +45,15 @@ function hasCondition(obj: KubeObject, type: string): boolean {
   return conditions?.some((c) => c.type === type && c.status === "True") ?? false;
 }
 
+/** Waits until check() is true; the harness names what it waited for when it gives up. */
 async function waitFor(
   what: string,
   timeoutMs: number,
   check: () => Promise<boolean>,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await delay(100);
-  }
-  const why = last instanceof Error ? `: ${last.message}` : "";
-  throw new Error(`testbed: timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+  await eventually(`testbed: ${what}`, async () => ((await check()) ? true : undefined), {
+    timeoutMs,
+  });
 }
 
 export async function installCrds(client: KubeClient, dirs: readonly string[]): Promise<string[]> {

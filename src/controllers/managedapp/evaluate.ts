@@ -3,7 +3,7 @@
 import { ConditionReason, type ManagedApp } from "../../api/index.ts";
 import { inventoryOf } from "../../discovery/inventory.ts";
 import { discoverPvcs, type NamespaceObjects } from "../../discovery/pvcs.ts";
-import { workloadRefs, type WorkloadRef } from "../../discovery/refs.ts";
+import { workloadKey, workloadRefs, type WorkloadRef } from "../../discovery/refs.ts";
 import { checkHealth, type Fetched } from "../../health/check.ts";
 import type { KubeObject } from "../../kube/client.ts";
 
@@ -128,13 +128,14 @@ export function evaluate(input: EvaluateInput): Evaluation {
   }));
   const pvcs = discoverPvcs({ workloads, objects, explicit, exclude });
 
-  const workloadObjects = [...objects.deployments, ...objects.statefulSets].filter((o) => {
-    const meta = (o as KubeObject).metadata;
-    const kind = (o as KubeObject).kind;
-    return workloads.some(
-      (w) => w.kind === kind && w.namespace === meta.namespace && w.name === meta.name,
-    );
-  });
+  // The inventory's workloads that exist, by "kind/namespace/name" (workloadKey).
+  const byKey = new Map<string, KubeObject>();
+  for (const o of [...objects.deployments, ...objects.statefulSets] as KubeObject[]) {
+    byKey.set(workloadKey(o.kind, o.metadata.namespace ?? "", o.metadata.name ?? ""), o);
+  }
+  const workloadObjects = workloads
+    .map((w) => byKey.get(workloadKey(w.kind, w.namespace, w.name)))
+    .filter((o): o is KubeObject => o !== undefined);
   const currentVersion = chartVersionOf(input.helmRelease);
   const health = checkHealth({
     kustomization: fetched(input.kustomization, refs.kustomization),
@@ -150,12 +151,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
       // Every workload the inventory lists must exist (a missing one is named), and run what its
       // spec asks, at least one replica.
       replicasByWorkload: workloads.map((w) => {
-        const obj = workloadObjects.find((o) => {
-          const k = o as KubeObject;
-          return (
-            k.kind === w.kind && k.metadata.namespace === w.namespace && k.metadata.name === w.name
-          );
-        }) as KubeObject | undefined;
+        const obj = byKey.get(workloadKey(w.kind, w.namespace, w.name));
         const replicas = (obj?.["spec"] as { replicas?: number } | undefined)?.replicas ?? 1;
         return {
           kind: w.kind,

@@ -12,13 +12,12 @@
 // deploy/'s objects keep their shipped names (cairn-system, cairn-controller, …). Another test
 // file may apply them too, so this one removes only what did not exist before it applied it.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parse } from "yaml";
 import { KubeClient, type KubeObject, type ObjectRef } from "../../../src/kube/client.ts";
 import { isKubeError } from "../../../src/kube/errors.ts";
 import { loadKustomizeBase, readObjects } from "../../support/manifests.ts";
+import { apiEndpoint, serviceAccountToken } from "../../support/service-account.ts";
 import {
   createTestNamespace,
   deleteNamespace,
@@ -85,28 +84,6 @@ async function deleteIfPresent(client: KubeClient, ref: ObjectRef): Promise<void
 const microTime = (date = new Date()) => date.toISOString().replace(/Z$/, "000Z");
 
 const suffix = () => randomBytes(3).toString("hex");
-
-/** The API server and CA file of the admin kubeconfig; the ServiceAccount reaches the same. */
-function apiEndpoint(kubeconfigPath: string): { server: string; caFile: string } {
-  interface Kubeconfig {
-    readonly "current-context"?: string;
-    readonly contexts?: readonly { name: string; context?: { cluster?: string } }[];
-    readonly clusters?: readonly {
-      name: string;
-      cluster?: { server?: string; "certificate-authority"?: string };
-    }[];
-  }
-  const config = parse(readFileSync(kubeconfigPath, "utf8")) as Kubeconfig;
-  const context = config.contexts?.find((c) => c.name === config["current-context"])?.context;
-  const cluster = config.clusters?.find((c) => c.name === context?.cluster)?.cluster;
-  const server = cluster?.server;
-  const ca = cluster?.["certificate-authority"];
-  if (!server || !ca) {
-    throw new Error(`${kubeconfigPath}: no server and certificate-authority file in its context`);
-  }
-  // kubectl resolves a relative file path against the kubeconfig's folder.
-  return { server, caFile: resolve(dirname(kubeconfigPath), ca) };
-}
 
 let admin: KubeClient;
 /** What this file created (and so removes), in creation order. */
@@ -202,29 +179,7 @@ describe("deploy/ RBAC under the controller's ServiceAccount", () => {
   beforeAll(async () => {
     for (const obj of objects.filter((o) => RBAC_KINDS.has(o.kind))) await applyForReal(obj);
 
-    await admin.create({
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "kubernetes.io/service-account-token",
-      metadata: {
-        name: tokenSecret,
-        namespace: NAMESPACE,
-        annotations: { "kubernetes.io/service-account.name": SA_NAME },
-      },
-    });
-    const token = await eventually(
-      `KCM to fill in the token of Secret ${tokenSecret}`,
-      async () => {
-        const secret = await admin.get({
-          apiVersion: "v1",
-          kind: "Secret",
-          namespace: NAMESPACE,
-          name: tokenSecret,
-        });
-        const encoded = (secret["data"] as Record<string, string> | undefined)?.["token"];
-        return encoded ? Buffer.from(encoded, "base64").toString("utf8") : undefined;
-      },
-    );
+    const token = await serviceAccountToken(admin, NAMESPACE, SA_NAME, tokenSecret);
     const { server, caFile } = apiEndpoint(inject("kubeconfig"));
     sa = KubeClient.fromToken(server, caFile, token);
 
