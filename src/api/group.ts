@@ -25,3 +25,23 @@ export const Plural = {
 export function crdName(kind: Kind): string {
   return `${Plural[kind]}.${GROUP}`;
 }
+
+/** Labels and annotations Cairn writes; other tools may select on them. */
+export const Label = {
+  /** On requests and snapshots: the ManagedApp (same namespace) they belong to. */
+  ManagedApp: `${GROUP}/managed-app`,
+  /** On snapshots and restored PVCs: the request that made them. */
+  RequestUid: `${GROUP}/request-uid`,
+  /** On snapshots: the request's name. */
+  RequestName: `${GROUP}/request`,
+  /** On snapshots: the PVC they were taken from. */
+  Pvc: `${GROUP}/pvc`,
+} as const;
+
+export const Annotation = {
+  /** On a restored PVC: the VolumeSnapshot it was recreated from. */
+  RestoredFrom: `${GROUP}/restored-from`,
+} as const;
+
+/** The finalizer on requests that are in flight: deleting one runs its compensation first. */
+export const REQUEST_FINALIZER = `${GROUP}/request-cleanup`;

@@ -39,6 +39,10 @@ export type VolumeMode = z.infer<typeof VolumeMode>;
 export const FluxObjectRef = z.object({ kind: FluxKind, namespace: Namespace, name: Name });
 export type FluxObjectRef = z.infer<typeof FluxObjectRef>;
 
+/** One image an image bump changes. */
+export const PlannedImage = z.object({ name: Text(512), from: Text(128), to: Text(128) });
+export type PlannedImage = z.infer<typeof PlannedImage>;
+
 /** The Git side of a plan: which file, which value, from what to what, on which base. */
 export const PlanGit = z.object({
   branch: Text(255),
@@ -50,6 +54,12 @@ export const PlanGit = z.object({
   baseCommit: CommitSha.optional(),
   /** The one-line diff the commit makes. */
   diff: Text(4096).optional(),
+  /** The remote, without credentials. */
+  url: Text(2048).optional(),
+  /** An image bump: every image the commit changes (from/to above are the first one's tags). */
+  images: z.array(PlannedImage).max(32).optional(),
+  /** A rollback: the upgrade's commit that the revert undoes. */
+  revertOf: CommitSha.optional(),
 });
 export type PlanGit = z.infer<typeof PlanGit>;
 
@@ -82,11 +92,20 @@ export const PlannedWorkload = z.object({
 });
 export type PlannedWorkload = z.infer<typeof PlannedWorkload>;
 
+/** The GitRepository Flux reads the app from; AwaitFlux waits for its artifact. */
+export const SourceRef = z.object({ namespace: Namespace, name: Name });
+export type SourceRef = z.infer<typeof SourceRef>;
+
 export const Plan = z.object({
   git: PlanGit,
   flux: z.array(FluxObjectRef).max(16),
   volumes: z.array(PlannedVolume).max(256),
   workloads: z.array(PlannedWorkload).max(128),
+  source: SourceRef.optional(),
+  /** The VolumeSnapshotClass of the snapshots ("" or absent: the driver's default class). */
+  volumeSnapshotClassName: Text(DNS_SUBDOMAIN_MAX).optional(),
+  /** A rollback without data: the upgrade skipped snapshots, only Git is reverted. */
+  gitOnly: z.boolean().optional(),
 });
 export type Plan = z.infer<typeof Plan>;
 
@@ -121,6 +140,24 @@ export const StepRecord = z.object({
 });
 export type StepRecord = z.infer<typeof StepRecord>;
 
+/** One preflight check of a plan (dry runs list every check, passed or not). */
+export const PreflightCheck = z.object({
+  name: Text(64),
+  passed: z.boolean(),
+  message: Text(1024),
+});
+export type PreflightCheck = z.infer<typeof PreflightCheck>;
+
+/** A finished step, for durations and downtime in displays. */
+export const StepHistoryEntry = z.object({
+  name: Text(64),
+  startedAt: Timestamp,
+  completedAt: Timestamp,
+  /** The step's condition reason when it ended (Succeeded, NotNeeded, DeadlineExceeded …). */
+  reason: Text(64),
+});
+export type StepHistoryEntry = z.infer<typeof StepHistoryEntry>;
+
 export const RequestStatus = z.object({
   conditions: Conditions.optional(),
   /** Derived from the conditions on every write, for display; never read back. */
@@ -135,5 +172,9 @@ export const RequestStatus = z.object({
   replicas: z.array(RecordedReplicas).max(128).optional(),
   snapshots: z.array(SnapshotRecord).max(256).optional(),
   commit: CommitRecord.optional(),
+  preflight: z.array(PreflightCheck).max(32).optional(),
+  history: z.array(StepHistoryEntry).max(32).optional(),
+  /** Upgrade: the RollbackRequest Cairn created after a failure past the commit. */
+  rollbackRef: z.object({ name: Name }).optional(),
 });
 export type RequestStatus = z.infer<typeof RequestStatus>;
