@@ -93,6 +93,15 @@ const ConfigSchema = z.object({
   workers: wholeNumber(1, 64),
   allowCrossNamespaceRefs: booleanField,
   shutdownTimeoutSeconds: wholeNumber(1, 3600),
+  gitCacheDir: z.string().min(1, "must not be empty"),
+  gitAuthorName: z.string().min(1, "must not be empty").max(256),
+  gitAuthorEmail: z.string().regex(/^[^<>\s]+@[^<>\s]+$/, "must be an e-mail address"),
+  // Crash testing: "<Kind>/<Step>" makes the process kill itself (SIGKILL) right after that
+  // step's side effects and before its status write, the moment a crash hurts most.
+  failpoint: z
+    .string()
+    .regex(/^(UpgradeRequest|RollbackRequest)\/[A-Za-z]+$/, "must be <Kind>/<Step>")
+    .optional(),
 });
 
 /** Rules between fields; each runs when the fields it compares are valid on their own. */
@@ -191,6 +200,23 @@ const FIELDS: { readonly [K in Field]-?: FieldSpec } = {
     env: ["CAIRN_SHUTDOWN_TIMEOUT_SECONDS"],
     fallback: () => "30",
   },
+  // A clone cache per remote; an emptyDir in the pod (deploy/deployment.yaml).
+  gitCacheDir: {
+    flag: "git-cache-dir",
+    env: ["CAIRN_GIT_CACHE_DIR"],
+    fallback: () => "/tmp/cairn-git",
+  },
+  gitAuthorName: {
+    flag: "git-author-name",
+    env: ["CAIRN_GIT_AUTHOR_NAME"],
+    fallback: () => "Cairn",
+  },
+  gitAuthorEmail: {
+    flag: "git-author-email",
+    env: ["CAIRN_GIT_AUTHOR_EMAIL"],
+    fallback: () => "cairn@cairn.dev",
+  },
+  failpoint: { flag: "failpoint", env: ["CAIRN_FAILPOINT"], fallback: () => undefined },
 };
 
 const FIELD_NAMES = Object.keys(FIELDS) as Field[];

@@ -44,14 +44,25 @@ const healthServer = await serve({
 const metricsServer = await serve({ address: config.metricsAddr, registry: metrics.registry, log });
 log("info", "cairn starting", { identity: config.podName, namespace: config.namespace });
 
+// --failpoint: die the hardest way right after one step's side effects, before its status write.
+const afterEffect = (step: string) => {
+  if (config.failpoint !== undefined && step === config.failpoint) {
+    log("warn", "failpoint reached; killing the process", { failpoint: step });
+    process.kill(process.pid, "SIGKILL");
+  }
+};
 const events = new EventRecorder({ client, clock, reportingInstance: config.podName, log });
 const work = (signal: AbortSignal) =>
-  runControllers(buildModules({ client, clock, log, metrics, events, config }), signal, {
-    metrics,
-    log,
-    drainMs: config.shutdownTimeoutSeconds * 1000,
-    state,
-  });
+  runControllers(
+    buildModules({ client, clock, log, metrics, events, config, afterEffect }),
+    signal,
+    {
+      metrics,
+      log,
+      drainMs: config.shutdownTimeoutSeconds * 1000,
+      state,
+    },
+  );
 
 let exitCode = 0;
 const stopOn = (sig: NodeJS.Signals) =>

@@ -34,6 +34,12 @@ export interface Metrics {
   /** Samples the informer's restarts, relists and event age at scrape time; returns the stop. */
   watchInformer(kind: string, informer: InformerStatsSource): () => void;
   setLeader(leading: boolean): void;
+  /** For the request runner: a step ended (succeeded or failed) after this many seconds. */
+  readonly requestStepEnded: (kind: string, step: string, reason: string, seconds: number) => void;
+  /** For the request runner: a request finished; its history gives the app's downtime. */
+  readonly requestFinished: (kind: string, reason: string, status: RequestHistory) => void;
+  /** Apps left frozen (Flux suspended) by a request that finished, e.g. a rollback RestoreIncomplete. */
+  setFrozenApps(count: number): void;
 }
 
 // Reconciles span a cached read (milliseconds) to a Git push or an API timeout (tens of seconds).
@@ -79,6 +85,20 @@ class Sampled<T> {
     // A total that went down belongs to a source that was reset: all of it is new.
     return total >= before ? total - before : total;
   }
+}
+
+/** The part of a request's status the downtime figure is computed from. */
+export interface RequestHistory {
+  readonly history?:
+    readonly { name: string; startedAt: string; completedAt: string }[] | undefined;
+}
+
+/** Seconds from the ScaleDown step's start to the HealthCheck step's end, when both happened. */
+export function downtimeSeconds(status: RequestHistory): number | undefined {
+  const down = status.history?.find((h) => h.name === "ScaleDown");
+  const healthy = status.history?.findLast((h) => h.name === "HealthCheck");
+  if (!down || !healthy) return undefined;
+  return (Date.parse(healthy.completedAt) - Date.parse(down.startedAt)) / 1000;
 }
 
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
@@ -159,6 +179,32 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers,
   });
   leader.set(0);
+  const operations = new Counter({
+    name: "cairn_operations_total",
+    help: "Finished upgrade and rollback requests by kind and outcome (the Complete reason).",
+    labelNames: ["kind", "outcome"] as const,
+    registers,
+  });
+  const stepDuration = new Histogram({
+    name: "cairn_step_duration_seconds",
+    help: "Duration of request steps by kind, step and how they ended.",
+    labelNames: ["kind", "step", "reason"] as const,
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+    registers,
+  });
+  const downtime = new Histogram({
+    name: "cairn_app_downtime_seconds",
+    help: "Time an app's workloads were stopped by a request: scale-down start until healthy.",
+    labelNames: ["kind"] as const,
+    buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers,
+  });
+  const frozen = new Gauge({
+    name: "cairn_frozen_apps",
+    help: "Apps whose Flux objects a finished request left suspended (a failed restore); a human must decide.",
+    registers,
+  });
+  frozen.set(0);
 
   const sampleQueue = (controller: string, queue: QueueStatsSource) => {
     const stats = queue.stats();
@@ -208,6 +254,17 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     setLeader(leading) {
       leader.set(leading ? 1 : 0);
+    },
+    requestStepEnded(kind, step, reason, seconds) {
+      stepDuration.observe({ kind, step, reason }, Math.max(0, seconds));
+    },
+    requestFinished(kind, reason, status) {
+      operations.inc({ kind, outcome: reason });
+      const seconds = downtimeSeconds(status);
+      if (seconds !== undefined) downtime.observe({ kind }, Math.max(0, seconds));
+    },
+    setFrozenApps(count) {
+      frozen.set(count);
     },
   };
 }

@@ -1,13 +1,15 @@
-// Every controller this process runs while it leads. Later controllers (upgrades, rollbacks)
-// join this list.
+// Every controller this process runs while it leads, over one shared set of informers (each kind
+// is listed and watched once, whichever controllers read it).
 import type { Config } from "../config.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { ControllerModule } from "../manager.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import { InformerFactory } from "../runtime/informer-factory.ts";
 import type { LogFn } from "../runtime/log.ts";
 import { buildManagedAppModule } from "./managedapp/module.ts";
+import { buildUpgradeModule } from "./upgrade/module.ts";
 
 export interface ModuleDeps {
   readonly client: KubeClient;
@@ -16,8 +18,14 @@ export interface ModuleDeps {
   readonly metrics: Metrics;
   readonly events: EventRecorder;
   readonly config: Config;
+  /** See RunnerDeps.afterEffect: main.ts turns --failpoint into a self-kill here. */
+  readonly afterEffect?: (step: string) => void;
 }
 
 export function buildModules(deps: ModuleDeps): ControllerModule[] {
-  return [buildManagedAppModule(deps)];
+  const informers = new InformerFactory({ source: deps.client, clock: deps.clock, log: deps.log });
+  return [
+    buildManagedAppModule({ ...deps, informers }),
+    buildUpgradeModule({ ...deps, informers }),
+  ];
 }

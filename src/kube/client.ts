@@ -289,6 +289,11 @@ export class KubeClient {
     return this.#patch(ref, "/status", patch, "application/merge-patch+json");
   }
 
+  /** Sets spec.replicas through the scale subresource, touching nothing else in the spec. */
+  async patchScale(ref: ObjectRef, replicas: number): Promise<KubeObject> {
+    return this.#patch(ref, "/scale", { spec: { replicas } }, "application/merge-patch+json");
+  }
+
   /** RFC 6902 JSON patch; a failed "test" operation comes back as Invalid or Conflict. */
   async jsonPatch(ref: ObjectRef, ops: readonly Record<string, unknown>[]): Promise<KubeObject> {
     return this.#patch(ref, "", ops, "application/json-patch+json");

@@ -19,7 +19,8 @@ import type { Clock } from "../../runtime/clock.ts";
 import { setCondition, type Condition } from "../../runtime/conditions.ts";
 import { Controller } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
-import { Informer } from "../../runtime/informer.ts";
+import type { Informer } from "../../runtime/informer.ts";
+import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { objectKey } from "../../runtime/keys.ts";
 import type { LogFn } from "../../runtime/log.ts";
@@ -39,6 +40,7 @@ export interface ManagedAppDeps {
   readonly metrics: Metrics;
   readonly events: EventRecorder;
   readonly config: Pick<Config, "allowCrossNamespaceRefs" | "workers">;
+  readonly informers: InformerFactory;
 }
 
 const KINDS = {
@@ -56,13 +58,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
   const informers = new Map<string, Informer>();
   const informer = (name: keyof typeof KINDS) => {
     const [apiVersion, kind] = KINDS[name];
-    const i = new Informer({
-      source: deps.client,
-      apiVersion,
-      kind,
-      clock: deps.clock,
-      log: deps.log,
-    });
+    const i = deps.informers.for(apiVersion, kind);
     informers.set(kind, i);
     return i;
   };

@@ -1,0 +1,40 @@
+// Opening the app's Git repository for a request: the remote comes from the GitRepository
+// behind the Kustomization (or the app's spec.git override), with its credentials Secret read
+// at the moment it is needed and never kept in status, logs or Events.
+import type { ManagedApp } from "../../api/index.ts";
+import { resolveGitRemote } from "../../git/remote.ts";
+import { GitWorkspace } from "../../git/workspace.ts";
+import type { KubeClient, KubeObject } from "../../kube/client.ts";
+
+export interface GitAccessDeps {
+  readonly client: KubeClient;
+  readonly cacheDir: string;
+  readonly allowCrossNamespaceRefs: boolean;
+}
+
+export interface OpenedRepo {
+  readonly ws: GitWorkspace;
+  readonly url: string;
+  readonly branch: string;
+}
+
+export class GitAccessError extends Error {
+  override readonly name = "GitAccessError";
+}
+
+export async function openRepo(
+  deps: GitAccessDeps,
+  app: ManagedApp,
+  kustomization: KubeObject,
+): Promise<OpenedRepo> {
+  const remote = await resolveGitRemote({
+    client: deps.client,
+    app,
+    kustomization,
+    allowCrossNamespaceRefs: deps.allowCrossNamespaceRefs,
+  });
+  if (!remote.ok) throw new GitAccessError(remote.error.message);
+  const { url, branch, credentials } = remote.remote;
+  const ws = await GitWorkspace.open({ root: deps.cacheDir, remote: { url, branch, credentials } });
+  return { ws, url, branch };
+}

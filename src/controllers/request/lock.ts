@@ -1,0 +1,147 @@
+// One operation per ManagedApp (architecture note, §6.4): a Lease `cairn-app-<app uid>` in the
+// app's namespace names the request that holds the app. A holder that no longer exists, or that
+// finished without letting go (a crash between its last write and the release), is replaced
+// under a resourceVersion precondition, so two waiting requests cannot both take it over.
+import { API_VERSION } from "../../api/index.ts";
+import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
+import { isKubeError } from "../../kube/errors.ts";
+
+const HOLDER_KIND = "cairn.dev/holder-kind";
+const HOLDER_NAME = "cairn.dev/holder-name";
+
+export interface Holder {
+  readonly kind: "UpgradeRequest" | "RollbackRequest";
+  readonly name: string;
+  readonly uid: string;
+}
+
+export type LockResult =
+  { readonly acquired: true } | { readonly acquired: false; readonly holder: Holder };
+
+export function lockName(appUid: string): string {
+  return `cairn-app-${appUid}`;
+}
+
+function leaseRef(namespace: string, appUid: string): ObjectRef {
+  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name: lockName(appUid) };
+}
+
+function holderOf(lease: KubeObject): Holder | undefined {
+  const uid = (lease["spec"] as { holderIdentity?: string } | undefined)?.holderIdentity;
+  const kind = lease.metadata.annotations?.[HOLDER_KIND];
+  const name = lease.metadata.annotations?.[HOLDER_NAME];
+  if (!uid || (kind !== "UpgradeRequest" && kind !== "RollbackRequest") || !name) return undefined;
+  return { kind, name, uid };
+}
+
+/** Whether a holder still holds: it exists under the same uid and has no Complete condition. */
+export async function holderIsLive(
+  client: KubeClient,
+  namespace: string,
+  holder: Holder,
+): Promise<boolean> {
+  try {
+    const obj = await client.get({
+      apiVersion: API_VERSION,
+      kind: holder.kind,
+      namespace,
+      name: holder.name,
+    });
+    if (obj.metadata.uid !== holder.uid) return false;
+    const conditions = (
+      obj["status"] as { conditions?: { type: string; status: string }[] } | undefined
+    )?.conditions;
+    const complete = conditions?.find((c) => c.type === "Complete");
+    return !(complete && complete.status !== "Unknown");
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return false;
+    throw err;
+  }
+}
+
+export async function acquireLock(
+  client: KubeClient,
+  namespace: string,
+  appUid: string,
+  me: Holder,
+  now: Date,
+): Promise<LockResult> {
+  const ref = leaseRef(namespace, appUid);
+  const body = (resourceVersion?: string): KubeObject => ({
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: {
+      name: ref.name,
+      namespace,
+      ...(resourceVersion ? { resourceVersion } : {}),
+      annotations: { [HOLDER_KIND]: me.kind, [HOLDER_NAME]: me.name },
+    },
+    spec: { holderIdentity: me.uid, acquireTime: now.toISOString().replace("Z", "000Z") },
+  });
+  let lease: KubeObject;
+  try {
+    lease = await client.get(ref);
+  } catch (err) {
+    if (!isKubeError(err, "NotFound")) throw err;
+    try {
+      await client.create(body());
+      return { acquired: true };
+    } catch (createErr) {
+      if (isKubeError(createErr, "AlreadyExists"))
+        return acquireLock(client, namespace, appUid, me, now);
+      throw createErr;
+    }
+  }
+  const holder = holderOf(lease);
+  if (holder?.uid === me.uid) return { acquired: true };
+  if (holder && (await holderIsLive(client, namespace, holder))) return { acquired: false, holder };
+  // A stale holder: take the Lease over, but only if nobody changed it since we read it.
+  try {
+    await client.mergePatch(ref, {
+      metadata: {
+        resourceVersion: lease.metadata.resourceVersion,
+        annotations: { [HOLDER_KIND]: me.kind, [HOLDER_NAME]: me.name },
+      },
+      spec: { holderIdentity: me.uid },
+    });
+    return { acquired: true };
+  } catch (err) {
+    if (isKubeError(err, "Conflict")) return acquireLock(client, namespace, appUid, me, now);
+    throw err;
+  }
+}
+
+/** Lets go of the lock if this request holds it; a lock held by anyone else is left alone. */
+export async function releaseLock(
+  client: KubeClient,
+  namespace: string,
+  appUid: string,
+  me: { uid: string },
+): Promise<void> {
+  const ref = leaseRef(namespace, appUid);
+  try {
+    const lease = await client.get(ref);
+    if (holderOf(lease)?.uid !== me.uid) return;
+    await client.delete(ref, {
+      preconditions: { resourceVersion: lease.metadata.resourceVersion ?? "" },
+    });
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return;
+    if (isKubeError(err, "Conflict")) return releaseLock(client, namespace, appUid, me);
+    throw err;
+  }
+}
+
+/** Who holds the app, if anyone (for status displays and the ManagedApp controller). */
+export async function lockHolder(
+  client: KubeClient,
+  namespace: string,
+  appUid: string,
+): Promise<Holder | undefined> {
+  try {
+    return holderOf(await client.get(leaseRef(namespace, appUid)));
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return undefined;
+    throw err;
+  }
+}

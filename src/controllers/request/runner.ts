@@ -1,0 +1,299 @@
+// The phase machine's imperative shell (architecture note, §5): one pass reads the request fresh
+// from the API, keeps the finalizer right, writes the step's start and deadline before the step's
+// first side effect, runs one idempotent handler, and writes what it reported. Both request
+// controllers run their handlers through this one function.
+import { z } from "zod";
+import {
+  API_VERSION,
+  ConditionReason,
+  ConditionType,
+  parseWithMessage,
+  REQUEST_FINALIZER,
+  type RequestStatus,
+} from "../../api/index.ts";
+import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
+import { isKubeError } from "../../kube/errors.ts";
+import type { Clock } from "../../runtime/clock.ts";
+import { getCondition, rfc3339, setCondition, type Condition } from "../../runtime/conditions.ts";
+import type { EventRecorder, EventRegarding } from "../../runtime/events.ts";
+import { ensureFinalizer, hasFinalizer, removeFinalizer } from "../../runtime/finalizers.ts";
+import type { LogFn } from "../../runtime/log.ts";
+import { done, requeueAfter, retry, toError, type Outcome } from "../../runtime/outcome.ts";
+import { StatusPatcher } from "../../runtime/status-patcher.ts";
+import { isPast } from "./deadlines.ts";
+import { applyResult, type Facts, type StepResult } from "./result.ts";
+import { nextStep, phaseOf, type NextStep, type StepDef, type StepName } from "./steps.ts";
+
+/** The parts of a request every step reads. */
+export interface RequestObject<Spec> {
+  readonly metadata: {
+    readonly name?: string | undefined;
+    readonly namespace?: string | undefined;
+    readonly uid?: string | undefined;
+    readonly generation?: number | undefined;
+    readonly deletionTimestamp?: string | undefined;
+    readonly labels?: Record<string, string> | undefined;
+    readonly resourceVersion?: string | undefined;
+    readonly finalizers?: unknown;
+    readonly [key: string]: unknown;
+  };
+  readonly spec: Spec & { readonly dryRun: boolean };
+  readonly status?: RequestStatus | undefined;
+}
+
+export interface StepContext<R> {
+  readonly request: R;
+  /** The status as written so far in this pass (facts saved with `save` included). */
+  readonly status: () => RequestStatus;
+  /** Persists facts now, before the caller acts on the world (crash safety). */
+  readonly save: (facts: Facts) => Promise<void>;
+  readonly now: () => Date;
+  readonly log: LogFn;
+  readonly signal: AbortSignal;
+}
+
+export type StepHandler<R> = (ctx: StepContext<R>) => Promise<StepResult>;
+
+export interface RequestMachine<R, N extends StepName> {
+  readonly kind: "UpgradeRequest" | "RollbackRequest";
+  readonly steps: readonly StepDef<N>[];
+  readonly schema: z.ZodType<R>;
+  readonly handlers: { readonly [K in N | "Compensate"]: StepHandler<R> };
+  /** The step's timeout for this request (its app's settings or the defaults). */
+  readonly timeoutMs: (step: N, ctx: StepContext<R>) => Promise<number | undefined>;
+  /**
+   * The request is being deleted while in flight: undo what a failure at this point would undo
+   * (never Git). "waiting" keeps the finalizer; "succeeded" lets it go.
+   */
+  readonly onDelete: StepHandler<R>;
+  /** Other objects that should carry the step's Events too (the ManagedApp). */
+  readonly alsoRegarding?: (request: R) => EventRegarding | undefined;
+}
+
+export interface RunnerDeps {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly log: LogFn;
+  readonly events: EventRecorder;
+  /**
+   * Called after a step's handler returned (its side effects done) and before its status write:
+   * a crash here is the worst moment, which is where the crash-safety tests kill the process.
+   */
+  readonly afterEffect?: (step: string) => void;
+  readonly onStepEnd?: (kind: string, step: string, reason: string, seconds: number) => void;
+  readonly onFinished?: (kind: string, reason: string, status: RequestStatus) => void;
+}
+
+function regardingOf(obj: KubeObject): EventRegarding {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    namespace: obj.metadata.namespace ?? "",
+    name: obj.metadata.name ?? "",
+    uid: obj.metadata.uid ?? "",
+  };
+}
+
+/** One pass over one request. */
+export async function runRequest<R extends RequestObject<unknown>, N extends StepName>(
+  machine: RequestMachine<R, N>,
+  deps: RunnerDeps,
+  key: { namespace: string; name: string },
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const ref: ObjectRef = { apiVersion: API_VERSION, kind: machine.kind, ...key };
+  let raw: KubeObject;
+  try {
+    // Fresh from the API, not from the informer: the status this pass builds on must include
+    // the previous pass's write, or a lagging cache would write an older status back.
+    raw = await deps.client.get(ref);
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return done();
+    return retry(err);
+  }
+  const log = (level: Parameters<LogFn>[0], msg: string, fields?: Record<string, unknown>) =>
+    deps.log(level, msg, {
+      controller: machine.kind,
+      key: `${key.namespace}/${key.name}`,
+      ...fields,
+    });
+  const patcher = StatusPatcher.from(raw);
+  const generation = raw.metadata.generation ?? 0;
+  const parsed = parseWithMessage(machine.schema, raw);
+  if (!parsed.success) {
+    // CEL and OpenAPI reject most bad specs; what gets through ends the request, naming the field.
+    const status = (raw["status"] ?? {}) as RequestStatus;
+    if (getCondition(status.conditions as Condition[] | undefined, ConditionType.Complete))
+      return done();
+    const conditions = setCondition(
+      status.conditions as Condition[] | undefined,
+      {
+        type: ConditionType.Complete,
+        status: "False",
+        reason: ConditionReason.InvalidSpec,
+        message: parsed.message,
+      },
+      deps.clock.now(),
+      generation,
+    );
+    await patcher.patch(deps.client, ref, { ...status, conditions, phase: "Failed" });
+    await deps.events.record(
+      regardingOf(raw),
+      "Warning",
+      ConditionReason.InvalidSpec,
+      "Validate",
+      parsed.message,
+    );
+    if (hasFinalizer(raw, REQUEST_FINALIZER))
+      await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    return done();
+  }
+  const request = parsed.data;
+  let status: RequestStatus = structuredClone(request.status ?? {});
+  const conditions = () => status.conditions as Condition[] | undefined;
+  const ctx: StepContext<R> = {
+    request,
+    status: () => status,
+    save: async (facts) => {
+      status = { ...status, ...facts };
+      await patcher.patch(deps.client, ref, status);
+    },
+    now: () => deps.clock.now(),
+    log,
+    signal,
+  };
+  const record = async (
+    type: "Normal" | "Warning",
+    reason: string,
+    action: string,
+    note: string,
+  ) => {
+    await deps.events.record(regardingOf(raw), type, reason, action, note);
+    const also = machine.alsoRegarding?.(request);
+    if (also)
+      await deps.events.record(also, type, reason, action, `${machine.kind} ${key.name}: ${note}`);
+  };
+
+  const complete = getCondition(conditions(), ConditionType.Complete);
+  const finished = complete !== undefined && complete.status !== "Unknown";
+  if (raw.metadata.deletionTimestamp !== undefined) {
+    if (!hasFinalizer(raw, REQUEST_FINALIZER)) return done();
+    if (!finished) {
+      const result = await machine.onDelete(ctx).catch((err: unknown) => {
+        log("warn", "cleanup of a deleted request failed; retrying", { err: toError(err) });
+        return undefined;
+      });
+      if (result === undefined) return retry(new Error("cleanup failed"));
+      if (result.kind === "waiting") return requeueAfter(result.afterMs ?? 5_000);
+      await record("Normal", "CleanedUp", "Delete", result.message);
+    }
+    await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    return done();
+  }
+  if (finished) {
+    // Finish and Compensate take the finalizer off; after a crash in between, do it here.
+    if (hasFinalizer(raw, REQUEST_FINALIZER))
+      await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    return done();
+  }
+  if (!request.spec.dryRun && !hasFinalizer(raw, REQUEST_FINALIZER)) {
+    await ensureFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+  }
+
+  const step = nextStep(machine.steps, conditions());
+  if (step.name === "Done") return done();
+  const now = deps.clock.now();
+  if (status.step?.name !== step.name) {
+    // The step's start and deadline go to status before its first side effect (§8).
+    const timeout =
+      step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name as N, ctx);
+    await ctx.save({
+      startedAt: status.startedAt ?? rfc3339(now),
+      step: {
+        name: step.name,
+        startedAt: rfc3339(now),
+        ...(timeout !== undefined ? { deadline: rfc3339(new Date(now.getTime() + timeout)) } : {}),
+      },
+      phase: phaseOf(machine.steps, conditions()),
+    });
+  }
+
+  const handler = machine.handlers[step.name as N | "Compensate"];
+  let result: StepResult;
+  try {
+    result = await handler(ctx);
+  } catch (err) {
+    const error = toError(err);
+    if (!isPast(status.step?.deadline, deps.clock.now())) {
+      log("info", "step failed; retrying", { step: step.name, err: error });
+      return retry(error);
+    }
+    result = {
+      kind: "failed",
+      reason: ConditionReason.DeadlineExceeded,
+      message: `${step.name} kept failing until its deadline: ${error.message}`,
+    };
+  }
+  deps.afterEffect?.(step.name);
+
+  const timeoutMs =
+    step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name as N, ctx);
+  const applied = applyResult({
+    steps: machine.steps,
+    status,
+    step: step as Exclude<NextStep<N>, { name: "Done" }>,
+    result,
+    now: deps.clock.now(),
+    generation,
+    timeoutMs,
+  });
+  const previousMessage = getCondition(
+    conditions(),
+    (step as Exclude<NextStep<N>, { name: "Done" }>).condition,
+  )?.message;
+  status = applied.status;
+  await patcher.patch(deps.client, ref, status);
+  const final = applied.result;
+  log("info", "step", { step: step.name, result: final.kind, message: final.message });
+
+  const ended = status.history?.at(-1);
+  if (final.kind !== "waiting" && ended?.name === step.name)
+    deps.onStepEnd?.(
+      machine.kind,
+      step.name,
+      ended.reason,
+      (Date.parse(ended.completedAt) - Date.parse(ended.startedAt)) / 1000,
+    );
+  switch (final.kind) {
+    case "succeeded":
+      await record(
+        final.event?.type ?? "Normal",
+        final.event?.reason ?? step.name,
+        step.name,
+        final.event?.message ?? final.message,
+      );
+      break;
+    case "waiting":
+      // A new kind of wait is worth one Event; the same message every 5 s is not.
+      if (final.message !== previousMessage && final.reason === "Waiting")
+        await record("Normal", "Waiting", step.name, final.message);
+      break;
+    case "failed":
+      await record("Warning", final.reason, step.name, final.message);
+      break;
+    case "finished":
+      await record(
+        final.event?.type ?? (final.complete === "True" ? "Normal" : "Warning"),
+        final.event?.reason ?? final.reason,
+        step.name,
+        final.event?.message ?? final.message,
+      );
+      deps.onFinished?.(machine.kind, final.reason, status);
+      if (hasFinalizer(raw, REQUEST_FINALIZER) || !request.spec.dryRun) {
+        const fresh = await deps.client.get(ref).catch(() => undefined);
+        if (fresh) await removeFinalizer(deps.client, ref, fresh, REQUEST_FINALIZER);
+      }
+      break;
+  }
+  return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
+}

@@ -1,0 +1,129 @@
+// The phase machine's pure half (architecture note, §6): which step runs next is a function of
+// the conditions alone, so a restarted controller resumes exactly where the last status write
+// left off, and the table tests of this file pin down every transition.
+import { ConditionType } from "../../api/index.ts";
+import { getCondition, isTrue, type Conditions } from "../../runtime/conditions.ts";
+
+export type UpgradeStepName =
+  | "Plan"
+  | "Admit"
+  | "Suspend"
+  | "ScaleDown"
+  | "Snapshot"
+  | "Commit"
+  | "Resume"
+  | "AwaitFlux"
+  | "ScaleUp"
+  | "HealthCheck"
+  | "Finish";
+
+export type RollbackStepName =
+  | "Plan"
+  | "Admit"
+  | "Suspend"
+  | "ScaleDown"
+  | "RestoreVolumes"
+  | "Revert"
+  | "Resume"
+  | "AwaitFlux"
+  | "ScaleUp"
+  | "HealthCheck"
+  | "Finish";
+
+export type StepName = UpgradeStepName | RollbackStepName;
+
+/** A step and the condition it sets True when it is done. */
+export interface StepDef<N extends StepName = StepName> {
+  readonly name: N;
+  readonly condition: ConditionType;
+}
+
+export const UPGRADE_STEPS: readonly StepDef<UpgradeStepName>[] = [
+  { name: "Plan", condition: ConditionType.Planned },
+  { name: "Admit", condition: ConditionType.Admitted },
+  { name: "Suspend", condition: ConditionType.Suspended },
+  { name: "ScaleDown", condition: ConditionType.WorkloadsStopped },
+  { name: "Snapshot", condition: ConditionType.SnapshotsReady },
+  { name: "Commit", condition: ConditionType.Committed },
+  { name: "Resume", condition: ConditionType.Resumed },
+  { name: "AwaitFlux", condition: ConditionType.FluxApplied },
+  { name: "ScaleUp", condition: ConditionType.WorkloadsStarted },
+  { name: "HealthCheck", condition: ConditionType.Healthy },
+  { name: "Finish", condition: ConditionType.Complete },
+];
+
+export const ROLLBACK_STEPS: readonly StepDef<RollbackStepName>[] = [
+  { name: "Plan", condition: ConditionType.Planned },
+  { name: "Admit", condition: ConditionType.Admitted },
+  { name: "Suspend", condition: ConditionType.Suspended },
+  { name: "ScaleDown", condition: ConditionType.WorkloadsStopped },
+  { name: "RestoreVolumes", condition: ConditionType.VolumesRestored },
+  { name: "Revert", condition: ConditionType.Reverted },
+  { name: "Resume", condition: ConditionType.Resumed },
+  { name: "AwaitFlux", condition: ConditionType.FluxApplied },
+  { name: "ScaleUp", condition: ConditionType.WorkloadsStarted },
+  { name: "HealthCheck", condition: ConditionType.Healthy },
+  { name: "Finish", condition: ConditionType.Complete },
+];
+
+export type NextStep<N extends StepName> =
+  | { readonly name: N; readonly condition: ConditionType }
+  /** A step failed for good (Aborting=True): undo what can be undone, then set Complete. */
+  | { readonly name: "Compensate"; readonly condition: typeof ConditionType.Complete }
+  /** Complete is set: requests are one-shot. */
+  | { readonly name: "Done" };
+
+/**
+ * The first step whose condition is not True; Compensate once Aborting is True; Done once
+ * Complete is set (True or False). Reads conditions only.
+ */
+export function nextStep<N extends StepName>(
+  steps: readonly StepDef<N>[],
+  conditions: Conditions,
+): NextStep<N> {
+  if (getCondition(conditions, ConditionType.Complete)?.status === "True") return { name: "Done" };
+  if (getCondition(conditions, ConditionType.Complete)?.status === "False") return { name: "Done" };
+  if (isTrue(conditions, ConditionType.Aborting))
+    return { name: "Compensate", condition: ConditionType.Complete };
+  for (const step of steps) {
+    if (!isTrue(conditions, step.condition)) return step;
+  }
+  return { name: "Done" };
+}
+
+/** True once the step's condition is True: used to tell "before" from "after" a boundary. */
+export function passed(conditions: Conditions, condition: ConditionType): boolean {
+  return isTrue(conditions, condition);
+}
+
+const PHASE: Readonly<Record<StepName | "Compensate", string>> = {
+  Plan: "Planning",
+  Admit: "Pending",
+  Suspend: "Suspending",
+  ScaleDown: "ScalingDown",
+  Snapshot: "Snapshotting",
+  Commit: "Committing",
+  RestoreVolumes: "Restoring",
+  Revert: "Reverting",
+  Resume: "Resuming",
+  AwaitFlux: "Reconciling",
+  ScaleUp: "ScalingUp",
+  HealthCheck: "HealthChecking",
+  Finish: "Finishing",
+  Compensate: "Compensating",
+};
+
+/** The display phase, derived on every write and never read back (architecture note, §9). */
+export function phaseOf<N extends StepName>(
+  steps: readonly StepDef<N>[],
+  conditions: Conditions,
+): string {
+  const complete = getCondition(conditions, ConditionType.Complete);
+  if (complete) {
+    if (complete.reason === "DryRunSucceeded" || complete.reason === "DryRunFailed")
+      return complete.reason;
+    return complete.status === "True" ? "Succeeded" : "Failed";
+  }
+  const step = nextStep(steps, conditions);
+  return step.name === "Done" ? "Succeeded" : PHASE[step.name];
+}

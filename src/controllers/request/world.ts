@@ -1,0 +1,142 @@
+// What the request controllers read, through the process's shared informers: the apps, their
+// Flux objects, and the workloads, pods, PVCs and snapshots of the namespaces involved. Also the
+// wiring that turns a change of any of these into a wake-up of the requests waiting on it.
+import { API_VERSION, Kind, ManagedApp, type RequestStatus } from "../../api/index.ts";
+import type { NamespaceObjects } from "../../discovery/pvcs.ts";
+import type { KubeObject } from "../../kube/client.ts";
+import type { Informer } from "../../runtime/informer.ts";
+import type { InformerFactory } from "../../runtime/informer-factory.ts";
+import { objectKey } from "../../runtime/keys.ts";
+import { NAMESPACE_INDEX } from "../../runtime/store.ts";
+import { FLUX_API } from "./flux.ts";
+import { SNAPSHOT_API } from "./snapshots.ts";
+
+export class World {
+  readonly apps: Informer;
+  readonly upgrades: Informer;
+  readonly rollbacks: Informer;
+  readonly kustomizations: Informer;
+  readonly helmReleases: Informer;
+  readonly gitRepositories: Informer;
+  readonly deployments: Informer;
+  readonly statefulSets: Informer;
+  readonly replicaSets: Informer;
+  readonly pods: Informer;
+  readonly pvcs: Informer;
+  readonly snapshots: Informer;
+
+  constructor(factory: InformerFactory) {
+    this.apps = factory.for(API_VERSION, Kind.ManagedApp);
+    this.upgrades = factory.for(API_VERSION, Kind.UpgradeRequest);
+    this.rollbacks = factory.for(API_VERSION, Kind.RollbackRequest);
+    this.kustomizations = factory.for(FLUX_API.Kustomization, "Kustomization");
+    this.helmReleases = factory.for(FLUX_API.HelmRelease, "HelmRelease");
+    this.gitRepositories = factory.for(FLUX_API.GitRepository, "GitRepository");
+    this.deployments = factory.for("apps/v1", "Deployment");
+    this.statefulSets = factory.for("apps/v1", "StatefulSet");
+    this.replicaSets = factory.for("apps/v1", "ReplicaSet");
+    this.pods = factory.for("v1", "Pod");
+    this.pvcs = factory.for("v1", "PersistentVolumeClaim");
+    this.snapshots = factory.for(SNAPSHOT_API, "VolumeSnapshot");
+  }
+
+  /** Informers whose changes may unblock a waiting request. */
+  secondaries(): Informer[] {
+    return [
+      this.apps,
+      this.kustomizations,
+      this.helmReleases,
+      this.gitRepositories,
+      this.deployments,
+      this.statefulSets,
+      this.pods,
+      this.pvcs,
+      this.snapshots,
+    ];
+  }
+
+  app(namespace: string, name: string): ManagedApp | undefined {
+    const obj = this.apps.get(`${namespace}/${name}`);
+    const parsed = obj ? ManagedApp.safeParse(obj) : undefined;
+    return parsed?.success ? parsed.data : undefined;
+  }
+
+  flux(kind: keyof typeof FLUX_API, namespace: string, name: string): KubeObject | undefined {
+    const informer =
+      kind === "Kustomization"
+        ? this.kustomizations
+        : kind === "HelmRelease"
+          ? this.helmReleases
+          : this.gitRepositories;
+    return informer.get(`${namespace}/${name}`);
+  }
+
+  workload(kind: string, namespace: string, name: string): KubeObject | undefined {
+    return (kind === "StatefulSet" ? this.statefulSets : this.deployments).get(
+      `${namespace}/${name}`,
+    );
+  }
+
+  objectsIn(
+    namespaces: readonly string[],
+  ): NamespaceObjects & { pods: KubeObject[]; replicaSets: KubeObject[] } {
+    const pick = (i: Informer) => namespaces.flatMap((ns) => i.byIndex(NAMESPACE_INDEX, ns));
+    return {
+      deployments: pick(this.deployments),
+      statefulSets: pick(this.statefulSets),
+      replicaSets: pick(this.replicaSets),
+      pods: pick(this.pods),
+      pvcs: pick(this.pvcs),
+    };
+  }
+}
+
+/** Namespaces a request's plan touches: a change there may be what it waits for. */
+export function namespacesOf(obj: KubeObject): string[] {
+  const own = obj.metadata.namespace ?? "";
+  const status = obj["status"] as RequestStatus | undefined;
+  const complete = status?.conditions?.find((c) => c.type === "Complete");
+  if (complete && complete.status !== "Unknown") return [];
+  const plan = status?.plan;
+  return [
+    ...new Set([
+      own,
+      ...(plan?.volumes ?? []).map((v) => v.namespace),
+      ...(plan?.workloads ?? []).map((w) => w.namespace),
+      ...(plan?.flux ?? []).map((f) => f.namespace),
+      ...(plan?.source ? [plan.source.namespace] : []),
+    ]),
+  ];
+}
+
+export const WAKE_INDEX = "cairn.requests.inflightNamespaces";
+
+/**
+ * Indexes the in-flight requests by the namespaces they touch and enqueues them when anything
+ * in one of those namespaces changes, so waits end on a watch event rather than a poll.
+ */
+export function wireWakeups(
+  world: World,
+  requests: Informer,
+  enqueue: (key: string) => void,
+): void {
+  requests.addIndex(WAKE_INDEX, namespacesOf);
+  const wake = (namespace: string) => {
+    for (const r of requests.byIndex(WAKE_INDEX, namespace)) enqueue(objectKey(r.metadata));
+  };
+  for (const informer of world.secondaries()) {
+    informer.onChange((ev) => {
+      if (ev.type === "updated" && ev.resync) return;
+      wake(ev.object.metadata.namespace ?? "");
+    });
+  }
+  // A request that finishes frees its app for the next one waiting in the namespace.
+  for (const other of [world.upgrades, world.rollbacks]) {
+    if (other === requests) continue;
+    other.onChange((ev) => wake(ev.object.metadata.namespace ?? ""));
+  }
+  requests.onChange((ev) => {
+    enqueue(ev.key);
+    if (ev.type !== "added") wake(ev.object.metadata.namespace ?? "");
+  });
+}
