@@ -16,6 +16,8 @@ export interface OpenedRepo {
   readonly ws: GitWorkspace;
   readonly url: string;
   readonly branch: string;
+  /** The GitRepository Flux reads the app from. */
+  readonly gitRepository: { readonly namespace: string; readonly name: string };
 }
 
 export class GitAccessError extends Error {
@@ -34,7 +36,7 @@ export async function openRepo(
     allowCrossNamespaceRefs: deps.allowCrossNamespaceRefs,
   });
   if (!remote.ok) throw new GitAccessError(remote.error.message);
-  const { url, branch, credentials } = remote.remote;
+  const { url, branch, credentials, gitRepository } = remote.remote;
   const ws = await GitWorkspace.open({ root: deps.cacheDir, remote: { url, branch, credentials } });
-  return { ws, url, branch };
+  return { ws, url, branch, gitRepository };
 }
