@@ -24,6 +24,9 @@ describe("parseDuration", () => {
     ["0.5s", 500],
     ["0s", 0],
     ["1s250ms", 1250],
+    ["1m500us", M + 0.5],
+    ["1500µs", 1.5],
+    ["2000000ns", 2],
   ])("%s is %d ms", (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });

@@ -602,3 +602,31 @@ describe("applyResult: facts and bookkeeping", () => {
     ]);
   });
 });
+
+describe("applyResult: the steps that own Complete (Finish, Compensate)", () => {
+  const aborting = snapshotting({
+    conditions: [cond("Aborting", "True", "DeadlineExceeded")] as RequestStatus["conditions"],
+  });
+
+  it("a waiting Compensate keeps the request in flight and shows Compensating", () => {
+    const out = apply(
+      { kind: "waiting", message: "resuming" },
+      { status: aborting, step: COMPENSATE },
+    );
+    expect(condOf(out.status, "Complete")?.status).toBe("Unknown");
+    expect(nextOf(out.status).name).toBe("Compensate");
+    expect(out.status.phase).toBe("Compensating");
+  });
+
+  it("a waiting Finish does not end the request", () => {
+    const out = apply({ kind: "waiting", message: "pruning" }, { step: FINISH });
+    expect(condOf(out.status, "Complete")?.status).toBe("Unknown");
+    expect(nextOf(out.status).name).not.toBe("Done");
+  });
+
+  it("a failed Finish compensates instead of ending", () => {
+    const out = apply({ kind: "failed", reason: "Boom", message: "x" }, { step: FINISH });
+    expect(condOf(out.status, "Complete")).toBeUndefined();
+    expect(nextOf(out.status).name).toBe("Compensate");
+  });
+});
