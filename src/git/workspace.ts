@@ -34,7 +34,7 @@ export interface OpenOptions {
   /** Folder holding the cache repositories; created if missing. */
   readonly root: string;
   readonly remote: GitRemote;
-  /** Per git process; default 60 s. */
+  /** Per git process (a method may run several); default 60 s. */
   readonly timeoutMs?: number;
   /**
    * Environment git starts from, e.g. proxy settings; PATH defaults to the system's. Git's own
@@ -280,7 +280,11 @@ export class GitWorkspace {
     });
   }
 
-  /** Pushes commit to the branch, never forcing. Any refusal other than "behind" throws. */
+  /**
+   * Pushes commit to the branch, never forcing. "pushed" also when the branch already points at
+   * commit, so a repeated push after a lost status write is harmless. Any refusal other than
+   * "the branch moved on" throws.
+   */
   async push(commit: string, options: CallOptions = {}): Promise<"pushed" | "non-fast-forward"> {
     checkSha(commit, "commit");
     return this.#exclusive(async () => {
@@ -308,7 +312,8 @@ export class GitWorkspace {
   /**
    * Proves the credentials may push, without changing anything: a dry-run push of the branch's
    * current head asks the server for its receive-pack advertisement, which needs write access.
-   * Branch protection rules are not evaluated by a dry run.
+   * Branch protection rules are not evaluated by a dry run. Fails with not-found while the
+   * branch does not exist.
    */
   canPush(options: CallOptions = {}): Promise<void> {
     return this.#exclusive(async () => {
