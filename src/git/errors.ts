@@ -47,7 +47,7 @@ const RULES: readonly (readonly [GitErrorCode, RegExp])[] = [
   ["not-found", /The requested URL returned error: 404/],
   ["not-found", /does not appear to be a git repository/],
   ["not-found", /couldn't find remote ref/],
-  ["not-found", /Not a valid object name|bad object|unknown revision|not a tree object/],
+  ["not-found", /Not a valid (?:object|commit) name|bad object|unknown revision|not a tree object/],
   ["network", /Could not resolve host(?:name)?/],
   ["network", /Failed to connect to|Couldn't connect to server|Connection refused/],
   ["network", /Connection timed out|Operation timed out|Connection reset|Connection closed by/],
@@ -64,8 +64,20 @@ const RULES: readonly (readonly [GitErrorCode, RegExp])[] = [
 
 /** The kind of failure git's stderr describes; "failed" when nothing more specific matches. */
 export function classifyGitStderr(stderr: string): GitErrorCode {
-  for (const [code, pattern] of RULES) if (pattern.test(stderr)) return code;
-  return "failed";
+  return decisive(stderr).code;
+}
+
+/** The failure's kind and the line that tells it (undefined when no rule matched). */
+function decisive(stderr: string): { code: GitErrorCode; line: string | undefined } {
+  for (const [code, pattern] of RULES) {
+    const match = pattern.exec(stderr);
+    if (match) {
+      const start = stderr.lastIndexOf("\n", match.index) + 1;
+      const end = stderr.indexOf("\n", match.index);
+      return { code, line: stderr.slice(start, end < 0 ? undefined : end).trim() };
+    }
+  }
+  return { code: "failed", line: undefined };
 }
 
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
@@ -114,10 +126,18 @@ export interface GitFailure {
   readonly secrets: readonly string[];
 }
 
-/** A typed error from a failed git run; pure. The message carries no credential. */
+/**
+ * A typed error from a failed git run; pure. The message leads with the line that decided the
+ * kind (ssh's warning banners would otherwise push it out of view) and carries no credential.
+ */
 export function gitErrorFrom(failure: GitFailure, options?: ErrorOptions): GitError {
-  const code = classifyGitStderr(failure.stderr);
-  const detail = summarizeStderr(failure.stderr) || `exit code ${failure.exitCode}`;
+  const { code, line } = decisive(failure.stderr);
+  const rest = summarizeStderr(
+    line === undefined ? failure.stderr : failure.stderr.split(line).join(""),
+  );
+  const detail =
+    [line, rest].filter((s) => s !== undefined && s !== "").join("\n") ||
+    `exit code ${failure.exitCode}`;
   return new GitError(
     code,
     maskSecrets(`git ${failure.operation} failed: ${detail}`, failure.secrets),

@@ -34,7 +34,7 @@ export interface OpenOptions {
   /** Folder holding the cache repositories; created if missing. */
   readonly root: string;
   readonly remote: GitRemote;
-  /** Per git process; default 60 s. */
+  /** Per git process (a method may run several); default 60 s. */
   readonly timeoutMs?: number;
   /**
    * Environment git starts from, e.g. proxy settings; PATH defaults to the system's. Git's own
@@ -207,7 +207,11 @@ export class GitWorkspace {
   }
 
   /** The file's content at commit, or undefined when the commit has no such file. */
-  readFile(commit: string, path: string, options: CallOptions = {}): Promise<string | undefined> {
+  async readFile(
+    commit: string,
+    path: string,
+    options: CallOptions = {},
+  ): Promise<string | undefined> {
     checkSha(commit, "commit");
     checkRepoPath(path);
     return this.#exclusive(async () => {
@@ -234,7 +238,7 @@ export class GitWorkspace {
    * A commit on parent whose only change is path's new content, built in a throwaway index
    * without a checkout. The committer is the author.
    */
-  commitFile(options: CommitFileOptions, call: CallOptions = {}): Promise<string> {
+  async commitFile(options: CommitFileOptions, call: CallOptions = {}): Promise<string> {
     checkSha(options.parent, "parent");
     checkRepoPath(options.path);
     checkAuthor(options.author);
@@ -276,8 +280,12 @@ export class GitWorkspace {
     });
   }
 
-  /** Pushes commit to the branch, never forcing. Any refusal other than "behind" throws. */
-  push(commit: string, options: CallOptions = {}): Promise<"pushed" | "non-fast-forward"> {
+  /**
+   * Pushes commit to the branch, never forcing. "pushed" also when the branch already points at
+   * commit, so a repeated push after a lost status write is harmless. Any refusal other than
+   * "the branch moved on" throws.
+   */
+  async push(commit: string, options: CallOptions = {}): Promise<"pushed" | "non-fast-forward"> {
     checkSha(commit, "commit");
     return this.#exclusive(async () => {
       const { url, branch } = this.#remote;
@@ -304,7 +312,8 @@ export class GitWorkspace {
   /**
    * Proves the credentials may push, without changing anything: a dry-run push of the branch's
    * current head asks the server for its receive-pack advertisement, which needs write access.
-   * Branch protection rules are not evaluated by a dry run.
+   * Branch protection rules are not evaluated by a dry run. Fails with not-found while the
+   * branch does not exist.
    */
   canPush(options: CallOptions = {}): Promise<void> {
     return this.#exclusive(async () => {
@@ -322,7 +331,7 @@ export class GitWorkspace {
    * The newest commit reachable from `from` (at most maxCount commits back) whose message
    * carries exactly this trailer line, e.g. "Cairn-Request: shop/upgrade-1 <uid>".
    */
-  findCommitWithTrailer(
+  async findCommitWithTrailer(
     options: { from: string; trailer: string; maxCount?: number },
     call: CallOptions = {},
   ): Promise<string | undefined> {
@@ -334,15 +343,14 @@ export class GitWorkspace {
     const maxCount = options.maxCount ?? 1000;
     return this.#exclusive(async () => {
       await this.#requireCommit(options.from, call.signal);
-      // --grep narrows the walk cheaply; the trailer block is then checked line by line, so a
-      // body line that merely mentions the trailer does not count.
+      // Only the trailer block is compared, line by line, so a body line that merely quotes
+      // the trailer does not count. (No --grep: git applies --max-count after it, and the
+      // limit is meant as a bound on how far back the walk goes.)
       const log = await this.#git(
         "log (trailer search)",
         [
           "log",
           `--max-count=${maxCount}`,
-          "--fixed-strings",
-          `--grep=${trailer}`,
           "--format=%H%x1f%(trailers:only,unfold)%x1e",
           options.from,
           "--",
@@ -358,10 +366,16 @@ export class GitWorkspace {
     });
   }
 
-  isAncestor(ancestor: string, descendant: string, options: CallOptions = {}): Promise<boolean> {
+  async isAncestor(
+    ancestor: string,
+    descendant: string,
+    options: CallOptions = {},
+  ): Promise<boolean> {
     checkSha(ancestor, "ancestor");
     checkSha(descendant, "descendant");
     return this.#exclusive(async () => {
+      await this.#requireCommit(ancestor, options.signal);
+      await this.#requireCommit(descendant, options.signal);
       const result = await this.#git(
         `merge-base --is-ancestor ${ancestor} ${descendant}`,
         ["merge-base", "--is-ancestor", ancestor, descendant],
@@ -375,7 +389,7 @@ export class GitWorkspace {
    * Reverts commit on top of onto without a checkout: a three-way merge of onto and commit's
    * parent with commit as the merge base, as `git revert` does, committed with parent onto.
    */
-  revert(
+  async revert(
     options: { commit: string; onto: string; message: string; author: GitAuthor },
     call: CallOptions = {},
   ): Promise<RevertResult> {
@@ -454,7 +468,12 @@ export class GitWorkspace {
   }
 
   /** The unified diff of one file between two commits; "" when it did not change. */
-  diffFile(from: string, to: string, path: string, options: CallOptions = {}): Promise<string> {
+  async diffFile(
+    from: string,
+    to: string,
+    path: string,
+    options: CallOptions = {},
+  ): Promise<string> {
     checkSha(from, "from");
     checkSha(to, "to");
     checkRepoPath(path);

@@ -118,6 +118,10 @@ const SAMPLES: Record<string, { stderr: string; code: GitErrorCode }> = {
     stderr: "fatal: Not a valid object name deadbeef\n",
     code: "not-found",
   },
+  "ancestry of an unknown commit": {
+    stderr: "fatal: Not a valid commit name 1111111111111111111111111111111111111111\n",
+    code: "not-found",
+  },
   "merge-tree on a non-commit": {
     stderr: "merge-tree: nonexistent - not something we can merge\n",
     code: "invalid",
@@ -204,6 +208,19 @@ describe("gitErrorFrom", () => {
     );
     expect(err.message).not.toContain(password);
     expect(err.message).not.toContain(basic);
+  });
+
+  it("leads with the line that decided the kind, past ssh's banner", () => {
+    const err = gitErrorFrom({
+      operation: "fetch main from ssh://git@host/r.git",
+      stderr: SAMPLES["SSH host key changed"]?.stderr ?? "",
+      exitCode: 128,
+      secrets: [],
+    });
+    expect(err.code).toBe("auth");
+    expect(err.message.split("\n")[0]).toBe(
+      "git fetch main from ssh://***@host/r.git failed: Host key verification failed.",
+    );
   });
 
   it("falls back to the exit code when stderr is empty", () => {
