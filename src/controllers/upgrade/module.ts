@@ -138,7 +138,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
   };
   const me = (ctx: Ctx) => ({
     kind: Kind.UpgradeRequest,
-    name: ctx.request.metadata.name ?? "",
+    name: ctx.request.metadata.name,
     uid: ctx.request.metadata.uid ?? "",
   });
   const appRegarding = (r: UpgradeRequest) => {
@@ -174,9 +174,9 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
           apiVersion: API_VERSION,
           kind: Kind.UpgradeRequest,
           namespace: ns(ctx),
-          name: ctx.request.metadata.name ?? "",
+          name: ctx.request.metadata.name,
         },
-        { metadata: { labels: { [Label.ManagedApp]: app.metadata.name ?? "" } } },
+        { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
     const refs = refsOf(app);
     const own = app.metadata.namespace ?? "";
@@ -193,7 +193,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       if (away.length > 0)
         return end(
           ConditionReason.ReferenceDenied,
-          `${away.join(", ")} of ManagedApp ${own}/${app.metadata.name ?? ""}: references must stay in namespace ${own}`,
+          `${away.join(", ")} of ManagedApp ${own}/${app.metadata.name}: references must stay in namespace ${own}`,
         );
     }
     const kustomization = world.flux(
@@ -405,7 +405,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
                 pvc: v.name,
                 className: p.volumeSnapshotClassName,
                 app: ctx.request.spec.managedAppRef.name,
-                request: { name: ctx.request.metadata.name ?? "", uid },
+                request: { name: ctx.request.metadata.name, uid },
               }),
             );
           } catch (createErr) {
@@ -458,7 +458,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     if (thawed)
       return { kind: "failed", reason: "FluxResumed", message: `${thawed}; not committing` };
     const repo = await repoFor(ctx);
-    const name = ctx.request.metadata.name ?? "";
+    const name = ctx.request.metadata.name;
     try {
       const result = await commitChange({
         ws: repo.ws,
@@ -622,7 +622,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     return { kind: "succeeded", message: `Flux applied ${applied.revision.slice(0, 12)}` };
   }
 
-  async function healthCheck(ctx: Ctx): Promise<StepResult> {
+  function healthCheck(ctx: Ctx): Promise<StepResult> {
     const p = planOf(ctx);
     const app = requireApp(ctx);
     const refs = refsOf(app);
@@ -678,8 +678,13 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         pvcs: p.volumes.map((v) => ({ namespace: v.namespace, name: v.name })),
       },
     });
-    if (result.healthy) return { kind: "succeeded", message: result.message };
-    return { kind: "waiting", reason: "InProgress", message: result.message, afterMs: 5_000 };
+    if (result.healthy) return Promise.resolve({ kind: "succeeded", message: result.message });
+    return Promise.resolve({
+      kind: "waiting",
+      reason: "InProgress",
+      message: result.message,
+      afterMs: 5_000,
+    });
   }
 
   async function finish(ctx: Ctx): Promise<StepResult> {
@@ -691,7 +696,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         apiVersion: API_VERSION,
         kind: Kind.ManagedApp,
         namespace: app.metadata.namespace,
-        name: app.metadata.name ?? "",
+        name: app.metadata.name,
       },
       {
         status: {
@@ -711,7 +716,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       kind: "finished",
       complete: "True",
       reason: ConditionReason.Succeeded,
-      message: `upgraded ${app.metadata.name ?? ""} ${p.git.from} → ${p.git.to}${pruned.length > 0 ? `; retention deleted ${pruned.length} old snapshot(s)` : ""}`,
+      message: `upgraded ${app.metadata.name} ${p.git.from} → ${p.git.to}${pruned.length > 0 ? `; retention deleted ${pruned.length} old snapshot(s)` : ""}`,
       event: { type: "Normal", reason: "Upgraded", message: `${p.git.from} → ${p.git.to}` },
     };
   }
@@ -743,7 +748,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
           apiVersion: API_VERSION,
           kind: Kind.ManagedApp,
           namespace: app.metadata.namespace,
-          name: app.metadata.name ?? "",
+          name: app.metadata.name,
         }
       : undefined;
     if (!committed) {
@@ -755,7 +760,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         message: `${why}. Before the commit: ${undone}; Git untouched`,
       };
     }
-    const name = ctx.request.metadata.name ?? "";
+    const name = ctx.request.metadata.name;
     if (app?.spec.autoRollback) {
       const rollback = rollbackName(name);
       try {
@@ -794,7 +799,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
             },
           },
         });
-      if (app) await releaseLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx));
+      await releaseLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx));
       return {
         kind: "finished",
         complete: "False",
