@@ -41,7 +41,7 @@ import {
   applierOwnsSuspend,
   appliedBy,
 } from "../request/flux.ts";
-import { openRepo, type OpenedRepo } from "../request/git-access.ts";
+import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
 import { commitChange, IMAGES_VERSION_PATH, trailerOf } from "../request/git-change.ts";
 import { releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
@@ -104,6 +104,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     onFinished: deps.metrics.requestFinished,
   };
 
+  const gitAccess = {
+    client,
+    cacheDir: deps.config.gitCacheDir,
+    allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+    pool: new WorkspacePool(),
+  };
   const ns = (ctx: Ctx) => ctx.request.metadata.namespace ?? "";
   const appOf = (ctx: Ctx): ManagedApp | undefined =>
     world.app(ns(ctx), ctx.request.spec.managedAppRef.name);
@@ -126,15 +132,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     const app = requireApp(ctx);
     const k = kustomizationOf(app);
     if (!k) throw new Error("the app's Kustomization is gone");
-    return openRepo(
-      {
-        client,
-        cacheDir: deps.config.gitCacheDir,
-        allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-      },
-      app,
-      k,
-    );
+    return openRepo(gitAccess, app, k);
   };
   const me = (ctx: Ctx) => ({
     kind: Kind.UpgradeRequest,
@@ -250,15 +248,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       };
     } else {
       try {
-        const repo = await openRepo(
-          {
-            client,
-            cacheDir: deps.config.gitCacheDir,
-            allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-          },
-          app,
-          kustomization,
-        );
+        const repo = await openRepo(gitAccess, app, kustomization);
         const head = await repo.ws.fetch();
         const content = await repo.ws.readFile(head, app.spec.gitPath);
         let canPush: { ok: boolean; message: string };
