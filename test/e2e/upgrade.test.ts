@@ -101,6 +101,7 @@ describe("UpgradeRequest", () => {
     const app = await setUpDemoApp(admin, git, inject("helmRepoUrl"), {
       prefix: "upg",
       helmTimeout: "20s",
+      labels: controller.labels,
     });
     ns = app.namespace;
     repo = app.repo;

@@ -56,6 +56,12 @@ export interface ControllerOptions {
 
 export class TestController {
   readonly namespace: string;
+  /**
+   * The label this controller selects ManagedApps by (--watch-label-selector): test files run
+   * at the same time on one cluster, each with its own controller, and each must act only on
+   * its own apps. Put it on every ManagedApp the test creates.
+   */
+  readonly labels: Readonly<Record<string, string>>;
   readonly work: string;
   readonly kubeconfig: string;
   readonly #admin: KubeClient;
@@ -80,6 +86,7 @@ export class TestController {
     this.namespace = ns;
     this.#rbac = rbac;
     this.#baseArgs = args;
+    this.labels = { "cairn.dev/test": ns };
   }
 
   /** Installs the renamed RBAC and writes a kubeconfig with the ServiceAccount's token. */
@@ -132,6 +139,7 @@ export class TestController {
           `--metrics-addr=127.0.0.1:${this.metricsPort}`,
           `--git-cache-dir=${join(this.work, "git-cache")}`,
           "--leader-elect=false",
+          `--watch-label-selector=cairn.dev/test=${this.namespace}`,
           ...this.#baseArgs,
           ...extraArgs,
         ],

@@ -23,6 +23,8 @@ export interface DemoOptions {
    * helm-controller's default 5 minutes.
    */
   readonly helmTimeout?: string;
+  /** Labels of the ManagedApp: the test controller's selector (TestController.labels). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export async function setUpDemoApp(
@@ -54,7 +56,7 @@ export async function setUpDemoApp(
   await admin.create({
     apiVersion: "cairn.dev/v1alpha1",
     kind: "ManagedApp",
-    metadata: { name: "demo", namespace },
+    metadata: { name: "demo", namespace, labels: { ...opts.labels } },
     spec: {
       gitPath: DEMO_RELEASE_PATH,
       kustomizationRef: { name: "apps" },
