@@ -32,6 +32,7 @@ import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
+import { appRoutes, objectRoutes } from "./routing.ts";
 import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
@@ -47,6 +48,7 @@ export const NAME = "managedapp";
 const FLUX_INDEX = "fluxRef";
 const WATCHED_NAMESPACES_INDEX = "watchedNamespaces";
 const APP_INDEX = "managedApp";
+const ROUTE_INDEX = "routes";
 
 export interface ManagedAppDeps {
   readonly client: KubeClient;
@@ -122,6 +124,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       return app ? [app] : [];
     });
   }
+  apps.addIndex(ROUTE_INDEX, appRoutes);
   apps.addIndex(WATCHED_NAMESPACES_INDEX, (obj) => {
     const ns = obj.metadata.namespace ?? "";
     const found = (
@@ -163,14 +166,20 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       for (const key of new Set(keys)) if (key) controller.enqueue(key);
     });
   }
+  const replicaSets = namespaced[2];
+  const replicaSet = (ns: string, name: string) => replicaSets.get(`${ns}/${name}`);
+  const wake = (obj: KubeObject) => {
+    const routes = objectRoutes(obj, replicaSet);
+    const found = routes
+      ? routes.flatMap((r) => apps.byIndex(ROUTE_INDEX, r))
+      : apps.byIndex(WATCHED_NAMESPACES_INDEX, obj.metadata.namespace ?? "");
+    for (const app of found) controller.enqueue(objectKey(app.metadata));
+  };
   for (const i of namespaced) {
     i.onChange((ev) => {
-      for (const app of apps.byIndex(
-        WATCHED_NAMESPACES_INDEX,
-        ev.object.metadata.namespace ?? "",
-      )) {
-        controller.enqueue(objectKey(app.metadata));
-      }
+      wake(ev.object);
+      // What the object was matters too: a template that stopped mounting an app's PVC.
+      if (ev.type === "updated" && !ev.resync) wake(ev.old);
     });
   }
 
