@@ -3,6 +3,7 @@
 // discovery (inventories, Helm's storage Secrets, explicit, excluded and shared PVCs, workloads
 // outside the app that mount its PVCs), following the app's health both ways, and the warning
 // about Flux objects left suspended.
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,9 +27,12 @@ import { loadKustomizeBase, readObjects } from "../support/manifests.ts";
 import { apiEndpoint, serviceAccountToken } from "../support/service-account.ts";
 import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
 
-// The shipped RBAC under names of its own, so that no other test file's cleanup touches it.
-const SUFFIX = "-e2e";
-const CONTROLLER_NS = "cairn-e2e";
+// The shipped RBAC under names of this run's own, so that no other test file's (or concurrent
+// run's) cleanup touches it, and a lease no other controller process competes for.
+const RUN = randomBytes(3).toString("hex");
+const SUFFIX = `-e2e-${RUN}`;
+const CONTROLLER_NS = `cairn-e2e-${RUN}`;
+const IDENTITY = `${CONTROLLER_NS}-0`;
 // Short, so that the forgotten-suspend warning can be watched happen.
 const SUSPENDED_WARNING_AFTER_S = 4;
 
@@ -51,6 +55,37 @@ function renamed(obj: KubeObject): KubeObject {
     }
   }
   return copy;
+}
+
+/** Resolves once status fields new in this tree's CRD survive a write (none are pruned). */
+async function servesCurrentSchema(admin: KubeClient, namespace: string): Promise<void> {
+  const probe = {
+    apiVersion: "cairn.dev/v1alpha1",
+    kind: "ManagedApp",
+    namespace,
+    name: "schema-probe",
+  };
+  await admin.create({
+    apiVersion: probe.apiVersion,
+    kind: probe.kind,
+    metadata: { name: probe.name, namespace },
+    spec: { gitPath: "x.yaml", kustomizationRef: { name: "none" } },
+  });
+  const status = {
+    fluxSuspendedSince: "2026-01-01T00:00:00Z",
+    discovery: {
+      workloads: [{ kind: "Deployment", namespace, name: "w", reason: "probe" }],
+      via: "Inventory",
+    },
+  };
+  await eventually("the API server to serve the working tree's ManagedApp schema", async () => {
+    const written = await admin.patchStatus(probe, { status });
+    const s = written["status"] as typeof status | undefined;
+    return s?.fluxSuspendedSince && s.discovery.via && s.discovery.workloads[0]?.reason
+      ? true
+      : undefined;
+  });
+  await admin.delete(probe);
 }
 
 interface Discovery {
@@ -160,8 +195,12 @@ describe("the controller under its shipped RBAC", () => {
       { mode: 0o600 },
     );
 
-    // A Flux-managed app: GitRepository → Kustomization → HelmRelease of the demo chart.
+    // The API server switches to a new schema asynchronously: wait until it keeps the status
+    // fields this tree added, on an app of its own in the test namespace.
     ns = await createTestNamespace(admin, "app");
+    await servesCurrentSchema(admin, ns);
+
+    // A Flux-managed app: GitRepository → Kustomization → HelmRelease of the demo chart.
     const repo = `${ns}-config`;
     await seedDemoRepo(git.root, repo, inject("helmRepoUrl"));
     for (const obj of demoFluxObjects(ns, `${git.url}/${repo}.git`)) await admin.create(obj);
@@ -187,7 +226,7 @@ describe("the controller under its shipped RBAC", () => {
           join(REPO_ROOT, "src/main.ts"),
           `--kubeconfig=${kubeconfig}`,
           `--namespace=${CONTROLLER_NS}`,
-          "--pod-name=cairn-e2e-0",
+          `--pod-name=${IDENTITY}`,
           `--health-addr=127.0.0.1:${healthPort}`,
           `--metrics-addr=127.0.0.1:${metricsPort}`,
           "--lease-duration-seconds=6",
@@ -256,7 +295,7 @@ describe("the controller under its shipped RBAC", () => {
           );
         const lease = await admin.get(leaseRef).catch(() => undefined);
         return (lease?.["spec"] as { holderIdentity?: string } | undefined)?.holderIdentity ===
-          "cairn-e2e-0"
+          IDENTITY
           ? true
           : undefined;
       },
