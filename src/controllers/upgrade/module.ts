@@ -45,7 +45,7 @@ import {
 } from "../request/flux.ts";
 import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
 import { commitChange, IMAGES_VERSION_PATH, trailerOf } from "../request/git-change.ts";
-import { releaseLock } from "../request/lock.ts";
+import { holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
 import { runRequest, type RequestMachine, type StepContext } from "../request/runner.ts";
 import { pruneSnapshots } from "../request/retention.ts";
@@ -192,6 +192,23 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         },
         { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
+    if (!dry) {
+      // Another request holds the app and is changing what a plan reads (Flux suspended,
+      // workloads at 0, the version in Git): plan once it lets go, or this plan would fail on
+      // its freeze or be stale by the time this request is admitted.
+      const holder = await lockHolder(client, ns(ctx), app.metadata.uid ?? "");
+      if (
+        holder &&
+        holder.uid !== ctx.request.metadata.uid &&
+        (await holderIsLive(client, ns(ctx), holder))
+      )
+        return {
+          kind: "waiting",
+          reason: ConditionReason.Waiting,
+          message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
+          afterMs: 10_000,
+        };
+    }
     const refs = refsOf(app);
     const own = app.metadata.namespace ?? "";
     if (!deps.config.allowCrossNamespaceRefs) {
