@@ -90,7 +90,9 @@ describe.concurrent("UpgradeRequest failures", () => {
     return admin.create({
       apiVersion: API,
       kind: "UpgradeRequest",
-      metadata: { name, namespace: ns },
+      // The controller's label: a request for an app that does not exist is still this
+      // file's controller's to answer (--watch-label-selector).
+      metadata: { name, namespace: ns, labels: { ...controller.labels } },
       spec: { managedAppRef: { name: app }, ...spec },
     });
   }
@@ -149,8 +151,11 @@ describe.concurrent("UpgradeRequest failures", () => {
   }
 
   /** A demo app (Helm release with two PVCs) of its own, Ready. */
-  async function demoApp(opts: DemoOptions) {
-    const app = await setUpDemoApp(admin, git(), inject("helmRepoUrl"), opts);
+  async function demoApp(opts: Omit<DemoOptions, "labels">) {
+    const app = await setUpDemoApp(admin, git(), inject("helmRepoUrl"), {
+      ...opts,
+      labels: controller.labels,
+    });
     namespaces.push(app.namespace);
     const managed = await appReady(app.namespace);
     const head = await revParse(git().root, app.repo, "main");
@@ -274,7 +279,7 @@ describe.concurrent("UpgradeRequest failures", () => {
     await admin.create({
       apiVersion: API,
       kind: "ManagedApp",
-      metadata: { name: "notes", namespace: ns },
+      metadata: { name: "notes", namespace: ns, labels: { ...controller.labels } },
       spec: {
         gitPath: deploymentPath,
         kustomizationRef: { name: "notes" },

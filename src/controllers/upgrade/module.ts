@@ -45,7 +45,7 @@ import {
 } from "../request/flux.ts";
 import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
 import { commitChange, IMAGES_VERSION_PATH, trailerOf } from "../request/git-change.ts";
-import { holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
+import { handOverLock, holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
 import { runRequest, type RequestMachine, type StepContext } from "../request/runner.ts";
 import { pruneSnapshots } from "../request/retention.ts";
@@ -786,8 +786,9 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     const name = ctx.request.metadata.name;
     if (app?.spec.autoRollback) {
       const rollback = rollbackName(name);
+      let created: KubeObject;
       try {
-        await client.create({
+        created = await client.create({
           apiVersion: API_VERSION,
           kind: Kind.RollbackRequest,
           metadata: {
@@ -814,6 +815,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         });
       } catch (err) {
         if (!isKubeError(err, "AlreadyExists")) throw err;
+        created = await client.get({
+          apiVersion: API_VERSION,
+          kind: Kind.RollbackRequest,
+          namespace: ns(ctx),
+          name: rollback,
+        });
       }
       await ctx.save({ rollbackRef: { name: rollback } });
       if (appRef)
@@ -827,7 +834,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
             },
           },
         });
-      await releaseLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx));
+      // The rollback gets the app straight from us: no other waiting request slips in between.
+      await handOverLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx), {
+        kind: Kind.RollbackRequest,
+        name: rollback,
+        uid: created.metadata.uid ?? "",
+      });
       return {
         kind: "finished",
         complete: "False",
