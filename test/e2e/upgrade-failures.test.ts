@@ -541,6 +541,11 @@ describe.concurrent("UpgradeRequest failures", () => {
         uid: created.metadata.uid,
       }),
     ]);
+    // The upgrade handed the app's lock to its rollback rather than letting it go.
+    const held = await lease(ns, app.uid);
+    expect((held?.["spec"] as { holderIdentity?: string } | undefined)?.holderIdentity).toBe(
+      rb.metadata.uid,
+    );
     expect(await chartVersionInGit(git(), app.repo)).toBe("2.0.0");
     await expectFluxResumed(ns);
     expect(await replicasOf(ns, "StatefulSet", "demo-db")).toBe(1);
