@@ -32,7 +32,8 @@ import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
-import { appRoutes, objectRoutes } from "./routing.ts";
+import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
+import { slimSource } from "./slim-source.ts";
 import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
@@ -74,10 +75,11 @@ const KINDS = {
 
 export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
   const informers = new Map<string, Informer>();
+  const source = slimSource(deps.client);
   const informer = (name: keyof typeof KINDS) => {
     const [apiVersion, kind] = KINDS[name];
     const i = new Informer({
-      source: deps.client,
+      source,
       apiVersion,
       kind,
       clock: deps.clock,
@@ -146,7 +148,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     onOutcome: deps.metrics.onOutcome(NAME),
   });
 
-  apps.onChange((ev) => controller.enqueue(ev.key));
+  apps.onChange((ev) => {
+    if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
+    controller.enqueue(ev.key);
+  });
   for (const [flux, kind] of [
     [kustomizations, "Kustomization"],
     [helmReleases, "HelmRelease"],
@@ -312,8 +317,9 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     const readyChanged =
       before?.status !== ready.status ||
       (ready.status === "False" && before.reason !== ready.reason);
+    // Events are best effort and never throw; the worker does not wait for them.
     if (readyChanged && ready.status !== "Unknown") {
-      await deps.events.record(
+      void deps.events.record(
         regarding,
         ready.status === "True" ? "Normal" : "Warning",
         ready.status === "True" ? "Ready" : ready.reason,
@@ -325,7 +331,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       suspension?.condition.reason === SuspensionReason.SuspendedTooLong &&
       suspendedBefore?.reason !== SuspensionReason.SuspendedTooLong
     ) {
-      await deps.events.record(
+      void deps.events.record(
         regarding,
         "Warning",
         SuspensionReason.SuspendedTooLong,
