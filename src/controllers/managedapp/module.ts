@@ -33,7 +33,7 @@ import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
-import { appRoutes, objectRoutes } from "./routing.ts";
+import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
 import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
@@ -142,7 +142,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     onOutcome: deps.metrics.onOutcome(NAME),
   });
 
-  apps.onChange((ev) => controller.enqueue(ev.key));
+  apps.onChange((ev) => {
+    if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
+    controller.enqueue(ev.key);
+  });
   for (const [flux, kind] of [
     [kustomizations, "Kustomization"],
     [helmReleases, "HelmRelease"],
@@ -308,8 +311,9 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     const readyChanged =
       before?.status !== ready.status ||
       (ready.status === "False" && before.reason !== ready.reason);
+    // Events are best effort and never throw; the worker does not wait for them.
     if (readyChanged && ready.status !== "Unknown") {
-      await deps.events.record(
+      void deps.events.record(
         regarding,
         ready.status === "True" ? "Normal" : "Warning",
         ready.status === "True" ? "Ready" : ready.reason,
@@ -321,7 +325,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       suspension?.condition.reason === SuspensionReason.SuspendedTooLong &&
       suspendedBefore?.reason !== SuspensionReason.SuspendedTooLong
     ) {
-      await deps.events.record(
+      void deps.events.record(
         regarding,
         "Warning",
         SuspensionReason.SuspendedTooLong,

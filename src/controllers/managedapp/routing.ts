@@ -137,3 +137,23 @@ export function objectRoutes(
       return undefined;
   }
 }
+
+const sameJson = (a: unknown, b: unknown) =>
+  JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * Whether an update of a ManagedApp needs a reconcile: its spec (generation), labels,
+ * annotations, finalizers or deletion changed. A change of status alone is, almost always, the
+ * echo of this controller's own write; re-evaluating it would double every pass.
+ */
+export function appChanged(old: KubeObject, next: KubeObject): boolean {
+  const a = old.metadata;
+  const b = next.metadata;
+  return (
+    a.generation !== b.generation ||
+    a["deletionTimestamp"] !== b["deletionTimestamp"] ||
+    !sameJson(a.labels, b.labels) ||
+    !sameJson(a.annotations, b.annotations) ||
+    !sameJson(a["finalizers"], b["finalizers"])
+  );
+}

@@ -257,7 +257,14 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       object: world.flux(ref.kind, ref.namespace, ref.name),
     }));
     const runningParents: string[] = [];
-    const targetObj = flux[0]?.object;
+    // Fresh from the API: the informers drop managedFields, which say who owns spec.suspend.
+    const target0 = flux[0]?.ref;
+    const targetObj = target0
+      ? await client.get(fluxRef(target0)).catch((err: unknown) => {
+          if (isKubeError(err, "NotFound")) return undefined;
+          throw err;
+        })
+      : undefined;
     const parent = targetObj ? appliedBy(targetObj) : undefined;
     if (targetObj && parent && applierOwnsSuspend(targetObj)) {
       const p = world.flux("Kustomization", parent.namespace, parent.name);

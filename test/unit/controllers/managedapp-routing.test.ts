@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { appRoutes, objectRoutes, route } from "../../../src/controllers/managedapp/routing.ts";
+import {
+  appChanged,
+  appRoutes,
+  objectRoutes,
+  route,
+} from "../../../src/controllers/managedapp/routing.ts";
 import type { KubeObject } from "../../../src/kube/client.ts";
 import { captured, capturedList } from "../../fixtures/load.ts";
 
@@ -94,5 +99,52 @@ describe("ManagedApp routing", () => {
       route.namespace("shop"),
       route.pvc("shop", "data-demo-db-0"),
     ]);
+  });
+});
+
+describe("appChanged", () => {
+  const base = app(discovered);
+  const changed = (change: (o: { metadata: Record<string, unknown> }) => void) => {
+    const copy = structuredClone(base) as unknown as { metadata: Record<string, unknown> };
+    change(copy);
+    return copy as unknown as KubeObject;
+  };
+
+  it("ignores a status-only update (the echo of the controller's own write)", () => {
+    const echo = { ...base, status: { ...discovered, currentVersion: "1.0.0" } } as KubeObject;
+    expect(appChanged(base, echo)).toBe(false);
+  });
+
+  it("reacts to a new generation, labels, annotations, finalizers or a deletion", () => {
+    expect(
+      appChanged(
+        base,
+        changed((o) => (o.metadata["generation"] = 4)),
+      ),
+    ).toBe(true);
+    expect(
+      appChanged(
+        base,
+        changed((o) => (o.metadata["labels"] = { a: "b" })),
+      ),
+    ).toBe(true);
+    expect(
+      appChanged(
+        base,
+        changed((o) => (o.metadata["annotations"] = { a: "b" })),
+      ),
+    ).toBe(true);
+    expect(
+      appChanged(
+        base,
+        changed((o) => (o.metadata["finalizers"] = ["x"])),
+      ),
+    ).toBe(true);
+    expect(
+      appChanged(
+        base,
+        changed((o) => (o.metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z")),
+      ),
+    ).toBe(true);
   });
 });
