@@ -32,13 +32,23 @@ const TIMEOUT_OF_STEP: Partial<Record<StepName, keyof typeof DEFAULT_TIMEOUTS_MS
   HealthCheck: "health",
 };
 
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: SECOND,
+  m: MINUTE,
+  h: 60 * MINUTE,
+};
+
 /** "90s", "5m", "1h30m", "250ms" → milliseconds; undefined for anything else. */
 export function parseDuration(text: string): number | undefined {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let matched = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const unit = m[2] === "ms" ? 1 : m[2] === "s" ? SECOND : m[2] === "m" ? MINUTE : 60 * MINUTE;
+    const unit = UNIT_MS[m[2] ?? ""] ?? 0;
     total += Number(m[1]) * unit;
     matched = re.lastIndex;
   }

@@ -3,19 +3,46 @@
 // at the moment it is needed and never kept in status, logs or Events.
 import type { ManagedApp } from "../../api/index.ts";
 import { resolveGitRemote } from "../../git/remote.ts";
-import { GitWorkspace } from "../../git/workspace.ts";
+import { createHash } from "node:crypto";
+import { GitWorkspace, type GitRemote } from "../../git/workspace.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 
 export interface GitAccessDeps {
   readonly client: KubeClient;
   readonly cacheDir: string;
   readonly allowCrossNamespaceRefs: boolean;
+  /** Reuses one workspace per remote, so its operations queue instead of racing on the cache. */
+  readonly pool?: WorkspacePool;
+}
+
+/**
+ * One GitWorkspace per remote and credential: a workspace serializes its own operations, while
+ * two objects over one cache folder would only have git's lock files between them.
+ */
+export class WorkspacePool {
+  readonly #workspaces = new Map<string, Promise<GitWorkspace>>();
+
+  open(root: string, remote: GitRemote): Promise<GitWorkspace> {
+    const key = createHash("sha256")
+      .update(JSON.stringify([root, remote.url, remote.branch, remote.credentials]))
+      .digest("hex");
+    let ws = this.#workspaces.get(key);
+    if (!ws) {
+      ws = GitWorkspace.open({ root, remote });
+      // A failed open is not cached: the next attempt may find the server back.
+      ws.catch(() => this.#workspaces.delete(key));
+      this.#workspaces.set(key, ws);
+    }
+    return ws;
+  }
 }
 
 export interface OpenedRepo {
   readonly ws: GitWorkspace;
   readonly url: string;
   readonly branch: string;
+  /** The GitRepository Flux reads the app from. */
+  readonly gitRepository: { readonly namespace: string; readonly name: string };
 }
 
 export class GitAccessError extends Error {
@@ -34,7 +61,10 @@ export async function openRepo(
     allowCrossNamespaceRefs: deps.allowCrossNamespaceRefs,
   });
   if (!remote.ok) throw new GitAccessError(remote.error.message);
-  const { url, branch, credentials } = remote.remote;
-  const ws = await GitWorkspace.open({ root: deps.cacheDir, remote: { url, branch, credentials } });
-  return { ws, url, branch };
+  const { url, branch, credentials, gitRepository } = remote.remote;
+  const target = { url, branch, credentials };
+  const ws = await (deps.pool
+    ? deps.pool.open(deps.cacheDir, target)
+    : GitWorkspace.open({ root: deps.cacheDir, remote: target }));
+  return { ws, url, branch, gitRepository };
 }

@@ -30,8 +30,9 @@ export function fileState(
       const tags = readImageTags(content, image.name);
       if (!tags.ok) return "other" as const;
       const w = want(image);
-      const joined = tags.tags.join(",");
-      if (tags.tags.every((t) => t === w.to)) return "to" as const;
+      const found = [...new Set(tags.occurrences.map((o) => o.tag ?? ""))];
+      const joined = found.join(",");
+      if (found.every((t) => t === w.to)) return "to" as const;
       return joined === w.from ? ("from" as const) : ("other" as const);
     });
     if (states.every((s) => s === "to")) return "to";

@@ -114,7 +114,8 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
       conditions = set(
         conditions,
         step.condition,
-        step.name === "Compensate" ? "Unknown" : "False",
+        // Finish and Compensate own Complete: False there would read as "over".
+        step.condition === ConditionType.Complete ? "Unknown" : "False",
         result.reason ?? ConditionReason.InProgress,
         result.message,
       );
@@ -128,7 +129,7 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
       break;
     }
     case "failed": {
-      if (step.name !== "Compensate")
+      if (step.condition !== ConditionType.Complete)
         conditions = set(conditions, step.condition, "False", result.reason, result.message);
       conditions = set(conditions, ConditionType.Aborting, "True", result.reason, result.message);
       next = { ...next, history: historyWith(status, step.name, now, result.reason) };

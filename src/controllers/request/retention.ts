@@ -10,6 +10,11 @@ import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { SNAPSHOT_API } from "./snapshots.ts";
 import type { World } from "./world.ts";
 
+function createdAt(obj: KubeObject): string {
+  const value = obj.metadata["creationTimestamp"];
+  return typeof value === "string" ? value : "";
+}
+
 /** Pure: the snapshots to delete. `protectedUids` are request uids whose snapshots stay. */
 export function snapshotsToPrune(
   snapshots: readonly KubeObject[],
@@ -26,11 +31,7 @@ export function snapshotsToPrune(
   }
   const doomed: KubeObject[] = [];
   for (const list of byPvc.values()) {
-    const newestFirst = [...list].sort((a, b) =>
-      String(b.metadata["creationTimestamp"] ?? "").localeCompare(
-        String(a.metadata["creationTimestamp"] ?? ""),
-      ),
-    );
+    const newestFirst = [...list].sort((a, b) => createdAt(b).localeCompare(createdAt(a)));
     newestFirst.slice(maxCount).forEach((s) => {
       if (!protectedUids.has(s.metadata.labels?.[Label.RequestUid] ?? "")) doomed.push(s);
     });
@@ -52,7 +53,7 @@ export async function pruneSnapshots(
   keepUid: string,
 ): Promise<string[]> {
   const ns = app.metadata.namespace ?? "";
-  const name = app.metadata.name ?? "";
+  const name = app.metadata.name;
   const ours = world.snapshots
     .byIndex(NAMESPACE_INDEX, ns)
     .filter((s) => s.metadata.labels?.[Label.ManagedApp] === name);

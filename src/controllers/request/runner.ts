@@ -206,7 +206,7 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
   if (status.step?.name !== step.name) {
     // The step's start and deadline go to status before its first side effect (§8).
     const timeout =
-      step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name as N, ctx);
+      step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name, ctx);
     await ctx.save({
       startedAt: status.startedAt ?? rfc3339(now),
       step: {
@@ -218,7 +218,9 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     });
   }
 
-  const handler = machine.handlers[step.name as N | "Compensate"];
+  const handlers: Readonly<Record<string, StepHandler<R> | undefined>> = machine.handlers;
+  const handler = handlers[step.name];
+  if (!handler) throw new Error(`${machine.kind} has no handler for step ${step.name}`);
   let result: StepResult;
   try {
     result = await handler(ctx);
@@ -237,7 +239,7 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
   deps.afterEffect?.(step.name);
 
   const timeoutMs =
-    step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name as N, ctx);
+    step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name, ctx);
   const applied = applyResult({
     steps: machine.steps,
     status,

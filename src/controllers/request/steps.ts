@@ -119,7 +119,8 @@ export function phaseOf<N extends StepName>(
   conditions: Conditions,
 ): string {
   const complete = getCondition(conditions, ConditionType.Complete);
-  if (complete) {
+  // Unknown: Finish or Compensate is still at work, so the request is not over yet.
+  if (complete && complete.status !== "Unknown") {
     if (complete.reason === "DryRunSucceeded" || complete.reason === "DryRunFailed")
       return complete.reason;
     return complete.status === "True" ? "Succeeded" : "Failed";

@@ -27,6 +27,8 @@ import { isTrue, rfc3339 } from "../../runtime/conditions.ts";
 import { Controller } from "../../runtime/controller.ts";
 import { splitKey } from "../../runtime/keys.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
+import { parseLabelSelector } from "../../runtime/label-selector.ts";
+import { done } from "../../runtime/outcome.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
 import { stepTimeoutMs } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
@@ -41,7 +43,7 @@ import {
   applierOwnsSuspend,
   appliedBy,
 } from "../request/flux.ts";
-import { openRepo, type OpenedRepo } from "../request/git-access.ts";
+import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
 import { commitChange, IMAGES_VERSION_PATH, trailerOf } from "../request/git-change.ts";
 import { releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
@@ -58,7 +60,7 @@ import {
 } from "../request/shell-steps.ts";
 import { isOurs, SNAPSHOT_API, snapshotObject, snapshotState } from "../request/snapshots.ts";
 import { UPGRADE_STEPS, type UpgradeStepName } from "../request/steps.ts";
-import { wireWakeups, World } from "../request/world.ts";
+import { handlesRequest, wireWakeups, World } from "../request/world.ts";
 import { composePlan, failedChecks, snapshotsWanted } from "./plan.ts";
 import { chooseSnapshotClass } from "./snapshot-class.ts";
 
@@ -67,6 +69,12 @@ const SNAPSHOT_ERROR_GRACE_MS = 60_000;
 
 type Ctx = StepContext<UpgradeRequest>;
 
+/** The ManagedApp an UpgradeRequest names, read from the raw object. */
+export function upgradeAppName(request: KubeObject): string | undefined {
+  return (request["spec"] as { managedAppRef?: { name?: string } } | undefined)?.managedAppRef
+    ?.name;
+}
+
 export function rollbackName(upgrade: string): string {
   const name = `${upgrade}-rollback`;
   return name.length <= 63 ? name : `${upgrade.slice(0, 54).replace(/-+$/, "")}-rollback`;
@@ -74,6 +82,12 @@ export function rollbackName(upgrade: string): string {
 
 export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
   const world = new World(deps.informers);
+  const parsedSelector = deps.config.watchLabelSelector
+    ? parseLabelSelector(deps.config.watchLabelSelector)
+    : undefined;
+  const selector = parsedSelector?.ok ? parsedSelector.requirements : undefined;
+  const appVisible = (namespace: string, name: string) =>
+    world.apps.get(`${namespace}/${name}`) !== undefined;
   const { client } = deps;
   const queue = new WorkQueue({
     clock: deps.clock,
@@ -85,6 +99,8 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     queue,
     reconcile: (key, signal) => {
       const { namespace, name } = splitKey(key);
+      if (!handlesRequest(selector, world.upgrades.get(key), appVisible, upgradeAppName))
+        return Promise.resolve(done());
       return runRequest(machine, runnerDeps, { namespace: namespace ?? "", name }, signal);
     },
     log: deps.log,
@@ -104,6 +120,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     onFinished: deps.metrics.requestFinished,
   };
 
+  const gitAccess = {
+    client,
+    cacheDir: deps.config.gitCacheDir,
+    allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+    pool: new WorkspacePool(),
+  };
   const ns = (ctx: Ctx) => ctx.request.metadata.namespace ?? "";
   const appOf = (ctx: Ctx): ManagedApp | undefined =>
     world.app(ns(ctx), ctx.request.spec.managedAppRef.name);
@@ -126,19 +148,11 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     const app = requireApp(ctx);
     const k = kustomizationOf(app);
     if (!k) throw new Error("the app's Kustomization is gone");
-    return openRepo(
-      {
-        client,
-        cacheDir: deps.config.gitCacheDir,
-        allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-      },
-      app,
-      k,
-    );
+    return openRepo(gitAccess, app, k);
   };
   const me = (ctx: Ctx) => ({
     kind: Kind.UpgradeRequest,
-    name: ctx.request.metadata.name ?? "",
+    name: ctx.request.metadata.name,
     uid: ctx.request.metadata.uid ?? "",
   });
   const appRegarding = (r: UpgradeRequest) => {
@@ -174,9 +188,9 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
           apiVersion: API_VERSION,
           kind: Kind.UpgradeRequest,
           namespace: ns(ctx),
-          name: ctx.request.metadata.name ?? "",
+          name: ctx.request.metadata.name,
         },
-        { metadata: { labels: { [Label.ManagedApp]: app.metadata.name ?? "" } } },
+        { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
     const refs = refsOf(app);
     const own = app.metadata.namespace ?? "";
@@ -193,7 +207,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       if (away.length > 0)
         return end(
           ConditionReason.ReferenceDenied,
-          `${away.join(", ")} of ManagedApp ${own}/${app.metadata.name ?? ""}: references must stay in namespace ${own}`,
+          `${away.join(", ")} of ManagedApp ${own}/${app.metadata.name}: references must stay in namespace ${own}`,
         );
     }
     const kustomization = world.flux(
@@ -250,15 +264,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       };
     } else {
       try {
-        const repo = await openRepo(
-          {
-            client,
-            cacheDir: deps.config.gitCacheDir,
-            allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-          },
-          app,
-          kustomization,
-        );
+        const repo = await openRepo(gitAccess, app, kustomization);
         const head = await repo.ws.fetch();
         const content = await repo.ws.readFile(head, app.spec.gitPath);
         let canPush: { ok: boolean; message: string };
@@ -405,7 +411,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
                 pvc: v.name,
                 className: p.volumeSnapshotClassName,
                 app: ctx.request.spec.managedAppRef.name,
-                request: { name: ctx.request.metadata.name ?? "", uid },
+                request: { name: ctx.request.metadata.name, uid },
               }),
             );
           } catch (createErr) {
@@ -458,7 +464,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     if (thawed)
       return { kind: "failed", reason: "FluxResumed", message: `${thawed}; not committing` };
     const repo = await repoFor(ctx);
-    const name = ctx.request.metadata.name ?? "";
+    const name = ctx.request.metadata.name;
     try {
       const result = await commitChange({
         ws: repo.ws,
@@ -622,7 +628,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     return { kind: "succeeded", message: `Flux applied ${applied.revision.slice(0, 12)}` };
   }
 
-  async function healthCheck(ctx: Ctx): Promise<StepResult> {
+  function healthCheck(ctx: Ctx): Promise<StepResult> {
     const p = planOf(ctx);
     const app = requireApp(ctx);
     const refs = refsOf(app);
@@ -678,8 +684,13 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         pvcs: p.volumes.map((v) => ({ namespace: v.namespace, name: v.name })),
       },
     });
-    if (result.healthy) return { kind: "succeeded", message: result.message };
-    return { kind: "waiting", reason: "InProgress", message: result.message, afterMs: 5_000 };
+    if (result.healthy) return Promise.resolve({ kind: "succeeded", message: result.message });
+    return Promise.resolve({
+      kind: "waiting",
+      reason: "InProgress",
+      message: result.message,
+      afterMs: 5_000,
+    });
   }
 
   async function finish(ctx: Ctx): Promise<StepResult> {
@@ -691,7 +702,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         apiVersion: API_VERSION,
         kind: Kind.ManagedApp,
         namespace: app.metadata.namespace,
-        name: app.metadata.name ?? "",
+        name: app.metadata.name,
       },
       {
         status: {
@@ -711,7 +722,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       kind: "finished",
       complete: "True",
       reason: ConditionReason.Succeeded,
-      message: `upgraded ${app.metadata.name ?? ""} ${p.git.from} → ${p.git.to}${pruned.length > 0 ? `; retention deleted ${pruned.length} old snapshot(s)` : ""}`,
+      message: `upgraded ${app.metadata.name} ${p.git.from} → ${p.git.to}${pruned.length > 0 ? `; retention deleted ${pruned.length} old snapshot(s)` : ""}`,
       event: { type: "Normal", reason: "Upgraded", message: `${p.git.from} → ${p.git.to}` },
     };
   }
@@ -743,7 +754,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
           apiVersion: API_VERSION,
           kind: Kind.ManagedApp,
           namespace: app.metadata.namespace,
-          name: app.metadata.name ?? "",
+          name: app.metadata.name,
         }
       : undefined;
     if (!committed) {
@@ -755,7 +766,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         message: `${why}. Before the commit: ${undone}; Git untouched`,
       };
     }
-    const name = ctx.request.metadata.name ?? "";
+    const name = ctx.request.metadata.name;
     if (app?.spec.autoRollback) {
       const rollback = rollbackName(name);
       try {
@@ -765,7 +776,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
           metadata: {
             name: rollback,
             namespace: ns(ctx),
-            labels: { [Label.ManagedApp]: ctx.request.spec.managedAppRef.name },
+            // The upgrade's labels travel along, so a controller that selects by label
+            // (--watch-label-selector) also handles the rollback it asked for.
+            labels: {
+              ...ctx.request.metadata.labels,
+              [Label.ManagedApp]: ctx.request.spec.managedAppRef.name,
+            },
             ownerReferences: [
               {
                 apiVersion: API_VERSION,
@@ -794,7 +810,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
             },
           },
         });
-      if (app) await releaseLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx));
+      await releaseLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx));
       return {
         kind: "finished",
         complete: "False",

@@ -234,7 +234,7 @@ export function composePlan(input: PlanInput): PlanOutput {
           failed = true;
           continue;
         }
-        const from = tags.tags.join(",");
+        const from = [...new Set(tags.occurrences.map((o) => o.tag ?? ""))].join(",");
         const set = setImageTag(edited, image.name, image.tag);
         if (!set.ok) {
           checks.push(
