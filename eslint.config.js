@@ -29,7 +29,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["eslint.config.js", ".ci/**/*.mjs"],
+    files: ["eslint.config.js", ".ci/**/*.mjs", "bin/*.js"],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,

@@ -4,6 +4,9 @@ import {
   ApiException,
   HttpMethod,
   KubeConfig,
+  type Cluster,
+  type Context,
+  type User,
   KubernetesObjectApi,
   Watch,
   type KubernetesObject,
@@ -129,6 +132,23 @@ function toKubeError(err: unknown, context: string): KubeError {
   return new KubeError("Transient", `${context}: ${message}`, undefined, { cause: err });
 }
 
+/** The kubeconfig cannot give a cluster to talk to: unreadable file, unknown context. */
+export class KubeconfigError extends Error {
+  override readonly name = "KubeconfigError";
+}
+
+export interface KubeconfigOptions {
+  /** Files in precedence order, as KUBECONFIG lists them; each must exist. */
+  readonly files: readonly string[];
+  /** Overrides the current-context. */
+  readonly context?: string | undefined;
+}
+
+/** Adds the entries whose name is not taken yet: kubectl's merge keeps the first definition. */
+function addNew<T extends { readonly name: string }>(into: T[], from: readonly T[]): void {
+  for (const entry of from) if (!into.some((e) => e.name === entry.name)) into.push(entry);
+}
+
 export interface Preconditions {
   readonly uid?: string;
   readonly resourceVersion?: string;
@@ -147,6 +167,47 @@ export class KubeClient {
     const config = new KubeConfig();
     config.loadFromFile(path);
     if (context !== undefined) config.setCurrentContext(context);
+    return new KubeClient(config);
+  }
+
+  /**
+   * Merges kubeconfig files by kubectl's rules (client-node's own merge throws on a name two
+   * files define and lets the last current-context win): the first file to define a cluster,
+   * user or context wins, and so does the first current-context.
+   */
+  static fromKubeconfig({ files, context }: KubeconfigOptions): KubeClient {
+    const clusters: Cluster[] = [];
+    const users: User[] = [];
+    const contexts: Context[] = [];
+    let current = "";
+    for (const file of files) {
+      const one = new KubeConfig();
+      try {
+        one.loadFromFile(file);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new KubeconfigError(`kubeconfig ${file}: ${why}`, { cause: err });
+      }
+      addNew(clusters, one.getClusters());
+      addNew(users, one.getUsers());
+      addNew(contexts, one.getContexts());
+      current ||= one.getCurrentContext();
+    }
+    const config = new KubeConfig();
+    config.loadFromOptions({ clusters, users, contexts, currentContext: context ?? current });
+    const selected = config.getContextObject(config.getCurrentContext());
+    if (!selected) {
+      throw new KubeconfigError(
+        context !== undefined || current
+          ? `context "${context ?? current}" not found in the kubeconfig`
+          : "the kubeconfig sets no current-context",
+      );
+    }
+    if (!config.getCurrentCluster()) {
+      throw new KubeconfigError(
+        `context "${selected.name}" names cluster "${selected.cluster}", which the kubeconfig does not define`,
+      );
+    }
     return new KubeClient(config);
   }
 
@@ -171,6 +232,12 @@ export class KubeClient {
 
   get server(): string {
     return this.#config.getCurrentCluster()?.server ?? "";
+  }
+
+  /** The current context's namespace, if it sets one. */
+  get namespace(): string | undefined {
+    const context = this.#config.getContextObject(this.#config.getCurrentContext());
+    return context?.namespace || undefined;
   }
 
   async #call(

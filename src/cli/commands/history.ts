@@ -1,0 +1,35 @@
+// `kubectl cairn history <app>`
+import { appNotFound, listApps, listRollbacks, listUpgrades } from "../cluster.ts";
+import { emit, say, type CommandContext } from "../context.ts";
+import { ExitCode } from "../errors.ts";
+import { historyEntry, renderHistoryTable } from "../format/history.ts";
+import { requestsOfApp } from "../requests.ts";
+
+export async function history(
+  ctx: CommandContext,
+  cmd: { readonly app: string },
+): Promise<ExitCode> {
+  const [apps, upgrades, rollbacks] = await Promise.all([
+    listApps(ctx.client, ctx.namespace),
+    listUpgrades(ctx.client, ctx.namespace),
+    listRollbacks(ctx.client, ctx.namespace),
+  ]);
+  const requests = requestsOfApp(cmd.app, upgrades, rollbacks);
+  // The requests of a deleted app are still worth showing; only a name nothing knows is an error.
+  if (requests.length === 0 && !apps.some((a) => a.metadata.name === cmd.app)) {
+    throw appNotFound(
+      cmd.app,
+      ctx.namespace,
+      apps.map((a) => a.metadata.name),
+    );
+  }
+  const now = ctx.now();
+  const entries = requests.map((r) => historyEntry(r, now));
+  if (emit(ctx, { app: cmd.app, namespace: ctx.namespace, items: entries })) return ExitCode.Ok;
+  if (entries.length === 0) {
+    ctx.stderr.write(`No requests for "${cmd.app}" in namespace "${ctx.namespace}".\n`);
+    return ExitCode.Ok;
+  }
+  say(ctx, renderHistoryTable(entries).trimEnd());
+  return ExitCode.Ok;
+}

@@ -1,0 +1,141 @@
+// `kubectl cairn plan <app>` and `kubectl cairn upgrade <app>`: both create an UpgradeRequest
+// (a plan is a dry run) and read its status; the controller does the work.
+import { API_VERSION, Kind, Label } from "../../api/group.ts";
+import type { ManagedApp } from "../../api/managedapp.ts";
+import type { UpgradeRequestSpec } from "../../api/upgraderequest.ts";
+import type { KubeObject } from "../../kube/client.ts";
+import { isKubeError } from "../../kube/errors.ts";
+import type { Target } from "../args.ts";
+import { getApp } from "../cluster.ts";
+import { emit, say, type CommandContext } from "../context.ts";
+import { CliError, ExitCode } from "../errors.ts";
+import { renderPlan } from "../format/plan.ts";
+import { renderOutcome } from "../format/progress.ts";
+import { randomSuffix, requestName } from "../names.ts";
+import { outcomeOf } from "../requests.ts";
+import { watchRequest } from "../watch-request.ts";
+
+/** "1.2.0", "ghcr.io/org/app=1.2.0", or the app's available update. */
+export function describeTarget(target: Target, app: ManagedApp): string {
+  const parts = [
+    ...(target.chart !== undefined ? [target.chart] : []),
+    ...target.images.map((i) => `${i.name}=${i.tag}`),
+  ];
+  if (parts.length > 0) return parts.join(", ");
+  return `${app.status?.availableUpdate ?? "?"} (the available update)`;
+}
+
+function targetSpec(target: Target, app: ManagedApp): Pick<UpgradeRequestSpec, "targetVersion"> {
+  if (target.chart === undefined && target.images.length === 0) {
+    // No target: the controller pins status.availableUpdate in the plan, as the API documents.
+    if (!app.status?.availableUpdate) {
+      const current = app.status?.currentVersion ? ` (it runs ${app.status.currentVersion})` : "";
+      throw new CliError(
+        `managedapp "${app.metadata.name}" has no available update${current}; pass --to VERSION or --image NAME=TAG`,
+      );
+    }
+    return {};
+  }
+  return {
+    targetVersion: {
+      ...(target.chart !== undefined ? { chart: target.chart } : {}),
+      ...(target.images.length > 0 ? { images: target.images.map((i) => ({ ...i })) } : {}),
+    },
+  };
+}
+
+/** Creates the request under a fresh name; a name already taken (5 random characters) gets another. */
+export async function createNamed(
+  ctx: CommandContext,
+  build: (name: string) => KubeObject,
+  base: string,
+  role: string,
+): Promise<KubeObject> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.client.create(build(requestName(base, role, randomSuffix())));
+    } catch (err) {
+      if (!isKubeError(err, "AlreadyExists") || attempt >= 2) throw err;
+    }
+  }
+}
+
+async function createUpgrade(
+  ctx: CommandContext,
+  app: ManagedApp,
+  target: Target,
+  opts: { dryRun: boolean; skipSnapshot: boolean },
+): Promise<KubeObject> {
+  const spec = {
+    managedAppRef: { name: app.metadata.name },
+    ...targetSpec(target, app),
+    ...(opts.skipSnapshot ? { skipSnapshot: true } : {}),
+    ...(opts.dryRun ? { dryRun: true } : {}),
+  };
+  return createNamed(
+    ctx,
+    (name) => ({
+      apiVersion: API_VERSION,
+      kind: Kind.UpgradeRequest,
+      metadata: {
+        name,
+        namespace: ctx.namespace,
+        labels: { [Label.ManagedApp]: app.metadata.name },
+      },
+      spec,
+    }),
+    app.metadata.name,
+    opts.dryRun ? "plan" : "upgrade",
+  );
+}
+
+export async function plan(
+  ctx: CommandContext,
+  cmd: { readonly app: string; readonly target: Target; readonly timeoutMs: number },
+): Promise<ExitCode> {
+  const app = await getApp(ctx.client, ctx.namespace, cmd.app);
+  const created = await createUpgrade(ctx, app, cmd.target, { dryRun: true, skipSnapshot: false });
+  say(
+    ctx,
+    `planning ${app.metadata.name} → ${describeTarget(cmd.target, app)} (upgraderequest/${created.metadata.name ?? ""})`,
+  );
+  const { request, raw } = await watchRequest(ctx, created, {
+    timeoutMs: cmd.timeoutMs,
+    steps: false,
+  });
+  if (!emit(ctx, raw)) ctx.stdout.write(renderPlan(request, app.metadata.name));
+  return outcomeOf(request.status).state === "succeeded" ? ExitCode.Ok : ExitCode.Failure;
+}
+
+export async function upgrade(
+  ctx: CommandContext,
+  cmd: {
+    readonly app: string;
+    readonly target: Target;
+    readonly watch: boolean;
+    readonly timeoutMs: number;
+    readonly skipSnapshot: boolean;
+  },
+): Promise<ExitCode> {
+  const app = await getApp(ctx.client, ctx.namespace, cmd.app);
+  const created = await createUpgrade(ctx, app, cmd.target, {
+    dryRun: false,
+    skipSnapshot: cmd.skipSnapshot,
+  });
+  const from = app.status?.currentVersion ?? "?";
+  say(
+    ctx,
+    `upgraderequest/${created.metadata.name ?? ""} created: ${app.metadata.name} ${from} → ${describeTarget(cmd.target, app)}`,
+  );
+  if (!cmd.watch) {
+    emit(ctx, created);
+    return ExitCode.Ok;
+  }
+  const { request, raw } = await watchRequest(ctx, created, {
+    timeoutMs: cmd.timeoutMs,
+    steps: true,
+  });
+  for (const line of renderOutcome(request)) say(ctx, line);
+  emit(ctx, raw);
+  return outcomeOf(request.status).state === "succeeded" ? ExitCode.Ok : ExitCode.Failure;
+}

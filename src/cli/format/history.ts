@@ -1,0 +1,94 @@
+// `kubectl cairn history`: one row per request of an app, newest first, with how it ended, how
+// long it took and how long the app was down.
+import { Kind } from "../../api/group.ts";
+import type { RequestStatus } from "../../api/request-status.ts";
+import { outcomeOf, requestLabel, type AnyRequest } from "../requests.ts";
+import { between, formatDuration } from "./duration.ts";
+import { renderTable } from "./table.ts";
+
+/** The controller's step names that bound the outage: workloads go down, then come back healthy. */
+export const DOWNTIME_FROM_STEP = "ScaleDown";
+export const DOWNTIME_TO_STEP = "HealthCheck";
+
+export interface HistoryEntry {
+  readonly name: string;
+  readonly kind: string;
+  readonly from: string | null;
+  readonly to: string | null;
+  /** pending, running, succeeded or failed. */
+  readonly outcome: string;
+  /** The Complete condition's reason, or the phase of a running request. */
+  readonly reason: string | null;
+  readonly message: string | null;
+  readonly startedAt: string | null;
+  readonly completedAt: string | null;
+  readonly durationSeconds: number | null;
+  readonly downtimeSeconds: number | null;
+}
+
+/** From the start of the first ScaleDown to the end of the last HealthCheck, when both ran. */
+export function downtimeMs(status: RequestStatus | undefined): number | undefined {
+  const steps = status?.history ?? [];
+  const down = steps.find((s) => s.name === DOWNTIME_FROM_STEP);
+  const up = steps.findLast((s) => s.name === DOWNTIME_TO_STEP);
+  return between(down?.startedAt, up?.completedAt);
+}
+
+function versions(request: AnyRequest): { from: string | null; to: string | null } {
+  const git = request.status?.plan?.git;
+  if (git) return { from: git.from, to: git.to };
+  if (request.kind === Kind.UpgradeRequest) {
+    const target = request.spec.targetVersion;
+    const to = target?.chart ?? target?.images?.map((i) => `${i.name}:${i.tag}`).join(",") ?? null;
+    return { from: null, to };
+  }
+  return { from: null, to: null };
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms / 1000));
+
+export function historyEntry(request: AnyRequest, now: Date): HistoryEntry {
+  const status = request.status;
+  const outcome = outcomeOf(status);
+  const finished = outcome.state === "succeeded" || outcome.state === "failed";
+  // A running request's duration so far; a finished one without completedAt has none to show.
+  const end = finished ? status?.completedAt : now.toISOString();
+  return {
+    name: request.metadata.name,
+    kind: requestLabel(request),
+    ...versions(request),
+    outcome: outcome.state,
+    reason: finished
+      ? outcome.reason
+      : outcome.state === "running"
+        ? (outcome.phase ?? null)
+        : null,
+    message: finished ? outcome.message || null : null,
+    startedAt: status?.startedAt ?? null,
+    completedAt: status?.completedAt ?? null,
+    durationSeconds: seconds(between(status?.startedAt, end)),
+    downtimeSeconds: seconds(downtimeMs(status)),
+  };
+}
+
+function outcomeCell(entry: HistoryEntry): string {
+  if (entry.outcome === "pending") return "Pending";
+  if (entry.outcome === "running") return `Running${entry.reason ? ` (${entry.reason})` : ""}`;
+  return entry.reason ?? entry.outcome;
+}
+
+const durationCell = (s: number | null) => (s === null ? "-" : formatDuration(s * 1000));
+
+export function renderHistoryTable(entries: readonly HistoryEntry[]): string {
+  return renderTable(
+    ["name", "kind", "version", "outcome", "duration", "downtime"],
+    entries.map((e) => [
+      e.name,
+      e.kind,
+      e.from === null && e.to === null ? "-" : `${e.from ?? "?"}→${e.to ?? "?"}`,
+      outcomeCell(e),
+      durationCell(e.durationSeconds),
+      durationCell(e.downtimeSeconds),
+    ]),
+  );
+}

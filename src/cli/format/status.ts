@@ -1,0 +1,103 @@
+// `kubectl cairn status`: one row per app, from the app's status and its unfinished requests.
+import { ConditionType } from "../../api/conditions.ts";
+import type { ManagedApp } from "../../api/managedapp.ts";
+import { outcomeOf, requestLabel, type AnyRequest } from "../requests.ts";
+import { between, formatDuration } from "./duration.ts";
+import { renderTable } from "./table.ts";
+
+export interface Operation {
+  readonly kind: string;
+  readonly name: string;
+  /** The controller's display phase; "Pending" before it has touched the request. */
+  readonly phase: string;
+  readonly step?: string;
+  /** How long the current step has been running, in ms. */
+  readonly stepElapsedMs?: number;
+}
+
+export interface AppSummary {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string | null;
+  /** "Ready", or the Ready condition's reason when it is not True; "Unknown" without one. */
+  readonly health: string;
+  readonly healthMessage: string | null;
+  readonly availableUpdate: string | null;
+  readonly operations: readonly Operation[];
+  readonly lastUpgrade: {
+    readonly name: string;
+    readonly version: string | null;
+    readonly outcome: string;
+  } | null;
+}
+
+function health(app: ManagedApp): { health: string; message: string | null } {
+  const ready = app.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  if (!ready) return { health: "Unknown", message: null };
+  if (ready.status === "True") return { health: "Ready", message: ready.message || null };
+  return { health: ready.reason, message: ready.message || null };
+}
+
+/** `requests` are the app's, newest first; the unfinished ones are its running operations. */
+export function summarizeApp(
+  app: ManagedApp,
+  requests: readonly AnyRequest[],
+  now: Date,
+): AppSummary {
+  const operations = requests.flatMap((request): Operation[] => {
+    const outcome = outcomeOf(request.status);
+    if (outcome.state === "succeeded" || outcome.state === "failed") return [];
+    const step = request.status?.step;
+    const elapsed = between(step?.startedAt, now.toISOString());
+    return [
+      {
+        kind: requestLabel(request),
+        name: request.metadata.name,
+        phase: (outcome.state === "running" ? outcome.phase : undefined) ?? "Pending",
+        ...(step ? { step: step.name } : {}),
+        ...(elapsed !== undefined ? { stepElapsedMs: elapsed } : {}),
+      },
+    ];
+  });
+  const { health: healthText, message } = health(app);
+  const last = app.status?.lastUpgrade;
+  return {
+    namespace: app.metadata.namespace ?? "",
+    name: app.metadata.name,
+    version: app.status?.currentVersion ?? null,
+    health: healthText,
+    healthMessage: message,
+    availableUpdate: app.status?.availableUpdate ?? null,
+    operations: operations.reverse(),
+    lastUpgrade: last
+      ? { name: last.name, version: last.version ?? null, outcome: last.outcome }
+      : null,
+  };
+}
+
+export function describeOperation(op: Operation): string {
+  const step = op.step
+    ? ` (${op.step}${op.stepElapsedMs !== undefined ? ` ${formatDuration(op.stepElapsedMs)}` : ""})`
+    : "";
+  return `${op.kind} ${op.name}: ${op.phase}${step}`;
+}
+
+export function renderStatusTable(apps: readonly AppSummary[], withNamespace: boolean): string {
+  const headers = ["name", "version", "health", "update", "operation", "last upgrade"];
+  const rows = apps.map((app) => {
+    const [first, ...others] = app.operations;
+    const operation = first
+      ? `${describeOperation(first)}${others.length > 0 ? ` (+${others.length} queued)` : ""}`
+      : "-";
+    const last = app.lastUpgrade
+      ? `${app.lastUpgrade.outcome}${app.lastUpgrade.version ? ` ${app.lastUpgrade.version}` : ""}`
+      : "-";
+    return [app.name, app.version ?? "-", app.health, app.availableUpdate ?? "-", operation, last];
+  });
+  return withNamespace
+    ? renderTable(
+        ["namespace", ...headers],
+        rows.map((row, i) => [apps[i]?.namespace ?? "", ...row]),
+      )
+    : renderTable(headers, rows);
+}
