@@ -40,6 +40,11 @@ ENV HOME=/tmp \
     GIT_CONFIG_NOSYSTEM=1 \
     GIT_TERMINAL_PROMPT=0
 
+# ssh refuses to run for a uid without a passwd entry ("No user exists for uid"), so the
+# numeric user gets one; HOME stays /tmp, the writable emptyDir.
+RUN echo "cairn:x:65532:65532:cairn:/tmp:/usr/sbin/nologin" >> /etc/passwd \
+ && echo "cairn:x:65532:" >> /etc/group
+
 # A numeric user, so the kubelet can verify runAsNonRoot without a passwd lookup.
 USER 65532:65532
 

@@ -11,11 +11,20 @@ import { existsSync, realpathSync } from "node:fs";
 import { join, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 
+// package.json's engines; older Nodes fail later, in a dependency, with a less helpful error.
+const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(
+    `error: kubectl-cairn needs Node 22.19 or newer; this is ${process.versions.node}\n`,
+  );
+  process.exit(1);
+}
+
 const root = realpathSync(join(import.meta.dirname, ".."));
 const installed = root.split(sep).includes("node_modules");
 const compiled = join(root, "dist", "cli", "main.js");
 const source = join(root, "src", "cli", "main.ts");
-// "strip" or "transform" where Node can run .ts files; absent before Node 22.18 / 23.6.
+// "strip" or "transform" where Node runs .ts files; false when turned off by flag.
 const canStrip = Boolean(process.features.typescript);
 
 let entry;
@@ -24,7 +33,7 @@ else if (existsSync(compiled)) entry = compiled;
 else {
   const why = installed
     ? "Node does not run TypeScript under node_modules"
-    : `Node ${process.versions.node} cannot run TypeScript; use Node 24`;
+    : "this Node does not strip TypeScript types";
   process.stderr.write(`error: ${why}, and ${compiled} is missing: run npm run build in ${root}\n`);
   process.exit(1);
 }

@@ -382,6 +382,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   }
 }
 
+/**
+ * On a shared cluster (a suffix given) the demo's controller acts only on the demo's app, as
+ * every test's controller does on its own (test/support/controller.ts); alone, on every app.
+ */
+function demoLabels(opts: DemoOptions): Record<string, string> {
+  return opts.suffix && !opts.cairn ? { "cairn.dev/test": `cairn${opts.suffix}` } : {};
+}
+
 function short(hex: string): string {
   return hex.slice(0, 12);
 }
@@ -438,6 +446,7 @@ async function startController(
       admin,
       clusterKubeconfig: opts.kubeconfig,
       ...(opts.suffix ? { suffix: opts.suffix } : {}),
+      labels: demoLabels(opts),
     });
     teardown.add("uninstall Cairn", () => (opts.keep ? prepared.stop() : prepared.cleanup()));
     await prepared.start();
@@ -488,6 +497,7 @@ async function createApp(
     // Helm gives up on the broken release after 15 s and Cairn's health check after 30 s, so
     // the failure shows in well under a minute.
     helmTimeout: "15s",
+    labels: demoLabels(opts),
     spec: {
       autoRollback: true,
       timeouts: { health: "30s" },

@@ -4,6 +4,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { parseLabelSelector } from "./runtime/label-selector.ts";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -98,6 +99,14 @@ const ConfigSchema = z.object({
   gitAuthorEmail: z.string().regex(/^[^<>\s]+@[^<>\s]+$/, "must be an e-mail address"),
   // Crash testing: "<Kind>/<Step>" makes the process kill itself (SIGKILL) right after that
   // step's side effects and before its status write, the moment a crash hurts most.
+  // Like Flux's --watch-label-selector: only ManagedApps with these labels, and requests that
+  // carry them or name such an app, are handled (several Cairns side by side, or sharding).
+  watchLabelSelector: z
+    .string()
+    .refine((text) => parseLabelSelector(text).ok, {
+      error: "must be a label selector such as team=a,tier!=test",
+    })
+    .optional(),
   failpoint: z
     .string()
     .regex(/^(UpgradeRequest|RollbackRequest)\/[A-Za-z]+$/, "must be <Kind>/<Step>")
@@ -215,6 +224,11 @@ const FIELDS: { readonly [K in Field]-?: FieldSpec } = {
     flag: "git-author-email",
     env: ["CAIRN_GIT_AUTHOR_EMAIL"],
     fallback: () => "cairn@cairn.dev",
+  },
+  watchLabelSelector: {
+    flag: "watch-label-selector",
+    env: ["CAIRN_WATCH_LABEL_SELECTOR"],
+    fallback: () => undefined,
   },
   failpoint: { flag: "failpoint", env: ["CAIRN_FAILPOINT"], fallback: () => undefined },
 };

@@ -173,11 +173,11 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   }
   const { values, positionals, tokens } = parsed;
   const [word, ...args] = positionals;
-  if (values.help || word === undefined || word === "help") {
-    if (word === undefined && !values.help) throw new UsageError("missing command");
-    return { globals: { output: "table" }, command: { name: "help" } };
-  }
+  const help: Invocation = { globals: { output: "table" }, command: { name: "help" } };
+  if (values.help) return help;
+  if (word === undefined) throw new UsageError("missing command");
   if (!isCommandName(word)) throw new UsageError(`unknown command "${word}"`);
+  if (word === "help") return help;
   const allowed = new Set<string>([...GLOBAL, ...COMMANDS[word]]);
   for (const token of tokens) {
     if (token.kind === "option" && !allowed.has(token.name)) {
@@ -202,11 +202,12 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   }
   const command = ((): Command => {
     switch (word) {
-      case "help":
-        return { name: "help" };
       case "status":
         if (values["all-namespaces"] && globals.namespace !== undefined) {
           throw new UsageError("--all-namespaces and --namespace exclude each other");
+        }
+        if (values["all-namespaces"] && args[0] !== undefined) {
+          throw new UsageError("an app name and --all-namespaces exclude each other");
         }
         return {
           name: "status",
@@ -242,8 +243,5 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
         return { name: "history", app: dnsLabel(args[0], "app") };
     }
   })();
-  if (command.name === "status" && args.length === 1 && values["all-namespaces"]) {
-    throw new UsageError("an app name and --all-namespaces exclude each other");
-  }
   return { globals, command };
 }

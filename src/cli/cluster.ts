@@ -1,5 +1,5 @@
-// The plugin's reads of Cairn's objects: listed, parsed with the API's zod schemas, and with the
-// "not found" errors people can act on (they name what does exist).
+// The plugin's reads of Cairn's objects (parsed with the API's zod schemas, with "not found"
+// errors that name what does exist), and the creation of requests under generated names.
 import type { z } from "zod";
 import { parseWithMessage } from "../api/errors.ts";
 import { API_VERSION, Kind } from "../api/group.ts";
@@ -9,6 +9,7 @@ import { UpgradeRequest } from "../api/upgraderequest.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import { CliError } from "./errors.ts";
+import { randomSuffix, requestName } from "./names.ts";
 import { newestFirst } from "./requests.ts";
 
 /** Parses one object; a malformed one (hand-edited, or from a newer Cairn) is named, not skipped. */
@@ -112,4 +113,20 @@ export async function getUpgrade(
   throw new CliError(
     `upgraderequest "${name}" not found in namespace "${namespace}"; upgrades here: ${shown}${more}`,
   );
+}
+
+/** Creates the request under a fresh name; a name already taken (5 random characters) gets another. */
+export async function createNamed(
+  client: KubeClient,
+  build: (name: string) => KubeObject,
+  base: string,
+  role: string,
+): Promise<KubeObject> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.create(build(requestName(base, role, randomSuffix())));
+    } catch (err) {
+      if (!isKubeError(err, "AlreadyExists") || attempt >= 2) throw err;
+    }
+  }
 }

@@ -1,7 +1,6 @@
 // What every command gets: the cluster, the namespace, the output format and the streams.
 import type { KubeClient } from "../kube/client.ts";
-import type { OutputFormat } from "./format/output.ts";
-import { serialize } from "./format/output.ts";
+import { serialize, type OutputFormat } from "./format/output.ts";
 import type { Writer } from "./live.ts";
 
 export interface CommandContext {

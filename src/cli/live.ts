@@ -58,7 +58,8 @@ export class LiveOutput {
 
   #redraw(): void {
     if (!this.#render || !this.#active) return;
-    const width = Math.max(20, (this.#out.columns ?? 80) - 1);
+    // A pseudo-terminal may report 0 columns: take the usual 80 then.
+    const width = Math.max(20, (this.#out.columns || 80) - 1);
     const text = this.#render();
     this.#out.write(`${CLEAR_LINE}${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
     this.#shown = true;

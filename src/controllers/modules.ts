@@ -23,7 +23,13 @@ export interface ModuleDeps {
 }
 
 export function buildModules(deps: ModuleDeps): ControllerModule[] {
-  const informers = new InformerFactory({ source: deps.client, clock: deps.clock, log: deps.log });
+  const selector = deps.config.watchLabelSelector;
+  const informers = new InformerFactory({
+    source: deps.client,
+    clock: deps.clock,
+    log: deps.log,
+    ...(selector !== undefined ? { labelSelectors: { ManagedApp: selector } } : {}),
+  });
   return [
     buildManagedAppModule({ ...deps, informers }),
     buildUpgradeModule({ ...deps, informers }),

@@ -9,11 +9,19 @@ export class InformerFactory {
   readonly #clock: Clock;
   readonly #log: LogFn | undefined;
   readonly #informers = new Map<string, Informer>();
+  readonly #selectors: ReadonlyMap<string, string>;
 
-  constructor(opts: { source: WatchSource; clock: Clock; log?: LogFn }) {
+  /** `labelSelectors` narrows the informers of some kinds, e.g. {ManagedApp: "team=a"}. */
+  constructor(opts: {
+    source: WatchSource;
+    clock: Clock;
+    log?: LogFn;
+    labelSelectors?: Readonly<Record<string, string>>;
+  }) {
     this.#source = opts.source;
     this.#clock = opts.clock;
     this.#log = opts.log;
+    this.#selectors = new Map(Object.entries(opts.labelSelectors ?? {}));
   }
 
   /** The shared informer of a kind, created on first use. */
@@ -27,6 +35,7 @@ export class InformerFactory {
         kind,
         clock: this.#clock,
         ...(this.#log ? { log: this.#log } : {}),
+        ...(this.#selectors.has(kind) ? { labelSelector: this.#selectors.get(kind) ?? "" } : {}),
       });
       this.#informers.set(key, informer);
     }

@@ -39,7 +39,10 @@ describe("UpgradeRequest survives kill -9 after every step's side effect", () =>
       clusterKubeconfig: inject("kubeconfig"),
       suffix: "-crash",
     });
-    app = await setUpDemoApp(admin, git, inject("helmRepoUrl"), { prefix: "crash" });
+    app = await setUpDemoApp(admin, git, inject("helmRepoUrl"), {
+      prefix: "crash",
+      labels: controller.labels,
+    });
     await controller.start();
     await eventually(
       "the ManagedApp Ready",

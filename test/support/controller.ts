@@ -18,7 +18,13 @@ export interface ControllerOptions {
 }
 
 export const TestController = {
-  /** Installs the renamed RBAC and writes a kubeconfig with the ServiceAccount's token. */
-  prepare: (opts: ControllerOptions): Promise<LocalCairn> => LocalCairn.prepare(opts),
+  /**
+   * Installs the renamed RBAC and writes a kubeconfig with the ServiceAccount's token. The
+   * controller selects ManagedApps by the label cairn.dev/test=<its namespace> (labels): test
+   * files run at the same time on one cluster, each with its own controller, and each must act
+   * only on its own apps. Put the labels on every ManagedApp the test creates.
+   */
+  prepare: (opts: ControllerOptions): Promise<LocalCairn> =>
+    LocalCairn.prepare({ ...opts, labels: { "cairn.dev/test": `cairn${opts.suffix}` } }),
 };
 export type TestController = LocalCairn;

@@ -19,6 +19,8 @@ export interface DemoOptions {
    * helm-controller's default 5 minutes.
    */
   readonly helmTimeout?: string;
+  /** Labels of the ManagedApp: the test controller's selector (TestController.labels). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export async function setUpDemoApp(
@@ -33,5 +35,6 @@ export async function setUpDemoApp(
     repo: `${namespace}-config`,
     ...(opts.spec ? { spec: opts.spec } : {}),
     ...(opts.helmTimeout ? { helmTimeout: opts.helmTimeout } : {}),
+    labels: opts.labels,
   });
 }

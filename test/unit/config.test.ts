@@ -45,6 +45,9 @@ describe("loadConfig", () => {
       workers: 2,
       allowCrossNamespaceRefs: false,
       shutdownTimeoutSeconds: 30,
+      gitCacheDir: "/tmp/cairn-git",
+      gitAuthorName: "Cairn",
+      gitAuthorEmail: "cairn@cairn.dev",
     });
   });
 
@@ -72,6 +75,11 @@ describe("loadConfig", () => {
       "--workers=8",
       "--allow-cross-namespace-refs",
       "--shutdown-timeout-seconds=5",
+      "--git-cache-dir=/var/cache/cairn",
+      "--git-author-name=Bot",
+      "--git-author-email=bot@example.com",
+      "--watch-label-selector=team=a",
+      "--failpoint=UpgradeRequest/Commit",
     ]);
     expect(config).toEqual({
       namespace: "ops",
@@ -88,6 +96,11 @@ describe("loadConfig", () => {
       workers: 8,
       allowCrossNamespaceRefs: true,
       shutdownTimeoutSeconds: 5,
+      gitCacheDir: "/var/cache/cairn",
+      gitAuthorName: "Bot",
+      gitAuthorEmail: "bot@example.com",
+      watchLabelSelector: "team=a",
+      failpoint: "UpgradeRequest/Commit",
     });
   });
 
@@ -244,7 +257,7 @@ describe("loadConfig", () => {
     const usage = describeFlags();
     expect(usage).toContain("--namespace=VALUE (env CAIRN_NAMESPACE, POD_NAMESPACE)");
     expect(usage).toContain("--leader-elect[=true|false] (env CAIRN_LEADER_ELECT)");
-    expect(usage.split("\n")).toHaveLength(14);
+    expect(usage.split("\n")).toHaveLength(19);
   });
 });
 
@@ -282,5 +295,19 @@ describe("parseAddress", () => {
       if (!parsed.ok) throw new Error(`did not parse ${text}`);
       expect(formatAddress(parsed.address)).toBe(text);
     }
+  });
+});
+
+describe("request-controller flags", () => {
+  it("refuses a label selector it cannot parse and a failpoint of an unknown kind", () => {
+    const bad = loadConfig(
+      ["--watch-label-selector=a in (b)", "--failpoint=Pod/Commit"],
+      {},
+      { hostname: "h" },
+    );
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.message).toContain("watchLabelSelector");
+    expect(bad.message).toContain("failpoint");
   });
 });

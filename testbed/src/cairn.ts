@@ -61,11 +61,19 @@ export interface LocalCairnOptions {
   readonly suffix?: string;
   /** Folder for the kubeconfig, logs and Git cache; default a fresh temporary folder. */
   readonly work?: string;
+  /**
+   * Act only on the ManagedApps with these labels, and on their requests
+   * (--watch-label-selector): controllers sharing one cluster then never touch each other's
+   * apps. Default: every app.
+   */
+  readonly labels?: Readonly<Record<string, string>>;
   readonly extraArgs?: readonly string[];
 }
 
 export class LocalCairn {
   readonly namespace: string;
+  /** The labels this controller selects ManagedApps by; empty: all of them. */
+  readonly labels: Readonly<Record<string, string>>;
   readonly serviceAccount: string;
   readonly work: string;
   readonly kubeconfig: string;
@@ -85,6 +93,7 @@ export class LocalCairn {
     ns: string,
     serviceAccount: string,
     rbac: KubeObject[],
+    labels: Readonly<Record<string, string>>,
     args: readonly string[],
   ) {
     this.#admin = admin;
@@ -93,7 +102,11 @@ export class LocalCairn {
     this.namespace = ns;
     this.serviceAccount = serviceAccount;
     this.#rbac = rbac;
-    this.#baseArgs = args;
+    this.labels = labels;
+    const selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    this.#baseArgs = [...(selector ? [`--watch-label-selector=${selector}`] : []), ...args];
   }
 
   /** Applies deploy/'s Namespace, ServiceAccount and RBAC; writes a kubeconfig with its token. */
@@ -122,7 +135,16 @@ export class LocalCairn {
       }),
       { mode: 0o600 },
     );
-    return new LocalCairn(opts.admin, work, kubeconfig, ns, sa, rbac, opts.extraArgs ?? []);
+    return new LocalCairn(
+      opts.admin,
+      work,
+      kubeconfig,
+      ns,
+      sa,
+      rbac,
+      opts.labels ?? {},
+      opts.extraArgs ?? [],
+    );
   }
 
   get process(): ManagedProcess | undefined {

@@ -101,6 +101,8 @@ export interface ManagedDemoOptions {
    * helm-controller's default 5 minutes.
    */
   readonly helmTimeout?: string;
+  /** Labels of the ManagedApp, e.g. the selector of the controller that is to manage it. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface ManagedDemo {
@@ -142,7 +144,7 @@ export async function installManagedDemo(
   await admin.create({
     apiVersion: "cairn.dev/v1alpha1",
     kind: "ManagedApp",
-    metadata: { name: "demo", namespace },
+    metadata: { name: "demo", namespace, labels: { ...opts.labels } },
     spec: {
       gitPath: DEMO_RELEASE_PATH,
       kustomizationRef: { name: "apps" },

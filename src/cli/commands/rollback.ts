@@ -1,12 +1,11 @@
 // `kubectl cairn rollback <upgrade-request>`: creates a RollbackRequest for the upgrade.
 import { API_VERSION, Kind, Label } from "../../api/group.ts";
-import { getUpgrade } from "../cluster.ts";
+import { createNamed, getUpgrade } from "../cluster.ts";
 import { emit, say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { renderOutcome } from "../format/progress.ts";
 import { outcomeOf } from "../requests.ts";
 import { watchRequest } from "../watch-request.ts";
-import { createNamed } from "./upgrade.ts";
 
 export async function rollback(
   ctx: CommandContext,
@@ -20,7 +19,7 @@ export async function rollback(
   }
   const app = upgrade.spec.managedAppRef.name;
   const created = await createNamed(
-    ctx,
+    ctx.client,
     (name) => ({
       apiVersion: API_VERSION,
       kind: Kind.RollbackRequest,

@@ -4,14 +4,12 @@ import { API_VERSION, Kind, Label } from "../../api/group.ts";
 import type { ManagedApp } from "../../api/managedapp.ts";
 import type { UpgradeRequestSpec } from "../../api/upgraderequest.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import { isKubeError } from "../../kube/errors.ts";
 import type { Target } from "../args.ts";
-import { getApp } from "../cluster.ts";
+import { createNamed, getApp } from "../cluster.ts";
 import { emit, say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { renderPlan } from "../format/plan.ts";
 import { renderOutcome } from "../format/progress.ts";
-import { randomSuffix, requestName } from "../names.ts";
 import { outcomeOf } from "../requests.ts";
 import { watchRequest } from "../watch-request.ts";
 
@@ -44,22 +42,6 @@ function targetSpec(target: Target, app: ManagedApp): Pick<UpgradeRequestSpec, "
   };
 }
 
-/** Creates the request under a fresh name; a name already taken (5 random characters) gets another. */
-export async function createNamed(
-  ctx: CommandContext,
-  build: (name: string) => KubeObject,
-  base: string,
-  role: string,
-): Promise<KubeObject> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.client.create(build(requestName(base, role, randomSuffix())));
-    } catch (err) {
-      if (!isKubeError(err, "AlreadyExists") || attempt >= 2) throw err;
-    }
-  }
-}
-
 async function createUpgrade(
   ctx: CommandContext,
   app: ManagedApp,
@@ -73,7 +55,7 @@ async function createUpgrade(
     ...(opts.dryRun ? { dryRun: true } : {}),
   };
   return createNamed(
-    ctx,
+    ctx.client,
     (name) => ({
       apiVersion: API_VERSION,
       kind: Kind.UpgradeRequest,

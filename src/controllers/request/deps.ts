@@ -17,7 +17,12 @@ export interface RequestDeps {
   readonly informers: InformerFactory;
   readonly config: Pick<
     Config,
-    "allowCrossNamespaceRefs" | "workers" | "gitCacheDir" | "gitAuthorName" | "gitAuthorEmail"
+    | "allowCrossNamespaceRefs"
+    | "workers"
+    | "gitCacheDir"
+    | "gitAuthorName"
+    | "gitAuthorEmail"
+    | "watchLabelSelector"
   >;
   /** See RunnerDeps.afterEffect. */
   readonly afterEffect?: (step: string) => void;

@@ -27,6 +27,8 @@ import { isTrue, rfc3339 } from "../../runtime/conditions.ts";
 import { Controller } from "../../runtime/controller.ts";
 import { splitKey } from "../../runtime/keys.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
+import { parseLabelSelector } from "../../runtime/label-selector.ts";
+import { done } from "../../runtime/outcome.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
 import { stepTimeoutMs } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
@@ -58,7 +60,7 @@ import {
 } from "../request/shell-steps.ts";
 import { isOurs, SNAPSHOT_API, snapshotObject, snapshotState } from "../request/snapshots.ts";
 import { UPGRADE_STEPS, type UpgradeStepName } from "../request/steps.ts";
-import { wireWakeups, World } from "../request/world.ts";
+import { handlesRequest, wireWakeups, World } from "../request/world.ts";
 import { composePlan, failedChecks, snapshotsWanted } from "./plan.ts";
 import { chooseSnapshotClass } from "./snapshot-class.ts";
 
@@ -67,6 +69,12 @@ const SNAPSHOT_ERROR_GRACE_MS = 60_000;
 
 type Ctx = StepContext<UpgradeRequest>;
 
+/** The ManagedApp an UpgradeRequest names, read from the raw object. */
+export function upgradeAppName(request: KubeObject): string | undefined {
+  return (request["spec"] as { managedAppRef?: { name?: string } } | undefined)?.managedAppRef
+    ?.name;
+}
+
 export function rollbackName(upgrade: string): string {
   const name = `${upgrade}-rollback`;
   return name.length <= 63 ? name : `${upgrade.slice(0, 54).replace(/-+$/, "")}-rollback`;
@@ -74,6 +82,12 @@ export function rollbackName(upgrade: string): string {
 
 export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
   const world = new World(deps.informers);
+  const parsedSelector = deps.config.watchLabelSelector
+    ? parseLabelSelector(deps.config.watchLabelSelector)
+    : undefined;
+  const selector = parsedSelector?.ok ? parsedSelector.requirements : undefined;
+  const appVisible = (namespace: string, name: string) =>
+    world.apps.get(`${namespace}/${name}`) !== undefined;
   const { client } = deps;
   const queue = new WorkQueue({
     clock: deps.clock,
@@ -85,6 +99,8 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     queue,
     reconcile: (key, signal) => {
       const { namespace, name } = splitKey(key);
+      if (!handlesRequest(selector, world.upgrades.get(key), appVisible, upgradeAppName))
+        return Promise.resolve(done());
       return runRequest(machine, runnerDeps, { namespace: namespace ?? "", name }, signal);
     },
     log: deps.log,
@@ -760,7 +776,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
           metadata: {
             name: rollback,
             namespace: ns(ctx),
-            labels: { [Label.ManagedApp]: ctx.request.spec.managedAppRef.name },
+            // The upgrade's labels travel along, so a controller that selects by label
+            // (--watch-label-selector) also handles the rollback it asked for.
+            labels: {
+              ...ctx.request.metadata.labels,
+              [Label.ManagedApp]: ctx.request.spec.managedAppRef.name,
+            },
             ownerReferences: [
               {
                 apiVersion: API_VERSION,

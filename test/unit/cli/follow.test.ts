@@ -113,6 +113,32 @@ describe("follow", () => {
     expect(watches[1]?.resourceVersion).toBe("10");
   });
 
+  it("reconnects after a dropped connection, from a fresh read", async () => {
+    const { client, watches, gets } = scripted(
+      [
+        {
+          events: [modified(version("3", "Committing"))],
+          then: new KubeError("Transient", "reset"),
+        },
+        { events: [modified(version("9", "Succeeded"))] },
+      ],
+      [version("8", "Resuming")],
+    );
+    const seen: string[] = [];
+    await follow(
+      client,
+      version("1"),
+      (obj) => {
+        seen.push(phaseOf(obj) ?? "-");
+        return phaseOf(obj) === "Succeeded";
+      },
+      new AbortController().signal,
+    );
+    expect(seen).toEqual(["-", "Committing", "Resuming", "Succeeded"]);
+    expect(gets).toHaveLength(1);
+    expect(watches.map((w) => w.resourceVersion)).toEqual(["1", "8"]);
+  });
+
   it("fails on errors it cannot wait out, and when the object is deleted", async () => {
     const forbidden = scripted([{ then: new KubeError("Forbidden", "cannot watch", 403) }]);
     await expect(
