@@ -9,6 +9,7 @@ import type { EventRecorder } from "../runtime/events.ts";
 import { InformerFactory } from "../runtime/informer-factory.ts";
 import type { LogFn } from "../runtime/log.ts";
 import { buildManagedAppModule } from "./managedapp/module.ts";
+import { buildRollbackModule } from "./rollback/module.ts";
 import { buildUpgradeModule } from "./upgrade/module.ts";
 
 export interface ModuleDeps {
@@ -33,5 +34,6 @@ export function buildModules(deps: ModuleDeps): ControllerModule[] {
   return [
     buildManagedAppModule({ ...deps, informers }),
     buildUpgradeModule({ ...deps, informers }),
+    buildRollbackModule({ ...deps, informers }),
   ];
 }
