@@ -21,7 +21,9 @@ describe("docs/fields.md", () => {
     expect(text).toMatch(/\| `spec.gitPath` \| string \| yes \|/);
     expect(text).toMatch(/\| `spec.autoRollback` \| boolean \| {2}\| `false` \|/);
     expect(text).toMatch(/`spec.timeouts.health` \| string \| .*Must be a Go duration/);
-    expect(text).toContain("Rules on `spec` as a whole:\n\n- spec is immutable; create a new request");
+    expect(text).toContain(
+      "Rules on `spec` as a whole:\n\n- spec is immutable; create a new request",
+    );
   });
 
   it("walks arrays of objects with [] in the path", () => {
