@@ -425,8 +425,9 @@ async function startController(
   if (opts.cairn) {
     const running = opts.cairn;
     show.line(
-      `Cairn runs already: namespace ${running.namespace}, ServiceAccount ${running.serviceAccount} ` +
-        `(pid ${running.pid}, log ${running.logFile})`,
+      `Cairn was installed from deploy/ with the cluster: namespace ${running.namespace}, ` +
+        `ServiceAccount ${running.serviceAccount} (its token and RBAC); controller pid ${running.pid}, ` +
+        `log ${running.logFile}`,
     );
     const died = (async () => {
       while (isAlive(running.pid)) await delay(1000);
