@@ -365,6 +365,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     };
   } catch (err) {
     failed = true;
+    // Interrupted (Ctrl-C): the caller is stopping everything; what broke is only that.
+    if (teardown.started) throw err;
     show.endStage();
     show.line();
     show.line(`✗ the demo failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -17,6 +17,11 @@ export class Teardown {
     return this.#steps.length;
   }
 
+  /** True once run was called: what the demo started is being (or has been) undone. */
+  get started(): boolean {
+    return this.#running !== undefined;
+  }
+
   /** Runs every step once; a failing step is reported and the others still run. */
   run(report: Report = () => undefined): Promise<void> {
     this.#running ??= (async () => {

@@ -7,7 +7,9 @@ describe("the demo's teardown", () => {
     const t = new Teardown();
     t.add("stop the bed", () => Promise.resolve(void done.push("bed")));
     t.add("stop Cairn", () => Promise.resolve(void done.push("cairn")));
+    expect(t.started).toBe(false);
     await Promise.all([t.run(), t.run()]);
+    expect(t.started).toBe(true);
     await t.run();
     expect(done).toEqual(["cairn", "bed"]);
   });
