@@ -3,14 +3,9 @@
 // the UpgradeRequest controller, real snapshots and restores in the CSI simulator, real commits
 // and reverts on the Git server.
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { stringify } from "yaml";
 import type { KubeClient, KubeObject, ObjectRef } from "../../src/kube/client.ts";
-import { REPO_ROOT } from "../../testbed/src/binaries.ts";
 import { STORAGE_CLASS_WFFC } from "../../testbed/src/cluster-objects.ts";
 import { DEMO_RELEASE_PATH, demoFluxObjects, seedDemoRepo } from "../../testbed/src/demo-app.ts";
 import {
@@ -20,9 +15,7 @@ import {
   repoPath,
   revParse,
 } from "../../testbed/src/git-fixtures.ts";
-import { freePort } from "../../testbed/src/ports.ts";
-import { ManagedProcess } from "../../testbed/src/process.ts";
-import { httpGet } from "../../testbed/src/readiness.ts";
+import { gitWriteSecret, TestController } from "../support/controller.ts";
 import {
   createTestNamespace,
   deleteNamespace,
@@ -30,15 +23,11 @@ import {
   isPodReady,
   testClient,
 } from "../support/kube.ts";
-import { loadKustomizeBase } from "../support/manifests.ts";
 import { conditions, getOrUndefined, isReadyNow, statusOf } from "../support/objects.ts";
-import { apiEndpoint, serviceAccountToken } from "../support/service-account.ts";
 import { readVolumeFile, writeVolumeFile } from "../support/volumes.ts";
 
 const API = "cairn.dev/v1alpha1";
 const SNAP = "snapshot.storage.k8s.io/v1";
-const SUFFIX = "-rollback";
-const CONTROLLER_NS = "cairn-rollback-e2e";
 const PVCS = ["data-demo-db-0", "demo-uploads"] as const;
 const DATA_FILE = "rows.txt";
 const run = promisify(execFile);
@@ -59,160 +48,6 @@ interface RequestStatus {
   rollbackRef: { name: string };
 }
 
-/** The controller process under the shipped RBAC (renamed so no other test file shares it). */
-class ControllerUnderTest {
-  #proc: ManagedProcess | undefined;
-  #starts = 0;
-  metricsPort = 0;
-  readonly work: string;
-  readonly kubeconfig: string;
-  /** CAIRN_E2E_LOG_DIR keeps the controller's logs after the run, for a failure's post-mortem. */
-  readonly logDir: string;
-  readonly #rbac: KubeObject[];
-  constructor(work: string, kubeconfig: string, rbac: KubeObject[]) {
-    this.work = work;
-    this.kubeconfig = kubeconfig;
-    this.logDir = process.env["CAIRN_E2E_LOG_DIR"] ?? work;
-    this.#rbac = rbac;
-  }
-
-  static async prepare(admin: KubeClient): Promise<ControllerUnderTest> {
-    const work = await mkdtemp(join(tmpdir(), "cairn-rollback-e2e-"));
-    const rbac = loadKustomizeBase(join(REPO_ROOT, "deploy"))
-      .filter((o) =>
-        [
-          "Namespace",
-          "ServiceAccount",
-          "ClusterRole",
-          "ClusterRoleBinding",
-          "Role",
-          "RoleBinding",
-        ].includes(o.kind),
-      )
-      .map(renamed);
-    for (const obj of rbac) await admin.apply(obj, { force: true });
-    const sa = rbac.find((o) => o.kind === "ServiceAccount")?.metadata.name ?? "";
-    const token = await serviceAccountToken(admin, CONTROLLER_NS, sa, `${sa}-token`);
-    const { server, caFile } = apiEndpoint(inject("kubeconfig"));
-    const kubeconfig = join(work, "cairn.kubeconfig");
-    await writeFile(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "tb", cluster: { server, "certificate-authority": caFile } }],
-        users: [{ name: "cairn", user: { token } }],
-        contexts: [{ name: "tb", context: { cluster: "tb", user: "cairn" } }],
-        "current-context": "tb",
-      }),
-      { mode: 0o600 },
-    );
-    return new ControllerUnderTest(work, kubeconfig, rbac);
-  }
-
-  get running(): boolean {
-    return this.#proc?.running ?? false;
-  }
-
-  async start(extraArgs: readonly string[] = []): Promise<void> {
-    const health = await freePort();
-    this.metricsPort = await freePort();
-    this.#starts++;
-    const proc = ManagedProcess.start({
-      name: "cairn",
-      logFile: join(this.logDir, `cairn-${this.#starts}.log`),
-      commandLine: {
-        command: process.execPath,
-        args: [
-          join(REPO_ROOT, "src/main.ts"),
-          `--kubeconfig=${this.kubeconfig}`,
-          `--namespace=${CONTROLLER_NS}`,
-          `--pod-name=${CONTROLLER_NS}-0`,
-          `--health-addr=127.0.0.1:${health}`,
-          `--metrics-addr=127.0.0.1:${this.metricsPort}`,
-          `--git-cache-dir=${join(this.work, "git-cache")}`,
-          "--leader-elect=false",
-          ...extraArgs,
-        ],
-      },
-    });
-    this.#proc = proc;
-    await eventually("the controller running its controllers", async () => {
-      if (!proc.running) return true; // a failpoint may end it before it is ever ready
-      const res = await httpGet({
-        url: `http://127.0.0.1:${health}/readyz`,
-        accept: () => true,
-      }).catch(() => undefined);
-      return res?.status === 200 && /controllers running/.test(res.body) ? true : undefined;
-    });
-  }
-
-  /** Waits until the process ends by itself (a failpoint). */
-  async exited(timeoutMs = 240_000): Promise<void> {
-    const proc = this.#proc;
-    await eventually(
-      "the controller to kill itself",
-      () => Promise.resolve(proc && !proc.running ? true : undefined),
-      timeoutMs,
-    );
-  }
-
-  logTail(): string {
-    return this.#proc?.logTail() ?? "";
-  }
-
-  /** "was killed by SIGKILL" after a failpoint (its log line may not be flushed by then). */
-  describeExit(): string {
-    return this.#proc?.describeExit() ?? "never started";
-  }
-
-  async metrics(): Promise<string> {
-    return (
-      await httpGet({ url: `http://127.0.0.1:${this.metricsPort}/metrics`, accept: () => true })
-    ).body;
-  }
-
-  async stop(): Promise<void> {
-    await this.#proc?.stop();
-    this.#proc = undefined;
-  }
-
-  async cleanup(admin: KubeClient): Promise<void> {
-    await this.stop();
-    for (const obj of [...this.#rbac].reverse())
-      await admin
-        .delete({
-          apiVersion: obj.apiVersion,
-          kind: obj.kind,
-          name: obj.metadata.name ?? "",
-          namespace: obj.metadata.namespace,
-        })
-        .catch(() => undefined);
-    await rm(this.work, { recursive: true, force: true });
-  }
-}
-
-function renamed(obj: KubeObject): KubeObject {
-  const copy = structuredClone(obj) as KubeObject & Record<string, unknown>;
-  const meta = copy.metadata as Record<string, unknown>;
-  if (copy.kind === "Namespace") meta["name"] = CONTROLLER_NS;
-  else {
-    if (copy.kind.startsWith("Cluster")) meta["name"] = `${String(meta["name"])}${SUFFIX}`;
-    if (meta["namespace"]) meta["namespace"] = CONTROLLER_NS;
-  }
-  if (copy.kind === "ServiceAccount") meta["name"] = `${String(meta["name"])}${SUFFIX}`;
-  const roleRef = copy["roleRef"] as { kind: string; name: string } | undefined;
-  if (roleRef?.kind === "ClusterRole") roleRef.name = `${roleRef.name}${SUFFIX}`;
-  for (const s of (copy["subjects"] as
-    { kind: string; name: string; namespace?: string }[] | undefined) ?? []) {
-    if (s.kind === "ServiceAccount") {
-      s.name = `${s.name}${SUFFIX}`;
-      s.namespace = CONTROLLER_NS;
-    }
-  }
-  return copy;
-}
-
 /** One Flux-managed demo app in a namespace of its own, with its Git repository. */
 interface TestApp {
   readonly ns: string;
@@ -222,7 +57,7 @@ interface TestApp {
 describe("RollbackRequest", () => {
   const admin: KubeClient = testClient();
   const git = inject("git");
-  let ctl: ControllerUnderTest;
+  let ctl: TestController;
   let app: TestApp = { ns: "", repo: "" };
 
   const ref = (a: TestApp, kind: string, name: string, apiVersion = API): ObjectRef => ({
@@ -253,16 +88,12 @@ describe("RollbackRequest", () => {
       await commitFiles(git.root, repo, { [DEMO_RELEASE_PATH]: edited }, "Test values");
     }
     for (const obj of demoFluxObjects(ns, `${git.url}/${repo}.git`)) await admin.create(obj);
-    await admin.create({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "git-write", namespace: ns },
-      stringData: { username: git.username, password: git.password },
-    });
+    await admin.create(gitWriteSecret(ns, "git-write", git.username, git.password));
     await admin.create({
       apiVersion: API,
       kind: "ManagedApp",
-      metadata: { name: "demo", namespace: ns },
+      // The selector of this file's controller: other files' controllers leave the app alone.
+      metadata: { name: "demo", namespace: ns, labels: { ...ctl.labels } },
       spec: {
         gitPath: DEMO_RELEASE_PATH,
         kustomizationRef: { name: "apps" },
@@ -290,7 +121,7 @@ describe("RollbackRequest", () => {
     return eventually(
       `${kind} ${name} to finish`,
       async () => {
-        if (!ctl.running) throw new Error(`controller exited:\n${ctl.logTail()}`);
+        if (!ctl.process?.running) throw new Error(`controller exited:\n${ctl.logTail()}`);
         const r = await admin.get(ref(a, kind, name));
         const c = conditions(r).find((x) => x.type === "Complete");
         return c && c.status !== "Unknown" ? r : undefined;
@@ -324,15 +155,15 @@ describe("RollbackRequest", () => {
     name: string,
     upgradeName: string,
     extra: Record<string, unknown> = {},
-    timeoutMs?: number,
+    labels: Record<string, string> = {},
   ): Promise<KubeObject> {
     await admin.create({
       apiVersion: API,
       kind: "RollbackRequest",
-      metadata: { name, namespace: a.ns },
+      metadata: { name, namespace: a.ns, labels },
       spec: { upgradeRequestRef: { name: upgradeName }, ...extra },
     });
-    return finished(a, "RollbackRequest", name, timeoutMs);
+    return finished(a, "RollbackRequest", name);
   }
 
   async function writeData(a: TestApp, content: string): Promise<void> {
@@ -388,13 +219,17 @@ describe("RollbackRequest", () => {
   }
 
   beforeAll(async () => {
-    ctl = await ControllerUnderTest.prepare(admin);
+    ctl = await TestController.prepare({
+      admin,
+      clusterKubeconfig: inject("kubeconfig"),
+      suffix: "-rollback",
+    });
     await ctl.start();
     app = await createApp("rb", {});
   }, 400_000);
 
   afterAll(async () => {
-    await ctl.cleanup(admin);
+    await ctl.cleanup();
     if (app.ns) await deleteNamespace(admin, app.ns);
   });
 
@@ -485,7 +320,8 @@ describe("RollbackRequest", () => {
     const ofRollback = await rollback(app, "back-of-back", "to-110-back");
     expect(complete(ofRollback)?.reason).toBe("RollbackOfRollback");
     expect(complete(ofRollback)?.message).toContain("a rollback cannot be rolled back");
-    const missing = await rollback(app, "of-nothing", "no-such-upgrade");
+    // Nothing names an app here: the request carries this controller's labels instead.
+    const missing = await rollback(app, "of-nothing", "no-such-upgrade", {}, { ...ctl.labels });
     expect(complete(missing)?.reason).toBe("UpgradeNotFound");
     await admin.create({
       apiVersion: API,
@@ -717,7 +553,8 @@ describe("RollbackRequest", () => {
             spec: { upgradeRequestRef: { name: "fourth" } },
           });
         await ctl.exited();
-        expect(ctl.describeExit(), `killed at ${step}`).toBe("was killed by SIGKILL");
+        // The failpoint's log line may never be flushed: the exit signal tells.
+        expect(ctl.process?.describeExit(), `killed at ${step}`).toBe("was killed by SIGKILL");
       }
       await ctl.start();
       const r = await finished(app, "RollbackRequest", "fourth-back");
@@ -817,6 +654,95 @@ describe("RollbackRequest", () => {
     await admin.mergePatch(appRef(app), { spec: { autoRollback: false, timeouts: null } });
   });
 
+  it("after RestoreIncomplete, a new rollback of the same upgrade takes over the freeze and finishes", async () => {
+    await writeData(app, "before sixth");
+    const up = await upgrade(app, "sixth", {
+      targetVersion: { chart: flip(await chartInGit(app)) },
+    });
+    const { from: previous = "", to: target = "" } = statusOf<RequestStatus>(up).plan?.git ?? {};
+    await writeData(app, "after sixth");
+    await ctl.stop();
+    await ctl.start(["--failpoint=RollbackRequest/RestoreVolumes"]);
+    await admin.create({
+      apiVersion: API,
+      kind: "RollbackRequest",
+      metadata: { name: "sixth-back-1", namespace: app.ns },
+      spec: { upgradeRequestRef: { name: "sixth" } },
+    });
+    await ctl.exited();
+    // While the controller is down, someone edits the version: the revert cannot tell what to undo.
+    const release = await readFileAt(git?.root ?? "", app.repo, DEMO_RELEASE_PATH);
+    await commitFiles(
+      git?.root ?? "",
+      app.repo,
+      { [DEMO_RELEASE_PATH]: release.replace(`version: "${target}"`, 'version: "9.9.9"') },
+      "Try 9.9.9",
+    );
+    await ctl.start();
+    const first = await finished(app, "RollbackRequest", "sixth-back-1");
+    expect(complete(first)?.reason, complete(first)?.message).toBe("RestoreIncomplete");
+    expect(complete(first)?.message).toContain("GitChanged");
+    for (const pvc of PVCS)
+      expect(complete(first)?.message).toContain(`${app.ns}/${pvc} restored from`);
+    expect(complete(first)?.message).toContain(
+      `Git not reverted (apps/demo/release.yaml still at ${target})`,
+    );
+    expect(await fluxSuspended(app)).toEqual([true, true]);
+    await eventually("the frozen gauge at 1", async () =>
+      /cairn_frozen_apps 1/.test(await ctl.metrics()) ? true : undefined,
+    );
+
+    // The human puts Git back and asks again: the new rollback resumes what the first suspended.
+    await commitFiles(
+      git?.root ?? "",
+      app.repo,
+      { [DEMO_RELEASE_PATH]: release },
+      "Back to the upgrade's version",
+    );
+    const second = await rollback(app, "sixth-back-2", "sixth");
+    expect(complete(second)?.reason, complete(second)?.message).toBe("Succeeded");
+    expect(
+      statusOf<RequestStatus>(second)
+        .preflight?.filter((c) => c.name === "FluxObjects")
+        .map((c) => c.message),
+    ).toEqual([
+      `Kustomization ${app.ns}/apps stays suspended from an earlier rollback that did not finish; this rollback takes it over`,
+      `HelmRelease ${app.ns}/demo stays suspended from an earlier rollback that did not finish; this rollback takes it over`,
+    ]);
+    expect(await readData(app)).toEqual(expected("before sixth"));
+    expect(await chartInGit(app)).toBe(previous);
+    expect(await hrChart(app)).toBe(previous);
+    expect(await fluxSuspended(app)).toEqual([false, false]);
+    await podsReady(app);
+    await eventually("the frozen gauge back at 0", async () =>
+      /cairn_frozen_apps 0/.test(await ctl.metrics()) ? true : undefined,
+    );
+  });
+
+  it("restores volumes of a WaitForFirstConsumer class, letting the first pod bind them", async () => {
+    const wffc = await createApp("rbw", {}, { storageClassName: `"${STORAGE_CLASS_WFFC}"` });
+    try {
+      const sc = (await admin.get(pvcRef(wffc, "demo-uploads")))["spec"] as {
+        storageClassName?: string;
+      };
+      expect(sc.storageClassName).toBe(STORAGE_CLASS_WFFC);
+      await writeData(wffc, "wffc rows");
+      await upgrade(wffc, "w-110", { targetVersion: { chart: "1.1.0" } });
+      await writeData(wffc, "wffc migrated");
+      const r = await rollback(wffc, "w-110-back", "w-110");
+      expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
+      expect(conditions(r).find((c) => c.type === "VolumesRestored")?.message).toContain(
+        "WaitForFirstConsumer",
+      );
+      for (const pvc of PVCS)
+        expect(statusOf<{ phase: string }>(await admin.get(pvcRef(wffc, pvc))).phase).toBe("Bound");
+      expect(await readData(wffc)).toEqual(expected("wffc rows"));
+      await podsReady(wffc);
+    } finally {
+      await deleteNamespace(admin, wffc.ns);
+    }
+  });
+  // Last: the app stays broken (a PVC is gone for good), as a human who accepts the loss leaves it.
   it("fails loudly and stays frozen when a snapshot vanishes after the first PVC delete (RestoreIncomplete)", async () => {
     await writeData(app, "before fifth");
     const up = await upgrade(app, "fifth", {
@@ -873,29 +799,5 @@ describe("RollbackRequest", () => {
     await eventually("the frozen gauge back at 0", async () =>
       /cairn_frozen_apps 0/.test(await ctl.metrics()) ? true : undefined,
     );
-  });
-
-  it("restores volumes of a WaitForFirstConsumer class, letting the first pod bind them", async () => {
-    const wffc = await createApp("rbw", {}, { storageClassName: `"${STORAGE_CLASS_WFFC}"` });
-    try {
-      const sc = (await admin.get(pvcRef(wffc, "demo-uploads")))["spec"] as {
-        storageClassName?: string;
-      };
-      expect(sc.storageClassName).toBe(STORAGE_CLASS_WFFC);
-      await writeData(wffc, "wffc rows");
-      await upgrade(wffc, "w-110", { targetVersion: { chart: "1.1.0" } });
-      await writeData(wffc, "wffc migrated");
-      const r = await rollback(wffc, "w-110-back", "w-110");
-      expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
-      expect(conditions(r).find((c) => c.type === "VolumesRestored")?.message).toContain(
-        "WaitForFirstConsumer",
-      );
-      for (const pvc of PVCS)
-        expect(statusOf<{ phase: string }>(await admin.get(pvcRef(wffc, pvc))).phase).toBe("Bound");
-      expect(await readData(wffc)).toEqual(expected("wffc rows"));
-      await podsReady(wffc);
-    } finally {
-      await deleteNamespace(admin, wffc.ns);
-    }
   });
 });

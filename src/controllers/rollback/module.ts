@@ -42,12 +42,14 @@ import type { ControllerModule } from "../../manager.ts";
 import { isTrue, rfc3339, type Conditions } from "../../runtime/conditions.ts";
 import { Controller } from "../../runtime/controller.ts";
 import { splitKey } from "../../runtime/keys.ts";
+import { parseLabelSelector } from "../../runtime/label-selector.ts";
+import { done } from "../../runtime/outcome.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
 import { stepTimeoutMs } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { isSuspended } from "../request/flux.ts";
-import { openRepo, type OpenedRepo } from "../request/git-access.ts";
+import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
 import { trailerOf } from "../request/git-change.ts";
 import { releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
@@ -64,7 +66,7 @@ import {
 import { SNAPSHOT_API } from "../request/snapshots.ts";
 import { ROLLBACK_STEPS, type RollbackStepName } from "../request/steps.ts";
 import { specReplicas } from "../request/workloads.ts";
-import { wireWakeups, World } from "../request/world.ts";
+import { handlesRequest, wireWakeups, World } from "../request/world.ts";
 import { fluxKey, frozenApps, RESTORE_INCOMPLETE } from "./frozen.ts";
 import {
   composeRollbackPlan,
@@ -135,6 +137,29 @@ function podsUsing(pods: readonly KubeObject[], claim: string): string[] {
 export function buildRollbackModule(deps: RequestDeps): ControllerModule {
   const world = new World(deps.informers);
   const { client } = deps;
+  const parsedSelector = deps.config.watchLabelSelector
+    ? parseLabelSelector(deps.config.watchLabelSelector)
+    : undefined;
+  const selector = parsedSelector?.ok ? parsedSelector.requirements : undefined;
+  const appVisible = (namespace: string, name: string) =>
+    world.apps.get(`${namespace}/${name}`) !== undefined;
+  /**
+   * The app a raw RollbackRequest belongs to: its label, else its upgrade's reference (or, for
+   * a refused rollback of a rollback, that rollback's label). Undefined when nothing names one:
+   * under --watch-label-selector such a request is handled only if it carries the labels.
+   */
+  const rawAppName = (r: KubeObject): string | undefined => {
+    const label = r.metadata.labels?.[Label.ManagedApp];
+    if (label !== undefined) return label;
+    const ref = (r["spec"] as { upgradeRequestRef?: { name?: string } } | undefined)
+      ?.upgradeRequestRef?.name;
+    const key = `${r.metadata.namespace ?? ""}/${ref ?? ""}`;
+    const upgrade = world.upgrades.get(key);
+    if (upgrade)
+      return (upgrade["spec"] as { managedAppRef?: { name?: string } } | undefined)?.managedAppRef
+        ?.name;
+    return world.rollbacks.get(key)?.metadata.labels?.[Label.ManagedApp];
+  };
   const queue = new WorkQueue({
     clock: deps.clock,
     workers: deps.config.workers,
@@ -145,6 +170,9 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     queue,
     reconcile: (key, signal) => {
       const { namespace, name } = splitKey(key);
+      // Under --watch-label-selector another Cairn may own this rollback's app.
+      if (!handlesRequest(selector, world.rollbacks.get(key), appVisible, rawAppName))
+        return Promise.resolve(done());
       return runRequest(machine, runnerDeps, { namespace: namespace ?? "", name }, signal);
     },
     log: deps.log,
@@ -191,13 +219,7 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
   const upgradeName = (ctx: Ctx) => ctx.request.spec.upgradeRequestRef.name;
   const upgradeObj = (ctx: Ctx) => world.upgrades.get(`${ns(ctx)}/${upgradeName(ctx)}`);
   /** The app: the label Plan puts on the request, else the upgrade's reference. */
-  const appName = (r: RollbackRequest): string | undefined =>
-    r.metadata.labels?.[Label.ManagedApp] ??
-    (
-      world.upgrades.get(`${r.metadata.namespace ?? ""}/${r.spec.upgradeRequestRef.name}`)?.[
-        "spec"
-      ] as { managedAppRef?: { name?: string } } | undefined
-    )?.managedAppRef?.name;
+  const appName = (r: RollbackRequest): string | undefined => rawAppName(r);
   const appOf = (ctx: Ctx): ManagedApp | undefined => {
     const name = appName(ctx.request);
     return name ? world.app(ns(ctx), name) : undefined;
@@ -216,6 +238,7 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     client,
     cacheDir: deps.config.gitCacheDir,
     allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+    pool: new WorkspacePool(),
   };
   const kustomizationOf = (app: ManagedApp) => {
     const k = refsOf(app).kustomization;
