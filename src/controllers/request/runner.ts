@@ -162,16 +162,14 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     log,
     signal,
   };
-  const record = async (
-    type: "Normal" | "Warning",
-    reason: string,
-    action: string,
-    note: string,
-  ) => {
-    await deps.events.record(regardingOf(raw), type, reason, action, note);
+  // Events go out in the background: the recorder never rejects (it logs its own failures), and
+  // two Event writes per step would otherwise sit on the request's critical path.
+  const record = (type: "Normal" | "Warning", reason: string, action: string, note: string) => {
+    void deps.events.record(regardingOf(raw), type, reason, action, note);
     const also = machine.alsoRegarding?.(request);
     if (also)
-      await deps.events.record(also, type, reason, action, `${machine.kind} ${key.name}: ${note}`);
+      void deps.events.record(also, type, reason, action, `${machine.kind} ${key.name}: ${note}`);
+    return Promise.resolve();
   };
 
   const complete = getCondition(conditions(), ConditionType.Complete);
