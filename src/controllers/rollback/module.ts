@@ -603,7 +603,9 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     const seen = [];
     for (const v of p.volumes) {
       const live = await getOrUndefined(client, pvcRef(v));
-      const ours = live !== undefined && isRestoredBy(live, v, uid);
+      // Ours and staying: one of ours that someone is deleting is waited out and made again.
+      const ours =
+        live !== undefined && !live.metadata["deletionTimestamp"] && isRestoredBy(live, v, uid);
       seen.push({
         v,
         live,
