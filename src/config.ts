@@ -78,6 +78,30 @@ function wholeNumber(min: number, max: number) {
 
 const booleanField = z.stringbool({ error: "must be true or false" });
 
+const DURATION_UNITS_MS = { h: 3_600_000, m: 60_000, s: 1_000 } as const;
+
+/** Go's duration format in whole hours, minutes and seconds ("30m", "1h30m", "45s"), as ms. */
+export function parseDurationMs(text: string): number | undefined {
+  const match = /^(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,6})s)?$/.exec(text);
+  if (!match || text === "") return undefined;
+  const [, h, m, s] = match;
+  return (
+    Number(h ?? 0) * DURATION_UNITS_MS.h +
+    Number(m ?? 0) * DURATION_UNITS_MS.m +
+    Number(s ?? 0) * DURATION_UNITS_MS.s
+  );
+}
+
+function durationMs(min: number, max: number, range: string) {
+  const message = `must be a duration such as 30m, 1h30m or 45s, from ${range}`;
+  return z.string().transform((text, ctx) => {
+    const ms = parseDurationMs(text);
+    if (ms !== undefined && ms >= min && ms <= max) return ms;
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  });
+}
+
 const ConfigSchema = z.object({
   namespace: z.string().regex(DNS_LABEL, "must be a namespace name (a DNS label)"),
   // Event reportingInstance allows 128 characters, and the pod name ends up there.
@@ -97,8 +121,6 @@ const ConfigSchema = z.object({
   gitCacheDir: z.string().min(1, "must not be empty"),
   gitAuthorName: z.string().min(1, "must not be empty").max(256),
   gitAuthorEmail: z.string().regex(/^[^<>\s]+@[^<>\s]+$/, "must be an e-mail address"),
-  // Crash testing: "<Kind>/<Step>" makes the process kill itself (SIGKILL) right after that
-  // step's side effects and before its status write, the moment a crash hurts most.
   // Like Flux's --watch-label-selector: only ManagedApps with these labels, and requests that
   // carry them or name such an app, are handled (several Cairns side by side, or sharding).
   watchLabelSelector: z
@@ -107,10 +129,13 @@ const ConfigSchema = z.object({
       error: "must be a label selector such as team=a,tier!=test",
     })
     .optional(),
+  // Crash testing: "<Kind>/<Step>" makes the process kill itself (SIGKILL) right after that
+  // step's side effects and before its status write, the moment a crash hurts most.
   failpoint: z
     .string()
     .regex(/^(UpgradeRequest|RollbackRequest)\/[A-Za-z]+$/, "must be <Kind>/<Step>")
     .optional(),
+  suspendedWarningAfterMs: durationMs(1_000, 30 * 24 * 3_600_000, "1s to 720h"),
 });
 
 /** Rules between fields; each runs when the fields it compares are valid on their own. */
@@ -231,6 +256,13 @@ const FIELDS: { readonly [K in Field]-?: FieldSpec } = {
     fallback: () => undefined,
   },
   failpoint: { flag: "failpoint", env: ["CAIRN_FAILPOINT"], fallback: () => undefined },
+  // Long enough for any upgrade Cairn runs; a Flux object suspended for longer, with no Cairn
+  // operation running, is a forgotten suspend.
+  suspendedWarningAfterMs: {
+    flag: "suspended-warning-after",
+    env: ["CAIRN_SUSPENDED_WARNING_AFTER"],
+    fallback: () => "30m",
+  },
 };
 
 const FIELD_NAMES = Object.keys(FIELDS) as Field[];

@@ -129,6 +129,9 @@ export const LastUpgrade = z.object({
 });
 export type LastUpgrade = z.infer<typeof LastUpgrade>;
 
+export const DiscoveryVia = z.enum(["Inventory", "HelmReleaseSecrets"]);
+export type DiscoveryVia = z.infer<typeof DiscoveryVia>;
+
 /** What discovery found for the app, as a preview of what an upgrade would touch. */
 export const DiscoverySummary = z.object({
   pvcs: z
@@ -136,11 +139,21 @@ export const DiscoverySummary = z.object({
     .max(256)
     .optional(),
   workloads: z
-    .array(z.object({ kind: WorkloadKind, namespace: Text(63), name: Text(253) }))
+    .array(
+      z.object({
+        kind: WorkloadKind,
+        namespace: Text(63),
+        name: Text(253),
+        /** Why it is listed: in the source's objects, or mounting one of the PVCs from outside. */
+        reason: Text(512).optional(),
+      }),
+    )
     .max(128)
     .optional(),
   /** The Flux object whose inventory (or rendered manifests) discovery read. */
   source: FluxObjectRef.optional(),
+  /** What of the source was read: its status.inventory, or its Helm release's storage Secrets. */
+  via: DiscoveryVia.optional(),
 });
 export type DiscoverySummary = z.infer<typeof DiscoverySummary>;
 
@@ -153,6 +166,11 @@ export const ManagedAppStatus = z.object({
   availableUpdate: VersionValue.optional(),
   lastUpgrade: LastUpgrade.optional(),
   discovery: DiscoverySummary.optional(),
+  /**
+   * When Cairn first saw the app's Flux objects suspended while no Cairn operation ran (Flux does
+   * not record when it was suspended); cleared once they are resumed or an operation starts.
+   */
+  fluxSuspendedSince: Timestamp.optional(),
 });
 export type ManagedAppStatus = z.infer<typeof ManagedAppStatus>;
 

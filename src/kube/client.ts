@@ -8,12 +8,44 @@ import {
   type Context,
   type User,
   KubernetesObjectApi,
+  setHeaderMiddleware,
   Watch,
   type KubernetesObject,
 } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
 import { KubeError, kubeErrorFromStatus } from "./errors.ts";
 
 export const FIELD_MANAGER = "cairn";
+
+/**
+ * "cairn/<version>" on every request and watch, so the API server's logs and audit events tell
+ * Cairn's traffic apart from other clients'. package.json sits two folders up both in the
+ * repository and in the image (/app/src/kube → /app).
+ */
+export const USER_AGENT = `cairn/${packageVersion()}`;
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { version?: unknown };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+// The client library sets its own User-Agent only through the middleware of its generated APIs,
+// which the raw requests below and the watches bypass; both authenticate through the KubeConfig,
+// so that is where the header goes for them.
+class CairnKubeConfig extends KubeConfig {
+  override async applySecurityAuthentication(
+    context: Parameters<KubeConfig["applySecurityAuthentication"]>[0],
+  ): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setHeaderParam("User-Agent", USER_AGENT);
+  }
+}
 
 export interface ObjectMeta {
   readonly name?: string | undefined;
@@ -75,6 +107,14 @@ export interface DeleteOptions {
 // not model (a merge patch's nulls among them). Cairn wants the API's JSON as it is, so this
 // subclass borrows only the path resolution and the authenticated transport.
 class RawObjectApi extends KubernetesObjectApi {
+  /**
+   * Makes the library's own requests (API discovery) carry Cairn's User-Agent as well: its
+   * middleware runs after authentication and would put back the library's name.
+   */
+  useUserAgent(userAgent: string): void {
+    this.configuration.middleware.push(setHeaderMiddleware("User-Agent", userAgent));
+  }
+
   path(
     ref: {
       apiVersion: string;
@@ -161,10 +201,11 @@ export class KubeClient {
   private constructor(config: KubeConfig) {
     this.#config = config;
     this.#api = config.makeApiClient(RawObjectApi);
+    this.#api.useUserAgent(USER_AGENT);
   }
 
   static fromKubeconfigFile(path: string, context?: string): KubeClient {
-    const config = new KubeConfig();
+    const config = new CairnKubeConfig();
     config.loadFromFile(path);
     if (context !== undefined) config.setCurrentContext(context);
     return new KubeClient(config);
@@ -213,7 +254,7 @@ export class KubeClient {
 
   /** A client that authenticates with a bearer token (a ServiceAccount's, say). */
   static fromToken(server: string, caFile: string, token: string): KubeClient {
-    const config = new KubeConfig();
+    const config = new CairnKubeConfig();
     config.loadFromOptions({
       clusters: [{ name: "c", server, caFile, skipTLSVerify: false }],
       users: [{ name: "u", token }],
@@ -225,7 +266,7 @@ export class KubeClient {
 
   /** In-cluster config, or $KUBECONFIG / ~/.kube/config, as kubectl does. */
   static fromDefault(): KubeClient {
-    const config = new KubeConfig();
+    const config = new CairnKubeConfig();
     config.loadFromDefault();
     return new KubeClient(config);
   }

@@ -1,6 +1,9 @@
-// The real controller process (src/main.ts) under the RBAC it ships, against a Flux-managed app
-// on the test bed: leader election, informers, and the ManagedApp's Ready condition, version and
-// discovery, following the app's health both ways.
+// The real controller process (src/main.ts) under the RBAC it ships, against Flux-managed apps on
+// the test bed: leader election, informers, and the ManagedApp's Ready condition, version and
+// discovery (inventories, Helm's storage Secrets, explicit, excluded and shared PVCs, workloads
+// outside the app that mount its PVCs), following the app's health both ways, and the warning
+// about Flux objects left suspended.
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,14 +16,28 @@ import { commitFiles, createBareRepo } from "../../testbed/src/git-fixtures.ts";
 import { freePort } from "../../testbed/src/ports.ts";
 import { ManagedProcess } from "../../testbed/src/process.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
-import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
-import { loadKustomizeBase } from "../support/manifests.ts";
+import {
+  createTestNamespace,
+  deleteNamespace,
+  eventually,
+  pods,
+  testClient,
+} from "../support/kube.ts";
+import { loadKustomizeBase, readObjects } from "../support/manifests.ts";
 import { apiEndpoint, serviceAccountToken } from "../support/service-account.ts";
 import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
 
-// The shipped RBAC under names of its own, so that no other test file's cleanup touches it.
-const SUFFIX = "-e2e";
-const CONTROLLER_NS = "cairn-e2e";
+// The shipped RBAC under names of this run's own, so that no other test file's (or concurrent
+// run's) cleanup touches it, and a lease no other controller process competes for.
+const RUN = randomBytes(3).toString("hex");
+const SUFFIX = `-e2e-${RUN}`;
+const CONTROLLER_NS = `cairn-e2e-${RUN}`;
+const IDENTITY = `${CONTROLLER_NS}-0`;
+// Every ManagedApp here carries it, and this file's controller selects by it: other test files
+// run their own controllers on the same cluster at the same time.
+const TEST_LABELS = { "cairn.dev/test": CONTROLLER_NS };
+// Short, so that the forgotten-suspend warning can be watched happen.
+const SUSPENDED_WARNING_AFTER_S = 4;
 
 function renamed(obj: KubeObject): KubeObject {
   const copy = structuredClone(obj) as KubeObject & Record<string, unknown>;
@@ -41,6 +58,92 @@ function renamed(obj: KubeObject): KubeObject {
     }
   }
   return copy;
+}
+
+/** Resolves once status fields new in this tree's CRD survive a write (none are pruned). */
+async function servesCurrentSchema(admin: KubeClient, namespace: string): Promise<void> {
+  const probe = {
+    apiVersion: "cairn.dev/v1alpha1",
+    kind: "ManagedApp",
+    namespace,
+    name: "schema-probe",
+  };
+  await admin.create({
+    apiVersion: probe.apiVersion,
+    kind: probe.kind,
+    metadata: { name: probe.name, namespace },
+    spec: { gitPath: "x.yaml", kustomizationRef: { name: "none" } },
+  });
+  const status = {
+    fluxSuspendedSince: "2026-01-01T00:00:00Z",
+    discovery: {
+      workloads: [{ kind: "Deployment", namespace, name: "w", reason: "probe" }],
+      via: "Inventory",
+    },
+  };
+  await eventually("the API server to serve the working tree's ManagedApp schema", async () => {
+    const written = await admin.patchStatus(probe, { status });
+    const s = written["status"] as typeof status | undefined;
+    return s?.fluxSuspendedSince && s.discovery.via && s.discovery.workloads[0]?.reason
+      ? true
+      : undefined;
+  });
+  await admin.delete(probe);
+}
+
+interface Discovery {
+  readonly pvcs: { namespace: string; name: string }[];
+  readonly workloads: { kind: string; namespace: string; name: string; reason?: string }[];
+  readonly source: { kind: string; namespace: string; name: string };
+  readonly via?: string;
+}
+
+/** The pod status the kubelet writes when a restarted container's Secret is gone. */
+function createContainerConfigError(pod: KubeObject): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const status = pod["status"] as Record<string, unknown>;
+  const containers = (pod["spec"] as { containers: { name: string; image: string }[] }).containers;
+  const unready = `containers with unready status: [${containers.map((c) => c.name).join(" ")}]`;
+  return {
+    ...status,
+    phase: "Running",
+    conditions: [
+      { type: "PodReadyToStartContainers", status: "True", lastTransitionTime: now },
+      { type: "Initialized", status: "True", lastTransitionTime: now },
+      {
+        type: "Ready",
+        status: "False",
+        reason: "ContainersNotReady",
+        message: unready,
+        lastTransitionTime: now,
+      },
+      {
+        type: "ContainersReady",
+        status: "False",
+        reason: "ContainersNotReady",
+        message: unready,
+        lastTransitionTime: now,
+      },
+      { type: "PodScheduled", status: "True", lastTransitionTime: now },
+    ],
+    containerStatuses: containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      imageID: "",
+      ready: false,
+      started: false,
+      restartCount: 1,
+      state: {
+        waiting: {
+          reason: "CreateContainerConfigError",
+          message: 'secret "notes-env" not found',
+        },
+      },
+      lastState: {
+        terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now },
+      },
+    })),
+  };
 }
 
 describe("the controller under its shipped RBAC", () => {
@@ -72,6 +175,11 @@ describe("the controller under its shipped RBAC", () => {
       )
       .map(renamed);
     for (const obj of rbacObjects) await admin.apply(obj, { force: true });
+    // The ManagedApp CRD of this working tree: a shared test bed may have been started from an
+    // older tree, and the API server drops status fields its schema does not have.
+    for (const crd of readObjects(join(REPO_ROOT, "crds/cairn.dev_managedapps.yaml"))) {
+      await admin.apply(crd, { force: true });
+    }
     const sa = rbacObjects.find((o) => o.kind === "ServiceAccount")?.metadata.name ?? "";
     const token = await serviceAccountToken(admin, CONTROLLER_NS, sa, `${sa}-token`);
     const { server, caFile } = apiEndpoint(inject("kubeconfig"));
@@ -90,15 +198,19 @@ describe("the controller under its shipped RBAC", () => {
       { mode: 0o600 },
     );
 
-    // A Flux-managed app: GitRepository → Kustomization → HelmRelease of the demo chart.
+    // The API server switches to a new schema asynchronously: wait until it keeps the status
+    // fields this tree added, on an app of its own in the test namespace.
     ns = await createTestNamespace(admin, "app");
+    await servesCurrentSchema(admin, ns);
+
+    // A Flux-managed app: GitRepository → Kustomization → HelmRelease of the demo chart.
     const repo = `${ns}-config`;
     await seedDemoRepo(git.root, repo, inject("helmRepoUrl"));
     for (const obj of demoFluxObjects(ns, `${git.url}/${repo}.git`)) await admin.create(obj);
     await admin.create({
       apiVersion: "cairn.dev/v1alpha1",
       kind: "ManagedApp",
-      metadata: { name: "demo", namespace: ns },
+      metadata: { name: "demo", namespace: ns, labels: TEST_LABELS },
       spec: {
         gitPath: "apps/demo/release.yaml",
         kustomizationRef: { name: "apps" },
@@ -117,12 +229,14 @@ describe("the controller under its shipped RBAC", () => {
           join(REPO_ROOT, "src/main.ts"),
           `--kubeconfig=${kubeconfig}`,
           `--namespace=${CONTROLLER_NS}`,
-          "--pod-name=cairn-e2e-0",
+          `--pod-name=${IDENTITY}`,
           `--health-addr=127.0.0.1:${healthPort}`,
           `--metrics-addr=127.0.0.1:${metricsPort}`,
           "--lease-duration-seconds=6",
           "--renew-deadline-seconds=4",
           "--retry-period-seconds=1",
+          `--suspended-warning-after=${SUSPENDED_WARNING_AFTER_S}s`,
+          `--watch-label-selector=cairn.dev/test=${CONTROLLER_NS}`,
         ],
       },
     });
@@ -151,6 +265,23 @@ describe("the controller under its shipped RBAC", () => {
     name: "demo",
   });
 
+  const notesSecret = (): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "notes-env", namespace: ns },
+    stringData: { GREETING: "hello" },
+  });
+
+  /** The PVC names of the app's discovery summary, once it reflects the app's current spec. */
+  const discoveredPvcs = (name: string) =>
+    eventually(`the discovery of ${name} for its current spec`, async () => {
+      const a = await admin.get({ ...appRef(), name });
+      const status = statusOf<{ observedGeneration?: number; discovery?: Discovery }>(a);
+      return status.observedGeneration === a.metadata.generation
+        ? status.discovery?.pvcs.map((p) => p.name)
+        : undefined;
+    });
+
   it("takes the lease and becomes ready", async () => {
     const leaseRef = {
       apiVersion: "coordination.k8s.io/v1",
@@ -168,7 +299,7 @@ describe("the controller under its shipped RBAC", () => {
           );
         const lease = await admin.get(leaseRef).catch(() => undefined);
         return (lease?.["spec"] as { holderIdentity?: string } | undefined)?.holderIdentity ===
-          "cairn-e2e-0"
+          IDENTITY
           ? true
           : undefined;
       },
@@ -266,7 +397,7 @@ describe("the controller under its shipped RBAC", () => {
     await admin.create({
       apiVersion: "cairn.dev/v1alpha1",
       kind: "ManagedApp",
-      metadata: { name: "elsewhere", namespace: ns },
+      metadata: { name: "elsewhere", namespace: ns, labels: TEST_LABELS },
       spec: {
         gitPath: "apps/x.yaml",
         kustomizationRef: { name: "apps", namespace: "flux-system" },
@@ -280,7 +411,7 @@ describe("the controller under its shipped RBAC", () => {
     expect(ready.message).toContain("spec.kustomizationRef.namespace");
   });
 
-  it("discovers a plain Kustomization app (no HelmRelease) from the Kustomization's inventory", async () => {
+  it("discovers a plain Kustomization app from the Kustomization's inventory, ignoring a ReadWriteMany PVC", async () => {
     if (!git) throw new Error("no git server");
     const repo = `${ns}-plain`;
     const manifest = stringify({
@@ -297,27 +428,42 @@ describe("the controller under its shipped RBAC", () => {
               {
                 name: "notes",
                 image: "registry.invalid/notes:1",
-                volumeMounts: [{ name: "d", mountPath: "/d" }],
+                // A Secret the container needs at start: without it the kubelet cannot create it.
+                envFrom: [{ secretRef: { name: "notes-env" } }],
+                volumeMounts: [
+                  { name: "d", mountPath: "/d" },
+                  { name: "shared", mountPath: "/shared" },
+                ],
               },
             ],
-            volumes: [{ name: "d", persistentVolumeClaim: { claimName: "notes-data" } }],
+            volumes: [
+              { name: "d", persistentVolumeClaim: { claimName: "notes-data" } },
+              { name: "shared", persistentVolumeClaim: { claimName: "notes-shared" } },
+            ],
           },
         },
       },
     });
-    const claim = stringify({
-      apiVersion: "v1",
-      kind: "PersistentVolumeClaim",
-      metadata: { name: "notes-data" },
-      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
-    });
+    const claim = (name: string, mode: string) =>
+      stringify({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name },
+        spec: { accessModes: [mode], resources: { requests: { storage: "1Gi" } } },
+      });
     await createBareRepo(git.root, repo);
     await commitFiles(
       git.root,
       repo,
-      { "apps/notes/deployment.yaml": manifest, "apps/notes/pvc.yaml": claim },
+      {
+        "apps/notes/deployment.yaml": manifest,
+        "apps/notes/pvc.yaml": claim("notes-data", "ReadWriteOnce"),
+        "apps/notes/shared-pvc.yaml": claim("notes-shared", "ReadWriteMany"),
+      },
       "Add notes",
     );
+    // Not in Git: the test deletes it later to break the pod's configuration.
+    await admin.create(notesSecret());
     await admin.create({
       apiVersion: "source.toolkit.fluxcd.io/v1",
       kind: "GitRepository",
@@ -339,7 +485,7 @@ describe("the controller under its shipped RBAC", () => {
     await admin.create({
       apiVersion: "cairn.dev/v1alpha1",
       kind: "ManagedApp",
-      metadata: { name: "notes", namespace: ns },
+      metadata: { name: "notes", namespace: ns, labels: TEST_LABELS },
       spec: { gitPath: "apps/notes/deployment.yaml", kustomizationRef: { name: "notes" } },
     });
     const app = await eventually(
@@ -350,18 +496,255 @@ describe("the controller under its shipped RBAC", () => {
       },
       120_000,
     );
-    const status = statusOf<{
-      discovery: {
-        pvcs: { name: string }[];
-        workloads: { kind: string; name: string }[];
-        source: { kind: string; name: string };
-      };
-    }>(app);
+    const status = statusOf<{ discovery: Discovery }>(app);
+    // notes-shared is ReadWriteMany: many writers may share it, so an upgrade need not stop them.
     expect(status.discovery).toEqual({
       pvcs: [{ namespace: ns, name: "notes-data" }],
-      workloads: [{ kind: "Deployment", namespace: ns, name: "notes" }],
+      workloads: [
+        {
+          kind: "Deployment",
+          namespace: ns,
+          name: "notes",
+          reason: "listed in the Kustomization inventory",
+        },
+      ],
       source: { kind: "Kustomization", namespace: ns, name: "notes" },
+      via: "Inventory",
     });
+  });
+
+  it("replaces discovery with explicit PVCs, and goes back to discovery without them", async () => {
+    await admin.mergePatch(appRef(), {
+      spec: { volumeSnapshots: { pvcs: [{ name: "demo-uploads" }], excludePVCs: null } },
+    });
+    expect(await discoveredPvcs("demo")).toEqual(["demo-uploads"]);
+    await admin.mergePatch(appRef(), { spec: { volumeSnapshots: { pvcs: null } } });
+    expect(await discoveredPvcs("demo")).toEqual(["data-demo-db-0", "demo-uploads"]);
+  });
+
+  it("lists a Deployment outside the release that mounts the app's PVC, with the reason", async () => {
+    await admin.create({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "uploads-backup", namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "uploads-backup" } },
+        template: {
+          metadata: { labels: { app: "uploads-backup" } },
+          spec: {
+            containers: [{ name: "backup", image: "registry.invalid/backup:1" }],
+            volumes: [{ name: "src", persistentVolumeClaim: { claimName: "demo-uploads" } }],
+          },
+        },
+      },
+    });
+    const listed = await eventually("uploads-backup in the discovery summary", async () => {
+      const status = statusOf<{ discovery?: Discovery }>(await admin.get(appRef()));
+      return status.discovery?.workloads.find((w) => w.name === "uploads-backup");
+    });
+    expect(listed).toEqual({
+      kind: "Deployment",
+      namespace: ns,
+      name: "uploads-backup",
+      reason:
+        "outside the HelmRelease's objects; its pod template mounts PVC demo-uploads (volume src)",
+    });
+    const app = await admin.get(appRef());
+    const names = statusOf<{ discovery: Discovery }>(app).discovery?.workloads.map((w) => w.name);
+    expect(names?.sort()).toEqual(["demo-db", "demo-web", "uploads-backup"]);
+  });
+
+  it("names CreateContainerConfigError when a Secret the pod needs is gone, and recovers", async () => {
+    const notes = { ...appRef(), name: "notes" };
+    const [pod] = await pods(admin, ns, "app=notes");
+    if (!pod) throw new Error("no notes pod");
+    const podRef = { apiVersion: "v1", kind: "Pod", namespace: ns, name: pod.metadata.name ?? "" };
+    await admin.delete({ apiVersion: "v1", kind: "Secret", namespace: ns, name: "notes-env" });
+    // kwok runs no containers, so nothing notices the missing Secret by itself. This is the
+    // status the kubelet writes when it restarts the container and cannot build its
+    // environment: the pod stays Running, its container waits with CreateContainerConfigError.
+    await admin.patchStatus(podRef, { status: createContainerConfigError(pod) });
+    const down = await eventually("Ready=False naming the waiting reason", async () => {
+      const ready = conditions(await admin.get(notes)).find((c) => c.type === "Ready");
+      return ready?.status === "False" && /CreateContainerConfigError/.test(ready.message ?? "")
+        ? ready
+        : undefined;
+    });
+    expect(down.message).toContain(`pod ${ns}/${podRef.name}`);
+    expect(down.message).toContain('secret "notes-env" not found');
+
+    // Recovery: the Secret is back and the pod is replaced (kubectl rollout restart, or the
+    // kubelet retrying); kwok brings the new pod up.
+    await admin.create(notesSecret());
+    await admin.delete(podRef);
+    await eventually(
+      "the notes app Ready again",
+      async () => (isReadyNow(await admin.get(notes)) ? true : undefined),
+      60_000,
+    );
+  });
+
+  it("warns when the app's Kustomization stays suspended while no Cairn operation runs", async () => {
+    const notes = { ...appRef(), name: "notes" };
+    const kustomization = {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      namespace: ns,
+      name: "notes",
+    };
+    const suspendedCondition = async (reason: string) =>
+      eventually(
+        `FluxSuspended ${reason}`,
+        async () => {
+          const a = await admin.get(notes);
+          const c = conditions(a).find((x) => x.type === "FluxSuspended");
+          return c?.reason === reason ? { condition: c, app: a } : undefined;
+        },
+        30_000,
+      );
+    const sinceOf = (a: KubeObject) =>
+      statusOf<{ fluxSuspendedSince?: string }>(a).fluxSuspendedSince;
+    const before = await suspendedCondition("NotSuspended");
+    expect(before.condition.status).toBe("False");
+
+    const suspendedAt = Date.now();
+    await admin.mergePatch(kustomization, { spec: { suspend: true } });
+    const first = await suspendedCondition("Suspended");
+    expect(first.condition.message).toContain(`Kustomization ${ns}/notes is suspended since`);
+    const since = sinceOf(first.app);
+    expect(since).toBeDefined();
+    // A requeue for the remaining time brings the warning; nothing polls meanwhile.
+    const tooLong = await suspendedCondition("SuspendedTooLong");
+    expect(Date.now() - suspendedAt).toBeGreaterThanOrEqual((SUSPENDED_WARNING_AFTER_S - 1) * 1000);
+    expect(tooLong.condition.status).toBe("True");
+    expect(sinceOf(tooLong.app)).toBe(since);
+    const warning = await eventually("a SuspendedTooLong Event", async () => {
+      const { items } = await admin.list("events.k8s.io/v1", "Event", { namespace: ns });
+      return items.find(
+        (e) =>
+          e["reason"] === "SuspendedTooLong" &&
+          (e["regarding"] as { name?: string }).name === "notes",
+      );
+    });
+    expect(warning["type"]).toBe("Warning");
+
+    // A running request (no Complete condition) explains the suspend: no warning, no clock.
+    const request = {
+      apiVersion: "cairn.dev/v1alpha1",
+      kind: "UpgradeRequest",
+      namespace: ns,
+      name: "notes-upgrade",
+    };
+    await admin.create({
+      apiVersion: request.apiVersion,
+      kind: request.kind,
+      metadata: { name: request.name, namespace: ns, labels: { "cairn.dev/managed-app": "notes" } },
+      // The test plays the request controller here: the request names an app this file's
+      // controller does not select, so its upgrade controller leaves it alone, while the label
+      // still ties it to "notes" for the ManagedApp controller.
+      spec: {
+        managedAppRef: { name: "notes-unselected" },
+        targetVersion: { chart: "1.0.1" },
+        dryRun: true,
+      },
+    });
+    const during = await suspendedCondition("OperationInProgress");
+    expect(during.condition.message).toContain("UpgradeRequest notes-upgrade");
+    expect(sinceOf(during.app)).toBeUndefined();
+    // Once it is complete, the clock starts again from zero.
+    await admin.patchStatus(request, {
+      status: {
+        conditions: [
+          {
+            type: "Complete",
+            status: "True",
+            reason: "DryRunSucceeded",
+            message: "planned",
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+          },
+        ],
+      },
+    });
+    await suspendedCondition("Suspended");
+    await suspendedCondition("SuspendedTooLong");
+
+    await admin.mergePatch(kustomization, { spec: { suspend: false } });
+    const resumed = await suspendedCondition("NotSuspended");
+    expect(sinceOf(resumed.app)).toBeUndefined();
+    await eventually(
+      "the notes app Ready after the resume",
+      async () => (isReadyNow(await admin.get(notes)) ? true : undefined),
+      120_000,
+    );
+  });
+
+  it("falls back to Helm's release Secrets without a HelmRelease inventory, and reports a corrupt one", async () => {
+    const hr = {
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      namespace: ns,
+      name: "demo",
+    };
+    // As helm-controller before 1.5 leaves it. It writes the inventory only after a Helm action,
+    // so its reconciles of this unchanged release leave it absent.
+    await admin.patchStatus(hr, { status: { inventory: null } });
+    const fallback = await eventually("discovery from the release Secrets", async () => {
+      const a = await admin.get(appRef());
+      const d = statusOf<{ discovery?: Discovery }>(a).discovery;
+      return d?.via === "HelmReleaseSecrets" && isReadyNow(a) ? d : undefined;
+    });
+    expect(fallback.source).toEqual({ kind: "HelmRelease", namespace: ns, name: "demo" });
+    const rendered = "rendered by Helm release demo revision 1";
+    expect(
+      fallback.workloads
+        .filter((w) => w.reason === rendered)
+        .map((w) => w.name)
+        .sort(),
+    ).toEqual(["demo-db", "demo-web"]);
+    expect(fallback.pvcs.map((p) => p.name)).toEqual(["data-demo-db-0", "demo-uploads"]);
+
+    // A revision above the deployed one whose data is not a release.
+    const corrupt = "sh.helm.release.v1.demo.v2";
+    await admin.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: corrupt,
+        namespace: ns,
+        labels: { owner: "helm", name: "demo", status: "deployed", version: "2" },
+      },
+      type: "helm.sh/release.v1",
+      data: { release: Buffer.from("not a release").toString("base64") },
+    });
+    // Cairn does not watch Secrets; helm-controller's status write after each Helm action is
+    // the signal it lists them again. Any change of the HelmRelease stands in for that here.
+    await admin.mergePatch(hr, { metadata: { annotations: { "cairn.test/touched": "1" } } });
+    const broken = await eventually("Ready=False naming the corrupt Secret", async () => {
+      const ready = conditions(await admin.get(appRef())).find((c) => c.type === "Ready");
+      return ready?.status === "False" ? ready : undefined;
+    });
+    expect(broken.reason).toBe("ReleaseUnreadable");
+    expect(broken.message).toContain(`Secret ${ns}/${corrupt}`);
+    const event = await eventually("a Warning Event about it", async () => {
+      const { items } = await admin.list("events.k8s.io/v1", "Event", { namespace: ns });
+      return items.find(
+        (e) =>
+          e["reason"] === "ReleaseUnreadable" &&
+          (e["regarding"] as { name?: string }).name === "demo",
+      );
+    });
+    expect(event["type"]).toBe("Warning");
+    expect(String(event["note"])).toContain(corrupt);
+    expect(proc?.running).toBe(true);
+
+    await admin.delete({ apiVersion: "v1", kind: "Secret", namespace: ns, name: corrupt });
+    await admin.mergePatch(hr, { metadata: { annotations: { "cairn.test/touched": "2" } } });
+    await eventually(
+      "Ready=True again",
+      async () => (isReadyNow(await admin.get(appRef())) ? true : undefined),
+      180_000,
+    );
   });
 
   it("releases the lease on SIGTERM", async () => {

@@ -4,6 +4,7 @@ import {
   formatAddress,
   loadConfig,
   parseAddress,
+  parseDurationMs,
   type Config,
   type ConfigResult,
   type Env,
@@ -48,6 +49,7 @@ describe("loadConfig", () => {
       gitCacheDir: "/tmp/cairn-git",
       gitAuthorName: "Cairn",
       gitAuthorEmail: "cairn@cairn.dev",
+      suspendedWarningAfterMs: 30 * 60_000,
     });
   });
 
@@ -80,6 +82,7 @@ describe("loadConfig", () => {
       "--git-author-email=bot@example.com",
       "--watch-label-selector=team=a",
       "--failpoint=UpgradeRequest/Commit",
+      "--suspended-warning-after=1h30m",
     ]);
     expect(config).toEqual({
       namespace: "ops",
@@ -101,6 +104,7 @@ describe("loadConfig", () => {
       gitAuthorEmail: "bot@example.com",
       watchLabelSelector: "team=a",
       failpoint: "UpgradeRequest/Commit",
+      suspendedWarningAfterMs: 90 * 60_000,
     });
   });
 
@@ -120,6 +124,7 @@ describe("loadConfig", () => {
       CAIRN_WORKERS: "4",
       CAIRN_ALLOW_CROSS_NAMESPACE_REFS: "true",
       CAIRN_SHUTDOWN_TIMEOUT_SECONDS: "12",
+      CAIRN_SUSPENDED_WARNING_AFTER: "45s",
     });
     expect(config).toMatchObject({
       namespace: "ops",
@@ -136,6 +141,7 @@ describe("loadConfig", () => {
       workers: 4,
       allowCrossNamespaceRefs: true,
       shutdownTimeoutSeconds: 12,
+      suspendedWarningAfterMs: 45_000,
     });
   });
 
@@ -257,7 +263,30 @@ describe("loadConfig", () => {
     const usage = describeFlags();
     expect(usage).toContain("--namespace=VALUE (env CAIRN_NAMESPACE, POD_NAMESPACE)");
     expect(usage).toContain("--leader-elect[=true|false] (env CAIRN_LEADER_ELECT)");
-    expect(usage.split("\n")).toHaveLength(19);
+    expect(usage.split("\n")).toHaveLength(20);
+  });
+});
+
+describe("the suspended-warning duration", () => {
+  it.each([
+    ["45s", 45_000],
+    ["30m", 1_800_000],
+    ["1h30m", 5_400_000],
+    ["2h0m5s", 7_205_000],
+  ])("reads %s as %i ms", (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+  });
+
+  it.each(["", "30", "1.5h", "5ms", "m", "30m1h", "-5m", " 30m"])("rejects %j", (text) => {
+    expect(parseDurationMs(text)).toBeUndefined();
+  });
+
+  it("refuses durations outside 1s to 720h, naming the flag", () => {
+    expect(problems(["--suspended-warning-after=0s"])).toEqual([
+      'suspendedWarningAfterMs (--suspended-warning-after="0s"): must be a duration such as 30m, 1h30m or 45s, from 1s to 720h',
+    ]);
+    expect(problems(["--suspended-warning-after=721h"])).toHaveLength(1);
+    expect(ok(["--suspended-warning-after=720h"]).suspendedWarningAfterMs).toBe(720 * 3_600_000);
   });
 });
 

@@ -1,15 +1,16 @@
 // npm run testbed -- up|status|down [--name N] [--nodes K] [--json]
-import { spawn } from "node:child_process";
-import { existsSync, openSync, closeSync } from "node:fs";
-import { mkdir, readFile, rm, open } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { killRecordedProcesses } from "./cluster.ts";
+import {
+  AlreadyRunning,
+  downDetached,
+  readCairnState,
+  readState,
+  runDir,
+  StartFailed,
+  upDetached,
+} from "./detached.ts";
 import { isAlive } from "./process.ts";
-import { ClusterState } from "./state.ts";
-import { TESTBED_DIR } from "./binaries.ts";
 
 const USAGE = `usage: npm run testbed -- <up|status|down> [--name NAME] [--nodes N] [--json] [--control-plane]
   up      start a cluster in the background; the last line is export KUBECONFIG=<path>
@@ -19,99 +20,29 @@ const USAGE = `usage: npm run testbed -- <up|status|down> [--name NAME] [--nodes
 
 class UsageError extends Error {}
 
-export function runDir(name: string): string {
-  const root = process.env["CAIRN_TESTBED_HOME"] ?? join(tmpdir(), "cairn-testbed");
-  return join(root, name);
-}
-
-async function readState(dir: string): Promise<ClusterState | undefined> {
-  try {
-    return ClusterState.parse(JSON.parse(await readFile(join(dir, "cluster.json"), "utf8")));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Streams what the supervisor logs while the CLI waits for it. */
-async function followLog(path: string, from: number): Promise<number> {
-  let handle;
-  try {
-    handle = await open(path, "r");
-  } catch {
-    return from;
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size <= from) return from;
-    const buf = Buffer.alloc(size - from);
-    await handle.read(buf, 0, buf.length, from);
-    process.stderr.write(buf);
-    return size;
-  } finally {
-    await handle.close();
-  }
-}
-
 async function up(
   name: string,
   nodes: number,
   json: boolean,
   controlPlaneOnly: boolean,
 ): Promise<number> {
-  const dir = runDir(name);
-  const existing = await readState(dir);
-  if (existing && isAlive(existing.supervisorPid)) {
-    throw new UsageError(
-      `cluster "${name}" is already running (${dir}); use --name for a second one, or down first`,
-    );
-  }
-  await killRecordedProcesses(dir);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  const logFile = join(dir, "supervisor.log");
-  const fd = openSync(logFile, "a");
-  const supervisor = spawn(
-    process.execPath,
-    [
-      join(TESTBED_DIR, "src", "supervisor.ts"),
-      "--dir",
-      dir,
-      "--name",
-      name,
-      "--nodes",
-      String(nodes),
-      ...(controlPlaneOnly ? ["--control-plane"] : []),
-    ],
-    { detached: true, stdio: ["ignore", fd, fd] },
-  );
-  closeSync(fd);
-  supervisor.unref();
-  const supervisorState = { exited: false };
-  supervisor.once("exit", () => (supervisorState.exited = true));
-  const interrupt = () => {
-    process.stderr.write("testbed: interrupted, stopping\n");
-    if (supervisor.pid) process.kill(supervisor.pid, "SIGTERM");
-  };
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
-  let offset = 0;
+  let state;
   try {
-    for (;;) {
-      offset = await followLog(logFile, offset);
-      if (existsSync(join(dir, "ready"))) break;
-      if (existsSync(join(dir, "failed")) || supervisorState.exited) {
-        await followLog(logFile, offset);
-        process.stderr.write(`testbed: cluster "${name}" failed to start; logs are in ${dir}\n`);
-        return 1;
-      }
-      await delay(200);
+    state = await upDetached({
+      name,
+      nodes,
+      controlPlaneOnly,
+      onLog: (chunk) => process.stderr.write(chunk),
+    });
+  } catch (err) {
+    if (err instanceof AlreadyRunning) throw new UsageError(err.message);
+    if (err instanceof StartFailed) {
+      process.stderr.write(`testbed: ${err.message}\n`);
+      return 1;
     }
-  } finally {
-    process.removeListener("SIGINT", interrupt);
-    process.removeListener("SIGTERM", interrupt);
+    throw err;
   }
-  const state = await readState(dir);
-  if (!state) throw new Error(`cluster "${name}" reported ready but wrote no cluster.json`);
+  const dir = runDir(name);
   if (json) {
     process.stdout.write(`${JSON.stringify(state, null, 2)}\n`);
   } else {
@@ -150,6 +81,13 @@ async function status(name: string, json: boolean): Promise<number> {
       (c) =>
         `  ${c.name.padEnd(24)} ${c.running ? "running" : "STOPPED"}  pid ${c.pid}  log ${c.logFile}`,
     );
+    // A cluster kept by `npm run demo -- --keep` also runs Cairn's controller.
+    const cairn = await readCairnState(dir);
+    if (cairn) {
+      rows.push(
+        `  ${"cairn".padEnd(24)} ${isAlive(cairn.pid) ? "running" : "STOPPED"}  pid ${cairn.pid}  log ${cairn.logFile}`,
+      );
+    }
     process.stdout.write(
       `cluster "${name}" (${dir}), started ${state.startedAt}\n` +
         `  ${"supervisor".padEnd(24)} ${supervisorRunning ? "running" : "STOPPED"}  pid ${state.supervisorPid}\n` +
@@ -164,15 +102,7 @@ async function status(name: string, json: boolean): Promise<number> {
 
 async function down(name: string, json: boolean): Promise<number> {
   const dir = runDir(name);
-  const state = await readState(dir);
-  if (state && isAlive(state.supervisorPid)) {
-    process.kill(state.supervisorPid, "SIGTERM");
-    const deadline = Date.now() + 30_000;
-    while (isAlive(state.supervisorPid) && Date.now() < deadline) await delay(100);
-    if (isAlive(state.supervisorPid)) process.kill(state.supervisorPid, "SIGKILL");
-  }
-  const killed = await killRecordedProcesses(dir);
-  await rm(dir, { recursive: true, force: true });
+  const { state, killed } = await downDetached(name);
   const message = state
     ? `cluster "${name}" stopped and ${dir} removed`
     : `cluster "${name}" was not running`;

@@ -1,10 +1,14 @@
 // The demo app as Flux deploys it on the test bed: a Git repository holding a HelmRepository and
-// a HelmRelease of the demo chart, and the GitRepository + Kustomization that apply it.
+// a HelmRelease of the demo chart, the GitRepository + Kustomization that apply it, and (for
+// the request tests and the demo) a Git write credential and the ManagedApp that Cairn manages.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { KubeObject } from "../../src/kube/client.ts";
+import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import { isKubeError } from "../../src/kube/errors.ts";
 import { REPO_ROOT } from "./binaries.ts";
-import { commitFiles, createBareRepo } from "./git-fixtures.ts";
+import type { GitAccess } from "./cluster.ts";
+import { commitFiles, createBareRepo, readFileAt } from "./git-fixtures.ts";
+import { eventually } from "./poll.ts";
 
 export const DEMO_RELEASE_PATH = "apps/demo/release.yaml";
 
@@ -50,4 +54,111 @@ export function demoFluxObjects(namespace: string, repoUrl: string): KubeObject[
       },
     },
   ];
+}
+
+/** A Secret with the test Git server's write credential, as a GitRepository secretRef expects it. */
+export function gitWriteSecret(
+  namespace: string,
+  name: string,
+  username: string,
+  password: string,
+): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace },
+    stringData: { username, password },
+  };
+}
+
+/** Creates a namespace and waits until it is ready for pods (KCM created its default ServiceAccount). */
+export async function createNamespace(client: KubeClient, name: string): Promise<void> {
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  await eventually(`ServiceAccount ${name}/default`, async () => {
+    try {
+      return await client.get({
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        namespace: name,
+        name: "default",
+      });
+    } catch (err) {
+      if (isKubeError(err, "NotFound")) return undefined;
+      throw err;
+    }
+  });
+}
+
+export interface ManagedDemoOptions {
+  /** An existing namespace; the app, its Flux objects and the credential go there. */
+  readonly namespace: string;
+  /** The bare repository to create on the Git server. */
+  readonly repo: string;
+  /** Merged over the defaults (snapshots on, write credential, short health timeout). */
+  readonly spec?: Record<string, unknown>;
+  /**
+   * Helm's own wait timeout for the release; a broken chart then fails in seconds instead of
+   * helm-controller's default 5 minutes.
+   */
+  readonly helmTimeout?: string;
+  /** Labels of the ManagedApp, e.g. the selector of the controller that is to manage it. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface ManagedDemo {
+  readonly namespace: string;
+  readonly repo: string;
+  readonly repoUrl: string;
+}
+
+/**
+ * The demo app under Cairn: its own Git repository seeded with the demo HelmRelease (a
+ * StatefulSet with a volumeClaimTemplate and a Deployment with a PVC), the GitRepository and
+ * Kustomization that apply it, a write credential for Cairn, and the ManagedApp `demo`.
+ */
+export async function installManagedDemo(
+  admin: KubeClient,
+  git: GitAccess,
+  helmRepoUrl: string,
+  opts: ManagedDemoOptions,
+): Promise<ManagedDemo> {
+  const { namespace, repo } = opts;
+  await seedDemoRepo(git.root, repo, helmRepoUrl);
+  if (opts.helmTimeout) {
+    const release = await readFileAt(git.root, repo, DEMO_RELEASE_PATH);
+    await commitFiles(
+      git.root,
+      repo,
+      {
+        [DEMO_RELEASE_PATH]: release.replace(
+          "  interval: 1m\n  chart:",
+          `  interval: 1m\n  timeout: ${opts.helmTimeout}\n  chart:`,
+        ),
+      },
+      "Shorter Helm timeout",
+    );
+  }
+  const repoUrl = `${git.url}/${repo}.git`;
+  for (const obj of demoFluxObjects(namespace, repoUrl)) await admin.create(obj);
+  await admin.create(gitWriteSecret(namespace, "git-write", git.username, git.password));
+  await admin.create({
+    apiVersion: "cairn.dev/v1alpha1",
+    kind: "ManagedApp",
+    metadata: { name: "demo", namespace, labels: { ...opts.labels } },
+    spec: {
+      gitPath: DEMO_RELEASE_PATH,
+      kustomizationRef: { name: "apps" },
+      helmReleaseRef: { name: "demo" },
+      volumeSnapshots: { enabled: true },
+      git: { secretRef: { name: "git-write" } },
+      timeouts: { health: "45s" },
+      ...opts.spec,
+    },
+  });
+  return { namespace, repo, repoUrl };
+}
+
+/** The chart version the demo release file holds on main. */
+export async function chartVersionInGit(git: GitAccess, repo: string): Promise<string | undefined> {
+  return /version: "([^"]+)"/.exec(await readFileAt(git.root, repo, DEMO_RELEASE_PATH))?.[1];
 }

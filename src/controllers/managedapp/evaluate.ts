@@ -1,32 +1,36 @@
-// The ManagedApp's status as a pure function of what the informers hold: references, discovery
-// (inventory → workloads → PVCs) and the shared CheckHealth.
+// The ManagedApp's status as a pure function of what the informers (and, for a HelmRelease
+// without an inventory, Helm's storage) hold: references, discovery (source → workloads → PVCs →
+// every workload mounting them) and the shared CheckHealth.
 import { ConditionReason, type ManagedApp } from "../../api/index.ts";
-import { inventoryOf } from "../../discovery/inventory.ts";
 import { discoverPvcs, type NamespaceObjects } from "../../discovery/pvcs.ts";
-import { workloadKey, workloadRefs, type WorkloadRef } from "../../discovery/refs.ts";
+import { workloadKey, workloadRefs } from "../../discovery/refs.ts";
+import { workloadsToStop } from "../../discovery/workloads.ts";
 import { checkHealth, type Fetched } from "../../health/check.ts";
+import type { ReleaseSelection } from "../../helm/select.ts";
 import type { KubeObject } from "../../kube/client.ts";
+import type { ReleaseStorageView } from "./release-storage.ts";
+import { appSource, type AppRefs, type RefTarget } from "./sources.ts";
+import { discoverySummary, type Summary } from "./summary.ts";
 
-export interface RefTarget {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-export interface AppRefs {
-  readonly kustomization: RefTarget;
-  readonly helmRelease: RefTarget | undefined;
-}
+export type { AppRefs, RefTarget } from "./sources.ts";
 
 /** Where the app's references point: a missing namespace means the app's own. */
-export function refsOf(app: ManagedApp): AppRefs {
+export function refsOf(app: ManagedApp): AppRefs & { readonly suspend: SuspendTarget | undefined } {
   const ns = app.metadata.namespace ?? "";
-  const { kustomizationRef, helmReleaseRef } = app.spec;
+  const { kustomizationRef, helmReleaseRef, suspendRef } = app.spec;
   return {
     kustomization: { namespace: kustomizationRef.namespace ?? ns, name: kustomizationRef.name },
     helmRelease: helmReleaseRef
       ? { namespace: helmReleaseRef.namespace ?? ns, name: helmReleaseRef.name }
       : undefined,
+    suspend: suspendRef
+      ? { kind: suspendRef.kind, namespace: suspendRef.namespace ?? ns, name: suspendRef.name }
+      : undefined,
   };
+}
+
+export interface SuspendTarget extends RefTarget {
+  readonly kind: "Kustomization" | "HelmRelease";
 }
 
 export interface EvaluateInput {
@@ -34,7 +38,9 @@ export interface EvaluateInput {
   readonly allowCrossNamespaceRefs: boolean;
   readonly kustomization: KubeObject | undefined;
   readonly helmRelease: KubeObject | undefined;
-  /** The informers' objects of the namespaces the app's workloads live in. */
+  /** Helm's storage, read only for a HelmRelease without an inventory (needsReleaseStorage). */
+  readonly releaseStorage?: ReleaseStorageView | undefined;
+  /** The informers' objects of the namespaces the app's workloads and PVCs live in. */
   readonly objects: (namespaces: readonly string[]) => NamespaceObjects;
 }
 
@@ -47,17 +53,7 @@ export interface ReadyCondition {
 export interface Evaluation {
   readonly ready: ReadyCondition;
   readonly currentVersion: string | undefined;
-  readonly discovery:
-    | {
-        readonly pvcs: { namespace: string; name: string }[];
-        readonly workloads: {
-          kind: "Deployment" | "StatefulSet";
-          namespace: string;
-          name: string;
-        }[];
-        readonly source: { kind: "Kustomization" | "HelmRelease"; namespace: string; name: string };
-      }
-    | undefined;
+  readonly discovery: Summary | undefined;
 }
 
 const notReady = (reason: string, message: string): Evaluation => ({
@@ -76,17 +72,23 @@ function fetched(obj: KubeObject | undefined, target: RefTarget): Fetched {
   return obj ? { found: true, object: obj } : { found: false, ...target };
 }
 
+function deniedFields(app: ManagedApp, refs: ReturnType<typeof refsOf>): string[] {
+  const ns = app.metadata.namespace ?? "";
+  return [
+    refs.kustomization.namespace !== ns ? "spec.kustomizationRef.namespace" : undefined,
+    refs.helmRelease && refs.helmRelease.namespace !== ns
+      ? "spec.helmReleaseRef.namespace"
+      : undefined,
+    refs.suspend && refs.suspend.namespace !== ns ? "spec.suspendRef.namespace" : undefined,
+  ].filter((f): f is string => f !== undefined);
+}
+
 export function evaluate(input: EvaluateInput): Evaluation {
   const { app } = input;
   const ns = app.metadata.namespace ?? "";
   const refs = refsOf(app);
   if (!input.allowCrossNamespaceRefs) {
-    const denied = [
-      refs.kustomization.namespace !== ns ? "spec.kustomizationRef.namespace" : undefined,
-      refs.helmRelease && refs.helmRelease.namespace !== ns
-        ? "spec.helmReleaseRef.namespace"
-        : undefined,
-    ].filter((f): f is string => f !== undefined);
+    const denied = deniedFields(app, refs);
     if (denied.length > 0) {
       return notReady(
         ConditionReason.ReferenceDenied,
@@ -109,15 +111,13 @@ export function evaluate(input: EvaluateInput): Evaluation {
     );
   }
 
-  // The HelmRelease's inventory lists the chart's objects (helm-controller ≥ 1.5); without a
-  // HelmRelease the Kustomization's inventory lists the app's objects directly.
-  const sourceObj = refs.helmRelease ? input.helmRelease : input.kustomization;
-  const sourceRef = refs.helmRelease ?? refs.kustomization;
-  const sourceKind = refs.helmRelease ? ("HelmRelease" as const) : ("Kustomization" as const);
-  const inventory = inventoryOf(sourceObj);
-  const workloads: WorkloadRef[] = inventory.found ? workloadRefs(inventory.inventory.refs) : [];
-  const namespaces = [...new Set([ns, ...workloads.map((w) => w.namespace)])];
-  const objects = input.objects(namespaces);
+  const source = appSource({
+    refs,
+    kustomization: input.kustomization,
+    helmRelease: input.helmRelease,
+    releaseStorage: input.releaseStorage,
+  });
+  const workloads = workloadRefs(source.objects);
   const explicit = app.spec.volumeSnapshots.pvcs?.map((p) => ({
     namespace: p.namespace ?? ns,
     name: p.name,
@@ -126,9 +126,19 @@ export function evaluate(input: EvaluateInput): Evaluation {
     namespace: p.namespace ?? ns,
     name: p.name,
   }));
+  const namespaces = [
+    ...new Set([
+      ns,
+      ...workloads.map((w) => w.namespace),
+      ...(explicit ?? []).map((p) => p.namespace),
+    ]),
+  ];
+  const objects = input.objects(namespaces);
   const pvcs = discoverPvcs({ workloads, objects, explicit, exclude });
+  // Every Deployment and StatefulSet that mounts a planned PVC, inside the app's objects or not.
+  const mounting = workloadsToStop({ pvcs: pvcs.pvcs, objects }).workloads;
 
-  // The inventory's workloads that exist, by "kind/namespace/name" (workloadKey).
+  // The app's workloads that exist, by "kind/namespace/name" (workloadKey).
   const byKey = new Map<string, KubeObject>();
   for (const o of [...objects.deployments, ...objects.statefulSets] as KubeObject[]) {
     byKey.set(workloadKey(o.kind, o.metadata.namespace ?? "", o.metadata.name ?? ""), o);
@@ -137,18 +147,22 @@ export function evaluate(input: EvaluateInput): Evaluation {
     .map((w) => byKey.get(workloadKey(w.kind, w.namespace, w.name)))
     .filter((o): o is KubeObject => o !== undefined);
   const currentVersion = chartVersionOf(input.helmRelease);
+  const planned = new Set(pvcs.pvcs.map((p) => `${p.namespace}/${p.name}`));
+  // A PVC the spec names explicitly must exist; discovered ones exist by construction.
+  const explicitMissing = explicit ? pvcs.missing : [];
   const health = checkHealth({
     kustomization: fetched(input.kustomization, refs.kustomization),
     helmRelease: refs.helmRelease ? fetched(input.helmRelease, refs.helmRelease) : undefined,
+    helmReleaseState: source.release,
     workloads: workloadObjects,
     replicaSets: objects.replicaSets,
     pods: objects.pods,
     pvcs: objects.pvcs.filter((p) => {
       const meta = (p as KubeObject).metadata;
-      return pvcs.pvcs.some((d) => d.namespace === meta.namespace && d.name === meta.name);
+      return planned.has(`${meta.namespace ?? ""}/${meta.name ?? ""}`);
     }),
     expected: {
-      // Every workload the inventory lists must exist (a missing one is named), and run what its
+      // Every workload the source lists must exist (a missing one is named), and run what its
       // spec asks, at least one replica.
       replicasByWorkload: workloads.map((w) => {
         const obj = byKey.get(workloadKey(w.kind, w.namespace, w.name));
@@ -161,18 +175,35 @@ export function evaluate(input: EvaluateInput): Evaluation {
         };
       }),
       chartVersion: currentVersion,
-      pvcs: pvcs.pvcs.map((p) => ({ namespace: p.namespace, name: p.name })),
+      pvcs: [...pvcs.pvcs, ...explicitMissing].map((p) => ({
+        namespace: p.namespace,
+        name: p.name,
+      })),
     },
   });
   return {
-    ready: health.healthy
-      ? { status: "True", reason: ConditionReason.Succeeded, message: health.message }
-      : { status: "False", reason: health.reason, message: health.message },
+    ready: source.problem
+      ? { status: "False", ...source.problem }
+      : health.healthy
+        ? { status: "True", reason: ConditionReason.Succeeded, message: health.message }
+        : {
+            status: "False",
+            reason: health.reason,
+            message: withReleaseProblem(health.message, source.release),
+          },
     currentVersion,
-    discovery: {
-      pvcs: pvcs.pvcs.map((p) => ({ namespace: p.namespace, name: p.name })),
-      workloads: workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name })),
-      source: { kind: sourceKind, ...sourceRef },
-    },
+    discovery: discoverySummary({ source, workloads, pvcs: pvcs.pvcs, mounting }),
   };
+}
+
+/**
+ * A pending-* or failed revision above the deployed one, named even when another finding (the
+ * HelmRelease's own Ready=False, say) comes first in CheckHealth's order.
+ */
+function withReleaseProblem(message: string, release: ReleaseSelection | undefined): string {
+  const problem = release?.problems.find(
+    (p) => p.code === "PendingRelease" || p.code === "FailedRelease",
+  );
+  if (!problem || message.includes(problem.message)) return message;
+  return `${message}; Helm storage: ${problem.message}`;
 }

@@ -1,6 +1,9 @@
-// The ManagedApp controller: keeps each app's Ready condition, current version and discovery
-// summary up to date, woken by changes of the app, its Flux objects and its namespaces' workloads,
-// pods and PVCs (no polling).
+// The ManagedApp controller: keeps each app's Ready condition, current version, discovery summary
+// and FluxSuspended condition up to date, woken by changes of the app, its Flux objects, its
+// namespaces' workloads, pods and PVCs, and its UpgradeRequests and RollbackRequests (no polling;
+// a requeue only when a suspension will have lasted too long). Each pass gathers what the
+// informers hold (plus Helm's storage for a HelmRelease without an inventory), evaluates it purely,
+// and writes the difference.
 import {
   API_VERSION,
   ConditionReason,
@@ -11,6 +14,7 @@ import {
 } from "../../api/index.ts";
 import type { Config } from "../../config.ts";
 import type { NamespaceObjects } from "../../discovery/pvcs.ts";
+import { ReleaseCache } from "../../helm/cache.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import type { ControllerModule } from "../../manager.ts";
@@ -24,14 +28,28 @@ import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { objectKey } from "../../runtime/keys.ts";
 import type { LogFn } from "../../runtime/log.ts";
-import { done, retry, type Outcome } from "../../runtime/outcome.ts";
+import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.ts";
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
-import { evaluate, refsOf } from "./evaluate.ts";
+import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
+import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
+import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
+import { needsReleaseStorage } from "./sources.ts";
+import {
+  decideSuspension,
+  FLUX_SUSPENDED,
+  requestAppKey,
+  runningOperations,
+  SuspensionReason,
+  type FluxObject,
+  type SuspensionDecision,
+} from "./suspension.ts";
 
 export const NAME = "managedapp";
 const FLUX_INDEX = "fluxRef";
 const WATCHED_NAMESPACES_INDEX = "watchedNamespaces";
+const APP_INDEX = "managedApp";
+const ROUTE_INDEX = "routes";
 
 export interface ManagedAppDeps {
   readonly client: KubeClient;
@@ -39,7 +57,7 @@ export interface ManagedAppDeps {
   readonly log: LogFn;
   readonly metrics: Metrics;
   readonly events: EventRecorder;
-  readonly config: Pick<Config, "allowCrossNamespaceRefs" | "workers">;
+  readonly config: Pick<Config, "allowCrossNamespaceRefs" | "workers" | "suspendedWarningAfterMs">;
   readonly informers: InformerFactory;
 }
 
@@ -52,6 +70,8 @@ const KINDS = {
   replicaSet: ["apps/v1", "ReplicaSet"],
   pod: ["v1", "Pod"],
   pvc: ["v1", "PersistentVolumeClaim"],
+  upgradeRequest: [API_VERSION, Kind.UpgradeRequest],
+  rollbackRequest: [API_VERSION, Kind.RollbackRequest],
 } as const;
 
 export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
@@ -73,6 +93,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     informer("pvc"),
   ] as const;
 
+  const requests = [informer("upgradeRequest"), informer("rollbackRequest")] as const;
+  // Decoded Helm releases, shared by every app, and the last Secret list per HelmRelease.
+  const releaseStorage = new ReleaseStorage(deps.client, new ReleaseCache());
+
   const parsedApp = (obj: KubeObject) => ManagedApp.safeParse(obj);
   // Which apps a Flux object or a namespace concerns, so a change wakes exactly those apps.
   apps.addIndex(FLUX_INDEX, (obj) => {
@@ -84,8 +108,19 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       ...(refs.helmRelease
         ? [`HelmRelease/${refs.helmRelease.namespace}/${refs.helmRelease.name}`]
         : []),
+      ...(refs.suspend
+        ? [`${refs.suspend.kind}/${refs.suspend.namespace}/${refs.suspend.name}`]
+        : []),
     ];
   });
+  // A request names its app by label; an app's running operations are one index lookup.
+  for (const r of requests) {
+    r.addIndex(APP_INDEX, (obj) => {
+      const app = requestAppKey(obj);
+      return app ? [app] : [];
+    });
+  }
+  apps.addIndex(ROUTE_INDEX, appRoutes);
   apps.addIndex(WATCHED_NAMESPACES_INDEX, (obj) => {
     const ns = obj.metadata.namespace ?? "";
     const found = (
@@ -107,24 +142,43 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     onOutcome: deps.metrics.onOutcome(NAME),
   });
 
-  apps.onChange((ev) => controller.enqueue(ev.key));
+  apps.onChange((ev) => {
+    if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
+    controller.enqueue(ev.key);
+  });
   for (const [flux, kind] of [
     [kustomizations, "Kustomization"],
     [helmReleases, "HelmRelease"],
   ] as const) {
     flux.onChange((ev) => {
+      if (kind === "HelmRelease" && ev.type === "deleted") {
+        releaseStorage.forget(ev.object.metadata.namespace ?? "", ev.object.metadata.name ?? "");
+      }
       for (const app of apps.byIndex(FLUX_INDEX, `${kind}/${ev.key}`))
         controller.enqueue(objectKey(app.metadata));
     });
   }
+  for (const r of requests) {
+    r.onChange((ev) => {
+      // Both the app the request belongs to now and the one it belonged to (a relabel).
+      const keys = [ev.object, ...(ev.type === "updated" ? [ev.old] : [])].map(requestAppKey);
+      for (const key of new Set(keys)) if (key) controller.enqueue(key);
+    });
+  }
+  const replicaSets = namespaced[2];
+  const replicaSet = (ns: string, name: string) => replicaSets.get(`${ns}/${name}`);
+  const wake = (obj: KubeObject) => {
+    const routes = objectRoutes(obj, replicaSet);
+    const found = routes
+      ? routes.flatMap((r) => apps.byIndex(ROUTE_INDEX, r))
+      : apps.byIndex(WATCHED_NAMESPACES_INDEX, obj.metadata.namespace ?? "");
+    for (const app of found) controller.enqueue(objectKey(app.metadata));
+  };
   for (const i of namespaced) {
     i.onChange((ev) => {
-      for (const app of apps.byIndex(
-        WATCHED_NAMESPACES_INDEX,
-        ev.object.metadata.namespace ?? "",
-      )) {
-        controller.enqueue(objectKey(app.metadata));
-      }
+      wake(ev.object);
+      // What the object was matters too: a template that stopped mounting an app's PVC.
+      if (ev.type === "updated" && !ev.resync) wake(ev.old);
     });
   }
 
@@ -140,6 +194,17 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     return { deployments, statefulSets, replicaSets, pods, pvcs };
   };
 
+  const fluxObject = (
+    kind: FluxObject["kind"],
+    target: { namespace: string; name: string },
+  ): FluxObject => ({
+    kind,
+    ...target,
+    object: (kind === "Kustomization" ? kustomizations : helmReleases).get(
+      `${target.namespace}/${target.name}`,
+    ),
+  });
+
   async function reconcile(key: string): Promise<Outcome> {
     const obj = apps.get(key);
     if (!obj) return done();
@@ -151,68 +216,126 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     };
     const generation = obj.metadata.generation ?? 0;
     const patcher = StatusPatcher.from(obj);
-    const previous = (obj["status"] ?? {}) as { conditions?: Condition[] };
+    const previous = (obj["status"] ?? {}) as {
+      conditions?: Condition[];
+      fluxSuspendedSince?: string;
+    };
     const now = deps.clock.now();
     const parsed = parseWithMessage(ManagedApp, obj);
-    let next: Record<string, unknown>;
-    let readyChange: { status: string; reason: string; message: string };
+    const next: Record<string, unknown> = { ...previous, observedGeneration: generation };
+    let ready: ReadyCondition;
+    let suspension: SuspensionDecision | undefined;
     if (!parsed.success) {
-      readyChange = {
-        status: "False",
-        reason: ConditionReason.InvalidSpec,
-        message: parsed.message,
-      };
-      next = { ...previous, observedGeneration: generation };
+      ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
     } else {
+      // Gather: the informers' objects, and Helm's storage only where no inventory lists the app.
       const refs = refsOf(parsed.data);
+      const kustomization = fluxObject("Kustomization", refs.kustomization);
+      const helmRelease = refs.helmRelease
+        ? fluxObject("HelmRelease", refs.helmRelease)
+        : undefined;
+      let storage: ReleaseStorageView | undefined;
+      if (helmRelease?.object && needsReleaseStorage(refs, helmRelease.object)) {
+        try {
+          storage = await releaseStorage.read(helmRelease.object);
+        } catch (err) {
+          return retry(err);
+        }
+      }
       const result = evaluate({
         app: parsed.data,
         allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-        kustomization: kustomizations.get(
-          `${refs.kustomization.namespace}/${refs.kustomization.name}`,
-        ),
-        helmRelease: refs.helmRelease
-          ? helmReleases.get(`${refs.helmRelease.namespace}/${refs.helmRelease.name}`)
-          : undefined,
+        kustomization: kustomization.object,
+        helmRelease: helmRelease?.object,
+        releaseStorage: storage,
         objects: objectsIn,
       });
-      readyChange = result.ready;
-      next = {
-        ...previous,
-        observedGeneration: generation,
-        ...(result.currentVersion !== undefined ? { currentVersion: result.currentVersion } : {}),
-        ...(result.discovery ? { discovery: result.discovery } : {}),
-      };
+      ready = result.ready;
+      if (result.currentVersion !== undefined) next["currentVersion"] = result.currentVersion;
+      if (result.discovery) next["discovery"] = result.discovery;
+      const flux = [kustomization, ...(helmRelease ? [helmRelease] : [])];
+      // The suspendRef is what Cairn suspends instead, so a forgotten suspend may sit there.
+      if (
+        refs.suspend &&
+        !flux.some(
+          (f) =>
+            f.kind === refs.suspend?.kind &&
+            f.namespace === refs.suspend.namespace &&
+            f.name === refs.suspend.name,
+        )
+      ) {
+        flux.push(fluxObject(refs.suspend.kind, refs.suspend));
+      }
+      suspension = decideSuspension({
+        flux,
+        operations: runningOperations(requests.flatMap((r) => r.byIndex(APP_INDEX, key))),
+        since: previous.fluxSuspendedSince,
+        now,
+        warnAfterMs: deps.config.suspendedWarningAfterMs,
+      });
+      if (suspension.since !== undefined) next["fluxSuspendedSince"] = suspension.since;
+      else delete next["fluxSuspendedSince"];
     }
     const before = previous.conditions?.find((c) => c.type === ConditionType.Ready);
-    next["conditions"] = setCondition(
+    const suspendedBefore = previous.conditions?.find((c) => c.type === FLUX_SUSPENDED);
+    let conditions = setCondition(
       previous.conditions,
-      { type: ConditionType.Ready, ...readyChange } as Parameters<typeof setCondition>[1],
+      { type: ConditionType.Ready, ...ready },
       now,
       generation,
     );
+    if (suspension) {
+      conditions = setCondition(
+        conditions,
+        { type: FLUX_SUSPENDED, ...suspension.condition },
+        now,
+        generation,
+      );
+    }
+    next["conditions"] = conditions;
     try {
       await patcher.patch(deps.client, ref, next);
     } catch (err) {
       if (isKubeError(err, "NotFound")) return done();
       return retry(err);
     }
-    if (before?.status !== readyChange.status && readyChange.status !== "Unknown") {
-      await deps.events.record(
-        {
-          apiVersion: API_VERSION,
-          kind: Kind.ManagedApp,
-          namespace: ref.namespace ?? "",
-          name: ref.name,
-          uid: obj.metadata.uid ?? "",
-        },
-        readyChange.status === "True" ? "Normal" : "Warning",
-        readyChange.status === "True" ? "Ready" : readyChange.reason,
+    const regarding = {
+      apiVersion: API_VERSION,
+      kind: Kind.ManagedApp,
+      namespace: ref.namespace ?? "",
+      name: ref.name,
+      uid: obj.metadata.uid ?? "",
+    };
+    // A flip, or a new reason for being unready (a corrupt release Secret where the HelmRelease
+    // was failing before, say), is worth an Event; the same finding again is not.
+    const readyChanged =
+      before?.status !== ready.status ||
+      (ready.status === "False" && before.reason !== ready.reason);
+    // Events are best effort and never throw; the worker does not wait for them.
+    if (readyChanged && ready.status !== "Unknown") {
+      void deps.events.record(
+        regarding,
+        ready.status === "True" ? "Normal" : "Warning",
+        ready.status === "True" ? "Ready" : ready.reason,
         "CheckHealth",
-        readyChange.message,
+        ready.message,
       );
     }
-    return done();
+    if (
+      suspension?.condition.reason === SuspensionReason.SuspendedTooLong &&
+      suspendedBefore?.reason !== SuspensionReason.SuspendedTooLong
+    ) {
+      void deps.events.record(
+        regarding,
+        "Warning",
+        SuspensionReason.SuspendedTooLong,
+        "CheckSuspension",
+        suspension.condition.message,
+      );
+    }
+    return suspension?.requeueAfterMs !== undefined
+      ? requeueAfter(suspension.requeueAfterMs)
+      : done();
   }
 
   return { name: NAME, informers, controller };

@@ -132,6 +132,36 @@ export async function releaseLock(
   }
 }
 
+/**
+ * Passes the lock from `me` to `next` in one write (architecture note, §6.3): the rollback an
+ * upgrade creates must get the app before any other waiting request can. Held by someone else
+ * or by nobody: nothing to hand over, and the next holder acquires it normally.
+ */
+export async function handOverLock(
+  client: KubeClient,
+  namespace: string,
+  appUid: string,
+  me: { uid: string },
+  next: Holder,
+): Promise<void> {
+  const ref = leaseRef(namespace, appUid);
+  try {
+    const lease = await client.get(ref);
+    if (holderOf(lease)?.uid !== me.uid) return;
+    await client.mergePatch(ref, {
+      metadata: {
+        resourceVersion: lease.metadata.resourceVersion,
+        annotations: { [HOLDER_KIND]: next.kind, [HOLDER_NAME]: next.name },
+      },
+      spec: { holderIdentity: next.uid },
+    });
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return;
+    if (isKubeError(err, "Conflict")) return handOverLock(client, namespace, appUid, me, next);
+    throw err;
+  }
+}
+
 /** Who holds the app, if anyone (for status displays and the ManagedApp controller). */
 export async function lockHolder(
   client: KubeClient,

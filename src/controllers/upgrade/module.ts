@@ -45,7 +45,7 @@ import {
 } from "../request/flux.ts";
 import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
 import { commitChange, IMAGES_VERSION_PATH, trailerOf } from "../request/git-change.ts";
-import { releaseLock } from "../request/lock.ts";
+import { handOverLock, holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
 import { runRequest, type RequestMachine, type StepContext } from "../request/runner.ts";
 import { pruneSnapshots } from "../request/retention.ts";
@@ -192,6 +192,23 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         },
         { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
+    if (!dry) {
+      // Another request holds the app and is changing what a plan reads (Flux suspended,
+      // workloads at 0, the version in Git): plan once it lets go, or this plan would fail on
+      // its freeze or be stale by the time this request is admitted.
+      const holder = await lockHolder(client, ns(ctx), app.metadata.uid ?? "");
+      if (
+        holder &&
+        holder.uid !== ctx.request.metadata.uid &&
+        (await holderIsLive(client, ns(ctx), holder))
+      )
+        return {
+          kind: "waiting",
+          reason: ConditionReason.Waiting,
+          message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
+          afterMs: 10_000,
+        };
+    }
     const refs = refsOf(app);
     const own = app.metadata.namespace ?? "";
     if (!deps.config.allowCrossNamespaceRefs) {
@@ -240,7 +257,14 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       object: world.flux(ref.kind, ref.namespace, ref.name),
     }));
     const runningParents: string[] = [];
-    const targetObj = flux[0]?.object;
+    // Fresh from the API: the informers drop managedFields, which say who owns spec.suspend.
+    const target0 = flux[0]?.ref;
+    const targetObj = target0
+      ? await client.get(fluxRef(target0)).catch((err: unknown) => {
+          if (isKubeError(err, "NotFound")) return undefined;
+          throw err;
+        })
+      : undefined;
     const parent = targetObj ? appliedBy(targetObj) : undefined;
     if (targetObj && parent && applierOwnsSuspend(targetObj)) {
       const p = world.flux("Kustomization", parent.namespace, parent.name);
@@ -769,8 +793,9 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     const name = ctx.request.metadata.name;
     if (app?.spec.autoRollback) {
       const rollback = rollbackName(name);
+      let created: KubeObject;
       try {
-        await client.create({
+        created = await client.create({
           apiVersion: API_VERSION,
           kind: Kind.RollbackRequest,
           metadata: {
@@ -797,6 +822,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         });
       } catch (err) {
         if (!isKubeError(err, "AlreadyExists")) throw err;
+        created = await client.get({
+          apiVersion: API_VERSION,
+          kind: Kind.RollbackRequest,
+          namespace: ns(ctx),
+          name: rollback,
+        });
       }
       await ctx.save({ rollbackRef: { name: rollback } });
       if (appRef)
@@ -810,7 +841,12 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
             },
           },
         });
-      await releaseLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx));
+      // The rollback gets the app straight from us: no other waiting request slips in between.
+      await handOverLock(client, ns(ctx), app.metadata.uid ?? "", me(ctx), {
+        kind: Kind.RollbackRequest,
+        name: rollback,
+        uid: created.metadata.uid ?? "",
+      });
       return {
         kind: "finished",
         complete: "False",

@@ -82,8 +82,16 @@ describe("ManagedApp evaluation", () => {
     expect(r.currentVersion).toBe("1.1.0");
     expect(r.discovery).toEqual({
       pvcs: [],
-      workloads: [{ kind: "StatefulSet", namespace: "shop", name: "demo-db" }],
+      workloads: [
+        {
+          kind: "StatefulSet",
+          namespace: "shop",
+          name: "demo-db",
+          reason: "listed in the HelmRelease inventory",
+        },
+      ],
       source: { kind: "HelmRelease", namespace: "shop", name: "demo" },
+      via: "Inventory",
     });
     expect(r.ready.status).toBe("False");
     expect(r.ready.message).toContain("demo-db");

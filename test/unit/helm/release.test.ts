@@ -13,6 +13,10 @@ import {
   releaseJson,
 } from "./encode.ts";
 
+// Building a 10 MB (or 64 MB) fixture takes seconds on a busy 2-CPU machine; the limits under
+// test are about sizes, and the gzip bomb test checks its own time bound.
+const BIG_FIXTURE_TIMEOUT_MS = 30_000;
+
 function errorOf(result: DecodeResult) {
   if (result.ok) throw new Error("expected a decode error");
   return result.error;
@@ -152,30 +156,38 @@ describe("decodeRelease on bad input", () => {
     expect(errorOf(decodeRelease(encodeRelease([1, 2, 3]))).code).toBe("SchemaMismatch");
   });
 
-  it("rejects a 10 MB release Secret before decoding it", () => {
-    // Random text does not compress: the encoded value is as large as a Secret could never be.
-    const json = derive(v1(), (j) => (j["manifest"] = randomBytes(7_500_000).toString("base64")));
-    const data = encodeRelease(json);
-    expect(data.length).toBeGreaterThan(10_000_000);
-    const error = errorOf(decodeRelease(data));
-    expect(error).toMatchObject({ code: "TooLarge", stage: "encoded" });
-  });
+  it(
+    "rejects a 10 MB release Secret before decoding it",
+    { timeout: BIG_FIXTURE_TIMEOUT_MS },
+    () => {
+      // Random text does not compress: the encoded value is as large as a Secret could never be.
+      const json = derive(v1(), (j) => (j["manifest"] = randomBytes(7_500_000).toString("base64")));
+      const data = encodeRelease(json);
+      expect(data.length).toBeGreaterThan(10_000_000);
+      const error = errorOf(decodeRelease(data));
+      expect(error).toMatchObject({ code: "TooLarge", stage: "encoded" });
+    },
+  );
 
-  it("decodes a 10 MB release that fits a Secret compressed, and refuses it under a lower limit", () => {
-    const json = derive(v1(), (j) => (j["manifest"] = "# padding\n".repeat(1_000_000)));
-    const data = encodeRelease(json);
-    expect(data.length).toBeLessThan(DEFAULT_LIMITS.maxEncodedLength);
-    const result = decodeRelease(data);
-    expect(result.ok && result.release.manifest.length).toBe(10_000_000);
-    const limited = decodeRelease(data, { ...DEFAULT_LIMITS, maxDecodedBytes: 8 * 1024 * 1024 });
-    expect(errorOf(limited)).toMatchObject({
-      code: "TooLarge",
-      stage: "decoded",
-      limit: 8 * 1024 * 1024,
-    });
-  });
+  it(
+    "decodes a 10 MB release that fits a Secret compressed, and refuses it under a lower limit",
+    { timeout: BIG_FIXTURE_TIMEOUT_MS },
+    () => {
+      const json = derive(v1(), (j) => (j["manifest"] = "# padding\n".repeat(1_000_000)));
+      const data = encodeRelease(json);
+      expect(data.length).toBeLessThan(DEFAULT_LIMITS.maxEncodedLength);
+      const result = decodeRelease(data);
+      expect(result.ok && result.release.manifest.length).toBe(10_000_000);
+      const limited = decodeRelease(data, { ...DEFAULT_LIMITS, maxDecodedBytes: 8 * 1024 * 1024 });
+      expect(errorOf(limited)).toMatchObject({
+        code: "TooLarge",
+        stage: "decoded",
+        limit: 8 * 1024 * 1024,
+      });
+    },
+  );
 
-  it("stops inflating a gzip bomb at the limit", () => {
+  it("stops inflating a gzip bomb at the limit", { timeout: BIG_FIXTURE_TIMEOUT_MS }, () => {
     const bomb = gzip(new Uint8Array(64 * 1024 * 1024).fill(0x20));
     expect(bomb.length).toBeLessThan(100_000);
     const started = performance.now();

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { ReleaseStorage } from "../../../src/controllers/managedapp/release-storage.ts";
+import { ReleaseCache } from "../../../src/helm/cache.ts";
+import type { KubeObject, ListOptions } from "../../../src/kube/client.ts";
+import { KubeError } from "../../../src/kube/errors.ts";
+import { captured, derive } from "../../fixtures/load.ts";
+
+const withoutInventory = (resourceVersion: string) =>
+  derive(captured("helmrelease.json"), (hr) => {
+    delete (hr["status"] as Record<string, unknown>)["inventory"];
+    (hr.metadata as { resourceVersion: string }).resourceVersion = resourceVersion;
+  });
+
+class Lister {
+  readonly calls: (ListOptions & { kind: string })[] = [];
+  secrets: KubeObject[] = [captured("helm-secret-v1.json"), captured("helm-secret-v2.json")];
+  failure: Error | undefined;
+  list(_apiVersion: string, kind: string, opts: ListOptions = {}) {
+    this.calls.push({ kind, ...opts });
+    if (this.failure) return Promise.reject(this.failure);
+    return Promise.resolve({ items: this.secrets, resourceVersion: "1" });
+  }
+}
+
+describe("ReleaseStorage", () => {
+  it("lists the release's Secrets by label in the storage namespace and selects the release", async () => {
+    const lister = new Lister();
+    const view = await new ReleaseStorage(lister, new ReleaseCache()).read(withoutInventory("7"));
+    expect(lister.calls).toEqual([
+      { kind: "Secret", namespace: "shop", labelSelector: "owner=helm,name=demo" },
+    ]);
+    expect(view.kind === "read" && view.selection.current?.version).toBe(2);
+  });
+
+  it("lists again only when the HelmRelease changed, and decodes unchanged Secrets once", async () => {
+    const lister = new Lister();
+    const cache = new ReleaseCache();
+    const storage = new ReleaseStorage(lister, cache);
+    await storage.read(withoutInventory("7"));
+    await storage.read(withoutInventory("7"));
+    expect(lister.calls).toHaveLength(1);
+    expect(cache.stats).toMatchObject({ misses: 2, hits: 0 });
+    lister.secrets = [...lister.secrets, captured("helm-secret-v3-pending.json")];
+    const view = await storage.read(withoutInventory("8"));
+    expect(lister.calls).toHaveLength(2);
+    expect(cache.stats).toMatchObject({ misses: 3, hits: 2 });
+    expect(view.kind === "read" && view.selection.problems.map((p) => p.code)).toEqual([
+      "PendingRelease",
+    ]);
+    storage.forget("shop", "demo");
+    await storage.read(withoutInventory("8"));
+    expect(lister.calls).toHaveLength(3);
+  });
+
+  it("turns a refusal into a view the evaluation reports, and lets other failures be retried", async () => {
+    const lister = new Lister();
+    lister.failure = new KubeError("Forbidden", "list Secret in shop: secrets is forbidden", 403);
+    const storage = new ReleaseStorage(lister, new ReleaseCache());
+    const view = await storage.read(withoutInventory("7"));
+    expect(view).toMatchObject({ kind: "unavailable", reason: "ReleaseStorageForbidden" });
+    expect(view.kind === "unavailable" && view.message).toContain("demo in namespace shop");
+    lister.failure = new KubeError("Transient", "list Secret in shop: ECONNRESET");
+    await expect(storage.read(withoutInventory("8"))).rejects.toThrow(/ECONNRESET/);
+  });
+});
