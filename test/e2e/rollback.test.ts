@@ -617,6 +617,34 @@ describe("RollbackRequest", () => {
     await podsReady(app);
   });
 
+  it("undoes its freeze when deleted in flight before any PVC was deleted: Flux resumed, replicas back", async () => {
+    await upgrade(app, "seventh", { targetVersion: { chart: flip(await chartInGit(app)) } });
+    const uids = await pvcUids(app);
+    await ctl.stop();
+    await ctl.start(["--failpoint=RollbackRequest/ScaleDown"]);
+    await admin.create({
+      apiVersion: API,
+      kind: "RollbackRequest",
+      metadata: { name: "seventh-back", namespace: app.ns },
+      spec: { upgradeRequestRef: { name: "seventh" } },
+    });
+    await ctl.exited();
+    expect(await fluxSuspended(app)).toEqual([true, true]);
+    const stsRef = ref(app, "StatefulSet", "demo-db", "apps/v1");
+    expect(((await admin.get(stsRef))["spec"] as { replicas: number }).replicas).toBe(0);
+    // The finalizer holds the request until the restarted controller has cleaned up.
+    await admin.delete(ref(app, "RollbackRequest", "seventh-back"));
+    await ctl.start();
+    await eventually("the deleted request gone", async () =>
+      (await getOrUndefined(admin, ref(app, "RollbackRequest", "seventh-back"))) ? undefined : true,
+    );
+    expect(await fluxSuspended(app)).toEqual([false, false]);
+    expect(((await admin.get(stsRef))["spec"] as { replicas: number }).replicas).toBe(1);
+    expect(await pvcUids(app)).toEqual(uids);
+    expect(await lease(app)).toBeUndefined();
+    await podsReady(app);
+  });
+
   it("rolls back a broken upgrade automatically: data, Git and chart back, pods Ready", async () => {
     await admin.mergePatch(appRef(app), {
       spec: { autoRollback: true, timeouts: { fluxApply: "90s", health: "30s" } },

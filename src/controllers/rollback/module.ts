@@ -51,7 +51,7 @@ import type { RequestDeps } from "../request/deps.ts";
 import { isSuspended } from "../request/flux.ts";
 import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
 import { trailerOf } from "../request/git-change.ts";
-import { releaseLock } from "../request/lock.ts";
+import { holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
 import { runRequest, type RequestMachine, type StepContext } from "../request/runner.ts";
 import {
@@ -404,6 +404,23 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
         reason: ConditionReason.AppNotFound,
         message: `ManagedApp ${namespace}/${app} of UpgradeRequest ${name} not found`,
       });
+    if (!dry) {
+      // Another request holds the app and is changing what this plan reads (Flux suspended,
+      // workloads at 0, Git): plan once it lets go. An auto-triggered rollback already holds it,
+      // handed over by its upgrade.
+      const holder = await lockHolder(client, namespace, managedApp.metadata.uid ?? "");
+      if (
+        holder &&
+        holder.uid !== ctx.request.metadata.uid &&
+        (await holderIsLive(client, namespace, holder))
+      )
+        return {
+          kind: "waiting",
+          reason: ConditionReason.Waiting,
+          message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
+          afterMs: 10_000,
+        };
+    }
 
     // A rollback that ended RestoreIncomplete left the app frozen: take its freeze over, so that
     // this attempt resumes what it suspended and restores the replicas it recorded.
@@ -603,7 +620,9 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     const seen = [];
     for (const v of p.volumes) {
       const live = await getOrUndefined(client, pvcRef(v));
-      const ours = live !== undefined && isRestoredBy(live, v, uid);
+      // Ours and staying: one of ours that someone is deleting is waited out and made again.
+      const ours =
+        live !== undefined && !live.metadata["deletionTimestamp"] && isRestoredBy(live, v, uid);
       seen.push({
         v,
         live,
