@@ -23,7 +23,7 @@ import type { Clock } from "../../runtime/clock.ts";
 import { setCondition, type Condition } from "../../runtime/conditions.ts";
 import { Controller } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
-import type { Informer } from "../../runtime/informer.ts";
+import type { ChangeEvent, Informer } from "../../runtime/informer.ts";
 import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { objectKey } from "../../runtime/keys.ts";
@@ -142,6 +142,9 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     onOutcome: deps.metrics.onOutcome(NAME),
   });
 
+  // The apps' own resync re-evaluates every app once per period, the safety net for anything
+  // missed; the other kinds' resyncs would only repeat that, once per kind.
+  const resync = (ev: ChangeEvent) => ev.type === "updated" && ev.resync;
   apps.onChange((ev) => {
     if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
     controller.enqueue(ev.key);
@@ -151,6 +154,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     [helmReleases, "HelmRelease"],
   ] as const) {
     flux.onChange((ev) => {
+      if (resync(ev)) return;
       if (kind === "HelmRelease" && ev.type === "deleted") {
         releaseStorage.forget(ev.object.metadata.namespace ?? "", ev.object.metadata.name ?? "");
       }
@@ -160,6 +164,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
   }
   for (const r of requests) {
     r.onChange((ev) => {
+      if (resync(ev)) return;
       // Both the app the request belongs to now and the one it belonged to (a relabel).
       const keys = [ev.object, ...(ev.type === "updated" ? [ev.old] : [])].map(requestAppKey);
       for (const key of new Set(keys)) if (key) controller.enqueue(key);
@@ -176,9 +181,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
   };
   for (const i of namespaced) {
     i.onChange((ev) => {
+      if (resync(ev)) return;
       wake(ev.object);
       // What the object was matters too: a template that stopped mounting an app's PVC.
-      if (ev.type === "updated" && !ev.resync) wake(ev.old);
+      if (ev.type === "updated") wake(ev.old);
     });
   }
 
