@@ -11,6 +11,7 @@ import type { LogFn } from "../runtime/log.ts";
 import { buildManagedAppModule } from "./managedapp/module.ts";
 import { buildRollbackModule } from "./rollback/module.ts";
 import { slimSource } from "./managedapp/slim-source.ts";
+import { WorkspacePool } from "./request/git-access.ts";
 import { buildUpgradeModule } from "./upgrade/module.ts";
 
 export interface ModuleDeps {
@@ -34,9 +35,10 @@ export function buildModules(deps: ModuleDeps): ControllerModule[] {
     log: deps.log,
     ...(selector !== undefined ? { labelSelectors: { ManagedApp: selector } } : {}),
   });
+  const gitWorkspaces = new WorkspacePool();
   return [
     buildManagedAppModule({ ...deps, informers }),
-    buildUpgradeModule({ ...deps, informers }),
-    buildRollbackModule({ ...deps, informers }),
+    buildUpgradeModule({ ...deps, informers, gitWorkspaces }),
+    buildRollbackModule({ ...deps, informers, gitWorkspaces }),
   ];
 }

@@ -7,6 +7,7 @@ import type { Clock } from "../../runtime/clock.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
 import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import type { LogFn } from "../../runtime/log.ts";
+import type { WorkspacePool } from "./git-access.ts";
 
 export interface RequestDeps {
   readonly client: KubeClient;
@@ -24,6 +25,8 @@ export interface RequestDeps {
     | "gitAuthorEmail"
     | "watchLabelSelector"
   >;
+  /** One Git workspace per remote for the whole process, shared by both request kinds. */
+  readonly gitWorkspaces: WorkspacePool;
   /** See RunnerDeps.afterEffect. */
   readonly afterEffect?: (step: string) => void;
 }

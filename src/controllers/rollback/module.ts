@@ -49,7 +49,7 @@ import { refsOf } from "../managedapp/evaluate.ts";
 import { stepTimeoutMs } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { isSuspended } from "../request/flux.ts";
-import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
+import { openRepo, type OpenedRepo } from "../request/git-access.ts";
 import { trailerOf } from "../request/git-change.ts";
 import { holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
@@ -238,7 +238,7 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     client,
     cacheDir: deps.config.gitCacheDir,
     allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-    pool: new WorkspacePool(),
+    pool: deps.gitWorkspaces,
   };
   const kustomizationOf = (app: ManagedApp) => {
     const k = refsOf(app).kustomization;

@@ -43,7 +43,7 @@ import {
   applierOwnsSuspend,
   appliedBy,
 } from "../request/flux.ts";
-import { openRepo, WorkspacePool, type OpenedRepo } from "../request/git-access.ts";
+import { openRepo, type OpenedRepo } from "../request/git-access.ts";
 import { commitChange, IMAGES_VERSION_PATH, trailerOf } from "../request/git-change.ts";
 import { handOverLock, holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
@@ -124,7 +124,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     client,
     cacheDir: deps.config.gitCacheDir,
     allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-    pool: new WorkspacePool(),
+    pool: deps.gitWorkspaces,
   };
   const ns = (ctx: Ctx) => ctx.request.metadata.namespace ?? "";
   const appOf = (ctx: Ctx): ManagedApp | undefined =>
