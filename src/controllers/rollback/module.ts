@@ -87,7 +87,7 @@ import {
   type OtherUpgrade,
   type Refusal,
 } from "./plan.ts";
-import { fluxSteps } from "./reconcile.ts";
+import { fluxSteps } from "../request/flux-steps.ts";
 import { probeRevert, revertUpgrade } from "./revert.ts";
 
 export const NAME = "rollbackrequest";

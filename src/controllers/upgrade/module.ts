@@ -18,8 +18,6 @@ import { discoverPvcs } from "../../discovery/pvcs.ts";
 import { workloadRefs } from "../../discovery/refs.ts";
 import { workloadsToStop } from "../../discovery/workloads.ts";
 import { GitError } from "../../git/errors.ts";
-import { checkHealth } from "../../health/check.ts";
-import { HelmRelease, helmReleaseStatus } from "../../health/flux.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import type { ControllerModule } from "../../manager.ts";
@@ -32,19 +30,10 @@ import { done } from "../../runtime/outcome.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
 import { stepTimeoutMs } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
-import {
-  artifactSha,
-  fluxRef,
-  isSuspended,
-  kustomizationApply,
-  requestReconcile,
-  revisionSha,
-  setSuspend,
-  applierOwnsSuspend,
-  appliedBy,
-} from "../request/flux.ts";
+import { fluxRef, isSuspended, applierOwnsSuspend, appliedBy } from "../request/flux.ts";
+import { fluxSteps } from "../request/flux-steps.ts";
 import { openRepo, type OpenedRepo } from "../request/git-access.ts";
-import { commitChange, IMAGES_VERSION_PATH, trailerOf } from "../request/git-change.ts";
+import { commitChange, trailerOf } from "../request/git-change.ts";
 import { handOverLock, holderIsLive, lockHolder, releaseLock } from "../request/lock.ts";
 import type { StepResult } from "../request/result.ts";
 import { runRequest, type RequestMachine, type StepContext } from "../request/runner.ts";
@@ -531,192 +520,6 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     }
   }
 
-  async function resume(ctx: Ctx): Promise<StepResult> {
-    const p = planOf(ctx);
-    const token = `${ctx.request.metadata.uid ?? ""}-resume`;
-    if (p.source) await requestReconcile(client, { kind: "GitRepository", ...p.source }, token);
-    const suspended = ctx.status().suspended ?? [];
-    const waitingFor: string[] = [];
-    for (const f of suspended) {
-      if (f.kind === "HelmRelease" && suspended.some((s) => s.kind === "Kustomization")) {
-        // Resume the release only once its spec shows the target: resuming it on the old spec
-        // would run the old chart again on the data (domain notes, §5).
-        const hr = await client.get(fluxRef(f));
-        const version = (hr["spec"] as { chart?: { spec?: { version?: string } } } | undefined)
-          ?.chart?.spec?.version;
-        const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH;
-        const applied = kustomizationApplied(ctx);
-        if ((chartBump && version !== p.git.to) || (!chartBump && !applied)) {
-          waitingFor.push(
-            `HelmRelease ${f.namespace}/${f.name} to show ${chartBump ? `chart ${p.git.to}` : "the commit"}`,
-          );
-          continue;
-        }
-      }
-      const live = await client.get(fluxRef(f));
-      if (isSuspended(live)) await setSuspend(client, f, false);
-      await requestReconcile(client, f, token);
-    }
-    if (waitingFor.length > 0)
-      return {
-        kind: "waiting",
-        message: `resumed what applies the commit; waiting for ${waitingFor.join(", ")}`,
-        afterMs: 3_000,
-      };
-    return {
-      kind: "succeeded",
-      message:
-        suspended.length > 0
-          ? `resumed ${suspended.map((f) => `${f.kind} ${f.namespace}/${f.name}`).join(", ")}`
-          : "nothing was suspended",
-    };
-  }
-
-  // Ancestry answers, per request commit: revisions are immutable, so once known they stay true.
-  const contains = new Map<string, boolean>();
-  const containsKey = (commitSha: string, rev: string) => `${commitSha}:${rev}`;
-  async function learnAncestry(ctx: Ctx, revisions: (string | undefined)[]): Promise<void> {
-    const sha = ctx.status().commit?.sha;
-    if (!sha) return;
-    const unknown = revisions.filter(
-      (r): r is string => r !== undefined && r !== sha && !contains.has(containsKey(sha, r)),
-    );
-    if (unknown.length === 0) return;
-    const repo = await repoFor(ctx);
-    await repo.ws.fetch();
-    for (const r of unknown)
-      contains.set(containsKey(sha, r), await repo.ws.isAncestor(sha, r).catch(() => false));
-  }
-  const containsCommit = (ctx: Ctx) => (rev: string) => {
-    const sha = ctx.status().commit?.sha;
-    return sha !== undefined && (rev === sha || contains.get(containsKey(sha, rev)) === true);
-  };
-  function kustomizationApplied(ctx: Ctx): boolean {
-    const app = requireApp(ctx);
-    return kustomizationApply(kustomizationOf(app), containsCommit(ctx)).state === "applied";
-  }
-
-  async function awaitFlux(ctx: Ctx): Promise<StepResult> {
-    const p = planOf(ctx);
-    const app = requireApp(ctx);
-    const k = kustomizationOf(app);
-    const gitRepo = p.source
-      ? world.flux("GitRepository", p.source.namespace, p.source.name)
-      : undefined;
-    const kStatus = (k?.["status"] ?? {}) as {
-      lastAppliedRevision?: string;
-      lastAttemptedRevision?: string;
-    };
-    await learnAncestry(ctx, [
-      artifactSha(gitRepo),
-      revisionSha(kStatus.lastAppliedRevision),
-      revisionSha(kStatus.lastAttemptedRevision),
-    ]);
-    const has = containsCommit(ctx);
-    const artifact = artifactSha(gitRepo);
-    if (p.source && (artifact === undefined || !has(artifact)))
-      return {
-        kind: "waiting",
-        message: `waiting for GitRepository ${p.source.namespace}/${p.source.name} to fetch ${ctx.status().commit?.sha.slice(0, 12) ?? ""} (has ${artifact?.slice(0, 12) ?? "nothing"})`,
-        afterMs: 3_000,
-      };
-    const applied = kustomizationApply(k, has);
-    if (applied.state === "failed")
-      return {
-        kind: "failed",
-        reason: "FluxApplyFailed",
-        message: `Kustomization failed to apply the commit: ${applied.message}`,
-      };
-    if (applied.state === "pending")
-      return { kind: "waiting", message: applied.message, afterMs: 3_000 };
-    const refs = refsOf(app);
-    if (refs.helmRelease) {
-      const hr = world.flux("HelmRelease", refs.helmRelease.namespace, refs.helmRelease.name);
-      const parsed = HelmRelease.safeParse(hr);
-      if (!parsed.success)
-        return { kind: "waiting", message: "waiting for the HelmRelease", afterMs: 3_000 };
-      const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH;
-      const st = helmReleaseStatus(parsed.data, chartBump ? p.git.to : undefined);
-      if (
-        st.status === "Failed" &&
-        (!chartBump || parsed.data.status.history?.[0]?.chartVersion === p.git.to)
-      )
-        return {
-          kind: "failed",
-          reason: "FluxApplyFailed",
-          message: `HelmRelease ${refs.helmRelease.namespace}/${refs.helmRelease.name} failed: ${st.message}`,
-        };
-      if (st.status !== "Current")
-        return { kind: "waiting", message: `HelmRelease: ${st.message}`, afterMs: 3_000 };
-    }
-    return { kind: "succeeded", message: `Flux applied ${applied.revision.slice(0, 12)}` };
-  }
-
-  function healthCheck(ctx: Ctx): Promise<StepResult> {
-    const p = planOf(ctx);
-    const app = requireApp(ctx);
-    const refs = refsOf(app);
-    const k = kustomizationOf(app);
-    const hr = refs.helmRelease
-      ? world.flux("HelmRelease", refs.helmRelease.namespace, refs.helmRelease.name)
-      : undefined;
-    const source = refs.helmRelease ? hr : k;
-    const inventory = inventoryOf(source);
-    const inventoried = inventory.found ? workloadRefs(inventory.inventory.refs) : [];
-    const recorded = ctx.status().replicas ?? [];
-    const expected = new Map<
-      string,
-      { kind: "Deployment" | "StatefulSet"; namespace: string; name: string; replicas: number }
-    >();
-    for (const w of inventoried) {
-      const live = world.workload(w.kind, w.namespace, w.name);
-      const replicas = (live?.["spec"] as { replicas?: number } | undefined)?.replicas ?? 1;
-      expected.set(`${w.kind}/${w.namespace}/${w.name}`, { ...w, replicas: Math.max(1, replicas) });
-    }
-    for (const r of recorded)
-      if (r.original > 0)
-        expected.set(`${r.kind}/${r.namespace}/${r.name}`, {
-          kind: r.kind,
-          namespace: r.namespace,
-          name: r.name,
-          replicas: r.original,
-        });
-    const namespaces = [
-      ...new Set([app.metadata.namespace ?? "", ...[...expected.values()].map((w) => w.namespace)]),
-    ];
-    const objects = world.objectsIn(namespaces);
-    const workloads = [...expected.values()]
-      .map((w) => world.workload(w.kind, w.namespace, w.name))
-      .filter((o): o is KubeObject => o !== undefined);
-    const planned = new Set(p.volumes.map((v) => `${v.namespace}/${v.name}`));
-    const result = checkHealth({
-      kustomization: k ? { found: true, object: k } : { found: false, ...refs.kustomization },
-      ...(refs.helmRelease
-        ? { helmRelease: hr ? { found: true, object: hr } : { found: false, ...refs.helmRelease } }
-        : {}),
-      workloads,
-      replicaSets: objects.replicaSets,
-      pods: objects.pods,
-      pvcs: (objects.pvcs as KubeObject[]).filter((o) =>
-        planned.has(`${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`),
-      ),
-      expected: {
-        replicasByWorkload: [...expected.values()],
-        ...(p.git.versionPath !== IMAGES_VERSION_PATH && refs.helmRelease
-          ? { chartVersion: p.git.to }
-          : {}),
-        pvcs: p.volumes.map((v) => ({ namespace: v.namespace, name: v.name })),
-      },
-    });
-    if (result.healthy) return Promise.resolve({ kind: "succeeded", message: result.message });
-    return Promise.resolve({
-      kind: "waiting",
-      reason: "InProgress",
-      message: result.message,
-      afterMs: 5_000,
-    });
-  }
-
   async function finish(ctx: Ctx): Promise<StepResult> {
     const p = planOf(ctx);
     const app = requireApp(ctx);
@@ -885,6 +688,9 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     };
   }
 
+  // Resume, AwaitFlux and HealthCheck are the same for both request kinds.
+  const flux = fluxSteps<UpgradeRequest>({ client, world, appOf: requireApp, repoFor });
+
   const machine: RequestMachine<UpgradeRequest, UpgradeStepName> = {
     kind: "UpgradeRequest",
     steps: UPGRADE_STEPS,
@@ -905,10 +711,10 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       ScaleDown: (ctx) => scaleDown(client, world, ctx),
       Snapshot: snapshot,
       Commit: commit,
-      Resume: resume,
-      AwaitFlux: awaitFlux,
+      Resume: flux.resume,
+      AwaitFlux: flux.awaitFlux,
       ScaleUp: (ctx) => scaleUp(client, world, ctx),
-      HealthCheck: healthCheck,
+      HealthCheck: flux.healthCheck,
       Finish: finish,
       Compensate: compensate,
     },

@@ -18,12 +18,12 @@ import {
   requestReconcile,
   revisionSha,
   setSuspend,
-} from "../request/flux.ts";
-import type { OpenedRepo } from "../request/git-access.ts";
-import { IMAGES_VERSION_PATH } from "../request/git-change.ts";
-import type { StepResult } from "../request/result.ts";
-import type { RequestObject, StepContext } from "../request/runner.ts";
-import type { World } from "../request/world.ts";
+} from "./flux.ts";
+import type { OpenedRepo } from "./git-access.ts";
+import { IMAGES_VERSION_PATH } from "./git-change.ts";
+import type { StepResult } from "./result.ts";
+import type { RequestObject, StepContext } from "./runner.ts";
+import type { World } from "./world.ts";
 
 export interface FluxStepsDeps<R> {
   readonly client: KubeClient;
