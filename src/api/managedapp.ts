@@ -160,7 +160,7 @@ export type DiscoverySummary = z.infer<typeof DiscoverySummary>;
 export const ManagedAppStatus = z.object({
   conditions: Conditions.optional(),
   observedGeneration: Count.optional(),
-  /** The value at the version path in Git. */
+  /** The version the app runs: the HelmRelease's chart, or versionPath at the applied commit. */
   currentVersion: VersionValue.optional(),
   /** A newer version allowed by versionPolicy; an UpgradeRequest without target uses it. */
   availableUpdate: VersionValue.optional(),

@@ -37,7 +37,7 @@ export function buildModules(deps: ModuleDeps): ControllerModule[] {
   });
   const gitWorkspaces = new WorkspacePool();
   return [
-    buildManagedAppModule({ ...deps, informers }),
+    buildManagedAppModule({ ...deps, informers, gitWorkspaces }),
     buildUpgradeModule({ ...deps, informers, gitWorkspaces }),
     buildRollbackModule({ ...deps, informers, gitWorkspaces }),
   ];

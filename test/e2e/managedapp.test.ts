@@ -12,7 +12,7 @@ import { stringify } from "yaml";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { REPO_ROOT } from "../../testbed/src/binaries.ts";
 import { demoFluxObjects, seedDemoRepo } from "../../testbed/src/demo-app.ts";
-import { commitFiles, createBareRepo } from "../../testbed/src/git-fixtures.ts";
+import { commitFiles, createBareRepo, readFileAt } from "../../testbed/src/git-fixtures.ts";
 import { freePort } from "../../testbed/src/ports.ts";
 import { ManagedProcess } from "../../testbed/src/process.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
@@ -25,7 +25,13 @@ import {
 } from "../support/kube.ts";
 import { loadKustomizeBase, readObjects } from "../support/manifests.ts";
 import { apiEndpoint, serviceAccountToken } from "../support/service-account.ts";
-import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
+import {
+  conditions,
+  isReadyNow,
+  requestReconcile,
+  statusOf,
+  warningEvents,
+} from "../support/objects.ts";
 
 // The shipped RBAC under names of this run's own, so that no other test file's (or concurrent
 // run's) cleanup touches it, and a lease no other controller process competes for.
@@ -38,6 +44,8 @@ const IDENTITY = `${CONTROLLER_NS}-0`;
 const TEST_LABELS = { "cairn.dev/test": CONTROLLER_NS };
 // Short, so that the forgotten-suspend warning can be watched happen.
 const SUSPENDED_WARNING_AFTER_S = 4;
+// Where the plain app "notes" keeps its version.
+const NOTES_VERSION_PATH = 'metadata.labels["app.kubernetes.io/version"]';
 
 function renamed(obj: KubeObject): KubeObject {
   const copy = structuredClone(obj) as KubeObject & Record<string, unknown>;
@@ -154,6 +162,8 @@ describe("the controller under its shipped RBAC", () => {
   let healthPort: number;
   let metricsPort: number;
   let rbacObjects: KubeObject[] = [];
+  // The plain app's repository on the git server, once that test set it up.
+  let notesRepo: string | undefined;
   const git = inject("git");
 
   beforeAll(async () => {
@@ -417,7 +427,8 @@ describe("the controller under its shipped RBAC", () => {
     const manifest = stringify({
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: "notes" },
+      // The app's version, where spec.versionPolicy.versionPath points.
+      metadata: { name: "notes", labels: { "app.kubernetes.io/version": "1.0.0" } },
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: "notes" } },
@@ -486,7 +497,11 @@ describe("the controller under its shipped RBAC", () => {
       apiVersion: "cairn.dev/v1alpha1",
       kind: "ManagedApp",
       metadata: { name: "notes", namespace: ns, labels: TEST_LABELS },
-      spec: { gitPath: "apps/notes/deployment.yaml", kustomizationRef: { name: "notes" } },
+      spec: {
+        gitPath: "apps/notes/deployment.yaml",
+        kustomizationRef: { name: "notes" },
+        versionPolicy: { versionPath: NOTES_VERSION_PATH },
+      },
     });
     const app = await eventually(
       "the plain app Ready",
@@ -496,6 +511,7 @@ describe("the controller under its shipped RBAC", () => {
       },
       120_000,
     );
+    notesRepo = repo;
     const status = statusOf<{ discovery: Discovery }>(app);
     // notes-shared is ReadWriteMany: many writers may share it, so an upgrade need not stop them.
     expect(status.discovery).toEqual({
@@ -511,6 +527,81 @@ describe("the controller under its shipped RBAC", () => {
       source: { kind: "Kustomization", namespace: ns, name: "notes" },
       via: "Inventory",
     });
+  });
+
+  it("reads a plain app's version from Git at the commit Flux applied, and names a bad versionPath", async () => {
+    if (!git || !notesRepo) throw new Error("the plain app was not set up");
+    const notes = { ...appRef(), name: "notes" };
+    const versionOf = async (want: string) =>
+      eventually(
+        `currentVersion ${want}`,
+        async () => {
+          const a = await admin.get(notes);
+          const resolved = conditions(a).find((c) => c.type === "VersionResolved");
+          return statusOf<{ currentVersion?: string }>(a).currentVersion === want &&
+            resolved?.status === "True"
+            ? resolved
+            : undefined;
+        },
+        120_000,
+      );
+    const first = await versionOf("1.0.0");
+    expect(first.reason).toBe("GitFile");
+    const where = first.message ?? "";
+    expect(where.startsWith(`${NOTES_VERSION_PATH} in apps/notes/deployment.yaml at commit `)).toBe(
+      true,
+    );
+    expect(where.endsWith(`(applied by Kustomization ${ns}/notes)`)).toBe(true);
+
+    // A new commit is the version only once Flux applied it.
+    const file = "apps/notes/deployment.yaml";
+    const current = (await readFileAt(git.root, notesRepo, file)).replace(
+      "app.kubernetes.io/version: 1.0.0",
+      "app.kubernetes.io/version: 1.1.0",
+    );
+    expect(current).toContain("1.1.0");
+    const bump = await commitFiles(git.root, notesRepo, { [file]: current }, "Notes 1.1.0");
+    const gitRepository = {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      namespace: ns,
+      name: "plain",
+    };
+    await requestReconcile(admin, gitRepository);
+    const second = await versionOf("1.1.0");
+    expect(second.message).toContain(`at commit ${bump.slice(0, 12)}`);
+    const events = await eventually("the VersionChanged Event", async () => {
+      const { items } = await admin.list("v1", "Event", {
+        namespace: ns,
+        fieldSelector:
+          "involvedObject.name=notes,involvedObject.kind=ManagedApp,reason=VersionChanged",
+      });
+      return items.length > 0 ? items : undefined;
+    });
+    expect(String(events[0]?.["message"])).toContain("current version 1.0.0 → 1.1.0");
+
+    // A path that leads nowhere: the condition names the field, the last version stays.
+    await admin.mergePatch(notes, {
+      spec: { versionPolicy: { versionPath: "metadata.labels.release" } },
+    });
+    const bad = await eventually("VersionResolved=False", async () => {
+      const a = await admin.get(notes);
+      const c = conditions(a).find((x) => x.type === "VersionResolved");
+      return c?.status === "False" && c.observedGeneration === a.metadata.generation
+        ? { c, a }
+        : undefined;
+    });
+    expect(bad.c.reason).toBe("VersionPathInvalid");
+    expect(bad.c.message).toMatch(/^spec\.versionPolicy\.versionPath: /);
+    expect(statusOf<{ currentVersion?: string }>(bad.a).currentVersion).toBe("1.1.0");
+    expect(isReadyNow(bad.a)).toBe(true);
+    expect(await warningEvents(admin, ns, "notes")).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^VersionPathInvalid: spec\.versionPolicy\.versionPath: /),
+      ]),
+    );
+    await admin.mergePatch(notes, { spec: { versionPolicy: { versionPath: NOTES_VERSION_PATH } } });
+    await versionOf("1.1.0");
   });
 
   it("replaces discovery with explicit PVCs, and goes back to discovery without them", async () => {

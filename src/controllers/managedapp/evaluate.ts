@@ -52,13 +52,11 @@ export interface ReadyCondition {
 
 export interface Evaluation {
   readonly ready: ReadyCondition;
-  readonly currentVersion: string | undefined;
   readonly discovery: Summary | undefined;
 }
 
 const notReady = (reason: string, message: string): Evaluation => ({
   ready: { status: "False", reason, message },
-  currentVersion: undefined,
   discovery: undefined,
 });
 
@@ -146,7 +144,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
   const workloadObjects = workloads
     .map((w) => byKey.get(workloadKey(w.kind, w.namespace, w.name)))
     .filter((o): o is KubeObject => o !== undefined);
-  const currentVersion = chartVersionOf(input.helmRelease);
+  const chartVersion = chartVersionOf(input.helmRelease);
   const planned = new Set(pvcs.pvcs.map((p) => `${p.namespace}/${p.name}`));
   // A PVC the spec names explicitly must exist; discovered ones exist by construction.
   const explicitMissing = explicit ? pvcs.missing : [];
@@ -174,7 +172,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
           replicas: Math.max(replicas, 1),
         };
       }),
-      chartVersion: currentVersion,
+      chartVersion,
       pvcs: [...pvcs.pvcs, ...explicitMissing].map((p) => ({
         namespace: p.namespace,
         name: p.name,
@@ -191,7 +189,6 @@ export function evaluate(input: EvaluateInput): Evaluation {
             reason: health.reason,
             message: withReleaseProblem(health.message, source.release),
           },
-    currentVersion,
     discovery: discoverySummary({ source, workloads, pvcs: pvcs.pvcs, mounting }),
   };
 }

@@ -31,7 +31,9 @@ import type { LogFn } from "../../runtime/log.ts";
 import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.ts";
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
+import type { WorkspacePool } from "../request/git-access.ts";
 import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
+import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
 import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
 import { needsReleaseStorage } from "./sources.ts";
@@ -44,6 +46,13 @@ import {
   type FluxObject,
   type SuspensionDecision,
 } from "./suspension.ts";
+import {
+  readingInProgress,
+  VERSION_RESOLVED,
+  versionSourceOf,
+  type VersionCondition,
+  type VersionReading,
+} from "./version.ts";
 
 export const NAME = "managedapp";
 const FLUX_INDEX = "fluxRef";
@@ -57,9 +66,19 @@ export interface ManagedAppDeps {
   readonly log: LogFn;
   readonly metrics: Metrics;
   readonly events: EventRecorder;
-  readonly config: Pick<Config, "allowCrossNamespaceRefs" | "workers" | "suspendedWarningAfterMs">;
+  readonly config: Pick<
+    Config,
+    "allowCrossNamespaceRefs" | "workers" | "suspendedWarningAfterMs" | "gitCacheDir"
+  >;
   readonly informers: InformerFactory;
+  /** The process's Git workspaces, shared with the request controllers. */
+  readonly gitWorkspaces: WorkspacePool;
 }
+
+// A Git read that failed for a reason outside the file (network, credentials) is retried this
+// often; one read is bounded by GIT_READ_TIMEOUT_MS.
+const GIT_RETRY_MS = 60_000;
+const GIT_READ_TIMEOUT_MS = 30_000;
 
 const KINDS = {
   app: [API_VERSION, Kind.ManagedApp],
@@ -145,7 +164,22 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
   // The apps' own resync re-evaluates every app once per period, the safety net for anything
   // missed; the other kinds' resyncs would only repeat that, once per kind.
   const resync = (ev: ChangeEvent) => ev.type === "updated" && ev.resync;
+  // The version of an app without a HelmRelease, read from Git when its applied commit moves.
+  const gitVersions = new GitVersionCache({
+    read: gitVersionReader({
+      client: deps.client,
+      pool: deps.gitWorkspaces,
+      cacheDir: deps.config.gitCacheDir,
+      allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+      timeoutMs: GIT_READ_TIMEOUT_MS,
+    }),
+    clock: deps.clock,
+    onSettled: (key) => controller.enqueue(key),
+    retryAfterMs: GIT_RETRY_MS,
+  });
+
   apps.onChange((ev) => {
+    if (ev.type === "deleted") gitVersions.forget(ev.key);
     if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
     controller.enqueue(ev.key);
   });
@@ -225,12 +259,15 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     const previous = (obj["status"] ?? {}) as {
       conditions?: Condition[];
       fluxSuspendedSince?: string;
+      currentVersion?: string;
     };
     const now = deps.clock.now();
     const parsed = parseWithMessage(ManagedApp, obj);
     const next: Record<string, unknown> = { ...previous, observedGeneration: generation };
     let ready: ReadyCondition;
     let suspension: SuspensionDecision | undefined;
+    let version: VersionReading | undefined;
+    let versionRequeueMs: number | undefined;
     if (!parsed.success) {
       ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
     } else {
@@ -257,7 +294,31 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         objects: objectsIn,
       });
       ready = result.ready;
-      if (result.currentVersion !== undefined) next["currentVersion"] = result.currentVersion;
+      const versionSource = versionSourceOf({
+        app: parsed.data,
+        refs,
+        referencesAllowed: ready.reason !== ConditionReason.ReferenceDenied,
+        kustomization: kustomization.object,
+        helmRelease: helmRelease?.object,
+      });
+      if (versionSource.from === "known") {
+        version = versionSource.reading;
+      } else if (kustomization.object) {
+        const cached = gitVersions.lookup(
+          key,
+          parsed.data,
+          kustomization.object,
+          versionSource.query,
+        );
+        // While the first read runs, the last answer stands (or InProgress when there is none);
+        // the read's end runs another pass.
+        if (cached.reading) version = cached.reading;
+        else if (!previous.conditions?.some((c) => c.type === VERSION_RESOLVED)) {
+          version = readingInProgress(versionSource.query);
+        }
+        versionRequeueMs = cached.requeueAfterMs;
+      }
+      if (version?.value !== undefined) next["currentVersion"] = version.value;
       if (result.discovery) next["discovery"] = result.discovery;
       const flux = [kustomization, ...(helmRelease ? [helmRelease] : [])];
       // The suspendRef is what Cairn suspends instead, so a forgotten suspend may sit there.
@@ -284,6 +345,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     }
     const before = previous.conditions?.find((c) => c.type === ConditionType.Ready);
     const suspendedBefore = previous.conditions?.find((c) => c.type === FLUX_SUSPENDED);
+    const versionBefore = previous.conditions?.find((c) => c.type === VERSION_RESOLVED);
     let conditions = setCondition(
       previous.conditions,
       { type: ConditionType.Ready, ...ready },
@@ -294,6 +356,14 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       conditions = setCondition(
         conditions,
         { type: FLUX_SUSPENDED, ...suspension.condition },
+        now,
+        generation,
+      );
+    }
+    if (version) {
+      conditions = setCondition(
+        conditions,
+        { type: VERSION_RESOLVED, ...version.condition },
         now,
         generation,
       );
@@ -339,9 +409,39 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         suspension.condition.message,
       );
     }
-    return suspension?.requeueAfterMs !== undefined
-      ? requeueAfter(suspension.requeueAfterMs)
-      : done();
+    recordVersionEvents(regarding, versionBefore, version, previous.currentVersion);
+    const requeues = [suspension?.requeueAfterMs, versionRequeueMs].filter(
+      (ms): ms is number => ms !== undefined,
+    );
+    return requeues.length > 0 ? requeueAfter(Math.min(...requeues)) : done();
+  }
+
+  // A version that cannot be read is worth a Warning once per new reason; a version that
+  // moved (Flux applied a new commit) is worth a Normal Event.
+  function recordVersionEvents(
+    regarding: Parameters<EventRecorder["record"]>[0],
+    before: Condition | undefined,
+    version: VersionReading | undefined,
+    previousVersion: string | undefined,
+  ): void {
+    if (!version) return;
+    const c: VersionCondition = version.condition;
+    if (c.status === "False" && (before?.status !== "False" || before.reason !== c.reason)) {
+      void deps.events.record(regarding, "Warning", c.reason, "ReadVersion", c.message);
+    }
+    if (
+      version.value !== undefined &&
+      previousVersion !== undefined &&
+      version.value !== previousVersion
+    ) {
+      void deps.events.record(
+        regarding,
+        "Normal",
+        "VersionChanged",
+        "ReadVersion",
+        `current version ${previousVersion} → ${version.value} (${c.message})`,
+      );
+    }
   }
 
   return { name: NAME, informers, controller };

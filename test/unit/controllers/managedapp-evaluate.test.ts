@@ -79,7 +79,6 @@ describe("ManagedApp evaluation", () => {
       helmRelease: hr,
       objects: none,
     });
-    expect(r.currentVersion).toBe("1.1.0");
     expect(r.discovery).toEqual({
       pvcs: [],
       workloads: [
