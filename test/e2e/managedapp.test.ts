@@ -4,17 +4,14 @@
 // outside the app that mount its PVCs), following the app's health both ways, and the warning
 // about Flux objects left suspended.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { stringify } from "yaml";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { REPO_ROOT } from "../../testbed/src/binaries.ts";
+import { LocalCairn } from "../../testbed/src/cairn.ts";
 import { demoFluxObjects, seedDemoRepo } from "../../testbed/src/demo-app.ts";
 import { commitFiles, createBareRepo, readFileAt } from "../../testbed/src/git-fixtures.ts";
-import { freePort } from "../../testbed/src/ports.ts";
-import { ManagedProcess } from "../../testbed/src/process.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
 import {
   createTestNamespace,
@@ -23,8 +20,7 @@ import {
   pods,
   testClient,
 } from "../support/kube.ts";
-import { loadKustomizeBase, readObjects } from "../support/manifests.ts";
-import { apiEndpoint, serviceAccountToken } from "../support/service-account.ts";
+import { readObjects } from "../support/manifests.ts";
 import {
   conditions,
   isReadyNow,
@@ -35,10 +31,8 @@ import {
 
 // The shipped RBAC under names of this run's own, so that no other test file's (or concurrent
 // run's) cleanup touches it, and a lease no other controller process competes for.
-const RUN = randomBytes(3).toString("hex");
-const SUFFIX = `-e2e-${RUN}`;
-const CONTROLLER_NS = `cairn-e2e-${RUN}`;
-const IDENTITY = `${CONTROLLER_NS}-0`;
+const SUFFIX = `-e2e-${randomBytes(3).toString("hex")}`;
+const CONTROLLER_NS = `cairn${SUFFIX}`;
 // Every ManagedApp here carries it, and this file's controller selects by it: other test files
 // run their own controllers on the same cluster at the same time.
 const TEST_LABELS = { "cairn.dev/test": CONTROLLER_NS };
@@ -46,27 +40,6 @@ const TEST_LABELS = { "cairn.dev/test": CONTROLLER_NS };
 const SUSPENDED_WARNING_AFTER_S = 4;
 // Where the plain app "notes" keeps its version.
 const NOTES_VERSION_PATH = 'metadata.labels["app.kubernetes.io/version"]';
-
-function renamed(obj: KubeObject): KubeObject {
-  const copy = structuredClone(obj) as KubeObject & Record<string, unknown>;
-  const meta = copy.metadata as Record<string, unknown>;
-  if (copy.kind === "Namespace") meta["name"] = CONTROLLER_NS;
-  else {
-    if (copy.kind.startsWith("Cluster")) meta["name"] = `${String(meta["name"])}${SUFFIX}`;
-    if (meta["namespace"]) meta["namespace"] = CONTROLLER_NS;
-  }
-  if (copy.kind === "ServiceAccount") meta["name"] = `${String(meta["name"])}${SUFFIX}`;
-  const roleRef = copy["roleRef"] as { kind: string; name: string } | undefined;
-  if (roleRef?.kind === "ClusterRole") roleRef.name = `${roleRef.name}${SUFFIX}`;
-  for (const s of (copy["subjects"] as
-    { kind: string; name: string; namespace?: string }[] | undefined) ?? []) {
-    if (s.kind === "ServiceAccount") {
-      s.name = `${s.name}${SUFFIX}`;
-      s.namespace = CONTROLLER_NS;
-    }
-  }
-  return copy;
-}
 
 /** Resolves once status fields new in this tree's CRD survive a write (none are pruned). */
 async function servesCurrentSchema(admin: KubeClient, namespace: string): Promise<void> {
@@ -157,56 +130,18 @@ function createContainerConfigError(pod: KubeObject): Record<string, unknown> {
 describe("the controller under its shipped RBAC", () => {
   const admin: KubeClient = testClient();
   let ns = "";
-  let work: string;
-  let proc: ManagedProcess | undefined;
-  let healthPort: number;
-  let metricsPort: number;
-  let rbacObjects: KubeObject[] = [];
+  let cairn: LocalCairn | undefined;
   // The plain app's repository on the git server, once that test set it up.
   let notesRepo: string | undefined;
   const git = inject("git");
 
   beforeAll(async () => {
     if (!git) throw new Error("the e2e tier needs the full test bed");
-    work = await mkdtemp(join(tmpdir(), "cairn-e2e-"));
-
-    // RBAC as shipped in deploy/ (renamed), and a token for its ServiceAccount.
-    const base = loadKustomizeBase(join(REPO_ROOT, "deploy"));
-    rbacObjects = base
-      .filter((o) =>
-        [
-          "Namespace",
-          "ServiceAccount",
-          "ClusterRole",
-          "ClusterRoleBinding",
-          "Role",
-          "RoleBinding",
-        ].includes(o.kind),
-      )
-      .map(renamed);
-    for (const obj of rbacObjects) await admin.apply(obj, { force: true });
     // The ManagedApp CRD of this working tree: a shared test bed may have been started from an
     // older tree, and the API server drops status fields its schema does not have.
     for (const crd of readObjects(join(REPO_ROOT, "crds/cairn.dev_managedapps.yaml"))) {
       await admin.apply(crd, { force: true });
     }
-    const sa = rbacObjects.find((o) => o.kind === "ServiceAccount")?.metadata.name ?? "";
-    const token = await serviceAccountToken(admin, CONTROLLER_NS, sa, `${sa}-token`);
-    const { server, caFile } = apiEndpoint(inject("kubeconfig"));
-    const cluster = { server, "certificate-authority": caFile };
-    const kubeconfig = join(work, "cairn.kubeconfig");
-    await writeFile(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "tb", cluster }],
-        users: [{ name: "cairn", user: { token } }],
-        contexts: [{ name: "tb", context: { cluster: "tb", user: "cairn" } }],
-        "current-context": "tb",
-      }),
-      { mode: 0o600 },
-    );
 
     // The API server switches to a new schema asynchronously: wait until it keeps the status
     // fields this tree added, on an app of its own in the test namespace.
@@ -228,44 +163,27 @@ describe("the controller under its shipped RBAC", () => {
       },
     });
 
-    healthPort = await freePort();
-    metricsPort = await freePort();
-    proc = ManagedProcess.start({
-      name: "cairn",
-      logFile: join(work, "cairn.log"),
-      commandLine: {
-        command: process.execPath,
-        args: [
-          join(REPO_ROOT, "src/main.ts"),
-          `--kubeconfig=${kubeconfig}`,
-          `--namespace=${CONTROLLER_NS}`,
-          `--pod-name=${IDENTITY}`,
-          `--health-addr=127.0.0.1:${healthPort}`,
-          `--metrics-addr=127.0.0.1:${metricsPort}`,
-          "--lease-duration-seconds=6",
-          "--renew-deadline-seconds=4",
-          "--retry-period-seconds=1",
-          `--suspended-warning-after=${SUSPENDED_WARNING_AFTER_S}s`,
-          `--watch-label-selector=cairn.dev/test=${CONTROLLER_NS}`,
-        ],
-      },
+    // RBAC as shipped in deploy/ (renamed), a token of its ServiceAccount, and leader election
+    // as deployed, with short lease timings.
+    cairn = await LocalCairn.prepare({
+      admin,
+      clusterKubeconfig: inject("kubeconfig"),
+      suffix: SUFFIX,
+      labels: TEST_LABELS,
+      leaderElect: true,
+      extraArgs: [
+        "--lease-duration-seconds=6",
+        "--renew-deadline-seconds=4",
+        "--retry-period-seconds=1",
+        `--suspended-warning-after=${SUSPENDED_WARNING_AFTER_S}s`,
+      ],
     });
+    await cairn.start();
   }, 180_000);
 
   afterAll(async () => {
-    await proc?.stop();
     if (ns) await deleteNamespace(admin, ns);
-    for (const obj of [...rbacObjects].reverse()) {
-      await admin
-        .delete({
-          apiVersion: obj.apiVersion,
-          kind: obj.kind,
-          name: obj.metadata.name ?? "",
-          namespace: obj.metadata.namespace,
-        })
-        .catch(() => undefined);
-    }
-    await rm(work, { recursive: true, force: true });
+    await cairn?.cleanup();
   });
 
   const appRef = () => ({
@@ -303,13 +221,14 @@ describe("the controller under its shipped RBAC", () => {
     await eventually(
       "the lease held by the controller",
       async () => {
+        const proc = cairn?.process;
         if (!proc?.running)
           throw new Error(
             `controller ${proc?.describeExit() ?? "missing"}:\n${proc?.logTail() ?? ""}`,
           );
         const lease = await admin.get(leaseRef).catch(() => undefined);
         return (lease?.["spec"] as { holderIdentity?: string } | undefined)?.holderIdentity ===
-          IDENTITY
+          cairn?.identity
           ? true
           : undefined;
       },
@@ -319,7 +238,7 @@ describe("the controller under its shipped RBAC", () => {
       "/readyz 200 with informers synced",
       async () => {
         const res = await httpGet({
-          url: `http://127.0.0.1:${healthPort}/readyz`,
+          url: `http://127.0.0.1:${cairn?.healthPort ?? 0}/readyz`,
           accept: () => true,
         }).catch(() => undefined);
         return res?.status === 200 && /controllers running/.test(res.body) ? true : undefined;
@@ -327,7 +246,7 @@ describe("the controller under its shipped RBAC", () => {
       60_000,
     );
     const metrics = await httpGet({
-      url: `http://127.0.0.1:${metricsPort}/metrics`,
+      url: `http://127.0.0.1:${cairn?.metricsPort ?? 0}/metrics`,
       accept: () => true,
     });
     expect(metrics.body).toMatch(/cairn_leader 1/);
@@ -827,7 +746,7 @@ describe("the controller under its shipped RBAC", () => {
     });
     expect(event["type"]).toBe("Warning");
     expect(String(event["note"])).toContain(corrupt);
-    expect(proc?.running).toBe(true);
+    expect(cairn?.process?.running).toBe(true);
 
     await admin.delete({ apiVersion: "v1", kind: "Secret", namespace: ns, name: corrupt });
     await admin.mergePatch(hr, { metadata: { annotations: { "cairn.test/touched": "2" } } });
@@ -839,7 +758,8 @@ describe("the controller under its shipped RBAC", () => {
   });
 
   it("releases the lease on SIGTERM", async () => {
-    await proc?.stop();
+    const proc = cairn?.process;
+    await cairn?.stop();
     expect(proc?.describeExit()).toMatch(/code 0/);
     const lease = await admin.get({
       apiVersion: "coordination.k8s.io/v1",

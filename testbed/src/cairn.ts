@@ -67,6 +67,12 @@ export interface LocalCairnOptions {
    * apps. Default: every app.
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Run leader election as a deployed controller does (its Lease in the controller's namespace,
+   * identity "<namespace>-0"); default off, so that a restarted process starts at once. Lease
+   * timings, if any, go in extraArgs.
+   */
+  readonly leaderElect?: boolean;
   readonly extraArgs?: readonly string[];
 }
 
@@ -94,6 +100,7 @@ export class LocalCairn {
     serviceAccount: string,
     rbac: KubeObject[],
     labels: Readonly<Record<string, string>>,
+    leaderElect: boolean,
     args: readonly string[],
   ) {
     this.#admin = admin;
@@ -106,7 +113,11 @@ export class LocalCairn {
     const selector = Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(",");
-    this.#baseArgs = [...(selector ? [`--watch-label-selector=${selector}`] : []), ...args];
+    this.#baseArgs = [
+      ...(leaderElect ? [] : ["--leader-elect=false"]),
+      ...(selector ? [`--watch-label-selector=${selector}`] : []),
+      ...args,
+    ];
   }
 
   /** Applies deploy/'s Namespace, ServiceAccount and RBAC; writes a kubeconfig with its token. */
@@ -143,6 +154,7 @@ export class LocalCairn {
       sa,
       rbac,
       opts.labels ?? {},
+      opts.leaderElect ?? false,
       opts.extraArgs ?? [],
     );
   }
@@ -154,6 +166,11 @@ export class LocalCairn {
   /** The log of the latest start. */
   get logFile(): string {
     return join(this.work, `cairn-${this.#starts}.log`);
+  }
+
+  /** The identity it runs leader election under (--pod-name). */
+  get identity(): string {
+    return `${this.namespace}-0`;
   }
 
   /** Starts the controller (with extra flags, e.g. a failpoint) and waits until it runs its controllers. */
@@ -170,11 +187,10 @@ export class LocalCairn {
           join(REPO_ROOT, "src/main.ts"),
           `--kubeconfig=${this.kubeconfig}`,
           `--namespace=${this.namespace}`,
-          `--pod-name=${this.namespace}-0`,
+          `--pod-name=${this.identity}`,
           `--health-addr=127.0.0.1:${this.healthPort}`,
           `--metrics-addr=127.0.0.1:${this.metricsPort}`,
           `--git-cache-dir=${join(this.work, "git-cache")}`,
-          "--leader-elect=false",
           ...this.#baseArgs,
           ...extraArgs,
         ],
