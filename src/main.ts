@@ -1,6 +1,7 @@
 // Cairn's entry point: config → logger → kube client → metrics and probes → leader election →
 // controllers. SIGTERM drains in-flight reconciles and releases the lease; losing the lease
 // exits non-zero so that the Deployment restarts the pod as a follower.
+import { writeSync } from "node:fs";
 import { loadConfig } from "./config.ts";
 import { buildModules } from "./controllers/modules.ts";
 import { serve } from "./http.ts";
@@ -47,7 +48,12 @@ log("info", "cairn starting", { identity: config.podName, namespace: config.name
 // --failpoint: die the hardest way right after one step's side effects, before its status write.
 const afterEffect = (step: string) => {
   if (config.failpoint !== undefined && step === config.failpoint) {
-    log("warn", "failpoint reached; killing the process", { failpoint: step });
+    // The logger writes asynchronously and SIGKILL drops what it has not written yet: the one
+    // line that says why the process died goes to stderr synchronously.
+    writeSync(
+      2,
+      `${JSON.stringify({ level: "warn", time: new Date().toISOString(), msg: "failpoint reached; killing the process", failpoint: step })}\n`,
+    );
     process.kill(process.pid, "SIGKILL");
   }
 };

@@ -553,8 +553,8 @@ describe("RollbackRequest", () => {
             spec: { upgradeRequestRef: { name: "fourth" } },
           });
         await ctl.exited();
-        // The failpoint's log line may never be flushed: the exit signal tells.
         expect(ctl.process?.describeExit(), `killed at ${step}`).toBe("was killed by SIGKILL");
+        expect(ctl.logTail()).toContain(`"failpoint":"RollbackRequest/${step}"`);
       }
       await ctl.start();
       const r = await finished(app, "RollbackRequest", "fourth-back");

@@ -91,6 +91,7 @@ describe("UpgradeRequest survives kill -9 after every step's side effect", () =>
         spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: to } },
       });
       await controller.exited(240_000);
+      expect(controller.logTail()).toContain(`"failpoint":"UpgradeRequest/${step}"`);
       await controller.start();
       const done: KubeObject = await eventually(
         `${name} to finish`,

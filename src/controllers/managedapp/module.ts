@@ -346,28 +346,16 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     const before = previous.conditions?.find((c) => c.type === ConditionType.Ready);
     const suspendedBefore = previous.conditions?.find((c) => c.type === FLUX_SUSPENDED);
     const versionBefore = previous.conditions?.find((c) => c.type === VERSION_RESOLVED);
-    let conditions = setCondition(
-      previous.conditions,
+    // Ready always; the others only when this pass decided them.
+    const updates = [
       { type: ConditionType.Ready, ...ready },
-      now,
-      generation,
+      ...(suspension ? [{ type: FLUX_SUSPENDED, ...suspension.condition }] : []),
+      ...(version ? [{ type: VERSION_RESOLVED, ...version.condition }] : []),
+    ];
+    const conditions = updates.reduce<Condition[] | undefined>(
+      (list, update) => setCondition(list, update, now, generation),
+      previous.conditions,
     );
-    if (suspension) {
-      conditions = setCondition(
-        conditions,
-        { type: FLUX_SUSPENDED, ...suspension.condition },
-        now,
-        generation,
-      );
-    }
-    if (version) {
-      conditions = setCondition(
-        conditions,
-        { type: VERSION_RESOLVED, ...version.condition },
-        now,
-        generation,
-      );
-    }
     next["conditions"] = conditions;
     try {
       await patcher.patch(deps.client, ref, next);
