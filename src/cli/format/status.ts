@@ -19,6 +19,8 @@ export interface AppSummary {
   readonly namespace: string;
   readonly name: string;
   readonly version: string | null;
+  /** Why the version could not be read (the VersionResolved condition is False), or null. */
+  readonly versionProblem: { readonly reason: string; readonly message: string } | null;
   /** "Ready", or the Ready condition's reason when it is not True; "Unknown" without one. */
   readonly health: string;
   readonly healthMessage: string | null;
@@ -29,6 +31,11 @@ export interface AppSummary {
     readonly version: string | null;
     readonly outcome: string;
   } | null;
+}
+
+function versionProblem(app: ManagedApp): AppSummary["versionProblem"] {
+  const c = app.status?.conditions?.find((x) => x.type === "VersionResolved");
+  return c?.status === "False" ? { reason: c.reason, message: c.message } : null;
 }
 
 function health(app: ManagedApp): { health: string; message: string | null } {
@@ -65,6 +72,7 @@ export function summarizeApp(
     namespace: app.metadata.namespace ?? "",
     name: app.metadata.name,
     version: app.status?.currentVersion ?? null,
+    versionProblem: versionProblem(app),
     health: healthText,
     healthMessage: message,
     availableUpdate: app.status?.availableUpdate ?? null,
@@ -92,7 +100,9 @@ export function renderStatusTable(apps: readonly AppSummary[], withNamespace: bo
     const last = app.lastUpgrade
       ? `${app.lastUpgrade.outcome}${app.lastUpgrade.version ? ` ${app.lastUpgrade.version}` : ""}`
       : "-";
-    return [app.name, app.version ?? "-", app.health, app.availableUpdate ?? "-", operation, last];
+    // The last known version stands while it cannot be read; the reason says so.
+    const version = `${app.version ?? "-"}${app.versionProblem ? ` (${app.versionProblem.reason})` : ""}`;
+    return [app.name, version, app.health, app.availableUpdate ?? "-", operation, last];
   });
   return withNamespace
     ? renderTable(

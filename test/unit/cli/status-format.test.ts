@@ -35,6 +35,7 @@ describe("summarizeApp", () => {
       namespace: "shop",
       name: "web",
       version: "1.0.0",
+      versionProblem: null,
       health: "Ready",
       healthMessage: "references resolve",
       availableUpdate: "1.1.0",
@@ -73,5 +74,40 @@ describe("summarizeApp", () => {
       "NAMESPACE   NAME   VERSION   HEALTH              UPDATE   OPERATION   LAST UPGRADE\n" +
         "shop        db     -         ReferenceNotFound   -        -           -\n",
     );
+  });
+
+  it("keeps the last version when it cannot be read, with the reason beside it", () => {
+    const notes = app(
+      "notes",
+      {},
+      {
+        currentVersion: "1.1.0",
+        conditions: [
+          condition("Ready", "True", "Succeeded", "healthy"),
+          condition(
+            "VersionResolved",
+            "False",
+            "VersionPathInvalid",
+            "spec.versionPolicy.versionPath: metadata.labels.release is in none of the file's 1 document(s)",
+          ),
+        ],
+      },
+    );
+    const summary = summarizeApp(notes, [], NOW);
+    expect(summary.version).toBe("1.1.0");
+    expect(summary.versionProblem).toEqual({
+      reason: "VersionPathInvalid",
+      message:
+        "spec.versionPolicy.versionPath: metadata.labels.release is in none of the file's 1 document(s)",
+    });
+    const [, row = ""] = renderStatusTable([summary], false).split("\n");
+    expect(row).toMatch(/^notes +1\.1\.0 \(VersionPathInvalid\) +Ready /);
+    // Unknown (no versionPath, not applied yet) is not a problem to show.
+    const plain = app(
+      "plain",
+      {},
+      { conditions: [condition("VersionResolved", "Unknown", "NoVersionPath", "not set")] },
+    );
+    expect(summarizeApp(plain, [], NOW).versionProblem).toBeNull();
   });
 });
