@@ -90,7 +90,18 @@ export class GitVersionCache {
     query: GitVersionQuery,
   ): void {
     entry.inFlight = true;
-    void this.#deps.read(app, kustomization, query).then((reading) => {
+    // read never rejects by contract; a broken promise still must not take the process down.
+    const settled = this.#deps
+      .read(app, kustomization, query)
+      .catch((err: unknown): VersionReading => ({
+        condition: {
+          status: "False",
+          reason: VersionReason.GitUnreachable,
+          message: err instanceof Error ? err.message : String(err),
+        },
+        transient: true,
+      }));
+    void settled.then((reading) => {
       entry.inFlight = false;
       entry.reading = reading;
       if (reading.transient)

@@ -299,6 +299,27 @@ describe("GitVersionCache", () => {
     expect(t.reads).toHaveLength(2);
   });
 
+  it("turns a read that rejects into a transient failure instead of an unhandled rejection", async () => {
+    const clock = new FakeClock();
+    const settled: string[] = [];
+    const cache = new GitVersionCache({
+      read: () => Promise.reject(new Error("spawn git ENOENT")),
+      clock,
+      onSettled: (key) => settled.push(key),
+      retryAfterMs: 60_000,
+    });
+    cache.lookup("shop/notes", a, k, q);
+    await flush();
+    expect(settled).toEqual(["shop/notes"]);
+    expect(cache.lookup("shop/notes", a, k, q)).toEqual({
+      reading: {
+        condition: { status: "False", reason: "GitUnreachable", message: "spawn git ENOENT" },
+        transient: true,
+      },
+      requeueAfterMs: 60_000,
+    });
+  });
+
   it("drops an answer that arrives after the app moved on or was deleted", async () => {
     const t = setUp([]);
     t.cache.lookup("shop/notes", a, k, q);
