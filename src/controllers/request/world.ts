@@ -56,6 +56,16 @@ export class World {
     ];
   }
 
+  /** Every informer a request controller reads, keyed by kind as the manager expects. */
+  informers(): Map<string, Informer> {
+    return new Map(
+      [this.upgrades, this.rollbacks, ...this.secondaries(), this.replicaSets].map((i) => [
+        i.kind,
+        i,
+      ]),
+    );
+  }
+
   app(namespace: string, name: string): ManagedApp | undefined {
     const obj = this.apps.get(`${namespace}/${name}`);
     const parsed = obj ? ManagedApp.safeParse(obj) : undefined;

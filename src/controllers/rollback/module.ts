@@ -46,7 +46,7 @@ import { parseLabelSelector } from "../../runtime/label-selector.ts";
 import { done } from "../../runtime/outcome.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
-import { stepTimeoutMs } from "../request/deadlines.ts";
+import { timeoutsFromApp } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { isSuspended } from "../request/flux.ts";
 import { openRepo, type OpenedRepo } from "../request/git-access.ts";
@@ -995,24 +995,10 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
       Finish: finish,
       Compensate: compensate,
     },
-    timeoutMs: (step, ctx) => {
-      const app = appOf(ctx);
-      return Promise.resolve(
-        stepTimeoutMs(step, {
-          timeouts: app?.spec.timeouts,
-          healthCheckTimeout: app?.spec.healthCheck.timeout,
-        }),
-      );
-    },
+    timeoutMs: timeoutsFromApp(appOf),
     onDelete,
     alsoRegarding: appRegarding,
   };
 
-  const informers = new Map(
-    [world.upgrades, world.rollbacks, ...world.secondaries(), world.replicaSets].map((i) => [
-      i.kind,
-      i,
-    ]),
-  );
-  return { name: NAME, informers, controller };
+  return { name: NAME, informers: world.informers(), controller };
 }

@@ -28,7 +28,7 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import { parseLabelSelector } from "../../runtime/label-selector.ts";
 import { done } from "../../runtime/outcome.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
-import { stepTimeoutMs } from "../request/deadlines.ts";
+import { timeoutsFromApp } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { fluxRef, isSuspended, applierOwnsSuspend, appliedBy } from "../request/flux.ts";
 import { fluxSteps } from "../request/flux-steps.ts";
@@ -718,24 +718,10 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       Finish: finish,
       Compensate: compensate,
     },
-    timeoutMs: (step, ctx) => {
-      const app = appOf(ctx);
-      return Promise.resolve(
-        stepTimeoutMs(step, {
-          timeouts: app?.spec.timeouts,
-          healthCheckTimeout: app?.spec.healthCheck.timeout,
-        }),
-      );
-    },
+    timeoutMs: timeoutsFromApp(appOf),
     onDelete,
     alsoRegarding: appRegarding,
   };
 
-  const informers = new Map(
-    [world.upgrades, world.rollbacks, ...world.secondaries(), world.replicaSets].map((i) => [
-      i.kind,
-      i,
-    ]),
-  );
-  return { name: NAME, informers, controller };
+  return { name: NAME, informers: world.informers(), controller };
 }
