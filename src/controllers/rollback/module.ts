@@ -67,6 +67,7 @@ import { SNAPSHOT_API } from "../request/snapshots.ts";
 import { ROLLBACK_STEPS, type RollbackStepName } from "../request/steps.ts";
 import { specReplicas } from "../request/workloads.ts";
 import { handlesRequest, wireWakeups, World } from "../request/world.ts";
+import { OwnVersions } from "../request/own-versions.ts";
 import { fluxKey, frozenApps, RESTORE_INCOMPLETE } from "./frozen.ts";
 import {
   composeRollbackPlan,
@@ -178,10 +179,13 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     log: deps.log,
     onOutcome: deps.metrics.onOutcome(NAME),
   });
-  wireWakeups(world, world.rollbacks, (key) => controller.enqueue(key));
+  const versions = new OwnVersions();
+  wireWakeups(world, world.rollbacks, (key) => controller.enqueue(key), versions);
 
   const runnerDeps = {
     client,
+    cached: (key: string) => world.rollbacks.get(key),
+    versions,
     clock: deps.clock,
     log: deps.log,
     events: deps.events,
