@@ -1,6 +1,6 @@
 // Per-step deadlines (architecture note, §8). A deadline is an absolute time written to status
 // before the step first runs; changing the app's timeouts later does not move a running one.
-import type { Timeouts } from "../../api/index.ts";
+import type { ManagedApp, Timeouts } from "../../api/index.ts";
 import type { StepName } from "./steps.ts";
 
 const SECOND = 1000;
@@ -72,4 +72,22 @@ export function stepTimeoutMs(step: StepName, app: AppTimeouts): number | undefi
 
 export function isPast(deadline: string | undefined, now: Date): boolean {
   return deadline !== undefined && Date.parse(deadline) <= now.getTime();
+}
+
+/**
+ * A request machine's `timeoutMs`: the step's timeout from the request's ManagedApp (or the
+ * defaults when the app is gone), for both request kinds.
+ */
+export function timeoutsFromApp<C>(
+  appOf: (ctx: C) => ManagedApp | undefined,
+): (step: StepName, ctx: C) => Promise<number | undefined> {
+  return (step, ctx) => {
+    const app = appOf(ctx);
+    return Promise.resolve(
+      stepTimeoutMs(step, {
+        timeouts: app?.spec.timeouts,
+        healthCheckTimeout: app?.spec.healthCheck.timeout,
+      }),
+    );
+  };
 }

@@ -12,9 +12,11 @@ import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
 import {
   artifactSha,
+  FLUX_API,
   fluxRef,
   isSuspended,
   kustomizationApply,
+  REQUESTED_AT,
   requestReconcile,
   revisionSha,
   setSuspend,
@@ -75,25 +77,39 @@ export function fluxSteps<R extends RequestObject<unknown>>(deps: FluxStepsDeps<
   async function resume(ctx: StepContext<R>): Promise<StepResult> {
     const p = planOf(ctx);
     const token = `${ctx.request.metadata.uid ?? ""}-resume`;
-    if (p.source) await requestReconcile(client, { kind: "GitRepository", ...p.source }, token);
+    // The token is this request's alone and nothing takes it off, so a cached copy that shows it
+    // is a version after our own write: the handshake is done, and if that copy is not
+    // suspended, so is the resume written before it. A cache that lags only costs the same
+    // idempotent writes again, so a pass that waits for the release costs no API call.
+    const handled = (f: { kind: keyof typeof FLUX_API; namespace: string; name: string }) =>
+      world.flux(f.kind, f.namespace, f.name)?.metadata.annotations?.[REQUESTED_AT] === token;
+    const source = p.source ? { kind: "GitRepository" as const, ...p.source } : undefined;
+    if (source && !handled(source)) await requestReconcile(client, source, token);
     const suspended = ctx.status().suspended ?? [];
     const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH;
     const waitingFor: string[] = [];
+    const showsChart = (hr: KubeObject | undefined) =>
+      (hr?.["spec"] as { chart?: { spec?: { version?: string } } } | undefined)?.chart?.spec
+        ?.version === p.git.to;
     for (const f of suspended) {
+      if (handled(f) && !isSuspended(world.flux(f.kind, f.namespace, f.name))) continue;
+      let live: KubeObject | undefined;
       if (f.kind === "HelmRelease" && suspended.some((s) => s.kind === "Kustomization")) {
         // Resume the release only once its spec shows the target: resuming it on the old spec
-        // would run the version being left on the data (domain notes, §5).
-        const hr = await client.get(fluxRef(f));
-        const version = (hr["spec"] as { chart?: { spec?: { version?: string } } } | undefined)
-          ?.chart?.spec?.version;
-        if (chartBump ? version !== p.git.to : !(await kustomizationApplied(ctx))) {
+        // would run the version being left on the data (domain notes, §5). The cache says when
+        // to look; the decision itself is taken on a fresh read.
+        const ready = chartBump
+          ? showsChart(world.flux(f.kind, f.namespace, f.name)) &&
+            showsChart((live = await client.get(fluxRef(f))))
+          : await kustomizationApplied(ctx);
+        if (!ready) {
           waitingFor.push(
             `HelmRelease ${f.namespace}/${f.name} to show ${chartBump ? `chart ${p.git.to}` : "the commit"}`,
           );
           continue;
         }
       }
-      const live = await client.get(fluxRef(f));
+      live ??= await client.get(fluxRef(f));
       if (isSuspended(live)) await setSuspend(client, f, false);
       await requestReconcile(client, f, token);
     }

@@ -1,7 +1,9 @@
-// The phase machine's imperative shell (architecture note, §5): one pass reads the request fresh
-// from the API, keeps the finalizer right, writes the step's start and deadline before the step's
-// first side effect, runs one idempotent handler, and writes what it reported. Both request
-// controllers run their handlers through this one function.
+// The phase machine's imperative shell (architecture note, §5): one pass reads the request (fresh
+// from the API, unless the informer shows that nobody but us wrote it since: own-versions.ts),
+// keeps the finalizer right, writes the step's start and deadline before the step's first side
+// effect, runs one idempotent handler, and writes what it reported (with the next step's start
+// and deadline when this one is over). Both request controllers run their handlers through this
+// one function.
 import { z } from "zod";
 import {
   API_VERSION,
@@ -23,6 +25,7 @@ import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { isPast } from "./deadlines.ts";
 import { applyResult, type Facts, type StepResult } from "./result.ts";
 import { nextStep, phaseOf, type NextStep, type StepDef, type StepName } from "./steps.ts";
+import type { OwnVersions } from "./own-versions.ts";
 
 /** The parts of a request every step reads. */
 export interface RequestObject<Spec> {
@@ -82,6 +85,10 @@ export interface RunnerDeps {
   readonly afterEffect?: (step: string) => void;
   readonly onStepEnd?: (kind: string, step: string, reason: string, seconds: number) => void;
   readonly onFinished?: (kind: string, reason: string, status: RequestStatus) => void;
+  /** The request as the informer holds it (by `namespace/name`). */
+  readonly cached?: (key: string) => KubeObject | undefined;
+  /** What this process last read and wrote of each request: most passes need no GET. */
+  readonly versions?: OwnVersions;
 }
 
 function regardingOf(obj: KubeObject): EventRegarding {
@@ -102,15 +109,39 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
   signal: AbortSignal,
 ): Promise<Outcome> {
   const ref: ObjectRef = { apiVersion: API_VERSION, kind: machine.kind, ...key };
+  const cacheKey = `${key.namespace}/${key.name}`;
+  const versions = deps.versions;
+  // Every write to the request goes through here, so the next pass knows what the API holds.
+  const wrote = (obj: KubeObject | undefined) => versions?.wrote(cacheKey, obj);
   let raw: KubeObject;
-  try {
-    // Fresh from the API, not from the informer: the status this pass builds on must include
-    // the previous pass's write, or a lagging cache would write an older status back.
-    raw = await deps.client.get(ref);
-  } catch (err) {
-    if (isKubeError(err, "NotFound")) return done();
-    return retry(err);
+  const known = versions?.startFrom(cacheKey, deps.cached?.(cacheKey));
+  if (known) {
+    // The informer holds a version we read or wrote ourselves, so nobody else changed the
+    // request since, and our latest answer from the API holds every write of ours.
+    raw = known;
+  } else {
+    try {
+      // Fresh from the API otherwise: the status this pass builds on must include the previous
+      // pass's write, or a lagging cache would write an older status back.
+      raw = await deps.client.get(ref);
+    } catch (err) {
+      if (isKubeError(err, "NotFound")) {
+        versions?.forget(cacheKey);
+        return done();
+      }
+      return retry(err);
+    }
+    versions?.read(cacheKey, raw);
   }
+  /** The request as the API last answered, to hold the finalizer removal against. */
+  let latest: KubeObject = raw;
+  const patchStatus = async (next: RequestStatus) => {
+    const sent = await patcher.patch(deps.client, ref, next);
+    if (sent.object) {
+      latest = sent.object;
+      wrote(sent.object);
+    }
+  };
   const log = (level: Parameters<LogFn>[0], msg: string, fields?: Record<string, unknown>) =>
     deps.log(level, msg, {
       controller: machine.kind,
@@ -136,7 +167,7 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
       deps.clock.now(),
       generation,
     );
-    await patcher.patch(deps.client, ref, { ...status, conditions, phase: "Failed" });
+    await patchStatus({ ...status, conditions, phase: "Failed" });
     await deps.events.record(
       regardingOf(raw),
       "Warning",
@@ -144,8 +175,8 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
       "Validate",
       parsed.message,
     );
-    if (hasFinalizer(raw, REQUEST_FINALIZER))
-      await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    if (hasFinalizer(latest, REQUEST_FINALIZER))
+      wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
     return done();
   }
   const request = parsed.data;
@@ -156,7 +187,7 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     status: () => status,
     save: async (facts) => {
       status = { ...status, ...facts };
-      await patcher.patch(deps.client, ref, status);
+      await patchStatus(status);
     },
     now: () => deps.clock.now(),
     log,
@@ -185,33 +216,38 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
       if (result.kind === "waiting") return requeueAfter(result.afterMs ?? 5_000);
       await record("Normal", "CleanedUp", "Delete", result.message);
     }
-    await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
     return done();
   }
   if (finished) {
     // Finish and Compensate take the finalizer off; after a crash in between, do it here.
     if (hasFinalizer(raw, REQUEST_FINALIZER))
-      await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+      wrote(await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER));
     return done();
   }
   if (!request.spec.dryRun && !hasFinalizer(raw, REQUEST_FINALIZER)) {
-    await ensureFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    latest = await ensureFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    wrote(latest);
   }
 
   const step = nextStep(machine.steps, conditions());
   if (step.name === "Done") return done();
-  const now = deps.clock.now();
+  const stepStart = async (name: N | "Compensate", now: Date) => {
+    const timeout = name === "Compensate" ? undefined : await machine.timeoutMs(name, ctx);
+    return {
+      name,
+      startedAt: rfc3339(now),
+      ...(timeout !== undefined ? { deadline: rfc3339(new Date(now.getTime() + timeout)) } : {}),
+    };
+  };
   if (status.step?.name !== step.name) {
-    // The step's start and deadline go to status before its first side effect (§8).
-    const timeout =
-      step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name, ctx);
+    // The step's start and deadline go to status before its first side effect (§8). Usually
+    // the previous step's last write carried them already (below); this is the first step, or
+    // a status written by a version that did not.
+    const now = deps.clock.now();
     await ctx.save({
       startedAt: status.startedAt ?? rfc3339(now),
-      step: {
-        name: step.name,
-        startedAt: rfc3339(now),
-        ...(timeout !== undefined ? { deadline: rfc3339(new Date(now.getTime() + timeout)) } : {}),
-      },
+      step: await stepStart(step.name, now),
       phase: phaseOf(machine.steps, conditions()),
     });
   }
@@ -252,7 +288,14 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     (step as Exclude<NextStep<N>, { name: "Done" }>).condition,
   )?.message;
   status = applied.status;
-  await patcher.patch(deps.client, ref, status);
+  if (applied.requeueMs === 0) {
+    // This step is over and the next one runs in a fresh pass: its start and deadline go out
+    // in this same write, which still lands before the next step's first side effect.
+    const next = nextStep(machine.steps, conditions());
+    if (next.name !== "Done")
+      status = { ...status, step: await stepStart(next.name, deps.clock.now()) };
+  }
+  await patchStatus(status);
   const final = applied.result;
   log("info", "step", { step: step.name, result: final.kind, message: final.message });
 
@@ -289,10 +332,10 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
         final.event?.message ?? final.message,
       );
       deps.onFinished?.(machine.kind, final.reason, status);
-      if (hasFinalizer(raw, REQUEST_FINALIZER) || !request.spec.dryRun) {
-        const fresh = await deps.client.get(ref).catch(() => undefined);
-        if (fresh) await removeFinalizer(deps.client, ref, fresh, REQUEST_FINALIZER);
-      }
+      if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)
+        // The answer to our last write carries its resourceVersion as the precondition; should
+        // anyone have changed the request since, the helper re-reads it on the Conflict.
+        wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
       break;
   }
   return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);

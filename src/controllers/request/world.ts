@@ -4,13 +4,15 @@
 import { API_VERSION, Kind, ManagedApp, type RequestStatus } from "../../api/index.ts";
 import type { NamespaceObjects } from "../../discovery/pvcs.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import type { Informer } from "../../runtime/informer.ts";
+import type { ChangeEvent, Informer } from "../../runtime/informer.ts";
 import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import { objectKey } from "../../runtime/keys.ts";
 import { matches, type Requirement } from "../../runtime/label-selector.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { FLUX_API } from "./flux.ts";
 import { SNAPSHOT_API } from "./snapshots.ts";
+import type { StepName } from "./steps.ts";
+import type { OwnVersions } from "./own-versions.ts";
 
 export class World {
   readonly apps: Informer;
@@ -54,6 +56,16 @@ export class World {
       this.pvcs,
       this.snapshots,
     ];
+  }
+
+  /** Every informer a request controller reads, keyed by kind as the manager expects. */
+  informers(): Map<string, Informer> {
+    return new Map(
+      [this.upgrades, this.rollbacks, ...this.secondaries(), this.replicaSets].map((i) => [
+        i.kind,
+        i,
+      ]),
+    );
   }
 
   app(namespace: string, name: string): ManagedApp | undefined {
@@ -129,32 +141,95 @@ export function namespacesOf(obj: KubeObject): string[] {
 
 export const WAKE_INDEX = "cairn.requests.inflightNamespaces";
 
+const FLUX_KINDS = ["Kustomization", "HelmRelease", "GitRepository"] as const;
+const REQUEST_KINDS = [Kind.UpgradeRequest, Kind.RollbackRequest] as const;
+
 /**
- * Indexes the in-flight requests by the namespaces they touch and enqueues them when anything
- * in one of those namespaces changes, so waits end on a watch event rather than a poll.
+ * What each step waits on, by kind: a change to anything else cannot end its wait, and waking
+ * it would only cost a pass. Steps not listed wait on nothing (they act and report at once).
+ * Every wait also polls (its result's afterMs), so a wake missed here costs latency, not
+ * progress.
+ */
+const WAITS_ON: Readonly<Partial<Record<StepName | "Compensate", readonly string[]>>> = {
+  // The app's lock, or (a rollback) the upgrade to undo: both end when another request moves.
+  Plan: REQUEST_KINDS,
+  Admit: REQUEST_KINDS,
+  ScaleDown: ["Pod", "Deployment", "StatefulSet"],
+  Snapshot: ["VolumeSnapshot"],
+  RestoreVolumes: ["PersistentVolumeClaim", "Pod", "VolumeSnapshot"],
+  Resume: FLUX_KINDS,
+  AwaitFlux: FLUX_KINDS,
+  HealthCheck: [...FLUX_KINDS, "Deployment", "StatefulSet", "Pod", "PersistentVolumeClaim"],
+};
+
+/**
+ * Whether a change of kind `kind` may end what the request is waiting for: its current step
+ * (status.step, present for as long as a step waits) waits on that kind and, for PVCs and
+ * snapshots, the object is one of its own. A request being deleted may wait on anything its
+ * cleanup touches; the ManagedApp counts when its spec changes or it comes or goes, never for
+ * its status (which the ManagedApp controller rewrites as the upgrade moves along).
+ */
+export function wakes(request: KubeObject, kind: string, change: ChangeEvent): boolean {
+  if (request.metadata.deletionTimestamp !== undefined) return true;
+  if (kind === Kind.ManagedApp)
+    return (
+      change.type !== "updated" ||
+      change.old.metadata.generation !== change.object.metadata.generation
+    );
+  const status = request["status"] as RequestStatus | undefined;
+  const step = status?.step?.name as StepName | "Compensate" | undefined;
+  if (step === undefined || !(WAITS_ON[step] ?? []).includes(kind)) return false;
+  const id = `${change.object.metadata.namespace ?? ""}/${change.object.metadata.name ?? ""}`;
+  const volumes = status?.plan?.volumes ?? [];
+  if (kind === "PersistentVolumeClaim")
+    return volumes.some((v) => `${v.namespace}/${v.name}` === id);
+  if (kind === "VolumeSnapshot")
+    return [
+      ...volumes.map((v) => (v.snapshot ? `${v.namespace}/${v.snapshot}` : "")),
+      ...(status?.snapshots ?? []).map((s) => `${s.namespace}/${s.name}`),
+    ].includes(id);
+  return true;
+}
+
+/**
+ * Indexes the in-flight requests by the namespaces they touch and enqueues those whose current
+ * step waits on what changed (see `wakes`), so waits end on a watch event rather than a poll.
+ * With `versions`, the watch event that only echoes a version this process read or wrote
+ * itself does not enqueue the request again: the pass that saw it already chose its next pass.
  */
 export function wireWakeups(
   world: World,
   requests: Informer,
   enqueue: (key: string) => void,
+  versions?: OwnVersions,
 ): void {
   requests.addIndex(WAKE_INDEX, namespacesOf);
-  const wake = (namespace: string) => {
-    for (const r of requests.byIndex(WAKE_INDEX, namespace)) enqueue(objectKey(r.metadata));
+  const wake = (kind: string, change: ChangeEvent, except?: string) => {
+    const namespace = change.object.metadata.namespace ?? "";
+    for (const r of requests.byIndex(WAKE_INDEX, namespace)) {
+      const key = objectKey(r.metadata);
+      if (key !== except && wakes(r, kind, change)) enqueue(key);
+    }
   };
   for (const informer of world.secondaries()) {
     informer.onChange((ev) => {
       if (ev.type === "updated" && ev.resync) return;
-      wake(ev.object.metadata.namespace ?? "");
+      wake(informer.kind, ev);
     });
   }
   // A request that finishes frees its app for the next one waiting in the namespace.
   for (const other of [world.upgrades, world.rollbacks]) {
     if (other === requests) continue;
-    other.onChange((ev) => wake(ev.object.metadata.namespace ?? ""));
+    other.onChange((ev) => {
+      if (ev.type === "updated" && ev.resync) return;
+      wake(other.kind, ev);
+    });
   }
   requests.onChange((ev) => {
-    enqueue(ev.key);
-    if (ev.type !== "added") wake(ev.object.metadata.namespace ?? "");
+    if (ev.type === "deleted") versions?.forget(ev.key);
+    const echo = ev.type === "updated" && !ev.resync && versions?.isOwn(ev.key, ev.object) === true;
+    if (!echo) enqueue(ev.key);
+    if (ev.type !== "added" && !(ev.type === "updated" && ev.resync))
+      wake(requests.kind, ev, ev.key);
   });
 }

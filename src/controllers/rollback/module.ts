@@ -46,7 +46,7 @@ import { parseLabelSelector } from "../../runtime/label-selector.ts";
 import { done } from "../../runtime/outcome.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
-import { stepTimeoutMs } from "../request/deadlines.ts";
+import { timeoutsFromApp } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { isSuspended } from "../request/flux.ts";
 import { openRepo, type OpenedRepo } from "../request/git-access.ts";
@@ -67,6 +67,7 @@ import { SNAPSHOT_API } from "../request/snapshots.ts";
 import { ROLLBACK_STEPS, type RollbackStepName } from "../request/steps.ts";
 import { specReplicas } from "../request/workloads.ts";
 import { handlesRequest, wireWakeups, World } from "../request/world.ts";
+import { OwnVersions } from "../request/own-versions.ts";
 import { fluxKey, frozenApps, RESTORE_INCOMPLETE } from "./frozen.ts";
 import {
   composeRollbackPlan,
@@ -178,10 +179,13 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     log: deps.log,
     onOutcome: deps.metrics.onOutcome(NAME),
   });
-  wireWakeups(world, world.rollbacks, (key) => controller.enqueue(key));
+  const versions = new OwnVersions();
+  wireWakeups(world, world.rollbacks, (key) => controller.enqueue(key), versions);
 
   const runnerDeps = {
     client,
+    cached: (key: string) => world.rollbacks.get(key),
+    versions,
     clock: deps.clock,
     log: deps.log,
     events: deps.events,
@@ -995,24 +999,10 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
       Finish: finish,
       Compensate: compensate,
     },
-    timeoutMs: (step, ctx) => {
-      const app = appOf(ctx);
-      return Promise.resolve(
-        stepTimeoutMs(step, {
-          timeouts: app?.spec.timeouts,
-          healthCheckTimeout: app?.spec.healthCheck.timeout,
-        }),
-      );
-    },
+    timeoutMs: timeoutsFromApp(appOf),
     onDelete,
     alsoRegarding: appRegarding,
   };
 
-  const informers = new Map(
-    [world.upgrades, world.rollbacks, ...world.secondaries(), world.replicaSets].map((i) => [
-      i.kind,
-      i,
-    ]),
-  );
-  return { name: NAME, informers, controller };
+  return { name: NAME, informers: world.informers(), controller };
 }

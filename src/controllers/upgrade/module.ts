@@ -28,7 +28,7 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import { parseLabelSelector } from "../../runtime/label-selector.ts";
 import { done } from "../../runtime/outcome.ts";
 import { refsOf } from "../managedapp/evaluate.ts";
-import { stepTimeoutMs } from "../request/deadlines.ts";
+import { timeoutsFromApp } from "../request/deadlines.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { fluxRef, isSuspended, applierOwnsSuspend, appliedBy } from "../request/flux.ts";
 import { fluxSteps } from "../request/flux-steps.ts";
@@ -50,6 +50,7 @@ import {
 import { isOurs, SNAPSHOT_API, snapshotObject, snapshotState } from "../request/snapshots.ts";
 import { UPGRADE_STEPS, type UpgradeStepName } from "../request/steps.ts";
 import { handlesRequest, wireWakeups, World } from "../request/world.ts";
+import { OwnVersions } from "../request/own-versions.ts";
 import { composePlan, failedChecks, snapshotsWanted } from "./plan.ts";
 import { chooseSnapshotClass } from "./snapshot-class.ts";
 
@@ -95,10 +96,13 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     log: deps.log,
     onOutcome: deps.metrics.onOutcome(NAME),
   });
-  wireWakeups(world, world.upgrades, (key) => controller.enqueue(key));
+  const versions = new OwnVersions();
+  wireWakeups(world, world.upgrades, (key) => controller.enqueue(key), versions);
 
   const runnerDeps = {
     client,
+    cached: (key: string) => world.upgrades.get(key),
+    versions,
     clock: deps.clock,
     log: deps.log,
     events: deps.events,
@@ -407,35 +411,27 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       const name = v.snapshot ?? "";
       let obj = world.snapshots.get(`${v.namespace}/${name}`);
       if (!obj) {
+        // Not cached: usually not made yet, so create first; an existing one (a cache that lags,
+        // or a name someone else took) answers AlreadyExists and is read instead.
         try {
+          obj = await client.create(
+            snapshotObject({
+              namespace: v.namespace,
+              name,
+              pvc: v.name,
+              className: p.volumeSnapshotClassName,
+              app: ctx.request.spec.managedAppRef.name,
+              request: { name: ctx.request.metadata.name, uid },
+            }),
+          );
+        } catch (err) {
+          if (!isKubeError(err, "AlreadyExists")) throw err;
           obj = await client.get({
             apiVersion: SNAPSHOT_API,
             kind: "VolumeSnapshot",
             namespace: v.namespace,
             name,
           });
-        } catch (err) {
-          if (!isKubeError(err, "NotFound")) throw err;
-          try {
-            obj = await client.create(
-              snapshotObject({
-                namespace: v.namespace,
-                name,
-                pvc: v.name,
-                className: p.volumeSnapshotClassName,
-                app: ctx.request.spec.managedAppRef.name,
-                request: { name: ctx.request.metadata.name, uid },
-              }),
-            );
-          } catch (createErr) {
-            if (!isKubeError(createErr, "AlreadyExists")) throw createErr;
-            obj = await client.get({
-              apiVersion: SNAPSHOT_API,
-              kind: "VolumeSnapshot",
-              namespace: v.namespace,
-              name,
-            });
-          }
         }
       }
       if (!isOurs(obj, uid))
@@ -718,24 +714,10 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
       Finish: finish,
       Compensate: compensate,
     },
-    timeoutMs: (step, ctx) => {
-      const app = appOf(ctx);
-      return Promise.resolve(
-        stepTimeoutMs(step, {
-          timeouts: app?.spec.timeouts,
-          healthCheckTimeout: app?.spec.healthCheck.timeout,
-        }),
-      );
-    },
+    timeoutMs: timeoutsFromApp(appOf),
     onDelete,
     alsoRegarding: appRegarding,
   };
 
-  const informers = new Map(
-    [world.upgrades, world.rollbacks, ...world.secondaries(), world.replicaSets].map((i) => [
-      i.kind,
-      i,
-    ]),
-  );
-  return { name: NAME, informers, controller };
+  return { name: NAME, informers: world.informers(), controller };
 }

@@ -4,7 +4,9 @@ import {
   isPast,
   parseDuration,
   stepTimeoutMs,
+  timeoutsFromApp,
 } from "../../../../src/controllers/request/deadlines.ts";
+import type { ManagedApp } from "../../../../src/api/index.ts";
 import type { StepName } from "../../../../src/controllers/request/steps.ts";
 
 const S = 1000;
@@ -150,6 +152,25 @@ describe("stepTimeoutMs", () => {
   it("falls back to the default when an override does not parse", () => {
     expect(stepTimeoutMs("Snapshot", { timeouts: { snapshot: "soon" } })).toBe(30 * M);
     expect(stepTimeoutMs("HealthCheck", { healthCheckTimeout: "later" })).toBe(5 * M);
+  });
+});
+
+describe("timeoutsFromApp", () => {
+  const app = (spec: { timeouts?: Record<string, string>; health?: string }) =>
+    ({
+      spec: { timeouts: spec.timeouts, healthCheck: { timeout: spec.health } },
+    }) as unknown as ManagedApp;
+
+  it("reads the request's app, and its health check timeout", async () => {
+    const timeouts = timeoutsFromApp(() => app({ timeouts: { scaleDown: "1m" }, health: "2m" }));
+    expect(await timeouts("ScaleDown", null)).toBe(M);
+    expect(await timeouts("HealthCheck", null)).toBe(2 * M);
+    expect(await timeouts("Plan", null)).toBeUndefined();
+  });
+
+  it("falls back to the defaults when the app is gone", async () => {
+    const timeouts = timeoutsFromApp(() => undefined);
+    expect(await timeouts("Snapshot", null)).toBe(DEFAULT_TIMEOUTS_MS.snapshot);
   });
 });
 

@@ -1,0 +1,68 @@
+// What this process last knew of each request, so that most passes need no fresh GET and the
+// watch events that merely echo our own writes wake nothing.
+//
+// Per request key it keeps the object as the API last answered us (the read a pass started from,
+// then the answer to each of its writes) and the resourceVersions of those answers. The informer
+// delivers a request's versions in order, so while its copy carries one of those versions it is
+// only behind our own writes: the last answer holds everything its copy holds, plus our writes,
+// and a pass may start from that answer. A lagging cache therefore never hands a pass an older
+// status to build on. Any other version (someone else wrote the request, or we know nothing of
+// it) means a fresh GET. Memory only: a restarted process knows no versions, so its first pass
+// over each request reads from the API.
+import type { KubeObject } from "../../kube/client.ts";
+
+/** Our own versions remembered per request; the informer catching up prunes them. */
+const MAX_VERSIONS = 32;
+
+interface Known {
+  latest: KubeObject;
+  readonly versions: Set<string>;
+}
+
+export class OwnVersions {
+  readonly #known = new Map<string, Known>();
+
+  /**
+   * The request to start a pass from when the informer's copy (`cached`) is one of the
+   * versions we read or wrote last: a copy of the API's latest answer to us. Undefined: read
+   * it from the API.
+   */
+  startFrom(key: string, cached: KubeObject | undefined): KubeObject | undefined {
+    const known = this.#known.get(key);
+    const rv = cached?.metadata.resourceVersion;
+    if (!known || rv === undefined || !known.versions.has(rv)) return undefined;
+    if (rv === known.latest.metadata.resourceVersion) known.versions.clear();
+    known.versions.add(rv);
+    return structuredClone(known.latest);
+  }
+
+  /** A pass read the request from the API: older knowledge no longer matters. */
+  read(key: string, obj: KubeObject): void {
+    this.#known.delete(key);
+    this.wrote(key, obj);
+  }
+
+  /** The API answered a write of ours with `obj`; undefined: the request is gone. */
+  wrote(key: string, obj: KubeObject | undefined): void {
+    const rv = obj?.metadata.resourceVersion;
+    if (!obj || rv === undefined) {
+      this.#known.delete(key);
+      return;
+    }
+    const known = this.#known.get(key) ?? { latest: obj, versions: new Set<string>() };
+    known.latest = obj;
+    if (known.versions.size >= MAX_VERSIONS) known.versions.clear();
+    known.versions.add(rv);
+    this.#known.set(key, known);
+  }
+
+  /** True when `obj` is a version we read or wrote ourselves: its watch event is our echo. */
+  isOwn(key: string, obj: KubeObject): boolean {
+    const rv = obj.metadata.resourceVersion;
+    return rv !== undefined && this.#known.get(key)?.versions.has(rv) === true;
+  }
+
+  forget(key: string): void {
+    this.#known.delete(key);
+  }
+}
