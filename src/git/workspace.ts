@@ -313,11 +313,12 @@ export class GitWorkspace {
    * Proves the credentials may push, without changing anything: a dry-run push of the branch's
    * current head asks the server for its receive-pack advertisement, which needs write access.
    * Branch protection rules are not evaluated by a dry run. Fails with not-found while the
-   * branch does not exist.
+   * branch does not exist. With `head` (the SHA a fetch just returned) the fetch is skipped.
    */
-  canPush(options: CallOptions = {}): Promise<void> {
+  async canPush(options: CallOptions & { readonly head?: string } = {}): Promise<void> {
+    if (options.head !== undefined) checkSha(options.head, "head");
     return this.#exclusive(async () => {
-      const head = await this.#fetch(options.signal);
+      const head = options.head ?? (await this.#fetch(options.signal));
       const { url, branch } = this.#remote;
       await this.#git(
         `push --dry-run to ${branch} of ${url}`,

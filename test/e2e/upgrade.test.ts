@@ -23,6 +23,7 @@ interface RequestStatus {
   replicas: { name: string; original: number }[];
   history: { name: string }[];
   rollbackRef: { name: string };
+  startedAt: string;
 }
 
 const API = "cairn.dev/v1alpha1";
@@ -184,6 +185,8 @@ describe("UpgradeRequest", () => {
       "Finish",
     ]);
     expect(s.commit?.adopted).toBe(false);
+    // Milliseconds: requests are listed in the order they started, within one second too.
+    expect(s.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(await chartInGit()).toBe("1.1.0");
     expect(await revParse(git?.root ?? "", repo, "main")).toBe(s.commit?.sha);
     const snaps = await admin.list("snapshot.storage.k8s.io/v1", "VolumeSnapshot", {

@@ -148,7 +148,8 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
       if (step.name === "Compensate" || step.name === "Finish" || step.name === "Plan")
         next = { ...next, history: historyWith(status, step.name, now, result.reason) };
       delete next.step;
-      next = { ...next, completedAt: rfc3339(now) };
+      // With milliseconds, like startedAt: the request's duration is the difference.
+      next = { ...next, completedAt: now.toISOString() };
       requeueMs = undefined;
       break;
     }

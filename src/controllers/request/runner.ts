@@ -246,7 +246,9 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     // a status written by a version that did not.
     const now = deps.clock.now();
     await ctx.save({
-      startedAt: status.startedAt ?? rfc3339(now),
+      // With milliseconds: requests are listed in the order they started, and a quick dry run
+      // and the upgrade after it can start within one second.
+      startedAt: status.startedAt ?? now.toISOString(),
       step: await stepStart(step.name, now),
       phase: phaseOf(machine.steps, conditions()),
     });

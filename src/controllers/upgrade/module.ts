@@ -286,7 +286,8 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
         const content = await repo.ws.readFile(head, app.spec.gitPath);
         let canPush: { ok: boolean; message: string };
         try {
-          await repo.ws.canPush();
+          // The head just fetched: a second fetch would only repeat the round trip.
+          await repo.ws.canPush({ head });
           canPush = { ok: true, message: `the credentials may push to ${repo.branch}` };
         } catch (err) {
           canPush = {

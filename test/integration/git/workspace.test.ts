@@ -318,6 +318,22 @@ describe("canPush", () => {
     );
   });
 
+  it("skips its own fetch when given the head a fetch just returned", async () => {
+    const repo = await seedRepo(git, "ws-canpush-head", { "a.txt": "a\n" });
+    const { runner, commands } = recordingRunner();
+    const ws = await cache.open({
+      remote: { url: repo.url, branch: "main", credentials: writer(git) },
+      runner,
+    });
+    const head = await ws.fetch();
+    commands.length = 0;
+    await expect(ws.canPush({ head })).resolves.toBeUndefined();
+    const verbs = commands.map((c) => c.args.find((a) => a === "fetch" || a === "push"));
+    expect(verbs).toEqual(["push"]);
+    expect((await caught(ws.canPush({ head: "main" }))).code).toBe("invalid");
+    expect(await revParse(git.root, repo.name)).toBe(repo.head);
+  });
+
   it("fails with forbidden for the read-only user and with auth for a wrong password", async () => {
     const repo = await seedRepo(git, "ws-canpush-ro", { "a.txt": "a\n" });
     const ro = await cache.open({

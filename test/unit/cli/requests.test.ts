@@ -92,4 +92,21 @@ describe("newestFirst", () => {
     const d = upgrade("d", { created: "2026-01-01T09:00:00Z" });
     expect(newestFirst([d, a, c, b]).map((r) => r.metadata.name)).toEqual(["b", "c", "a", "d"]);
   });
+
+  it("tells apart two requests started within one second by their milliseconds", () => {
+    // A dry run that finished at once, and the upgrade asked for right after it; by name alone
+    // (the last tie-breaker) the order would be the wrong way round.
+    const plan = upgrade("web-upgrade-zzzzz", {
+      created: "2026-01-01T10:00:00Z",
+      status: { startedAt: "2026-01-01T10:00:00.120Z" },
+    });
+    const up = upgrade("web-upgrade-aaaaa", {
+      created: "2026-01-01T10:00:00Z",
+      status: { startedAt: "2026-01-01T10:00:00.870Z" },
+    });
+    expect(newestFirst([plan, up]).map((r) => r.metadata.name)).toEqual([
+      "web-upgrade-aaaaa",
+      "web-upgrade-zzzzz",
+    ]);
+  });
 });

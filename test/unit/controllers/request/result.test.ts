@@ -468,7 +468,7 @@ describe("applyResult: finished", () => {
       lastTransitionTime: NOW_S,
       observedGeneration: 3,
     });
-    expect(out.status.completedAt).toBe(NOW_S);
+    expect(out.status.completedAt).toBe(NOW.toISOString());
     expect(out.requeueMs).toBeUndefined();
     expect(out.status).not.toHaveProperty("step");
     expect(out.status.history?.at(-1)).toEqual({
@@ -495,7 +495,7 @@ describe("applyResult: finished", () => {
       reason: "RollbackRequired",
     });
     expect(out.status.phase).toBe("Failed");
-    expect(out.status.completedAt).toBe(NOW_S);
+    expect(out.status.completedAt).toBe(NOW.toISOString());
     expect(out.requeueMs).toBeUndefined();
     expect(out.status.history?.at(-1)).toMatchObject({
       name: "Compensate",
