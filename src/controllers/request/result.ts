@@ -2,9 +2,19 @@
 // (architecture note, §5 step 8): conditions, step history, deadline and phase are computed here
 // and nowhere else, so handlers never copy-paste "mark failed, emit event, return".
 import { ConditionReason, ConditionType, type RequestStatus } from "../../api/index.ts";
-import { rfc3339, setCondition, type Condition } from "../../runtime/conditions.ts";
+import { setCondition, type Condition } from "../../runtime/conditions.ts";
 import { isPast } from "./deadlines.ts";
 import { phaseOf, type NextStep, type StepDef, type StepName } from "./steps.ts";
+
+/**
+ * A request's own times (start, end, each step's start, end and deadline), with milliseconds:
+ * requests are listed in the order they started, a quick dry run and the request after it can
+ * start within one second, and "B started after A finished" must hold at every precision.
+ * Conditions keep metav1.Time's whole seconds.
+ */
+export function requestTime(date: Date): string {
+  return date.toISOString();
+}
 
 export interface StepEvent {
   readonly type: "Normal" | "Warning";
@@ -73,8 +83,8 @@ export interface Applied {
 }
 
 function historyWith(status: RequestStatus, name: string, now: Date, reason: string) {
-  const started = status.step?.name === name ? status.step.startedAt : rfc3339(now);
-  const entry = { name, startedAt: started, completedAt: rfc3339(now), reason };
+  const started = status.step?.name === name ? status.step.startedAt : requestTime(now);
+  const entry = { name, startedAt: started, completedAt: requestTime(now), reason };
   // A step that failed and is retried by Compensate appears once per end; keep the newest 32.
   return [...(status.history ?? []), entry].slice(-32);
 }
@@ -122,7 +132,7 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
       if (result.progressed && input.timeoutMs !== undefined && next.step) {
         next = {
           ...next,
-          step: { ...next.step, deadline: rfc3339(new Date(now.getTime() + input.timeoutMs)) },
+          step: { ...next.step, deadline: requestTime(new Date(now.getTime() + input.timeoutMs)) },
         };
       }
       requeueMs = result.afterMs ?? DEFAULT_WAIT_MS;
@@ -148,8 +158,7 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
       if (step.name === "Compensate" || step.name === "Finish" || step.name === "Plan")
         next = { ...next, history: historyWith(status, step.name, now, result.reason) };
       delete next.step;
-      // With milliseconds, like startedAt: the request's duration is the difference.
-      next = { ...next, completedAt: now.toISOString() };
+      next = { ...next, completedAt: requestTime(now) };
       requeueMs = undefined;
       break;
     }

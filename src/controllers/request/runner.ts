@@ -16,14 +16,14 @@ import {
 import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import type { Clock } from "../../runtime/clock.ts";
-import { getCondition, rfc3339, setCondition, type Condition } from "../../runtime/conditions.ts";
+import { getCondition, setCondition, type Condition } from "../../runtime/conditions.ts";
 import type { EventRecorder, EventRegarding } from "../../runtime/events.ts";
 import { ensureFinalizer, hasFinalizer, removeFinalizer } from "../../runtime/finalizers.ts";
 import type { LogFn } from "../../runtime/log.ts";
 import { done, requeueAfter, retry, toError, type Outcome } from "../../runtime/outcome.ts";
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { isPast } from "./deadlines.ts";
-import { applyResult, type Facts, type StepResult } from "./result.ts";
+import { applyResult, requestTime, type Facts, type StepResult } from "./result.ts";
 import { nextStep, phaseOf, type NextStep, type StepDef, type StepName } from "./steps.ts";
 import type { OwnVersions } from "./own-versions.ts";
 
@@ -236,8 +236,10 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     const timeout = name === "Compensate" ? undefined : await machine.timeoutMs(name, ctx);
     return {
       name,
-      startedAt: rfc3339(now),
-      ...(timeout !== undefined ? { deadline: rfc3339(new Date(now.getTime() + timeout)) } : {}),
+      startedAt: requestTime(now),
+      ...(timeout !== undefined
+        ? { deadline: requestTime(new Date(now.getTime() + timeout)) }
+        : {}),
     };
   };
   if (status.step?.name !== step.name) {
@@ -246,9 +248,7 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     // a status written by a version that did not.
     const now = deps.clock.now();
     await ctx.save({
-      // With milliseconds: requests are listed in the order they started, and a quick dry run
-      // and the upgrade after it can start within one second.
-      startedAt: status.startedAt ?? now.toISOString(),
+      startedAt: status.startedAt ?? requestTime(now),
       step: await stepStart(step.name, now),
       phase: phaseOf(machine.steps, conditions()),
     });

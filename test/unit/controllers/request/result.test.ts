@@ -18,6 +18,8 @@ const T0 = "2025-03-01T11:00:00Z";
 const STARTED = "2025-03-01T12:00:00Z";
 const NOW = new Date("2025-03-01T12:00:30.500Z");
 const NOW_S = "2025-03-01T12:00:30Z";
+// A request's own times keep milliseconds (requestTime); conditions keep whole seconds.
+const NOW_MS = "2025-03-01T12:00:30.500Z";
 const DEADLINE_LATER = "2025-03-01T12:05:00Z";
 const DEADLINE_PAST = "2025-03-01T12:00:10Z";
 
@@ -100,7 +102,7 @@ describe("applyResult: succeeded", () => {
   it("appends a history entry that starts when status.step started", () => {
     expect(out.status.history).toEqual([
       PREVIOUS,
-      { name: "Snapshot", startedAt: STARTED, completedAt: NOW_S, reason: "Succeeded" },
+      { name: "Snapshot", startedAt: STARTED, completedAt: NOW_MS, reason: "Succeeded" },
     ]);
   });
 
@@ -155,14 +157,14 @@ describe("applyResult: succeeded", () => {
       { kind: "succeeded", message: "x" },
       { status: snapshotting({ step: { name: "ScaleDown", startedAt: T0 } }) },
     );
-    expect(other.status.history?.at(-1)?.startedAt).toBe(NOW_S);
+    expect(other.status.history?.at(-1)?.startedAt).toBe(NOW_MS);
     const none = snapshotting();
     delete none.step;
     const fresh = apply({ kind: "succeeded", message: "x" }, { status: none });
     expect(fresh.status.history?.at(-1)).toEqual({
       name: "Snapshot",
-      startedAt: NOW_S,
-      completedAt: NOW_S,
+      startedAt: NOW_MS,
+      completedAt: NOW_MS,
       reason: "Succeeded",
     });
   });
@@ -171,7 +173,7 @@ describe("applyResult: succeeded", () => {
     const none = snapshotting();
     delete none.history;
     expect(apply({ kind: "succeeded", message: "x" }, { status: none }).status.history).toEqual([
-      { name: "Snapshot", startedAt: STARTED, completedAt: NOW_S, reason: "Succeeded" },
+      { name: "Snapshot", startedAt: STARTED, completedAt: NOW_MS, reason: "Succeeded" },
     ]);
   });
 
@@ -306,7 +308,7 @@ describe("applyResult: deadlines", () => {
     expect(out.status.history?.at(-1)).toEqual({
       name: "Snapshot",
       startedAt: STARTED,
-      completedAt: NOW_S,
+      completedAt: NOW_MS,
       reason: "DeadlineExceeded",
     });
     expect(out.status).not.toHaveProperty("step");
@@ -334,7 +336,7 @@ describe("applyResult: deadlines", () => {
     expect(out.status.step).toEqual({
       name: "Snapshot",
       startedAt: STARTED,
-      deadline: "2025-03-01T12:01:30Z",
+      deadline: "2025-03-01T12:01:30.500Z",
     });
     expect(condOf(out.status, "Aborting")).toBeUndefined();
   });
@@ -344,7 +346,7 @@ describe("applyResult: deadlines", () => {
       { kind: "waiting", message: "m", progressed: true },
       { timeoutMs: 30 * 60_000 },
     );
-    expect(out.status.step?.deadline).toBe("2025-03-01T12:30:30Z");
+    expect(out.status.step?.deadline).toBe("2025-03-01T12:30:30.500Z");
   });
 
   it("keeps the deadline on progress when the step has no timeout", () => {
@@ -401,7 +403,7 @@ describe("applyResult: failed", () => {
     expect(out.status.history?.at(-1)).toEqual({
       name: "Snapshot",
       startedAt: STARTED,
-      completedAt: NOW_S,
+      completedAt: NOW_MS,
       reason: "SnapshotFailed",
     });
     expect(out.status).not.toHaveProperty("step");
@@ -474,7 +476,7 @@ describe("applyResult: finished", () => {
     expect(out.status.history?.at(-1)).toEqual({
       name: "Finish",
       startedAt: STARTED,
-      completedAt: NOW_S,
+      completedAt: NOW_MS,
       reason: "Succeeded",
     });
     expect(out.status.phase).toBe("Succeeded");
@@ -512,7 +514,7 @@ describe("applyResult: finished", () => {
     expect(condOf(out.status, "Complete")?.reason).toBe("DryRunSucceeded");
     expect(condOf(out.status, "Planned")).toBeUndefined();
     expect(out.status.history).toEqual([
-      { name: "Plan", startedAt: STARTED, completedAt: NOW_S, reason: "DryRunSucceeded" },
+      { name: "Plan", startedAt: STARTED, completedAt: NOW_MS, reason: "DryRunSucceeded" },
     ]);
   });
 
@@ -598,7 +600,7 @@ describe("applyResult: facts and bookkeeping", () => {
     ]);
     expect(out.status.phase).toBe("Pending");
     expect(out.status.history).toEqual([
-      { name: "Plan", startedAt: NOW_S, completedAt: NOW_S, reason: "Succeeded" },
+      { name: "Plan", startedAt: NOW_MS, completedAt: NOW_MS, reason: "Succeeded" },
     ]);
   });
 });
