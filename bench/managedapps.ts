@@ -7,7 +7,7 @@
 //                             [--samples=100]          (Node 24: `npx node …`)
 //
 // Starts its own control-plane test bed (Kubernetes and kwok, no Flux controllers) and installs
-// Flux's Kustomization and HelmRelease CRDs into it. Each app is a Deployment (one kwok pod)
+// Flux's and the snapshot CRDs into it. Each app is a Deployment (one kwok pod)
 // mounting a statically bound ReadWriteOnce PVC, a Kustomization whose status (Ready, generation
 // observed, inventory of both objects) the bench writes itself, as kustomize-controller would
 // after applying them, and a ManagedApp. With no Flux controller running, nothing else rewrites
@@ -488,10 +488,17 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   cluster = await Cluster.start({ profile: "control-plane", binaries, log });
   const client = cluster.client();
-  const flux = [binaries.fluxKustomize, binaries.fluxHelm].filter((d): d is string => !!d);
+  // Every kind the controller's informers list, or it never gets past syncing: Flux's (the
+  // request controllers also read GitRepositories) and the snapshot CRDs.
+  const crdSources = [
+    binaries.snapshot,
+    binaries.fluxSource,
+    binaries.fluxKustomize,
+    binaries.fluxHelm,
+  ].filter((d): d is string => !!d);
   await installCrds(
     client,
-    flux.map((d) => join(d, "crds")),
+    crdSources.map((d) => join(d, "crds")),
   );
   console.log(`cluster started in ${Math.round(performance.now() - t0)} ms`);
   const kubeconfig = await controllerKubeconfig(cluster, client);
