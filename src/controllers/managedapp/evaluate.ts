@@ -60,7 +60,8 @@ const notReady = (reason: string, message: string): Evaluation => ({
   discovery: undefined,
 });
 
-function chartVersionOf(hr: KubeObject | undefined): string | undefined {
+/** The chart version the HelmRelease asks for, if it names one. */
+export function chartVersionOf(hr: KubeObject | undefined): string | undefined {
   const spec = hr?.["spec"] as { chart?: { spec?: { version?: unknown } } } | undefined;
   const version = spec?.chart?.spec?.version;
   return typeof version === "string" ? version : undefined;

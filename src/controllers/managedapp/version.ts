@@ -7,6 +7,7 @@ import { VersionValue, type ManagedApp } from "../../api/index.ts";
 import { readValue } from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { revisionSha } from "../request/flux.ts";
+import { chartVersionOf } from "./evaluate.ts";
 import type { AppRefs } from "./sources.ts";
 
 /** The ManagedApp condition telling whether status.currentVersion is known, and from where. */
@@ -71,12 +72,6 @@ const unknown = (reason: string, message: string): VersionSource => ({
   reading: { condition: { status: "Unknown", reason, message } },
 });
 
-function chartVersionOf(hr: KubeObject): string | undefined {
-  const spec = hr["spec"] as { chart?: { spec?: { version?: unknown } } } | undefined;
-  const version = spec?.chart?.spec?.version;
-  return typeof version === "string" && version !== "" ? version : undefined;
-}
-
 export interface VersionSourceInput {
   readonly app: ManagedApp;
   readonly refs: AppRefs;
@@ -99,7 +94,8 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
         `HelmRelease ${h.namespace}/${h.name} not found`,
       );
     }
-    const version = chartVersionOf(input.helmRelease);
+    // An empty version names nothing.
+    const version = chartVersionOf(input.helmRelease) || undefined;
     return {
       from: "known",
       reading: version
