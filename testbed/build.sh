@@ -139,10 +139,20 @@ build_snapshot() {
     snapshot.storage.k8s.io_volumesnapshots.yaml 'groupsnapshot.storage.k8s.io_*.yaml'
 }
 
+build_render() {
+  # Cairn's own rendering helper (go/render), not a test bed part: the tests and a local
+  # controller run the binary from this cache (--render-helper=<folder>/cairn-render).
+  bash "$here/../scripts/build-render.sh" "$1"
+}
+
+render_hash() {
+  (cd "$here/../go/render" && cat go.mod go.sum $(ls ./*.go | grep -v _test.go) | sha256sum | cut -c1-10)
+}
+
 only=("$@")
 for c in "${only[@]}"; do
   case "$c" in
-    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot) ;;
+    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot | render) ;;
     *) echo "testbed build: unknown component '$c'" >&2; exit 2 ;;
   esac
 done
@@ -155,5 +165,8 @@ build_component fluxKustomize "flux-kustomize-$FLUX_KUSTOMIZE+$platform+$(module
   build_flux_kustomize
 build_component fluxHelm "flux-helm-$FLUX_HELM+$platform+$(module_hash flux-helm)" build_flux_helm
 build_component snapshot "snapshot-$SNAPSHOTTER+$platform+$(module_hash snapshot)" build_snapshot
+render_version() { sed -n "s#^[[:space:]]*$1 \(v[^ ]*\).*#\1#p" "$here/../go/render/go.mod" | head -1; }
+render_versions="helm-$(render_version helm.sh/helm/v4)+kustomize-$(render_version sigs.k8s.io/kustomize/api)"
+build_component render "render-$render_versions+$platform+$(render_hash)" build_render
 echo "testbed build: done in $((SECONDS - total_start))s" >&2
 (IFS=,; echo "{${dirs[*]}}")
