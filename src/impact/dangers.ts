@@ -1,6 +1,7 @@
 // The known killers of an upgrade, found in its impact before anything is changed. Each is a
 // named check that names the objects: a dry run lists every finding, a real upgrade with one
 // is refused unless the request acknowledges that check by name.
+import { DANGER_CHECK_NAMES, type DangerCheckName } from "../api/upgraderequest.ts";
 import { type CompareMode, type Impact, fieldChanges } from "./diff.ts";
 import {
   type KubeObject,
@@ -10,14 +11,9 @@ import {
   objectKey,
 } from "./objects.ts";
 
-export const DANGER_CHECKS = [
-  "ReferencedConfigRemoved",
-  "VolumeDataRemoved",
-  "ImmutableFieldChanged",
-  "CustomResourceDefinitionRemoved",
-  "OwnershipChanged",
-] as const;
-export type DangerCheck = (typeof DANGER_CHECKS)[number];
+// The names live with the API, whose spec.acknowledgeDangers lists them.
+export const DANGER_CHECKS = DANGER_CHECK_NAMES;
+export type DangerCheck = DangerCheckName;
 
 export interface Finding {
   readonly check: DangerCheck;

@@ -51,7 +51,7 @@ export function chartUrlFromIndex(
 
 export interface HelmRepositorySpec {
   readonly url: string;
-  readonly type?: string;
+  readonly type?: string | undefined;
   readonly secretRef?: unknown;
 }
 
