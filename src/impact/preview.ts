@@ -60,8 +60,11 @@ function fail(message: string): PreviewResult {
   return { ok: false, message };
 }
 
+/** The part of KubeClient the preview uses (reads only). */
+export type PreviewClient = Pick<KubeClient, "get" | "list">;
+
 export interface HelmPreviewInput {
-  readonly client: KubeClient;
+  readonly client: PreviewClient;
   readonly helper: HelperOptions;
   readonly helmRelease: KubeObject;
   readonly targetVersion: string;
@@ -192,7 +195,7 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
  * that already exists belongs to someone else. Kinds Cairn may not read are skipped.
  */
 async function liveOwners(
-  client: KubeClient,
+  client: PreviewClient,
   added: readonly AddedObject[],
 ): Promise<Map<string, PlainObject>> {
   const live = new Map<string, PlainObject>();
