@@ -14,7 +14,7 @@
 //     volumeClaimTemplate and a Deployment with a PVC) in Git at apps/helm-j/, its Kustomization,
 //     one shared HelmRepository;
 //   - a ManagedApp per app, with Cairn as it ships (src/main.ts under deploy/'s RBAC, default
-//     flags) selecting them by label.
+//     flags, leader election on) selecting them by label.
 // Once every app is Ready, a 60 s settle, then --minutes at rest, measuring:
 //   - API requests/min of Cairn's ServiceAccount, counted by the API server per FlowSchema
 //     (apiserver_flowcontrol_dispatched_requests_total): status writes, Events, leases, other;
@@ -308,6 +308,8 @@ async function main(): Promise<void> {
     clusterKubeconfig: kubeconfig,
     suffix: "-bench-rest",
     labels: { "cairn.dev/test": "bench-rest" },
+    // As deployed: leader election on, with its default timings.
+    leaderElect: true,
   });
   const namespace = `bench-rest-${Date.now().toString(36)}`;
   const schemas = flowSchemas(cairn.namespace, cairn.serviceAccount);
