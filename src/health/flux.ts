@@ -29,11 +29,8 @@ const FluxStatus = z.object({
   conditions: z.array(Condition).nullish(),
 });
 
-/** One entry of a Kustomization's status.history, newest first. */
-const KustomizationSnapshot = z.object({
-  lastReconciledStatus: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-});
+/** One entry of a Kustomization's status.history, newest first (only what is read). */
+const KustomizationSnapshot = z.object({ lastReconciledStatus: z.string().optional() });
 
 export const Kustomization = z.object({
   metadata: FluxMeta,
