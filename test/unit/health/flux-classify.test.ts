@@ -27,10 +27,10 @@ const NEXT = "main@sha1:9d1e0b7a2a8f4c7b1e3d5f6a7b8c9d0e1f2a3b4c";
 function reconciling(
   k: Kustomization,
   revision: string,
-  step: "Fetching" | "Building" | "Detecting drift" = "Fetching",
+  step: "Fetching" | "Building" | "Detecting drift" | "Running health checks" = "Fetching",
 ) {
   const generation = k.metadata.generation;
-  const verb = step === "Detecting drift" ? step : `${step} manifests`;
+  const verb = step === "Fetching" || step === "Building" ? `${step} manifests` : step;
   k.status.conditions = [
     {
       type: "Ready",
@@ -55,7 +55,7 @@ describe("classifyKustomization", () => {
     expect(classifyKustomization(ks()).phase).toBe("settled");
   });
 
-  it.each(["Fetching", "Building", "Detecting drift"] as const)(
+  it.each(["Fetching", "Building", "Detecting drift", "Running health checks"] as const)(
     "a routine reconcile of the applied revision (%s) is settled, not a health change",
     (step) => {
       const k = ks((x) => reconciling(x, APPLIED, step));
