@@ -6,7 +6,8 @@
 // kstatus semantics for a reconcile in progress: it is only "in progress" when something new is
 // being applied. kustomize-controller marks Ready=Unknown/Progressing and Reconciling=True at the
 // start of every periodic reconcile, also of a revision it applied successfully a minute ago; that
-// routine pass is classified "settled", so it is no health change for anyone (classifyFlux).
+// routine pass is classified "settled", so it is no health change for anyone
+// (classifyKustomization, classifyHelmRelease).
 import { z } from "zod";
 import {
   Condition,

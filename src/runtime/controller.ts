@@ -17,18 +17,13 @@ export interface ControllerOptions {
   readonly onOutcome?: (key: string, outcome: Outcome, durationMs: number) => void;
   /** A terminal outcome: record it (an Event, a metric); the key is not retried. */
   readonly onTerminal?: (key: string, reason: string, message: string) => void;
-  /**
-   * The longest wait before retrying a key that failed only because the API server could not be
-   * reached (isApiUnreachable). Default 2 s.
-   */
-  readonly unreachableRetryMs?: number;
 }
 
 // A key that failed because the API was down says nothing about itself: its exponential backoff
 // (up to 5 min) would keep it idle long after the API is back. Capped, every such key runs again
 // within this long of the API's return; while the API is down, each costs one cheap failed
 // connection per period.
-const DEFAULT_UNREACHABLE_RETRY_MS = 2_000;
+const UNREACHABLE_RETRY_MS = 2_000;
 
 export class Controller {
   readonly name: string;
@@ -37,7 +32,6 @@ export class Controller {
   readonly #log: LogFn;
   readonly #onOutcome: ControllerOptions["onOutcome"];
   readonly #onTerminal: ControllerOptions["onTerminal"];
-  readonly #unreachableRetryMs: number;
 
   constructor(opts: ControllerOptions) {
     this.name = opts.name;
@@ -46,7 +40,6 @@ export class Controller {
     this.#log = opts.log ?? silentLog;
     this.#onOutcome = opts.onOutcome;
     this.#onTerminal = opts.onTerminal;
-    this.#unreachableRetryMs = opts.unreachableRetryMs ?? DEFAULT_UNREACHABLE_RETRY_MS;
   }
 
   /** Enqueues a key; informer handlers call this. */
@@ -111,7 +104,7 @@ export class Controller {
         const unreachable = isApiUnreachable(outcome.error);
         const delayMs = this.queue.addRateLimited(
           key,
-          unreachable ? this.#unreachableRetryMs : undefined,
+          unreachable ? UNREACHABLE_RETRY_MS : undefined,
         );
         this.#log("warn", "reconcile failed; retrying", {
           ...fields,
