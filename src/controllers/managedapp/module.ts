@@ -36,7 +36,7 @@ import { refsOf } from "../../discovery/app-refs.ts";
 import { evaluate, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
-import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
+import { appChanged, appRoutes, objectRoutes, routesChanged } from "./routing.ts";
 import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
@@ -181,7 +181,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
 
   apps.onChange((ev) => {
     if (ev.type === "deleted") gitVersions.forget(ev.key);
-    if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
+    if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) {
+      // A status echo needs a pass only when it moved the app's wake routes (routesChanged).
+      if (!routesChanged(ev.old, ev.object)) return;
+    }
     controller.enqueue(ev.key);
   });
   for (const [flux, kind] of [
