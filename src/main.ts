@@ -110,5 +110,5 @@ if (config.leaderElect) {
 }
 
 await Promise.all([healthServer.close(), metricsServer.close()]);
-log("info", "cairn stopped", { exitCode });
+log(exitCode === 0 ? "info" : "error", "cairn stopped", { exitCode });
 process.exit(exitCode);

@@ -34,6 +34,7 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import type { WorkspacePool } from "../request/git-access.ts";
 import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
+import { readyEvent } from "./ready-event.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
 import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
 import { needsReleaseStorage } from "./sources.ts";
@@ -268,6 +269,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     let suspension: SuspensionDecision | undefined;
     let version: VersionReading | undefined;
     let versionRequeueMs: number | undefined;
+    let operationRunning = false;
     if (!parsed.success) {
       ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
     } else {
@@ -333,9 +335,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       ) {
         flux.push(fluxObject(refs.suspend.kind, refs.suspend));
       }
+      const operations = runningOperations(requests.flatMap((r) => r.byIndex(APP_INDEX, key)));
+      operationRunning = operations.length > 0;
       suspension = decideSuspension({
         flux,
-        operations: runningOperations(requests.flatMap((r) => r.byIndex(APP_INDEX, key))),
+        operations,
         since: previous.fluxSuspendedSince,
         now,
         warnAfterMs: deps.config.suspendedWarningAfterMs,
@@ -370,20 +374,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       name: ref.name,
       uid: obj.metadata.uid ?? "",
     };
-    // A flip, or a new reason for being unready (a corrupt release Secret where the HelmRelease
-    // was failing before, say), is worth an Event; the same finding again is not.
-    const readyChanged =
-      before?.status !== ready.status ||
-      (ready.status === "False" && before.reason !== ready.reason);
     // Events are best effort and never throw; the worker does not wait for them.
-    if (readyChanged && ready.status !== "Unknown") {
-      void deps.events.record(
-        regarding,
-        ready.status === "True" ? "Normal" : "Warning",
-        ready.status === "True" ? "Ready" : ready.reason,
-        "CheckHealth",
-        ready.message,
-      );
+    const event = readyEvent({ before, ready, operationRunning });
+    if (event) {
+      void deps.events.record(regarding, event.type, event.reason, "CheckHealth", ready.message);
     }
     if (
       suspension?.condition.reason === SuspensionReason.SuspendedTooLong &&
