@@ -34,6 +34,8 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import type { WorkspacePool } from "../request/git-access.ts";
 import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
+import { frozenApps } from "../rollback/frozen.ts";
+import { appInfo } from "./app-info.ts";
 import { readyEvent } from "./ready-event.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
 import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
@@ -41,6 +43,7 @@ import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
   FLUX_SUSPENDED,
+  isSuspended,
   requestAppKey,
   runningOperations,
   SuspensionReason,
@@ -246,9 +249,20 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     ),
   });
 
+  // A rollback of the app that ended RestoreIncomplete while a Flux object it suspended is still
+  // suspended: the same rule as the rollback controller's frozen-apps gauge.
+  const isFrozen = (key: string): boolean =>
+    frozenApps(requests[1].byIndex(APP_INDEX, key), (f) =>
+      isSuspended(fluxObject(f.kind, f).object),
+    ).apps.size > 0;
+
   async function reconcile(key: string): Promise<Outcome> {
     const obj = apps.get(key);
-    if (!obj) return done();
+    if (!obj) {
+      const [namespace = "", name = ""] = key.split("/");
+      deps.metrics.setAppInfo({ namespace, name }, undefined);
+      return done();
+    }
     const ref = {
       apiVersion: API_VERSION,
       kind: Kind.ManagedApp,
@@ -367,6 +381,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       if (isKubeError(err, "NotFound")) return done();
       return retry(err);
     }
+    deps.metrics.setAppInfo(
+      { namespace: ref.namespace ?? "", name: ref.name },
+      appInfo(next, isFrozen(key)),
+    );
     const regarding = {
       apiVersion: API_VERSION,
       kind: Kind.ManagedApp,
