@@ -221,12 +221,29 @@ describe("helm template with every optional value", () => {
     expect(pod["imagePullSecrets"]).toEqual([{ name: "regcred" }]);
     expect(pod["priorityClassName"]).toBe("system-cluster-critical");
     expect(pod["topologySpreadConstraints"]).toEqual(FULL_VALUES.topologySpreadConstraints);
-    expect(pod.securityContext).toEqual(FULL_VALUES.podSecurityContext);
-    expect(container["securityContext"]).toEqual(FULL_VALUES.securityContext);
+    // Helm merges a map value over the default: the keys set win, the others stay.
+    expect(pod.securityContext).toEqual({
+      ...FULL_VALUES.podSecurityContext,
+      runAsGroup: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(container["securityContext"]).toMatchObject(FULL_VALUES.securityContext);
     expect(container["env"]).toEqual(expect.arrayContaining(FULL_VALUES.extraEnv));
     expect(one(objects, "ServiceAccount").metadata.annotations).toEqual(
       FULL_VALUES.serviceAccount.annotations,
     );
+  });
+
+  it("drops a security context key set to null", async () => {
+    const [deployment] = (
+      await render({ podSecurityContext: { fsGroup: null, seccompProfile: null } })
+    ).filter((o) => o.kind === "Deployment");
+    if (!deployment) throw new Error("no Deployment rendered");
+    expect(podOf(deployment).spec.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+    });
   });
 
   it("passes the watch selector and the extra arguments, which the controller accepts", () => {
