@@ -32,10 +32,10 @@ import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.t
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import type { WorkspacePool } from "../request/git-access.ts";
-import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
-import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { frozenApps } from "../rollback/frozen.ts";
 import { appInfo } from "./app-info.ts";
+import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
+import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { readyEvent } from "./ready-event.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
 import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
