@@ -153,7 +153,8 @@ const ORDER = ["ManagedApp", "UpgradeRequest", "RollbackRequest"];
 
 export function renderFieldReference(crdDir = join(ROOT, "crds")): string {
   const crds = readdirSync(crdDir)
-    .filter((f) => f.endsWith(".yaml"))
+    // kustomization.yaml makes crds/ a kustomize base; it is no CRD.
+    .filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")
     .map((f) => parse(readFileSync(join(crdDir, f), "utf8")) as Crd)
     .sort(
       (a, b) =>

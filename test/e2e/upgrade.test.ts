@@ -223,7 +223,7 @@ describe("UpgradeRequest", () => {
     });
     expect(lease).toBeUndefined();
     expect(await controller.metrics()).toMatch(
-      /cairn_operations_total\{kind="UpgradeRequest",outcome="Succeeded"\} 1/,
+      /cairn_operations_total\{kind="UpgradeRequest",outcome="Succeeded",class="succeeded"\} 1/,
     );
   });
 

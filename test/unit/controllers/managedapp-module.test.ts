@@ -12,7 +12,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { API_VERSION, Kind } from "../../../src/api/index.ts";
 import { buildManagedAppModule } from "../../../src/controllers/managedapp/module.ts";
-import { WorkspacePool } from "../../../src/controllers/request/git-access.ts";
+import { WorkspacePool } from "../../../src/git/workspace-pool.ts";
 import type {
   KubeClient,
   KubeObject,
