@@ -11,7 +11,15 @@ import type {
   PreflightCheck,
   UpgradeRequest,
 } from "../../api/index.ts";
-import { lineDiff, readImageTags, readValue, setImageTag, setValue } from "../../git/yaml-edit.ts";
+import { VERSION_VALUE_PATTERN } from "../../api/fields.ts";
+import {
+  currentTag,
+  lineDiff,
+  readImageTags,
+  readValue,
+  setImageTag,
+  setValue,
+} from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { snapshotName } from "../request/snapshots.ts";
 import { isSuspended, readyNow } from "../request/flux.ts";
@@ -50,6 +58,8 @@ export function plannedVolume(pvc: KubeObject, snapshot: string | undefined): Pl
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
 }
+
+const VERSION_VALUE = new RegExp(VERSION_VALUE_PATTERN);
 
 export interface PlanInput {
   readonly request: UpgradeRequest;
@@ -189,6 +199,15 @@ export function composePlan(input: PlanInput): PlanOutput {
               `spec.versionPolicy.versionPath ${versionPath} in ${app.spec.gitPath}: ${error?.message ?? "cannot be edited"}`,
             ),
           );
+        } else if (!VERSION_VALUE.test(current.value)) {
+          // A range ("~1.2") or a template is no version to record or to roll back to.
+          checks.push(
+            check(
+              "VersionPath",
+              false,
+              `spec.versionPolicy.versionPath ${versionPath} in ${app.spec.gitPath}: the current value ${JSON.stringify(current.value.slice(0, 140))} is not a version or tag (letters, digits, '_', '.', '+' and '-'); pin the version in Git first`,
+            ),
+          );
         } else if (current.value === chart) {
           checks.push(
             check(
@@ -220,6 +239,7 @@ export function composePlan(input: PlanInput): PlanOutput {
     } else if (images !== undefined && chart === undefined) {
       let edited = content;
       const planned: PlannedImage[] = [];
+      const untagged = new Set<string>();
       let failed = false;
       for (const image of images) {
         const tags = readImageTags(edited, image.name);
@@ -234,7 +254,24 @@ export function composePlan(input: PlanInput): PlanOutput {
           failed = true;
           continue;
         }
-        const from = [...new Set(tags.occurrences.map((o) => o.tag ?? ""))].join(",");
+        // A bare container reference (`image: registry/app`) runs `latest`; the plan says so
+        // rather than recording an empty version the API would refuse.
+        const from = [...new Set(tags.occurrences.map((o) => currentTag(o) ?? ""))].join(",");
+        if (tags.occurrences.some((o) => o.tag === undefined && currentTag(o) !== undefined)) {
+          untagged.add(image.name);
+        }
+        const unreadable = from.split(",").find((tag) => !VERSION_VALUE.test(tag));
+        if (unreadable !== undefined) {
+          checks.push(
+            check(
+              "Images",
+              false,
+              `spec.targetVersion.images ${image.name}: the current tag ${JSON.stringify(unreadable.slice(0, 140))} in ${app.spec.gitPath} is not an image tag`,
+            ),
+          );
+          failed = true;
+          continue;
+        }
         const set = setImageTag(edited, image.name, image.tag);
         if (!set.ok) {
           checks.push(
@@ -251,7 +288,15 @@ export function composePlan(input: PlanInput): PlanOutput {
         checks.push(check("Target", false, "every target image tag equals the current one"));
       } else if (!failed && first) {
         checks.push(
-          check("Images", true, planned.map((p) => `${p.name}: ${p.from} → ${p.to}`).join("; ")),
+          check(
+            "Images",
+            true,
+            planned
+              .map(
+                (p) => `${p.name}: ${p.from}${untagged.has(p.name) ? " (untagged)" : ""} → ${p.to}`,
+              )
+              .join("; "),
+          ),
         );
         git = {
           branch: input.git.branch,
