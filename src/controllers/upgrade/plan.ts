@@ -21,7 +21,9 @@ import {
   setValue,
 } from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
+import type { ReleaseStorageView } from "../managedapp/release-storage.ts";
 import { snapshotName } from "../request/snapshots.ts";
+import { releaseStorageCheck } from "./release-check.ts";
 import { isSuspended, readyNow } from "../request/flux.ts";
 
 export const DEFAULT_HELM_VERSION_PATH = "spec.chart.spec.version";
@@ -87,6 +89,8 @@ export interface PlanInput {
   readonly workloads: readonly PlannedWorkload[];
   /** Problems discovery found (a bare pod writing to a PVC, an unsafe StatefulSet …). */
   readonly discoveryProblems: readonly string[];
+  /** Helm's storage, read for an app with a HelmRelease (inventory or not). */
+  readonly releaseStorage?: ReleaseStorageView | undefined;
   readonly snapshotClass:
     | { readonly ok: true; readonly name: string | undefined; readonly message: string }
     | { readonly ok: false; readonly message: string }
@@ -150,6 +154,8 @@ export function composePlan(input: PlanInput): PlanOutput {
         : `the suspend target is applied by ${input.runningParents.join(", ")}, whose apply sets its spec.suspend and which is not suspended: its next apply would resume the target mid-upgrade; suspend the parent first or remove spec.suspend from the child's manifest`,
     ),
   );
+  const storage = releaseStorageCheck(input.releaseStorage);
+  if (storage) checks.push(storage);
   if (!input.gitRepository)
     checks.push(check("GitSource", false, "the Kustomization's sourceRef is not a GitRepository"));
 

@@ -6,6 +6,8 @@ import { VERSION_VALUE_PATTERN } from "../../../../src/api/fields.ts";
 import { ManagedApp, PlanGit, UpgradeRequest } from "../../../../src/api/index.ts";
 import { composePlan, type PlanInput } from "../../../../src/controllers/upgrade/plan.ts";
 import { editContent, fileState } from "../../../../src/controllers/request/git-change.ts";
+import { selectRelease } from "../../../../src/helm/select.ts";
+import { captured } from "../../../fixtures/load.ts";
 
 const HEAD = "a".repeat(40);
 
@@ -144,5 +146,38 @@ spec:
     expect(out.checks.filter((c) => !c.passed).map((c) => c.message)).toEqual([
       'spec.targetVersion.images registry.example.com/team/web: the current tag "{{ .Chart.AppVersion }}" in apps/web.yaml is not an image tag',
     ]);
+  });
+});
+
+describe("a Helm release stuck in pending-upgrade", () => {
+  it("fails the plan's HelmReleaseStorage check, with the recovery command", () => {
+    const content = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+spec:
+  chart:
+    spec:
+      chart: demo
+      version: 1.1.0
+`;
+    const out = composePlan(
+      input(
+        {
+          app: app({ helmReleaseRef: { name: "demo" } }),
+          request: request({ chart: "1.2.0" }),
+          releaseStorage: {
+            kind: "read",
+            location: { name: "demo", namespace: "shop", storageNamespace: "shop" },
+            selection: selectRelease([
+              captured("helm-secret-v2.json"),
+              captured("helm-secret-v3-pending.json"),
+            ]),
+          },
+        },
+        content,
+      ),
+    );
+    const failed = out.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.name)).toEqual(["HelmReleaseStorage"]);
+    expect(failed[0]?.message).toContain("helm rollback demo 2 --namespace shop --no-hooks");
   });
 });
