@@ -60,11 +60,16 @@ export const COMMIT_SHA_PATTERN = "^([0-9a-f]{40}|[0-9a-f]{64})$";
 export const GIT_PATH_MAX = 1024;
 export const VERSION_PATH_MAX = 512;
 
-/** Matches a ".." segment anywhere in a slash-separated path (the CEL rule uses the same). */
-export const PARENT_SEGMENT_PATTERN = "(^|/)[.][.](/|$)";
-export const GIT_PATH_RULE = `!self.startsWith('/') && !self.matches('${PARENT_SEGMENT_PATTERN}')`;
+/**
+ * A plain relative path to a file: slash-separated, non-empty segments, no leading or trailing '/'
+ * (Git's tree has no "", "." or ".." entries, so such a path names nothing Cairn could edit).
+ */
+export const PLAIN_PATH_PATTERN = "^[^/]+(/[^/]+)*$";
+/** Matches a "." or ".." segment anywhere in a slash-separated path (the CEL rule uses the same). */
+export const DOT_SEGMENT_PATTERN = "(^|/)[.][.]?(/|$)";
+export const GIT_PATH_RULE = `self.matches('${PLAIN_PATH_PATTERN}') && !self.matches('${DOT_SEGMENT_PATTERN}')`;
 export const GIT_PATH_MESSAGE =
-  "spec.gitPath must be a relative path inside the repository (no leading '/', no '..' segments)";
+  "spec.gitPath must be a plain relative path to a file in the repository (no leading or trailing '/', no empty, '.' or '..' segments)";
 
 const pattern = (source: string, what: string, max: number) =>
   z

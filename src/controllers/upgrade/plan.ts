@@ -83,7 +83,12 @@ export interface PlanInput {
         readonly content: string | undefined;
         readonly canPush: { readonly ok: boolean; readonly message: string };
       }
-    | { readonly ok: false; readonly message: string };
+    | {
+        readonly ok: false;
+        /** Which check failed (gitFailureCheck); GitReachable when not told. */
+        readonly check?: string;
+        readonly message: string;
+      };
   readonly volumes: readonly KubeObject[];
   readonly missingVolumes: readonly string[];
   readonly workloads: readonly PlannedWorkload[];
@@ -162,7 +167,7 @@ export function composePlan(input: PlanInput): PlanOutput {
   // Git: reachable, the file exists, the version path resolves, and the target differs.
   let git: Plan["git"] | undefined;
   if (!input.git.ok) {
-    checks.push(check("GitReachable", false, input.git.message));
+    checks.push(check(input.git.check ?? "GitReachable", false, input.git.message));
   } else {
     checks.push(
       check(

@@ -514,14 +514,16 @@ describe("valid values at the edges", () => {
     expect(ManagedApp.safeParse(withValue(managedApp, "spec.git.url", url)).success).toBe(true);
   });
 
-  it.each(["apps/db/release.yaml", "release.yaml", "apps/..hidden/x.yaml", "apps/x..y/z.yaml"])(
-    "gitPath %s",
-    (gitPath) => {
-      expect(ManagedApp.safeParse(withValue(managedApp, "spec.gitPath", gitPath)).success).toBe(
-        true,
-      );
-    },
-  );
+  it.each([
+    "apps/db/release.yaml",
+    "release.yaml",
+    "apps/..hidden/x.yaml",
+    "apps/x..y/z.yaml",
+    ".flux.yaml",
+    "apps/.../x.yaml",
+  ])("gitPath %s", (gitPath) => {
+    expect(ManagedApp.safeParse(withValue(managedApp, "spec.gitPath", gitPath)).success).toBe(true);
+  });
 });
 
 describe("status", () => {

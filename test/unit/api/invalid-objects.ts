@@ -91,6 +91,27 @@ export const INVALID_CASES: readonly InvalidCase[] = [
     field: "spec.gitPath",
   },
   {
+    what: "gitPath naming a folder (trailing '/')",
+    kind: "ManagedApp",
+    set: "spec.gitPath",
+    value: "apps/podinfo/",
+    field: "spec.gitPath",
+  },
+  {
+    what: "gitPath with a '.' segment",
+    kind: "ManagedApp",
+    set: "spec.gitPath",
+    value: "./apps/podinfo.yaml",
+    field: "spec.gitPath",
+  },
+  {
+    what: "gitPath with an empty segment",
+    kind: "ManagedApp",
+    set: "spec.gitPath",
+    value: "apps//podinfo.yaml",
+    field: "spec.gitPath",
+  },
+  {
     what: "missing kustomizationRef",
     kind: "ManagedApp",
     set: "spec.kustomizationRef",
