@@ -4,22 +4,13 @@
 // Helm's storage is read for every HelmRelease, inventory or not: only it tells a release stuck
 // in pending-* (which Helm refuses to act on) or a Secret that no longer decodes.
 import type { DiscoveryVia } from "../../api/index.ts";
+import type { AppRefs, RefTarget } from "../../discovery/app-refs.ts";
 import { inventoryOf } from "../../discovery/inventory.ts";
 import { parseManifest } from "../../discovery/manifests.ts";
 import type { AppObjectRef } from "../../discovery/refs.ts";
 import type { ReleaseSelection } from "../../helm/select.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ReleaseStorageView } from "./release-storage.ts";
-
-export interface RefTarget {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-export interface AppRefs {
-  readonly kustomization: RefTarget;
-  readonly helmRelease: RefTarget | undefined;
-}
 
 export interface SourceProblem {
   readonly reason: string;

@@ -3,7 +3,7 @@
 import type { ManagedApp, Timeouts } from "../../api/index.ts";
 import { DURATION_MAX_MS, DURATION_MIN_MS, durationMs } from "../../api/fields.ts";
 import { requestTime } from "./time.ts";
-import type { StepName } from "./steps.ts";
+import type { StepName } from "./step-table.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -21,7 +21,7 @@ import {
   UPGRADE_STEPS,
   type StepDef,
   type StepName,
-} from "../../../../src/controllers/request/steps.ts";
+} from "../../../../src/controllers/request/step-table.ts";
 import { requestTime } from "../../../../src/controllers/request/time.ts";
 import type { Conditions } from "../../../../src/runtime/conditions.ts";
 

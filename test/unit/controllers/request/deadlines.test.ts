@@ -10,7 +10,7 @@ import {
 } from "../../../../src/controllers/request/deadlines.ts";
 import type { ManagedApp } from "../../../../src/api/index.ts";
 import { DURATION_MAX_MS, DURATION_MIN_MS } from "../../../../src/api/fields.ts";
-import type { StepName } from "../../../../src/controllers/request/steps.ts";
+import type { StepName } from "../../../../src/controllers/request/step-table.ts";
 
 const S = 1000;
 const M = 60 * S;
