@@ -15,7 +15,8 @@ export interface GitFailureCheck {
 
 export interface GitFailureContext {
   /** What was opened, when openRepo got that far. */
-  readonly repo?: { readonly url: string; readonly branch: string; readonly branchField: string };
+  readonly repo?:
+    { readonly url: string; readonly branch: string; readonly branchField: string } | undefined;
   readonly gitPath: string;
 }
 
