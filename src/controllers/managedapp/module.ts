@@ -291,7 +291,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     if (!parsed.success) {
       ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
     } else {
-      // Gather: the informers' objects, and Helm's storage only where no inventory lists the app.
+      // Gather: the informers' objects, and Helm's storage for every HelmRelease (sources.ts).
       const refs = refsOf(parsed.data);
       const kustomization = fluxObject("Kustomization", refs.kustomization);
       const helmRelease = refs.helmRelease
