@@ -61,7 +61,7 @@ function fail(message: string): PreviewResult {
 }
 
 /** The part of KubeClient the preview uses (reads only). */
-export type PreviewClient = Pick<KubeClient, "get" | "list">;
+export type PreviewClient = Pick<KubeClient, "get" | "list" | "serverVersion">;
 
 export interface HelmPreviewInput {
   readonly client: PreviewClient;
@@ -162,6 +162,8 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
         chartPath,
         releaseName: location.name,
         namespace: location.namespace,
+        // helm-controller renders for the cluster it talks to; so does the preview.
+        kubeVersion: await client.serverVersion(),
         valuesFrom: layers.layers,
         values: hr.spec.values ?? {},
       },

@@ -27,7 +27,7 @@ export function detailName(request: string): string {
 }
 
 export async function planImpact(input: {
-  readonly client: Pick<KubeClient, "get" | "list" | "create" | "mergePatch">;
+  readonly client: Pick<KubeClient, "get" | "list" | "serverVersion" | "create" | "mergePatch">;
   readonly helperPath: string;
   readonly request: UpgradeRequest;
   readonly helmRelease: KubeObject;

@@ -112,6 +112,7 @@ function world(withRepository = true) {
     get: api.get.bind(api),
     create: api.create.bind(api),
     mergePatch: api.mergePatch.bind(api),
+    serverVersion: () => Promise.resolve("v1.37.2"),
     list: (_apiVersion: string, kind: string, opts: ListOptions = {}) =>
       Promise.resolve({
         items: kind === "Secret" && opts.labelSelector === "owner=helm,name=demo" ? [release] : [],
@@ -170,6 +171,7 @@ describe("planImpact", () => {
     expect(asked.helm).toMatchObject({
       releaseName: "demo",
       namespace: NS,
+      kubeVersion: "v1.37.2",
       valuesFrom: [{ source: "ConfigMap/vals", data: "web: { replicas: 2 }\n" }],
       values: { storageClassName: "" },
     });
