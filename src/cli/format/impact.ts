@@ -100,3 +100,20 @@ export function renderImpact(
     out.push(`    … ${detail.omitted} object(s) too large to keep in the detail`);
   return out;
 }
+
+/** The impact for `-o json` (a CI bot posts it): the summary, the danger checks, the detail. */
+export function impactJson(
+  impact: PlanImpact,
+  preflight: readonly PreflightCheck[],
+  detail?: ImpactDetail,
+): {
+  readonly summary: PlanImpact;
+  readonly dangers: readonly PreflightCheck[];
+  readonly detail?: ImpactDetail;
+} {
+  return {
+    summary: impact,
+    dangers: preflight.filter((c) => DANGERS.has(c.name)),
+    ...(detail ? { detail } : {}),
+  };
+}

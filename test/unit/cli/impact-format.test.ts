@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { decodeImpactDetail, renderImpact } from "../../../src/cli/format/impact.ts";
+import { decodeImpactDetail, impactJson, renderImpact } from "../../../src/cli/format/impact.ts";
 import { renderPlan } from "../../../src/cli/format/plan.ts";
 import type { PlanImpact, PreflightCheck } from "../../../src/api/index.ts";
 import type { Impact } from "../../../src/impact/diff.ts";
@@ -119,5 +119,19 @@ describe("renderPlan with an impact", () => {
     expect(text.indexOf("Impact: 1 added")).toBeGreaterThan(0);
     expect(text.indexOf("Impact:")).toBeLessThan(text.indexOf("Preflight:"));
     expect(text).toContain("✗ ReferencedConfigRemoved");
+  });
+});
+
+describe("impactJson", () => {
+  it("carries the summary, every danger check and the detail for CI", () => {
+    const detail = decodeImpactDetail(configMap);
+    const json = impactJson(summary, preflight, detail);
+    expect(json.summary).toBe(summary);
+    expect(json.dangers.map((d) => [d.name, d.passed])).toEqual([
+      ["ReferencedConfigRemoved", false],
+      ["VolumeDataRemoved", true],
+    ]);
+    expect(json.detail?.findings).toEqual([finding]);
+    expect(impactJson(summary, [], undefined)).toEqual({ summary, dangers: [] });
   });
 });
