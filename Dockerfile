@@ -9,6 +9,17 @@
 # The Node version matches the `node` devDependency, so the controller runs on the runtime it
 # was tested with; test/unit/deploy/dockerfile.test.ts keeps the two in step.
 ARG NODE_VERSION=24.21.0
+# The Go the rendering helper is built and tested with (go/render/go.mod's go line or newer).
+ARG GO_VERSION=1.26.8
+
+# cairn-render, the impact preview's rendering helper (go/render): Helm's and kustomize's own
+# engines at the versions Flux's controllers use. Static (CGO off), so it runs on the slim image.
+FROM golang:${GO_VERSION}-bookworm AS render
+WORKDIR /src
+COPY go/render/ ./go/render/
+COPY scripts/build-render.sh ./scripts/
+RUN bash scripts/build-render.sh /out
+
 FROM node:${NODE_VERSION}-bookworm-slim
 
 # git and ssh drive the Git commits of an upgrade; ca-certificates lets git verify HTTPS remotes
@@ -31,6 +42,7 @@ COPY src/ ./src/
 # The CRDs travel with the code that reads them, so an install step can apply the matching
 # version from the same image.
 COPY crds/ ./crds/
+COPY --from=render /out/cairn-render /usr/local/bin/cairn-render
 
 # The root filesystem is read-only in the cluster; /tmp is an emptyDir. git and ssh write their
 # config, known hosts and temporary files under HOME, and the system-wide git config is ignored
@@ -38,7 +50,8 @@ COPY crds/ ./crds/
 ENV HOME=/tmp \
     TMPDIR=/tmp \
     GIT_CONFIG_NOSYSTEM=1 \
-    GIT_TERMINAL_PROMPT=0
+    GIT_TERMINAL_PROMPT=0 \
+    CAIRN_RENDER_HELPER=/usr/local/bin/cairn-render
 
 # ssh refuses to run for a uid without a passwd entry ("No user exists for uid"), so the
 # numeric user gets one; HOME stays /tmp, the writable emptyDir.

@@ -136,6 +136,11 @@ const ConfigSchema = z.object({
     .regex(/^(UpgradeRequest|RollbackRequest)\/[A-Za-z]+$/, "must be <Kind>/<Step>")
     .optional(),
   suspendedWarningAfterMs: durationMs(1_000, 30 * 24 * 3_600_000, "1s to 720h"),
+  // The impact preview's rendering helper (cairn-render, go/render); unset: plans carry no impact.
+  renderHelper: z
+    .string()
+    .regex(/^\//, "must be an absolute path to the cairn-render binary")
+    .optional(),
 });
 
 /** Rules between fields; each runs when the fields it compares are valid on their own. */
@@ -262,6 +267,12 @@ const FIELDS: { readonly [K in Field]-?: FieldSpec } = {
     flag: "suspended-warning-after",
     env: ["CAIRN_SUSPENDED_WARNING_AFTER"],
     fallback: () => "30m",
+  },
+  // The image sets CAIRN_RENDER_HELPER to the binary it ships (Dockerfile).
+  renderHelper: {
+    flag: "render-helper",
+    env: ["CAIRN_RENDER_HELPER"],
+    fallback: () => undefined,
   },
 };
 

@@ -172,10 +172,20 @@ build_prometheus_operator() {
   chmod -R u+w "$out/crds"
 }
 
+build_render() {
+  # Cairn's own rendering helper (go/render), not a test bed part: the tests and a local
+  # controller run the binary from this cache (--render-helper=<folder>/cairn-render).
+  bash "$here/../scripts/build-render.sh" "$1"
+}
+
+render_hash() {
+  (cd "$here/../go/render" && cat go.mod go.sum $(ls ./*.go | grep -v _test.go) | sha256sum | cut -c1-10)
+}
+
 only=("$@")
 for c in "${only[@]}"; do
   case "$c" in
-    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot | helm | promtool | prometheusOperator) ;;
+    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot | helm | promtool | prometheusOperator | render) ;;
     *) echo "testbed build: unknown component '$c'" >&2; exit 2 ;;
   esac
 done
@@ -193,5 +203,8 @@ build_component promtool "promtool-$PROMETHEUS+$platform+$(module_hash promtool)
 build_component prometheusOperator \
   "prometheus-operator-$PROMETHEUS_OPERATOR+$platform+$(module_hash prometheus-operator)" \
   build_prometheus_operator
+render_version() { sed -n "s#^[[:space:]]*$1 \(v[^ ]*\).*#\1#p" "$here/../go/render/go.mod" | head -1; }
+render_versions="helm-$(render_version helm.sh/helm/v4)+kustomize-$(render_version sigs.k8s.io/kustomize/api)"
+build_component render "render-$render_versions+$platform+$(render_hash)" build_render
 echo "testbed build: done in $((SECONDS - total_start))s" >&2
 (IFS=,; echo "{${dirs[*]}}")

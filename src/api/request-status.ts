@@ -96,6 +96,40 @@ export type PlannedWorkload = z.infer<typeof PlannedWorkload>;
 export const SourceRef = z.object({ namespace: Namespace, name: Name });
 export type SourceRef = z.infer<typeof SourceRef>;
 
+export const ImpactChange = z.enum(["Added", "Changed", "Removed"]);
+export type ImpactChange = z.infer<typeof ImpactChange>;
+
+/** One object the target version adds, changes or removes. */
+export const ImpactObject = z.object({
+  change: ImpactChange,
+  /** "" for the core group. */
+  group: Text(DNS_SUBDOMAIN_MAX),
+  kind: Text(63),
+  /** "" for a cluster-scoped object. */
+  namespace: Text(DNS_LABEL_MAX),
+  name: Name,
+});
+export type ImpactObject = z.infer<typeof ImpactObject>;
+
+export const IMPACT_OBJECTS_MAX = 64;
+
+/**
+ * The impact preview, bounded: counts, the first objects (dangers first), and the ConfigMap
+ * holding the full per-object diff.
+ */
+export const PlanImpact = z.object({
+  added: Count,
+  changed: Count,
+  removed: Count,
+  unchanged: Count,
+  objects: z.array(ImpactObject).max(IMPACT_OBJECTS_MAX),
+  /** More objects changed than objects lists. */
+  truncated: z.boolean().optional(),
+  /** In the request's namespace, owned by the request: the gzipped JSON of every change. */
+  detailConfigMap: Name.optional(),
+});
+export type PlanImpact = z.infer<typeof PlanImpact>;
+
 export const Plan = z.object({
   git: PlanGit,
   flux: z.array(FluxObjectRef).max(16),
@@ -106,6 +140,8 @@ export const Plan = z.object({
   volumeSnapshotClassName: Text(DNS_SUBDOMAIN_MAX).optional(),
   /** A rollback without data: the upgrade skipped snapshots, only Git is reverted. */
   gitOnly: z.boolean().optional(),
+  /** An upgrade of a HelmRelease app with a rendering helper: what the new version does. */
+  impact: PlanImpact.optional(),
 });
 export type Plan = z.infer<typeof Plan>;
 

@@ -31,6 +31,17 @@ export const TargetVersion = z
   });
 export type TargetVersion = z.infer<typeof TargetVersion>;
 
+/** The impact preview's danger checks (src/impact/dangers.ts names the same list). */
+export const DANGER_CHECK_NAMES = [
+  "ReferencedConfigRemoved",
+  "VolumeDataRemoved",
+  "ImmutableFieldChanged",
+  "CustomResourceDefinitionRemoved",
+  "OwnershipChanged",
+] as const;
+export const DangerCheckName = z.enum(DANGER_CHECK_NAMES);
+export type DangerCheckName = z.infer<typeof DangerCheckName>;
+
 export const UpgradeRequestSpec = z.object({
   managedAppRef: ManagedAppRef,
   /** Omitted: the app's status.availableUpdate, pinned in the plan. */
@@ -39,6 +50,8 @@ export const UpgradeRequestSpec = z.object({
   skipSnapshot: z.boolean().default(false),
   /** Plan only: no suspend, no scaling, no lock, no commit. */
   dryRun: z.boolean().default(false),
+  /** Danger checks of the impact preview this upgrade proceeds despite, by name. */
+  acknowledgeDangers: z.array(DangerCheckName).max(DANGER_CHECK_NAMES.length).optional(),
 });
 export type UpgradeRequestSpec = z.infer<typeof UpgradeRequestSpec>;
 

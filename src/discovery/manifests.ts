@@ -31,7 +31,7 @@ export interface ManifestOptions {
 
 // Cluster-scoped kinds a chart commonly renders. Helm resolves scope through API discovery; a pure
 // parser cannot, and a wrong namespace here would only matter for these kinds.
-const CLUSTER_SCOPED = new Set([
+export const CLUSTER_SCOPED: ReadonlySet<string> = new Set([
   "APIService",
   "ClusterRole",
   "ClusterRoleBinding",

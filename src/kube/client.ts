@@ -310,6 +310,17 @@ export class KubeClient {
     }
   }
 
+  /** The API server's version (GET /version, readable by every client), e.g. "v1.37.2". */
+  async serverVersion(): Promise<string> {
+    const answer = (await this.#call("get /version", HttpMethod.GET, () =>
+      Promise.resolve("/version"),
+    )) as { gitVersion?: unknown };
+    if (typeof answer.gitVersion !== "string") {
+      throw new KubeError("Unknown", "get /version: no gitVersion in the answer");
+    }
+    return answer.gitVersion;
+  }
+
   async get(ref: ObjectRef): Promise<KubeObject> {
     return (await this.#call(`get ${describe(ref)}`, HttpMethod.GET, () =>
       this.#api.path(ref, "read"),

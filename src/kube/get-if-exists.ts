@@ -3,7 +3,7 @@ import type { KubeClient, KubeObject, ObjectRef } from "./client.ts";
 import { isKubeError } from "./errors.ts";
 
 export async function getIfExists(
-  client: KubeClient,
+  client: Pick<KubeClient, "get">,
   ref: ObjectRef,
 ): Promise<KubeObject | undefined> {
   try {

@@ -83,6 +83,7 @@ describe("loadConfig", () => {
       "--watch-label-selector=team=a",
       "--failpoint=UpgradeRequest/Commit",
       "--suspended-warning-after=1h30m",
+      "--render-helper=/usr/local/bin/cairn-render",
     ]);
     expect(config).toEqual({
       namespace: "ops",
@@ -105,6 +106,7 @@ describe("loadConfig", () => {
       watchLabelSelector: "team=a",
       failpoint: "UpgradeRequest/Commit",
       suspendedWarningAfterMs: 90 * 60_000,
+      renderHelper: "/usr/local/bin/cairn-render",
     });
   });
 
@@ -263,7 +265,17 @@ describe("loadConfig", () => {
     const usage = describeFlags();
     expect(usage).toContain("--namespace=VALUE (env CAIRN_NAMESPACE, POD_NAMESPACE)");
     expect(usage).toContain("--leader-elect[=true|false] (env CAIRN_LEADER_ELECT)");
-    expect(usage.split("\n")).toHaveLength(20);
+    expect(usage.split("\n")).toHaveLength(21);
+  });
+
+  it("takes the rendering helper from CAIRN_RENDER_HELPER, as an absolute path only", () => {
+    expect(ok([], { CAIRN_RENDER_HELPER: "/bin/cairn-render" }).renderHelper).toBe(
+      "/bin/cairn-render",
+    );
+    expect(ok([]).renderHelper).toBeUndefined();
+    expect(problems(["--render-helper=cairn-render"])).toEqual([
+      'renderHelper (--render-helper="cairn-render"): must be an absolute path to the cairn-render binary',
+    ]);
   });
 });
 

@@ -14,6 +14,8 @@ export const BinaryDirs = z.object({
   fluxSource: z.string().optional(),
   fluxKustomize: z.string().optional(),
   fluxHelm: z.string().optional(),
+  /** Cairn's rendering helper (go/render): <folder>/cairn-render. */
+  render: z.string().optional(),
 });
 export type BinaryDirs = z.infer<typeof BinaryDirs>;
 
@@ -32,7 +34,7 @@ export function parseBuildOutput(stdout: string): BinaryDirs {
 /** The build components each profile needs; build.sh builds and lists only those it is asked for. */
 export const BUILD_COMPONENTS = {
   "control-plane": ["kube", "kwok"],
-  full: ["kube", "kwok", "snapshot", "fluxSource", "fluxKustomize", "fluxHelm"],
+  full: ["kube", "kwok", "snapshot", "fluxSource", "fluxKustomize", "fluxHelm", "render"],
 } as const;
 
 export function ensureBinaries(

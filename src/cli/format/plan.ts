@@ -2,6 +2,14 @@
 // every preflight check, the Git diff, and the verdict.
 import type { Plan, PreflightCheck } from "../../api/request-status.ts";
 import { outcomeOf, type AnyRequest } from "../requests.ts";
+import { type ImpactDetail, renderImpact } from "./impact.ts";
+
+export interface PlanRenderOptions {
+  /** The request's impact ConfigMap, decoded (decodeImpactDetail). */
+  readonly impactDetail?: ImpactDetail;
+  /** Every field change and the bodies of added objects (--diff). */
+  readonly fullDiff?: boolean;
+}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -66,11 +74,26 @@ export function renderPreflight(checks: readonly PreflightCheck[]): string[] {
 }
 
 /** The whole report of a finished dry run. */
-export function renderPlan(request: AnyRequest, app: string): string {
+export function renderPlan(
+  request: AnyRequest,
+  app: string,
+  options: PlanRenderOptions = {},
+): string {
   const status = request.status;
   const out = [`Plan for ${app} (${request.kind.toLowerCase()}/${request.metadata.name}, dry run)`];
   if (status?.plan) out.push(...renderPlanBody(status.plan));
   else out.push("  (no plan was recorded)");
+  // Dangers first: the impact (with its danger checks) comes before the other checks.
+  if (status?.plan?.impact) {
+    out.push(
+      ...renderImpact(
+        status.plan.impact,
+        status.preflight ?? [],
+        options.impactDetail,
+        options.fullDiff,
+      ),
+    );
+  }
   if (status?.preflight?.length) out.push("Preflight:", ...renderPreflight(status.preflight));
   const diff = status?.plan?.git.diff;
   if (diff)

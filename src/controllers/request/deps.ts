@@ -24,6 +24,7 @@ export interface RequestDeps {
     | "gitAuthorName"
     | "gitAuthorEmail"
     | "watchLabelSelector"
+    | "renderHelper"
   >;
   /** One Git workspace per remote for the whole process, shared by both request kinds. */
   readonly gitWorkspaces: WorkspacePool;

@@ -58,10 +58,18 @@ const env = new Map(
 describe("Dockerfile", () => {
   it("builds from a pinned Node 24 slim image, never a floating or latest tag", () => {
     const from = all("FROM");
-    expect(from).toHaveLength(1);
-    const image = expand(from[0] ?? "");
+    expect(from).toHaveLength(2);
+    const image = expand(from.at(-1) ?? "");
     expect(image).toMatch(/^node:24\.\d+\.\d+-(bookworm|trixie)-slim$/);
     expect(image).not.toMatch(/latest/);
+  });
+
+  it("builds the rendering helper in a pinned Go stage and ships only its binary", () => {
+    const builder = expand(all("FROM")[0] ?? "");
+    expect(builder).toMatch(/^golang:1\.\d+\.\d+-bookworm AS render$/);
+    expect(all("RUN")).toContain("bash scripts/build-render.sh /out");
+    expect(all("COPY")).toContain("--from=render /out/cairn-render /usr/local/bin/cairn-render");
+    expect(env.get("CAIRN_RENDER_HELPER")).toBe("/usr/local/bin/cairn-render");
   });
 
   it("runs the Node version the project's toolchain pins, so production runs what was tested", () => {

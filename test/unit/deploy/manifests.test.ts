@@ -306,6 +306,9 @@ describe("deploy/ RBAC", () => {
         ]),
         "core/secrets get",
         "core/secrets list",
+        // The impact preview: valuesFrom ConfigMaps, the request's diff ConfigMap, the chart's repository.
+        ...["get", "create", "patch"].map((v) => `core/configmaps ${v}`),
+        "source.toolkit.fluxcd.io/helmrepositories get",
         ...["create", "patch", "update"].map((v) => `events.k8s.io/events ${v}`),
         ...["get", "create", "update", "patch", "delete"].map(
           (v) => `coordination.k8s.io/leases ${v}`,

@@ -22,6 +22,8 @@ import {
 const run = promisify(execFile);
 const CHARTS = fileURLToPath(new URL("../../fixtures/charts", import.meta.url));
 const VERSIONS = ["1.0.0", "1.1.0", "2.0.0"];
+// The impact preview's chart (test/integration/render): its versions' changes are asserted there.
+const IMPACT_VERSIONS = ["1.0.0", "1.1.0", "2.0.0", "3.0.0"];
 
 const Index = z.object({
   apiVersion: z.literal("v1"),
@@ -100,15 +102,20 @@ describe("helm repository", () => {
     expect(repo.url).toBe(`http://127.0.0.1:${repo.port}`);
   });
 
-  it("packs each fixture folder as demo-<version>.tgz", () => {
-    expect(packed.map((c) => [c.name, c.version]).sort()).toEqual(VERSIONS.map((v) => ["demo", v]));
-    for (const chart of packed) expect(chart.file).toBe(join(out, `demo-${chart.version}.tgz`));
+  it("packs each fixture folder as <name>-<version>.tgz", () => {
+    expect(packed.map((c) => [c.name, c.version]).sort()).toEqual([
+      ...VERSIONS.map((v) => ["demo", v]),
+      ...IMPACT_VERSIONS.map((v) => ["impact", v]),
+    ]);
+    for (const chart of packed) {
+      expect(chart.file).toBe(join(out, `${chart.name}-${chart.version}.tgz`));
+    }
   });
 
   it("serves an index listing all three versions with their URLs", async () => {
     const index = await fetchIndex();
     expect(Number.isNaN(Date.parse(index.generated))).toBe(false);
-    expect(Object.keys(index.entries)).toEqual(["demo"]);
+    expect(Object.keys(index.entries).sort()).toEqual(["demo", "impact"]);
     const entries = index.entries["demo"] ?? [];
     expect(entries.map((e) => e.version)).toEqual(["2.0.0", "1.1.0", "1.0.0"]);
     for (const entry of entries) {

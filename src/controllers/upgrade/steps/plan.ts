@@ -32,6 +32,7 @@ import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
 import { composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
 import { gitFailureCheck } from "../git-checks.ts";
+import { planImpact } from "../impact.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
 export type PlanDeps = Pick<
@@ -242,8 +243,28 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       releaseStorage,
       snapshotClass,
     });
-    const failed = failedChecks(checks);
-    if (failed.length > 0 || !composed)
+    // The impact preview: only for a chart bump of a HelmRelease app whose other checks pass
+    // (a failed plan ends before it anyway), and only with a rendering helper configured.
+    const previewed =
+      composed &&
+      deps.config.renderHelper &&
+      helmRelease &&
+      composed.git.images === undefined &&
+      failedChecks(checks).length === 0
+        ? await planImpact({
+            client,
+            helperPath: deps.config.renderHelper,
+            request: ctx.request,
+            helmRelease,
+            targetVersion: composed.git.to,
+            allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+          })
+        : undefined;
+    const allChecks = [...checks, ...(previewed?.checks ?? [])];
+    const plan =
+      composed && previewed?.impact ? { ...composed, impact: previewed.impact } : composed;
+    const failed = failedChecks(allChecks);
+    if (failed.length > 0 || !plan)
       return {
         kind: "finished",
         complete: "False",
@@ -253,21 +274,21 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
             0,
             32_000,
           ),
-        facts: { preflight: checks, ...(composed ? { plan: composed } : {}) },
+        facts: { preflight: allChecks, ...(plan ? { plan } : {}) },
       };
-    const summary = `${composed.git.from} → ${composed.git.to} in ${composed.git.path}; ${composed.volumes.length} PVC(s), ${composed.workloads.length} workload(s)`;
+    const summary = `${plan.git.from} → ${plan.git.to} in ${plan.git.path}; ${plan.volumes.length} PVC(s), ${plan.workloads.length} workload(s)`;
     if (dry)
       return {
         kind: "finished",
         complete: "True",
         reason: ConditionReason.DryRunSucceeded,
         message: `dry run: ${summary}; nothing was changed`,
-        facts: { plan: composed, preflight: checks },
+        facts: { plan, preflight: allChecks },
       };
     return {
       kind: "succeeded",
       message: `planned ${summary}`,
-      facts: { plan: composed, preflight: checks },
+      facts: { plan, preflight: allChecks },
     };
   };
 }

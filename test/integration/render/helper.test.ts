@@ -1,0 +1,194 @@
+// cairn-render, the rendering helper, on the test bed's charts and a kustomize folder: Helm's
+// and kustomize's real engines, no cluster needed (the binary comes from testbed/build.sh).
+import { execFile } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TESTBED_DIR } from "../../../testbed/src/binaries.ts";
+import { computeImpact } from "../../../src/impact/diff.ts";
+import { parseObjects } from "../../../src/impact/objects.ts";
+import { DEFAULT_HELPER_LIMITS, HelperError, runHelper } from "../../../src/render/helper.ts";
+
+const run = promisify(execFile);
+let helper = "";
+let work = "";
+
+beforeAll(async () => {
+  const { stdout } = await run("bash", [join(TESTBED_DIR, "build.sh"), "render"]);
+  const dirs = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { render: string };
+  helper = join(dirs.render, "cairn-render");
+  work = await mkdtemp(join(tmpdir(), "cairn-render-test-"));
+});
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const chart = (name: string) => join(TESTBED_DIR, "fixtures", "charts", name);
+const options = () => ({ path: helper, ...DEFAULT_HELPER_LIMITS });
+
+describe("cairn-render, Helm side", () => {
+  it("renders a chart with the release name, namespace and merged values", async () => {
+    const result = await runHelper(options(), {
+      helm: {
+        chartPath: chart("demo-1.1.0"),
+        releaseName: "shop",
+        namespace: "apps",
+        kubeVersion: "v1.37.2",
+        valuesFrom: [{ source: "ConfigMap/v", data: "web:\n  replicas: 2\n" }],
+        values: { db: { replicas: 3 } },
+      },
+    });
+    if (!result.ok) throw new Error(result.message);
+    const parsed = parseObjects(result.manifest, "apps");
+    if (!parsed.ok) throw new Error(parsed.message);
+    const names = parsed.objects.map((o) => `${o.id.kind}/${o.id.namespace}/${o.id.name}`);
+    expect(names.sort()).toEqual([
+      "Deployment/apps/shop-web",
+      "PersistentVolumeClaim/apps/shop-uploads",
+      "Service/apps/shop-db",
+      "Service/apps/shop-web",
+      "StatefulSet/apps/shop-db",
+    ]);
+    const replicas = (kind: string) =>
+      (parsed.objects.find((o) => o.id.kind === kind)?.object["spec"] as { replicas?: number })
+        .replicas;
+    expect(replicas("Deployment")).toBe(2);
+    expect(replicas("StatefulSet")).toBe(3);
+  });
+
+  it("shows what 1.0.0 to 1.1.0 changes, comparing manifests as Helm does", async () => {
+    const render = async (name: string) => {
+      const r = await runHelper(options(), {
+        helm: { chartPath: chart(name), releaseName: "demo", namespace: "demo" },
+      });
+      if (!r.ok) throw new Error(r.message);
+      const parsed = parseObjects(r.manifest, "demo");
+      if (!parsed.ok) throw new Error(parsed.message);
+      return parsed.objects;
+    };
+    const impact = computeImpact(
+      await render("demo-1.0.0"),
+      await render("demo-1.1.0"),
+      "manifest",
+    );
+    expect(impact.added).toEqual([]);
+    expect(impact.removed).toEqual([]);
+    // Every object carries the chart label, so all five change, at least in that label.
+    expect(impact.changed).toHaveLength(5);
+    for (const change of impact.changed) {
+      expect(change.changes).toContainEqual({
+        path: 'metadata.labels["helm.sh/chart"]',
+        from: "demo-1.0.0",
+        to: "demo-1.1.0",
+      });
+    }
+  });
+
+  it("answers a template error as a message, and a bad request too", async () => {
+    const bad = join(work, "bad-chart");
+    await cp(chart("demo-1.0.0"), bad, { recursive: true });
+    await writeFile(join(bad, "templates", "broken.yaml"), "{{ .Values.nope.deeper }}\n");
+    const result = await runHelper(options(), {
+      helm: { chartPath: bad, releaseName: "demo", namespace: "demo" },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? "" : result.message).toMatch(/nil pointer evaluating|nope/);
+    const missing = await runHelper(options(), {
+      helm: { chartPath: join(work, "absent"), releaseName: "demo", namespace: "demo" },
+    });
+    expect(missing.ok ? "" : missing.message).toMatch(/^helm: loading the chart/);
+  });
+
+  it("is a HelperError when the binary cannot run", async () => {
+    await expect(
+      runHelper(
+        { ...options(), path: join(work, "no-such-binary") },
+        {
+          helm: { chartPath: "x", releaseName: "a", namespace: "b" },
+        },
+      ),
+    ).rejects.toBeInstanceOf(HelperError);
+  });
+});
+
+describe("cairn-render, kustomize side", () => {
+  it("applies the Kustomization's namespace, images, patches and substitutions", async () => {
+    const root = join(work, "source");
+    await mkdir(join(root, "apps", "web"), { recursive: true });
+    await writeFile(
+      join(root, "apps", "web", "deploy.yaml"),
+      [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: { name: web, labels: { tier: '${TIER}', env: '${ENV:=dev}' } }",
+        "spec:",
+        "  template:",
+        "    spec:",
+        "      containers: [{ name: web, image: registry.cairn.invalid/web:1.0.0 }]",
+        "",
+      ].join("\n"),
+    );
+    const result = await runHelper(options(), {
+      kustomize: {
+        root,
+        path: "./apps/web",
+        kustomization: {
+          apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+          kind: "Kustomization",
+          metadata: { name: "apps", namespace: "flux-system" },
+          spec: {
+            path: "./apps/web",
+            targetNamespace: "shop",
+            images: [{ name: "registry.cairn.invalid/web", newTag: "2.0.0" }],
+            patches: [
+              {
+                patch: "- op: add\n  path: /metadata/annotations\n  value: { patched: 'yes' }\n",
+                target: { kind: "Deployment" },
+              },
+            ],
+            postBuild: { substitute: { TIER: "front" } },
+          },
+        },
+      },
+    });
+    if (!result.ok) throw new Error(result.message);
+    const parsed = parseObjects(result.manifest, "default");
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.objects).toHaveLength(1);
+    const web = parsed.objects[0];
+    expect(web?.id).toEqual({ group: "apps", kind: "Deployment", namespace: "shop", name: "web" });
+    expect(web?.object["metadata"]).toEqual({
+      name: "web",
+      namespace: "shop",
+      labels: { tier: "front", env: "dev" },
+      annotations: { patched: "yes" },
+    });
+    expect(JSON.stringify(web?.object)).toContain("registry.cairn.invalid/web:2.0.0");
+    // The generator wrote the kustomization.yaml into the copy, as kustomize-controller does.
+    expect(await readFile(join(root, "apps", "web", "kustomization.yaml"), "utf8")).toContain(
+      "deploy.yaml",
+    );
+  });
+
+  it("refuses a path outside the source", async () => {
+    const result = await runHelper(options(), {
+      kustomize: {
+        root: join(work, "source"),
+        path: "../..",
+        kustomization: {
+          apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+          kind: "Kustomization",
+          metadata: { name: "x" },
+          spec: {},
+        },
+      },
+    });
+    expect(result).toEqual({
+      ok: false,
+      message: 'kustomize: path "../.." leaves the source root',
+    });
+  });
+});

@@ -1,0 +1,260 @@
+// The impact preview inside Plan (planImpact) on the fake API: the deployed release from Helm
+// storage, the chart fetched from a real loopback Helm repository (the test bed's charts), the
+// valuesFrom data, and a stand-in for cairn-render that records what it was asked and answers a
+// fixed manifest (the real helper is exercised in test/integration/render).
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeImpactDetail } from "../../../../src/cli/format/impact.ts";
+import { detailName, planImpact } from "../../../../src/controllers/upgrade/impact.ts";
+import type { KubeObject, ListOptions } from "../../../../src/kube/client.ts";
+import type { UpgradeRequest } from "../../../../src/api/index.ts";
+import { TESTBED_DIR } from "../../../../testbed/src/binaries.ts";
+import { type HelmRepo, packageCharts, startHelmRepo } from "../../../../testbed/src/helm-repo.ts";
+import { FakeObjectApi } from "../../../fakes/object-api.ts";
+import { encodeRelease } from "../../helm/encode.ts";
+
+const NS = "shop";
+const CURRENT = `---
+# Source: impact/templates/credentials-secret.yaml
+apiVersion: v1
+kind: Secret
+metadata: { name: demo-credentials }
+stringData: { DB_PASSWORD: x }
+---
+# Source: impact/templates/web-deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: demo-web }
+spec:
+  template:
+    spec:
+      containers: [{ name: web, image: "web:1.0.0", envFrom: [{ secretRef: { name: demo-credentials } }] }]
+`;
+const TARGET = `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: demo-web }
+spec:
+  template:
+    spec:
+      containers: [{ name: web, image: "web:2.0.0", envFrom: [{ secretRef: { name: demo-credentials } }] }]
+`;
+
+let tmp = "";
+let repo: HelmRepo;
+let helperPath = "";
+let seen = "";
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "cairn-plan-impact-"));
+  repo = await startHelmRepo({ root: join(tmp, "repo") });
+  await packageCharts(join(TESTBED_DIR, "fixtures", "charts"), join(tmp, "repo"), repo.url);
+  seen = join(tmp, "seen");
+  helperPath = join(tmp, "fake-render");
+  // Records the request and a copy of the chart archive, then answers the target manifest.
+  await writeFile(
+    helperPath,
+    `#!${process.execPath}
+const fs = require("node:fs");
+const req = JSON.parse(fs.readFileSync(0, "utf8"));
+fs.writeFileSync(${JSON.stringify(`${seen}.json`)}, JSON.stringify(req));
+fs.copyFileSync(req.helm.chartPath, ${JSON.stringify(`${seen}.tgz`)});
+process.stdout.write(JSON.stringify({ manifest: ${JSON.stringify(TARGET)} }));
+`,
+  );
+  await chmod(helperPath, 0o755);
+});
+
+afterAll(async () => {
+  await repo.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function world(withRepository = true) {
+  const api = new FakeObjectApi();
+  if (withRepository) {
+    api.seed({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      metadata: { name: "charts", namespace: NS },
+      spec: { url: repo.url },
+    });
+  }
+  api.seed({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "vals", namespace: NS },
+    data: { "values.yaml": "web: { replicas: 2 }\n" },
+  });
+  const release: KubeObject = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: "sh.helm.release.v1.demo.v1",
+      namespace: NS,
+      labels: { owner: "helm", name: "demo" },
+    },
+    type: "helm.sh/release.v1",
+    data: {
+      release: encodeRelease({
+        name: "demo",
+        namespace: NS,
+        version: 1,
+        info: { status: "deployed" },
+        chart: { metadata: { name: "impact", version: "1.0.0" } },
+        manifest: CURRENT,
+      }),
+    },
+  };
+  const client = {
+    get: api.get.bind(api),
+    create: api.create.bind(api),
+    mergePatch: api.mergePatch.bind(api),
+    serverVersion: () => Promise.resolve("v1.37.2"),
+    list: (_apiVersion: string, kind: string, opts: ListOptions = {}) =>
+      Promise.resolve({
+        items: kind === "Secret" && opts.labelSelector === "owner=helm,name=demo" ? [release] : [],
+        resourceVersion: "1",
+      }),
+  };
+  return { api, client };
+}
+
+const helmRelease: KubeObject = {
+  apiVersion: "helm.toolkit.fluxcd.io/v2",
+  kind: "HelmRelease",
+  metadata: { name: "demo", namespace: NS },
+  spec: {
+    chart: {
+      spec: {
+        chart: "impact",
+        version: "1.0.0",
+        sourceRef: { kind: "HelmRepository", name: "charts" },
+      },
+    },
+    valuesFrom: [{ kind: "ConfigMap", name: "vals" }],
+    values: { storageClassName: "" },
+  },
+};
+
+function request(acknowledgeDangers?: string[]): UpgradeRequest {
+  return {
+    apiVersion: "cairn.dev/v1alpha1",
+    kind: "UpgradeRequest",
+    metadata: { name: "to-2", namespace: NS, uid: "req-uid" },
+    spec: {
+      managedAppRef: { name: "demo" },
+      targetVersion: { chart: "2.0.0" },
+      skipSnapshot: false,
+      dryRun: false,
+      ...(acknowledgeDangers ? { acknowledgeDangers } : {}),
+    },
+  } as UpgradeRequest;
+}
+
+describe("planImpact", () => {
+  it("renders the target chart from the HelmRepository with the release's inputs", async () => {
+    const { client } = world();
+    await planImpact({
+      client,
+      helperPath,
+      request: request(),
+      helmRelease,
+      targetVersion: "2.0.0",
+      allowCrossNamespaceRefs: false,
+    });
+    const asked = JSON.parse(await readFile(`${seen}.json`, "utf8")) as {
+      helm: Record<string, unknown>;
+    };
+    expect(asked.helm).toMatchObject({
+      releaseName: "demo",
+      namespace: NS,
+      kubeVersion: "v1.37.2",
+      valuesFrom: [{ source: "ConfigMap/vals", data: "web: { replicas: 2 }\n" }],
+      values: { storageClassName: "" },
+    });
+    // The archive the repository serves for impact 2.0.0, byte for byte.
+    const served = Buffer.from(await (await fetch(`${repo.url}/impact-2.0.0.tgz`)).arrayBuffer());
+    expect((await readFile(`${seen}.tgz`)).equals(served)).toBe(true);
+  });
+
+  it("refuses the incident unless acknowledged, and keeps the full diff in an owned ConfigMap", async () => {
+    const { api, client } = world();
+    const outcome = await planImpact({
+      client,
+      helperPath,
+      request: request(),
+      helmRelease,
+      targetVersion: "2.0.0",
+      allowCrossNamespaceRefs: false,
+    });
+    expect(outcome.impact).toEqual({
+      added: 0,
+      changed: 1,
+      removed: 1,
+      unchanged: 0,
+      objects: [
+        { change: "Removed", group: "", kind: "Secret", namespace: NS, name: "demo-credentials" },
+        { change: "Changed", group: "apps", kind: "Deployment", namespace: NS, name: "demo-web" },
+      ],
+      detailConfigMap: "to-2-impact",
+    });
+    const danger = outcome.checks.find((c) => c.name === "ReferencedConfigRemoved");
+    expect(danger?.passed).toBe(false);
+    expect(danger?.message).toContain("Secret shop/demo-credentials is no longer rendered");
+    const cm = api.peek({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: NS,
+      name: detailName("to-2"),
+    });
+    expect(cm?.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: "cairn.dev/v1alpha1",
+        kind: "UpgradeRequest",
+        name: "to-2",
+        uid: "req-uid",
+        controller: true,
+      },
+    ]);
+    const detail = decodeImpactDetail(cm);
+    expect(detail?.impact.changed[0]?.changes).toEqual([
+      { path: "spec.template.spec.containers[0].image", from: "web:1.0.0", to: "web:2.0.0" },
+    ]);
+
+    const acked = await planImpact({
+      client,
+      helperPath,
+      request: request(["ReferencedConfigRemoved"]),
+      helmRelease,
+      targetVersion: "2.0.0",
+      allowCrossNamespaceRefs: false,
+    });
+    expect(acked.checks.find((c) => c.name === "ReferencedConfigRemoved")?.passed).toBe(true);
+    expect(acked.checks.every((c) => c.passed)).toBe(true);
+  });
+
+  it("reports a preview it cannot make as a passed ImpactPreview check, changing nothing", async () => {
+    const { api, client } = world(false);
+    const outcome = await planImpact({
+      client,
+      helperPath,
+      request: request(),
+      helmRelease,
+      targetVersion: "2.0.0",
+      allowCrossNamespaceRefs: false,
+    });
+    expect(outcome).toEqual({
+      checks: [
+        {
+          name: "ImpactPreview",
+          passed: true,
+          message: "not available: HelmRepository shop/charts not found",
+        },
+      ],
+    });
+    expect(api.calls.filter((c) => c.op === "create")).toEqual([]);
+  });
+});
