@@ -3,7 +3,7 @@ import { ConditionType } from "../../api/conditions.ts";
 import type { ManagedApp } from "../../api/managedapp.ts";
 import { outcomeOf, requestLabel, type AnyRequest } from "../requests.ts";
 import { between, formatDuration } from "./duration.ts";
-import { renderTable } from "./table.ts";
+import { renderTable, type TableStyle } from "./table.ts";
 
 export interface Operation {
   readonly kind: string;
@@ -90,24 +90,50 @@ export function describeOperation(op: Operation): string {
   return `${op.kind} ${op.name}: ${op.phase}${step}`;
 }
 
-export function renderStatusTable(apps: readonly AppSummary[], withNamespace: boolean): string {
-  const headers = ["name", "version", "health", "update", "operation", "last upgrade"];
+/** "Snapshot(2m)": the running step and for how long; the phase before the first step. */
+export function stepCell(op: Operation): string {
+  if (!op.step) return op.phase;
+  return `${op.step}${op.stepElapsedMs !== undefined ? `(${formatDuration(op.stepElapsedMs)})` : ""}`;
+}
+
+export function renderStatusTable(
+  apps: readonly AppSummary[],
+  withNamespace: boolean,
+  style: TableStyle = {},
+): string {
+  const headers = [
+    "name",
+    "version",
+    "health",
+    "update",
+    "operation",
+    "step",
+    "queued",
+    "last upgrade",
+  ];
   const rows = apps.map((app) => {
     const [first, ...others] = app.operations;
-    const operation = first
-      ? `${describeOperation(first)}${others.length > 0 ? ` (+${others.length} queued)` : ""}`
-      : "-";
     const last = app.lastUpgrade
-      ? `${app.lastUpgrade.outcome}${app.lastUpgrade.version ? ` ${app.lastUpgrade.version}` : ""}`
+      ? `${app.lastUpgrade.outcome}${app.lastUpgrade.version ? `/${app.lastUpgrade.version}` : ""}`
       : "-";
     // The last known version stands while it cannot be read; the reason says so.
-    const version = `${app.version ?? "-"}${app.versionProblem ? ` (${app.versionProblem.reason})` : ""}`;
-    return [app.name, version, app.health, app.availableUpdate ?? "-", operation, last];
+    const version = `${app.version ?? "-"}${app.versionProblem ? `(${app.versionProblem.reason})` : ""}`;
+    return [
+      app.name,
+      version,
+      app.health,
+      app.availableUpdate ?? "-",
+      first ? first.name : "-",
+      first ? stepCell(first) : "-",
+      String(others.length),
+      last,
+    ];
   });
   return withNamespace
     ? renderTable(
         ["namespace", ...headers],
         rows.map((row, i) => [apps[i]?.namespace ?? "", ...row]),
+        style,
       )
-    : renderTable(headers, rows);
+    : renderTable(headers, rows, style);
 }
