@@ -1,11 +1,9 @@
 // `kubectl cairn watch <request>`: attaches to any request, the ones Cairn starts by itself
 // included, shows the steps it already ran and follows it to its end.
 import { getRequest } from "../cluster.ts";
-import { emit, say, type CommandContext } from "../context.ts";
+import { emit, type CommandContext } from "../context.ts";
 import { ExitCode } from "../errors.ts";
-import { renderOutcome } from "../format/progress.ts";
-import { outcomeOf } from "../requests.ts";
-import { watchRequest } from "../watch-request.ts";
+import { reportOutcome, watchRequest } from "../watch-request.ts";
 
 export async function watch(
   ctx: CommandContext,
@@ -16,8 +14,7 @@ export async function watch(
     timeoutMs: cmd.timeoutMs,
     steps: true,
   });
-  const succeeded = outcomeOf(request.status).state === "succeeded";
-  for (const line of renderOutcome(request)) say(ctx, line);
+  const code = reportOutcome(ctx, request);
   emit(ctx, last);
-  return succeeded ? ExitCode.Ok : ExitCode.Failure;
+  return code;
 }

@@ -63,6 +63,29 @@ describe("summarizeApp", () => {
     expect(row.split(/\s+/)).toHaveLength(8);
   });
 
+  it("says which request a queued one waits for", () => {
+    const queued = upgrade("web-upgrade-3", {
+      created: "2026-01-01T11:55:00Z",
+      status: {
+        phase: "Pending",
+        conditions: [
+          condition(
+            "Planned",
+            "False",
+            "Waiting",
+            "waiting for UpgradeRequest web-upgrade-2, which holds the app; planning once it lets go",
+          ),
+        ],
+      },
+    });
+    const summary = summarizeApp(web, [queued], NOW);
+    expect(summary.operations[0]?.waiting).toBe(
+      "waiting for UpgradeRequest web-upgrade-2, which holds the app; planning once it lets go",
+    );
+    const [, row = ""] = renderStatusTable([summary], false).split("\n");
+    expect(row.split(/\s+/)[5]).toBe("waits-for:web-upgrade-2");
+  });
+
   it("shows the Ready reason when the app is not ready, and dashes for what is unknown", () => {
     const broken = app(
       "db",
