@@ -30,6 +30,15 @@ function loadedModules(argv: string[]): { urls: string[]; stdout: string } {
   return parsed;
 }
 
+function hasShell(name: string): boolean {
+  try {
+    execFileSync(name, ["-c", "exit 0"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const HEAVY = /@kubernetes\/client-node|node_modules\/zod|node_modules\/yaml|src\/kube\//;
 
 describe("start-up", () => {
@@ -77,6 +86,59 @@ describe("bash completion", () => {
     });
     return out.split("\n").filter((l) => l !== "");
   }
+
+  const env = {
+    ...process.env,
+    PATH: `${dir}:${process.env["PATH"] ?? ""}`,
+    KUBECONFIG: join(dir, "none"),
+  };
+  const script = (shell: string) => {
+    const file = join(dir, `completion.${shell}`);
+    writeFileSync(file, execFileSync(wrapper, ["completion", shell], { encoding: "utf8" }));
+    return file;
+  };
+
+  // zsh and fish are not on every machine (Debian: apt-get install zsh fish).
+  it.runIf(hasShell("zsh"))(
+    "zsh: _describe gets the candidates with their descriptions",
+    () => {
+      const file = script("zsh");
+      const out = execFileSync(
+        "zsh",
+        [
+          "-c",
+          // compdef and _describe belong to compinit; stand-ins record what the script hands them.
+          `compdef() { :; }; _describe() { print -l -- "\${(@P)2}"; }; source ${file}; ` +
+            "words=(kubectl-cairn up); CURRENT=2; _kubectl_cairn; " +
+            "words=(kubectl-cairn history --a); CURRENT=3; _kubectl_cairn",
+        ],
+        { encoding: "utf8", env },
+      );
+      expect(out).toBe(
+        "upgrade:upgrade an app (snapshots first, rolls back on failure)\n--all:include dry runs (plans)\n",
+      );
+    },
+    120_000,
+  );
+
+  it.runIf(hasShell("fish"))(
+    "fish: complete -C offers the candidates",
+    () => {
+      const file = script("fish");
+      const out = execFileSync(
+        "fish",
+        [
+          "-c",
+          `source ${file}; complete -C 'kubectl-cairn up'; complete -C 'kubectl-cairn history --a'`,
+        ],
+        { encoding: "utf8", env },
+      );
+      expect(out).toBe(
+        "upgrade\tupgrade an app (snapshots first, rolls back on failure)\n--all\tinclude dry runs (plans)\n",
+      );
+    },
+    120_000,
+  );
 
   it("completes commands and flags through kubectl-cairn __complete", () => {
     expect(completeInBash(["kubectl-cairn", "up"])).toEqual(["upgrade"]);
