@@ -7,7 +7,7 @@
 // namespace with one ManagedApp; the API answers in a few ms, so the time is the plugin's).
 // `node -e 0` is the floor: Node's own start on this machine.
 //
-//   node bench/cli-startup.ts [--runs=21] [--exe=PATH]
+//   node bench/cli-startup.ts [--runs=21] [--exe=PATH] [--without-cluster]
 //   CAIRN_TESTBED_KUBECONFIG=… node bench/cli-startup.ts   (reuse a running bed)
 //
 // Targets (issue 17): --help ≤ 150 ms, status ≤ 500 ms. The bench reports, it never fails on
@@ -63,7 +63,12 @@ function measure(
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { runs: { type: "string", default: "21" }, exe: { type: "string" } },
+    options: {
+      runs: { type: "string", default: "21" },
+      exe: { type: "string" },
+      // Only --help and version --client: no test bed started.
+      "without-cluster": { type: "boolean", default: false },
+    },
   });
   const runs = Number(values.runs);
   const work = mkdtempSync(join(tmpdir(), "cairn-bench-cli-"));
@@ -81,13 +86,14 @@ async function main(): Promise<void> {
       });
       exe = Object.values(built.executables)[0] ?? "";
     }
-    if (!reuse) log("starting a control-plane test bed …");
-    cluster = reuse ? undefined : await Cluster.start({ log });
-    const kubeconfig = reuse ?? cluster?.kubeconfig ?? "";
-    const admin = KubeClient.fromKubeconfigFile(kubeconfig);
+    const withCluster = !values["without-cluster"];
+    if (withCluster && !reuse) log("starting a control-plane test bed …");
+    cluster = withCluster && !reuse ? await Cluster.start({ log }) : undefined;
+    const kubeconfig = reuse ?? cluster?.kubeconfig ?? join(work, "no-kubeconfig");
+    const admin = withCluster ? KubeClient.fromKubeconfigFile(kubeconfig) : undefined;
     const namespace = `bench-cli-${Date.now().toString(36)}`;
-    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
-    await admin.create({
+    await admin?.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    await admin?.create({
       apiVersion: API_VERSION,
       kind: Kind.ManagedApp,
       metadata: { name: "web", namespace },
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
     const commands: [string, string[]][] = [
       ["--help", ["--help"]],
       ["version --client", ["version", "--client"]],
-      ["status", ["status", "-n", namespace]],
+      ...(withCluster ? [["status", ["status", "-n", namespace]] as [string, string[]]] : []),
     ];
     const rows: string[][] = [];
     const floor = measure(node, ["-e", "0"], env, runs);
@@ -114,7 +120,7 @@ async function main(): Promise<void> {
         rows.push([install, name, fmt(measure(cmd, [...prefix, ...args], env, runs))]);
       }
     }
-    await admin.delete({ apiVersion: "v1", kind: "Namespace", name: namespace });
+    await admin?.delete({ apiVersion: "v1", kind: "Namespace", name: namespace });
     const load = loadavg()
       .map((l) => l.toFixed(1))
       .join(" ");

@@ -2,7 +2,8 @@
 //   - kubectl-cairn-<version>.tgz: the npm package (the bundle as its bin; Node 22.19 or newer);
 //   - kubectl-cairn_<version>_linux_<arch>.tar.gz: a self-contained executable per platform (a
 //     Node single executable application: the bundle injected with postject into the Node
-//     binary the npm registry ships for that platform), with the kubectl_complete-cairn shim;
+//     binary the npm registry ships for that platform; the commands file as its asset), with
+//     the kubectl_complete-cairn shim;
 //   - SHA256SUMS, and cairn.yaml, the krew manifest naming each archive with its sha256.
 //
 // Only Linux (amd64, arm64) is built: a macOS executable must be code-signed again after the
@@ -15,10 +16,10 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { buildBundle, packageVersion } from "./build-cli.ts";
+import { buildBundle, COMMANDS_FILE, packageVersion } from "./build-cli.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
@@ -53,7 +54,7 @@ export function sha256(file: string): string {
  */
 function nodeBinary(platform: Platform): string {
   const arch = NODE_ARCH[platform.arch];
-  if (process.platform === platform.os && process.arch === arch) return process.execPath;
+  if (isHost(platform)) return process.execPath;
   const version = process.versions.node;
   const cache = join(
     homedir(),
@@ -83,23 +84,31 @@ function nodeBinary(platform: Platform): string {
   return binary;
 }
 
-/** The bundle as a SEA blob, prepared by this very Node (same version as every binary used). */
-function seaBlob(bundle: string, work: string): string {
-  const blob = join(work, "kubectl-cairn.blob");
-  const config = join(work, "sea-config.json");
+/**
+ * The bundle as a SEA blob, prepared by this very Node (same version as every binary used), with
+ * the commands file as an asset. V8's code cache of the first file makes --help start faster,
+ * but only on the CPU that made it: the host's own platform gets it, the others do without.
+ */
+function seaBlob(bundle: string, work: string, codeCache: boolean): string {
+  const blob = join(work, `kubectl-cairn${codeCache ? "-cached" : ""}.blob`);
+  const config = join(work, `sea-config${codeCache ? "-cached" : ""}.json`);
   writeFileSync(
     config,
     JSON.stringify({
       main: bundle,
       output: blob,
       disableExperimentalSEAWarning: true,
-      // Both are tied to the CPU of the machine that builds; the blob is shared by all platforms.
       useSnapshot: false,
-      useCodeCache: false,
+      useCodeCache: codeCache,
+      assets: { [COMMANDS_FILE]: join(dirname(bundle), COMMANDS_FILE) },
     }),
   );
   run(process.execPath, ["--experimental-sea-config", config]);
   return blob;
+}
+
+function isHost(platform: Platform): boolean {
+  return process.platform === platform.os && process.arch === NODE_ARCH[platform.arch];
 }
 
 function executable(platform: Platform, blob: string, work: string): string {
@@ -131,6 +140,7 @@ function npmPackage(bundle: string, work: string, out: string, version: string):
   mkdirSync(dir, { recursive: true });
   copyFileSync(bundle, join(dir, "kubectl-cairn.cjs"));
   chmodSync(join(dir, "kubectl-cairn.cjs"), 0o755);
+  copyFileSync(join(dirname(bundle), COMMANDS_FILE), join(dir, COMMANDS_FILE));
   copyFileSync(join(ROOT, "bin", "kubectl_complete-cairn"), join(dir, "kubectl_complete-cairn"));
   copyFileSync(join(ROOT, "docs", "plugin.md"), join(dir, "README.md"));
   writeFileSync(
@@ -145,7 +155,7 @@ function npmPackage(bundle: string, work: string, out: string, version: string):
           "kubectl-cairn": "kubectl-cairn.cjs",
           "kubectl_complete-cairn": "kubectl_complete-cairn",
         },
-        files: ["kubectl-cairn.cjs", "kubectl_complete-cairn", "README.md"],
+        files: ["kubectl-cairn.cjs", COMMANDS_FILE, "kubectl_complete-cairn", "README.md"],
         // The bundled HTTP client (undici) needs 22.19; the executables carry their own Node.
         engines: { node: ">=22.19.0" },
       },
@@ -208,11 +218,17 @@ export async function release(opts: ReleaseOptions): Promise<Release> {
   mkdirSync(work, { recursive: true });
   const bundle = await buildBundle(join(work, "kubectl-cairn.cjs"));
   const npm = npmPackage(bundle, work, opts.out, version);
-  const blob = opts.platforms.length > 0 ? seaBlob(bundle, work) : "";
+  const blobs = new Map<boolean, string>();
+  const blobFor = (platform: Platform) => {
+    const cached = isHost(platform);
+    const blob = blobs.get(cached) ?? seaBlob(bundle, work, cached);
+    blobs.set(cached, blob);
+    return blob;
+  };
   const archives: KrewArchive[] = [];
   const executables: Record<string, string> = {};
   for (const platform of opts.platforms) {
-    const dir = executable(platform, blob, work);
+    const dir = executable(platform, blobFor(platform), work);
     executables[`${platform.os}-${platform.arch}`] = join(dir, "kubectl-cairn");
     const file = archive(platform, dir, opts.out, version);
     archives.push({ platform, file, sha256: sha256(join(opts.out, file)) });
