@@ -72,7 +72,11 @@ export async function buildBundle(outfile = BUNDLE): Promise<string> {
     ...COMMON,
     stdin: {
       contents: [
+        'import { enableCompileCache } from "node:module";',
         'import { runProcess } from "./src/cli/main.ts";',
+        // V8's compiled code kept on disk between runs (os.tmpdir()/node-compile-cache; Node's
+        // NODE_DISABLE_COMPILE_CACHE turns it off): the commands file then loads 2-3 times faster.
+        "enableCompileCache?.();",
         // The npm package runs on the user's Node; the bundled HTTP client needs 22.19.
         'const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);',
         "if (major < 22 || (major === 22 && minor < 19)) {",
