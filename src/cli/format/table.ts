@@ -9,6 +9,8 @@ export interface TableStyle {
   readonly noHeaders?: boolean;
   /** The last column holds prose (an event's message) and keeps its spaces; it is last, so awk still splits the others. */
   readonly freeTextLast?: boolean;
+  /** Every cell keeps its spaces: for summaries people read (the demo's), never the plugin's tables. */
+  readonly prose?: boolean;
 }
 
 /** One cell, whitespace-free; an empty one shows "-". */
@@ -24,7 +26,9 @@ export function renderTable(
 ): string {
   const last = headers.length - 1;
   const body = rows.map((row) =>
-    row.map((text, col) => (style.freeTextLast && col === last ? text.trim() || "-" : cell(text))),
+    row.map((text, col) =>
+      style.prose || (style.freeTextLast && col === last) ? text.trim() || "-" : cell(text),
+    ),
   );
   const all = style.noHeaders ? body : [headers.map((h) => h.toUpperCase()), ...body];
   if (all.length === 0) return "";
