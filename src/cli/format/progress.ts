@@ -132,7 +132,7 @@ export function failureAdvice(request: AnyRequest, reason: string): string[] {
   const rollback = request.status?.rollbackRef?.name;
   if (reason === ConditionReason.RollbackTriggered && rollback) {
     return [
-      "  The upgrade failed after its Git commit, so Cairn is rolling it back (data included).",
+      `  The upgrade failed after its Git commit: Cairn started rollbackrequest ${rollback} to undo it, data included.`,
       `  follow it: kubectl cairn watch ${rollback}${ns}`,
     ];
   }

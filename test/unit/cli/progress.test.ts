@@ -125,7 +125,7 @@ describe("renderOutcome", () => {
       },
     });
     expect(renderOutcome(triggered).slice(1)).toEqual([
-      "  The upgrade failed after its Git commit, so Cairn is rolling it back (data included).",
+      "  The upgrade failed after its Git commit: Cairn started rollbackrequest web-upgrade-2-rollback-a to undo it, data included.",
       "  follow it: kubectl cairn watch web-upgrade-2-rollback-a -n shop",
     ]);
     const early = upgrade("web-upgrade-3", {
