@@ -4,9 +4,10 @@
 //
 // In the repository it runs the TypeScript sources directly: Node strips the types, as it does
 // for the controller, so there is no build step to forget. Node refuses to strip types under
-// node_modules, so an installed copy runs the compiled dist/ of `npm run build`; so does a Node
-// without type stripping when dist/ is there. Plain JavaScript, so that it can explain itself
-// on any Node.
+// node_modules, so an installed copy of the repository runs the bundle of `npm run build:cli`
+// (dist/cli/kubectl-cairn.cjs), else the compiled dist/ of `npm run build`; so does a Node
+// without type stripping. Plain JavaScript, so that it can explain itself on any Node. (The npm
+// package and the executables of scripts/release-cli.ts run the bundle itself, without this.)
 import { existsSync, realpathSync } from "node:fs";
 import { join, sep } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,20 +23,26 @@ if (major < 22 || (major === 22 && minor < 19)) {
 
 const root = realpathSync(join(import.meta.dirname, ".."));
 const installed = root.split(sep).includes("node_modules");
+const bundle = join(root, "dist", "cli", "kubectl-cairn.cjs");
 const compiled = join(root, "dist", "cli", "main.js");
 const source = join(root, "src", "cli", "main.ts");
 // "strip" or "transform" where Node runs .ts files; false when turned off by flag.
 const canStrip = Boolean(process.features.typescript);
 
-let entry;
-if (!installed && canStrip) entry = source;
-else if (existsSync(compiled)) entry = compiled;
-else {
-  const why = installed
-    ? "Node does not run TypeScript under node_modules"
-    : "this Node does not strip TypeScript types";
-  process.stderr.write(`error: ${why}, and ${compiled} is missing: run npm run build in ${root}\n`);
-  process.exit(1);
+if (installed || !canStrip) {
+  // The bundle runs the plugin as it loads.
+  if (existsSync(bundle)) await import(pathToFileURL(bundle).href);
+  else if (existsSync(compiled)) await (await import(pathToFileURL(compiled).href)).runProcess();
+  else {
+    const why = installed
+      ? "Node does not run TypeScript under node_modules"
+      : "this Node does not strip TypeScript types";
+    process.stderr.write(
+      `error: ${why}, and ${bundle} is missing: run npm run build:cli in ${root}\n`,
+    );
+    process.exit(1);
+  }
+} else {
+  const { runProcess } = await import(pathToFileURL(source).href);
+  await runProcess();
 }
-const { runProcess } = await import(pathToFileURL(entry).href);
-await runProcess();

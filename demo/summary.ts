@@ -132,12 +132,14 @@ export function renderSummary(rows: readonly SummaryRow[]): string {
       formatSeconds(r.durationMs),
       `${formatSeconds(r.downtimeMs)}${r.downtimeUntil ? ` (until #${r.downtimeUntil} healthy)` : ""}`,
     ]),
+    { prose: true },
   );
   const names = stepNames(rows);
   if (names.length === 0) return requests;
   const steps = renderTable(
     ["step", ...rows.map((_, i) => `#${i + 1}`)],
     names.map((name) => [name, ...rows.map((r) => stepCell(r.steps, name))]),
+    { prose: true },
   );
   return `${requests}\nStep durations (from status.history):\n${steps}`;
 }

@@ -1,6 +1,6 @@
-// The command line, parsed into a typed invocation with node:util parseArgs. Pure: every
-// mistake becomes a UsageError (exit 2) before the cluster is contacted.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+// The values of a parsed command line checked and turned into a typed invocation. Pure: every
+// mistake becomes a UsageError (exit 2) before the cluster is contacted. program.ts owns the
+// shape of the command line (commander); this module owns what the values may be.
 import {
   CHART_VERSION_PATTERN,
   DNS_LABEL_PATTERN,
@@ -10,32 +10,7 @@ import {
 import { UsageError } from "./errors.ts";
 import { parseDuration } from "./format/duration.ts";
 import { isOutputFormat, type OutputFormat } from "./format/output.ts";
-
-export const USAGE = `kubectl cairn: safe, reversible upgrades of Flux-managed apps
-
-Usage:
-  kubectl cairn status [app] [-A]                 apps: version, health, update, running operation
-  kubectl cairn plan <app> [--to V] [--image N=T] dry-run an upgrade: plan, preflight, Git diff
-  kubectl cairn upgrade <app> [--to V] [--image N=T] [--watch] [--skip-snapshot]
-  kubectl cairn rollback <upgrade-request> [--watch]
-  kubectl cairn unfreeze <app> [--force]          resume Flux objects left suspended
-  kubectl cairn history <app>                     past requests, outcomes, durations, downtime
-
-Options:
-  --to VERSION            chart version to upgrade to (default: the app's available update)
-  --image NAME=TAG        image to bump; repeatable
-  -w, --watch             follow the request until it finishes; exit 1 if it fails
-      --timeout DURATION  how long plan or --watch wait, e.g. 90s, 10m (0: no limit;
-                          plan defaults to 5m); the request keeps running after
-      --skip-snapshot     upgrade without volume snapshots (not recommended)
-      --force             unfreeze even though a failed restore left PVCs missing
-  -A, --all-namespaces    status: apps of every namespace
-  -o, --output FORMAT     table (default), json or yaml
-  -n, --namespace NS      default: the context's namespace, else "default"
-      --context NAME      kubeconfig context to use
-      --kubeconfig PATH   default: $KUBECONFIG, else ~/.kube/config
-  -h, --help
-`;
+import type { RawInvocation } from "./program.ts";
 
 export interface Target {
   /** A chart version; absent with no images: the app's status.availableUpdate. */
@@ -43,9 +18,18 @@ export interface Target {
   readonly images: readonly { readonly name: string; readonly tag: string }[];
 }
 
+/** Table output options: `--no-headers`. */
+export interface TableOptions {
+  readonly noHeaders: boolean;
+}
+
 export type Command =
-  | { readonly name: "help" }
-  | { readonly name: "status"; readonly app?: string; readonly allNamespaces: boolean }
+  | ({
+      readonly name: "status";
+      readonly app?: string;
+      readonly allNamespaces: boolean;
+      readonly selector?: string;
+    } & TableOptions)
   | {
       readonly name: "plan";
       readonly app: string;
@@ -66,8 +50,17 @@ export type Command =
       readonly watch: boolean;
       readonly timeoutMs: number;
     }
+  | { readonly name: "watch"; readonly request: string; readonly timeoutMs: number }
+  | { readonly name: "describe"; readonly request: string }
+  | ({ readonly name: "events"; readonly target: string } & TableOptions)
+  | { readonly name: "abort"; readonly request: string; readonly yes: boolean }
   | { readonly name: "unfreeze"; readonly app: string; readonly force: boolean }
-  | { readonly name: "history"; readonly app: string };
+  | ({ readonly name: "history"; readonly app: string; readonly all: boolean } & TableOptions)
+  | { readonly name: "version"; readonly clientOnly: boolean }
+  | { readonly name: "completion"; readonly shell: "bash" | "zsh" | "fish" }
+  | { readonly name: "__complete"; readonly words: readonly string[] };
+
+export type CommandName = Command["name"];
 
 export interface Globals {
   readonly kubeconfig?: string;
@@ -79,41 +72,6 @@ export interface Globals {
 export interface Invocation {
   readonly globals: Globals;
   readonly command: Command;
-}
-
-const OPTIONS = {
-  kubeconfig: { type: "string" },
-  context: { type: "string" },
-  namespace: { type: "string", short: "n" },
-  output: { type: "string", short: "o" },
-  help: { type: "boolean", short: "h" },
-  "all-namespaces": { type: "boolean", short: "A" },
-  to: { type: "string" },
-  image: { type: "string", multiple: true },
-  watch: { type: "boolean", short: "w" },
-  timeout: { type: "string" },
-  "skip-snapshot": { type: "boolean" },
-  force: { type: "boolean" },
-} as const satisfies ParseArgsConfig["options"];
-
-type OptionName = keyof typeof OPTIONS;
-
-const GLOBAL: readonly OptionName[] = ["kubeconfig", "context", "namespace", "output", "help"];
-
-const COMMANDS = {
-  status: ["all-namespaces"],
-  plan: ["to", "image", "timeout"],
-  upgrade: ["to", "image", "watch", "timeout", "skip-snapshot"],
-  rollback: ["watch", "timeout"],
-  unfreeze: ["force"],
-  history: [],
-  help: [],
-} as const satisfies Record<Command["name"], readonly OptionName[]>;
-
-type CommandName = keyof typeof COMMANDS;
-
-function isCommandName(value: string): value is CommandName {
-  return Object.hasOwn(COMMANDS, value);
 }
 
 /** Waiting for a dry run is bounded by default: planning reads, it never waits on a lock. */
@@ -157,90 +115,153 @@ function timeout(value: string | undefined, fallbackMs: number): number {
   return ms;
 }
 
-export function parseCommandLine(argv: readonly string[]): Invocation {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-    });
-  } catch (err) {
-    // parseArgs' messages name the option and say what is wrong with it.
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+/** A label selector as kubectl takes it; the API server checks the grammar, this the charset. */
+function labelSelector(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  if (value.trim() === "" || /[\s]/.test(value.trim())) {
+    throw new UsageError(`--selector "${value}" is not a label selector such as app=web,tier!=db`);
   }
-  const { values, positionals, tokens } = parsed;
-  const [word, ...args] = positionals;
-  const help: Invocation = { globals: { output: "table" }, command: { name: "help" } };
-  if (values.help) return help;
-  if (word === undefined) throw new UsageError("missing command");
-  if (!isCommandName(word)) throw new UsageError(`unknown command "${word}"`);
-  if (word === "help") return help;
-  const allowed = new Set<string>([...GLOBAL, ...COMMANDS[word]]);
-  for (const token of tokens) {
-    if (token.kind === "option" && !allowed.has(token.name)) {
-      throw new UsageError(`flag --${token.name} does not apply to "${word}"`);
-    }
-  }
-  const output = values.output ?? "table";
+  return value.trim();
+}
+
+function flag(options: Readonly<Record<string, unknown>>, name: string): boolean {
+  return options[name] === true;
+}
+
+function text(options: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  const value = options[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+function list(options: Readonly<Record<string, unknown>>, name: string): string[] | undefined {
+  const value = options[name];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : undefined;
+}
+
+/** commander's `--no-headers` sets `headers: false`. */
+function tableOptions(options: Readonly<Record<string, unknown>>): TableOptions {
+  return { noHeaders: options["headers"] === false };
+}
+
+function isShell(value: string | undefined): value is "bash" | "zsh" | "fish" {
+  return value === "bash" || value === "zsh" || value === "fish";
+}
+
+/** The checked invocation of what commander parsed. */
+export function toInvocation(raw: RawInvocation): Invocation {
+  const output = raw.globals.output;
   if (!isOutputFormat(output)) {
     throw new UsageError(`--output "${output}" is not one of table, json, yaml`);
   }
   const globals: Globals = {
     output,
-    ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
-    ...(values.context !== undefined ? { context: values.context } : {}),
-    ...(values.namespace !== undefined
-      ? { namespace: dnsLabel(values.namespace, "namespace") }
+    ...(raw.globals.kubeconfig !== undefined ? { kubeconfig: raw.globals.kubeconfig } : {}),
+    ...(raw.globals.context !== undefined ? { context: raw.globals.context } : {}),
+    ...(raw.globals.namespace !== undefined
+      ? { namespace: dnsLabel(raw.globals.namespace, "namespace") }
       : {}),
   };
-  if (args.length > 1) throw new UsageError(`unexpected argument "${args[1] ?? ""}"`);
-  if (values.timeout !== undefined && word !== "plan" && !values.watch) {
-    throw new UsageError("--timeout limits waiting: it needs --watch");
-  }
+  const o = raw.options;
+  const [first] = raw.args;
   const command = ((): Command => {
-    switch (word) {
-      case "status":
-        if (values["all-namespaces"] && globals.namespace !== undefined) {
-          throw new UsageError("--all-namespaces and --namespace exclude each other");
-        }
-        if (values["all-namespaces"] && args[0] !== undefined) {
+    switch (raw.command) {
+      case "status": {
+        const allNamespaces = flag(o, "allNamespaces");
+        if (allNamespaces && first !== undefined) {
           throw new UsageError("an app name and --all-namespaces exclude each other");
+        }
+        const selector = labelSelector(o["selector"]);
+        if (selector !== undefined && first !== undefined) {
+          throw new UsageError("an app name and --selector exclude each other");
         }
         return {
           name: "status",
-          allNamespaces: values["all-namespaces"] ?? false,
-          ...(args[0] !== undefined ? { app: dnsLabel(args[0], "app") } : {}),
+          allNamespaces,
+          ...(first !== undefined ? { app: dnsLabel(first, "app") } : {}),
+          ...(selector !== undefined ? { selector } : {}),
+          ...tableOptions(o),
         };
+      }
       case "plan":
         return {
           name: "plan",
-          app: dnsLabel(args[0], "app"),
-          target: target(values.to, values.image),
-          timeoutMs: timeout(values.timeout, PLAN_TIMEOUT_MS),
+          app: dnsLabel(first, "app"),
+          target: target(text(o, "to"), list(o, "image")),
+          timeoutMs: timeout(text(o, "timeout"), PLAN_TIMEOUT_MS),
         };
-      case "upgrade":
+      case "upgrade": {
+        const dryRun = flag(o, "dryRun");
+        const watch = flag(o, "watch");
+        if (text(o, "timeout") !== undefined && !watch && !dryRun) {
+          throw new UsageError("--timeout limits waiting: it needs --watch");
+        }
+        if (dryRun && flag(o, "skipSnapshot")) {
+          throw new UsageError("--dry-run takes no snapshot: --skip-snapshot has no meaning");
+        }
+        const app = dnsLabel(first, "app");
+        const goal = target(text(o, "to"), list(o, "image"));
+        // A dry run is a plan: it waits for the result, bounded by default.
+        if (dryRun) {
+          return {
+            name: "plan",
+            app,
+            target: goal,
+            timeoutMs: timeout(text(o, "timeout"), PLAN_TIMEOUT_MS),
+          };
+        }
         return {
           name: "upgrade",
-          app: dnsLabel(args[0], "app"),
-          target: target(values.to, values.image),
-          watch: values.watch ?? false,
-          timeoutMs: timeout(values.timeout, 0),
-          skipSnapshot: values["skip-snapshot"] ?? false,
+          app,
+          target: goal,
+          watch,
+          timeoutMs: timeout(text(o, "timeout"), 0),
+          skipSnapshot: flag(o, "skipSnapshot"),
         };
-      case "rollback":
+      }
+      case "rollback": {
+        const watch = flag(o, "watch");
+        if (text(o, "timeout") !== undefined && !watch) {
+          throw new UsageError("--timeout limits waiting: it needs --watch");
+        }
         return {
           name: "rollback",
-          upgrade: dnsLabel(args[0], "upgrade request"),
-          watch: values.watch ?? false,
-          timeoutMs: timeout(values.timeout, 0),
+          upgrade: dnsLabel(first, "upgrade request"),
+          watch,
+          timeoutMs: timeout(text(o, "timeout"), 0),
         };
+      }
+      case "watch":
+        return {
+          name: "watch",
+          request: dnsLabel(first, "request"),
+          timeoutMs: timeout(text(o, "timeout"), 0),
+        };
+      case "describe":
+        return { name: "describe", request: dnsLabel(first, "request") };
+      case "events":
+        return { name: "events", target: dnsLabel(first, "app or request"), ...tableOptions(o) };
+      case "abort":
+        return { name: "abort", request: dnsLabel(first, "request"), yes: flag(o, "yes") };
       case "unfreeze":
-        return { name: "unfreeze", app: dnsLabel(args[0], "app"), force: values.force ?? false };
+        return { name: "unfreeze", app: dnsLabel(first, "app"), force: flag(o, "force") };
       case "history":
-        return { name: "history", app: dnsLabel(args[0], "app") };
+        return {
+          name: "history",
+          app: dnsLabel(first, "app"),
+          all: flag(o, "all"),
+          ...tableOptions(o),
+        };
+      case "version":
+        return { name: "version", clientOnly: flag(o, "client") };
+      case "completion":
+        if (!isShell(first)) {
+          throw new UsageError(`shell "${first ?? ""}" is not one of bash, zsh, fish`);
+        }
+        return { name: "completion", shell: first };
+      case "__complete":
+        return { name: "__complete", words: raw.args };
+      default:
+        throw new UsageError(`unknown command "${raw.command}"`);
     }
   })();
   return { globals, command };

@@ -10,7 +10,7 @@ import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import { CliError } from "./errors.ts";
 import { randomSuffix, requestName } from "./names.ts";
-import { newestFirst } from "./requests.ts";
+import { newestFirst, type AnyRequest } from "./requests.ts";
 
 /** Parses one object; a malformed one (hand-edited, or from a newer Cairn) is named, not skipped. */
 export function parseObject<S extends z.ZodType>(schema: S, obj: KubeObject): z.output<S> {
@@ -29,14 +29,25 @@ async function listParsed<S extends z.ZodType>(
   kind: Kind,
   schema: S,
   namespace: string | undefined,
+  labelSelector?: string,
 ): Promise<z.output<S>[]> {
-  const { items } = await client.list(API_VERSION, kind, namespace ? { namespace } : {});
+  const { items } = await client.list(API_VERSION, kind, {
+    ...(namespace ? { namespace } : {}),
+    ...(labelSelector ? { labelSelector } : {}),
+  });
   return items.map((item) => parseObject(schema, item));
 }
 
-/** Apps of one namespace, or of all of them when namespace is undefined, sorted by name. */
-export async function listApps(client: KubeClient, namespace?: string): Promise<ManagedApp[]> {
-  const apps = await listParsed(client, Kind.ManagedApp, ManagedApp, namespace);
+/**
+ * Apps of one namespace, or of all of them when namespace is undefined, sorted by name; only
+ * those matching the label selector when one is given.
+ */
+export async function listApps(
+  client: KubeClient,
+  namespace?: string,
+  selector?: string,
+): Promise<ManagedApp[]> {
+  const apps = await listParsed(client, Kind.ManagedApp, ManagedApp, namespace, selector);
   return apps.sort(
     (a, b) =>
       (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
@@ -129,4 +140,56 @@ export async function createNamed(
       if (!isKubeError(err, "AlreadyExists") || attempt >= 2) throw err;
     }
   }
+}
+
+/** A request of either kind by name; an error that lists the newest requests when neither exists. */
+export async function getRequest(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<{ request: AnyRequest; raw: KubeObject }> {
+  const [upgrade, rollback] = await Promise.all([
+    getRaw(client, Kind.UpgradeRequest, namespace, name),
+    getRaw(client, Kind.RollbackRequest, namespace, name),
+  ]);
+  if (upgrade) return { request: parseObject(UpgradeRequest, upgrade), raw: upgrade };
+  if (rollback) return { request: parseObject(RollbackRequest, rollback), raw: rollback };
+  const [upgrades, rollbacks] = await Promise.all([
+    listUpgrades(client, namespace),
+    listRollbacks(client, namespace),
+  ]);
+  const recent = newestFirst<AnyRequest>([...upgrades, ...rollbacks]).map((r) => r.metadata.name);
+  const shown = recent.length > 0 ? recent.slice(0, 10).join(", ") : "(none)";
+  const more = recent.length > 10 ? `, and ${recent.length - 10} more` : "";
+  throw new CliError(
+    `no upgraderequest or rollbackrequest "${name}" in namespace "${namespace}"; requests here: ${shown}${more}`,
+  );
+}
+
+async function getRaw(
+  client: KubeClient,
+  kind: Kind,
+  namespace: string,
+  name: string,
+): Promise<KubeObject | undefined> {
+  try {
+    return await client.get({ apiVersion: API_VERSION, kind, namespace, name });
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return undefined;
+    throw err;
+  }
+}
+
+/** The core/v1 Events about one object (those written as events.k8s.io/v1 included). */
+export async function listEventsAbout(
+  client: KubeClient,
+  namespace: string,
+  kind: string,
+  name: string,
+): Promise<KubeObject[]> {
+  const { items } = await client.list("v1", "Event", {
+    namespace,
+    fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}`,
+  });
+  return [...items];
 }

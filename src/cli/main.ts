@@ -1,17 +1,14 @@
-// kubectl-cairn: the command line parsed, the cluster chosen as kubectl would, one command run,
-// and every failure turned into one line on stderr with an exit code (1 failed or refused,
-// 2 bad usage). The process itself is the caller's: main takes its streams and environment.
+// kubectl-cairn: the command line parsed (program.ts), then the chosen command run. Only what
+// every run needs is imported up front: `--help`, `version --client` and `completion` finish
+// without loading the Kubernetes client, zod or yaml; everything else is imported by execute.ts
+// when a command needs it. The process itself is the caller's: main takes its streams and
+// environment.
 import { homedir } from "node:os";
-import { parseCommandLine, USAGE, type Command } from "./args.ts";
-import { history } from "./commands/history.ts";
-import { rollback } from "./commands/rollback.ts";
-import { status } from "./commands/status.ts";
-import { unfreeze } from "./commands/unfreeze.ts";
-import { plan, upgrade } from "./commands/upgrade.ts";
-import type { CommandContext } from "./context.ts";
-import { CliError, describeFailure, ExitCode } from "./errors.ts";
-import { connect } from "./kubeconfig.ts";
+import { clientVersion } from "./client-version.ts";
+import { completionScript } from "./completion-scripts.ts";
+import { ExitCode } from "./errors.ts";
 import type { Writer } from "./live.ts";
+import { parseCommandLine, SHELLS, type RawInvocation } from "./program.ts";
 
 export interface Io {
   readonly stdout: Writer;
@@ -19,60 +16,66 @@ export interface Io {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly home: string;
   readonly now: () => Date;
+  /**
+   * Asks a person a question and resolves with the answer; undefined without a terminal to
+   * ask on (then a command that needs a confirmation refuses).
+   */
+  readonly ask?: ((question: string) => Promise<string>) | undefined;
 }
 
-function run(ctx: CommandContext, command: Exclude<Command, { name: "help" }>): Promise<ExitCode> {
-  switch (command.name) {
-    case "status":
-      return status(ctx, command);
-    case "plan":
-      return plan(ctx, command);
-    case "upgrade":
-      return upgrade(ctx, command);
-    case "rollback":
-      return rollback(ctx, command);
-    case "unfreeze":
-      return unfreeze(ctx, command);
-    case "history":
-      return history(ctx, command);
+/** The commands that need nothing but this module; undefined for the others. */
+function runLight(raw: RawInvocation, io: Io): ExitCode | undefined {
+  if (raw.command === "version" && raw.options["client"] === true) {
+    if (raw.globals.output === "table") io.stdout.write(`Client Version: ${clientVersion()}\n`);
+    else return undefined; // json/yaml: execute.ts serializes it.
+    return ExitCode.Ok;
   }
+  if (raw.command === "completion") {
+    const shell = SHELLS.find((s) => s === raw.args[0]);
+    if (shell === undefined) return undefined; // execute.ts explains the usage error.
+    io.stdout.write(completionScript(shell));
+    return ExitCode.Ok;
+  }
+  return undefined;
 }
 
 export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
-  let server = "";
-  try {
-    const { globals, command } = parseCommandLine(argv);
-    if (command.name === "help") {
-      io.stdout.write(USAGE);
-      return ExitCode.Ok;
-    }
-    const { client, namespace } = connect({ ...globals, env: io.env, home: io.home });
-    server = client.server;
-    const ctx: CommandContext = {
-      client,
-      namespace,
-      output: globals.output,
-      stdout: io.stdout,
-      stderr: io.stderr,
-      now: io.now,
-    };
-    return await run(ctx, command);
-  } catch (err) {
-    io.stderr.write(`error: ${describeFailure(err, server)}\n`);
-    if (err instanceof CliError && err.exitCode === ExitCode.Usage) {
-      io.stderr.write(`Run "kubectl cairn --help" for usage.\n`);
-    }
-    return err instanceof CliError ? err.exitCode : ExitCode.Failure;
-  }
+  const parsed = parseCommandLine(argv, {
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => io.stderr.write(text),
+  });
+  if (parsed.kind === "exit") return parsed.code;
+  const light = runLight(parsed.invocation, io);
+  if (light !== undefined) return light;
+  const { execute } = await import("./execute.ts");
+  return execute(parsed.invocation, io);
 }
 
 /** The bin's entry: the real process, streams and environment. */
 export async function runProcess(): Promise<void> {
+  // A reader that stops early (`| head`) is not an error of ours: stop quietly, as kubectl does.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   process.exitCode = await main(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     home: homedir(),
     now: () => new Date(),
+    ask: process.stdin.isTTY && process.stderr.isTTY ? askOnTerminal : undefined,
   });
+}
+
+async function askOnTerminal(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }

@@ -6,12 +6,18 @@ import { UpgradeRequest } from "../api/upgraderequest.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { parseObject } from "./cluster.ts";
 import { humanStream, type CommandContext } from "./context.ts";
-import { CliError } from "./errors.ts";
+import { CliError, ExitCode } from "./errors.ts";
 import { follow, WaitTimeout } from "./follow.ts";
 import { formatDuration } from "./format/duration.ts";
-import { progressEvents, renderEvent, renderLive } from "./format/progress.ts";
+import {
+  errorLine,
+  progressEvents,
+  renderEvent,
+  renderLive,
+  renderOutcome,
+} from "./format/progress.ts";
 import { LiveOutput } from "./live.ts";
-import { isFinished, type AnyRequest } from "./requests.ts";
+import { isFinished, outcomeOf, type AnyRequest } from "./requests.ts";
 
 export function parseRequest(obj: KubeObject): AnyRequest {
   return obj.kind === Kind.RollbackRequest
@@ -78,4 +84,15 @@ export async function watchRequest(
   } finally {
     live.stop();
   }
+}
+
+/**
+ * How the request ended, for people (stdout, or stderr with -o json|yaml), and for a failure
+ * also the one `error:` line on stderr; the exit code follows the outcome.
+ */
+export function reportOutcome(ctx: CommandContext, request: AnyRequest): ExitCode {
+  for (const line of renderOutcome(request)) humanStream(ctx).write(`${line}\n`);
+  const error = errorLine(request);
+  if (error !== undefined) ctx.stderr.write(`${error}\n`);
+  return outcomeOf(request.status).state === "succeeded" ? ExitCode.Ok : ExitCode.Failure;
 }

@@ -1,22 +1,23 @@
 // `kubectl cairn rollback <upgrade-request>`: creates a RollbackRequest for the upgrade.
 import { API_VERSION, Kind, Label } from "../../api/group.ts";
-import { createNamed, getUpgrade } from "../cluster.ts";
+import { createNamed, getUpgrade, listRollbacks, listUpgrades } from "../cluster.ts";
 import { emit, say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { renderOutcome } from "../format/progress.ts";
-import { outcomeOf } from "../requests.ts";
-import { watchRequest } from "../watch-request.ts";
+import { rollbackRefusal } from "../rollback-refusal.ts";
+import { reportOutcome, watchRequest } from "../watch-request.ts";
 
 export async function rollback(
   ctx: CommandContext,
   cmd: { readonly upgrade: string; readonly watch: boolean; readonly timeoutMs: number },
 ): Promise<ExitCode> {
-  const upgrade = await getUpgrade(ctx.client, ctx.namespace, cmd.upgrade);
-  if (upgrade.spec.dryRun) {
-    throw new CliError(
-      `upgraderequest "${cmd.upgrade}" is a dry run: it changed nothing to roll back`,
-    );
-  }
+  const [upgrade, upgrades, rollbacks] = await Promise.all([
+    getUpgrade(ctx.client, ctx.namespace, cmd.upgrade),
+    listUpgrades(ctx.client, ctx.namespace),
+    listRollbacks(ctx.client, ctx.namespace),
+  ]);
+  // What the controller would refuse is refused here, before anything is created.
+  const refusal = rollbackRefusal(upgrade, upgrades, rollbacks, ctx.now());
+  if (refusal) throw new CliError(`cannot roll back (${refusal.reason}): ${refusal.message}`);
   const app = upgrade.spec.managedAppRef.name;
   const created = await createNamed(
     ctx.client,
@@ -46,7 +47,7 @@ export async function rollback(
     timeoutMs: cmd.timeoutMs,
     steps: true,
   });
-  for (const line of renderOutcome(request)) say(ctx, line);
+  const code = reportOutcome(ctx, request);
   emit(ctx, raw);
-  return outcomeOf(request.status).state === "succeeded" ? ExitCode.Ok : ExitCode.Failure;
+  return code;
 }

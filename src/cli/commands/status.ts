@@ -8,13 +8,18 @@ import { requestsOfApp } from "../requests.ts";
 
 export async function status(
   ctx: CommandContext,
-  cmd: { readonly app?: string; readonly allNamespaces: boolean },
+  cmd: {
+    readonly app?: string;
+    readonly allNamespaces: boolean;
+    readonly selector?: string;
+    readonly noHeaders: boolean;
+  },
 ): Promise<ExitCode> {
   const namespace = cmd.allNamespaces ? undefined : ctx.namespace;
   const [apps, upgrades, rollbacks] = await Promise.all([
     cmd.app !== undefined
       ? getApp(ctx.client, ctx.namespace, cmd.app).then((app): ManagedApp[] => [app])
-      : listApps(ctx.client, namespace),
+      : listApps(ctx.client, namespace, cmd.selector),
     listUpgrades(ctx.client, namespace),
     listRollbacks(ctx.client, namespace),
   ]);
@@ -33,13 +38,11 @@ export async function status(
     return ExitCode.Ok;
   if (summaries.length === 0) {
     // As kubectl: an empty result is not an error, and the note goes to stderr.
-    ctx.stderr.write(
-      cmd.allNamespaces
-        ? "No apps found in any namespace.\n"
-        : `No apps found in namespace "${ctx.namespace}".\n`,
-    );
+    const where = cmd.allNamespaces ? "in any namespace" : `in namespace "${ctx.namespace}"`;
+    const matching = cmd.selector !== undefined ? ` matching ${cmd.selector}` : "";
+    ctx.stderr.write(`No apps found${matching} ${where}.\n`);
     return ExitCode.Ok;
   }
-  say(ctx, renderStatusTable(summaries, cmd.allNamespaces).trimEnd());
+  say(ctx, renderStatusTable(summaries, cmd.allNamespaces, { noHeaders: cmd.noHeaders }).trimEnd());
   return ExitCode.Ok;
 }

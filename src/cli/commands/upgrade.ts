@@ -9,9 +9,8 @@ import { createNamed, getApp } from "../cluster.ts";
 import { emit, say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { renderPlan } from "../format/plan.ts";
-import { renderOutcome } from "../format/progress.ts";
-import { outcomeOf } from "../requests.ts";
-import { watchRequest } from "../watch-request.ts";
+import { errorLine } from "../format/progress.ts";
+import { reportOutcome, watchRequest } from "../watch-request.ts";
 
 /** "1.2.0", "ghcr.io/org/app=1.2.0", or the app's available update. */
 export function describeTarget(target: Target, app: ManagedApp): string {
@@ -86,7 +85,9 @@ export async function plan(
     steps: false,
   });
   if (!emit(ctx, raw)) ctx.stdout.write(renderPlan(request, app.metadata.name));
-  return outcomeOf(request.status).state === "succeeded" ? ExitCode.Ok : ExitCode.Failure;
+  const error = errorLine(request);
+  if (error !== undefined) ctx.stderr.write(`${error}\n`);
+  return error === undefined ? ExitCode.Ok : ExitCode.Failure;
 }
 
 export async function upgrade(
@@ -117,7 +118,7 @@ export async function upgrade(
     timeoutMs: cmd.timeoutMs,
     steps: true,
   });
-  for (const line of renderOutcome(request)) say(ctx, line);
+  const code = reportOutcome(ctx, request);
   emit(ctx, raw);
-  return outcomeOf(request.status).state === "succeeded" ? ExitCode.Ok : ExitCode.Failure;
+  return code;
 }

@@ -4,7 +4,7 @@ import { Kind } from "../../api/group.ts";
 import type { RequestStatus } from "../../api/request-status.ts";
 import { outcomeOf, requestLabel, type AnyRequest } from "../requests.ts";
 import { between, formatDuration } from "./duration.ts";
-import { renderTable } from "./table.ts";
+import { renderTable, type TableStyle } from "./table.ts";
 
 /** The controller's step names that bound the outage: workloads go down, then come back healthy. */
 export const DOWNTIME_FROM_STEP = "ScaleDown";
@@ -73,13 +73,16 @@ export function historyEntry(request: AnyRequest, now: Date): HistoryEntry {
 
 function outcomeCell(entry: HistoryEntry): string {
   if (entry.outcome === "pending") return "Pending";
-  if (entry.outcome === "running") return `Running${entry.reason ? ` (${entry.reason})` : ""}`;
+  if (entry.outcome === "running") return `Running${entry.reason ? `(${entry.reason})` : ""}`;
   return entry.reason ?? entry.outcome;
 }
 
 const durationCell = (s: number | null) => (s === null ? "-" : formatDuration(s * 1000));
 
-export function renderHistoryTable(entries: readonly HistoryEntry[]): string {
+export function renderHistoryTable(
+  entries: readonly HistoryEntry[],
+  style: TableStyle = {},
+): string {
   return renderTable(
     ["name", "kind", "version", "outcome", "duration", "downtime"],
     entries.map((e) => [
@@ -90,5 +93,6 @@ export function renderHistoryTable(entries: readonly HistoryEntry[]): string {
       durationCell(e.durationSeconds),
       durationCell(e.downtimeSeconds),
     ]),
+    style,
   );
 }

@@ -3,7 +3,8 @@ import { ConditionType } from "../../api/conditions.ts";
 import type { ManagedApp } from "../../api/managedapp.ts";
 import { outcomeOf, requestLabel, type AnyRequest } from "../requests.ts";
 import { between, formatDuration } from "./duration.ts";
-import { renderTable } from "./table.ts";
+import { waitingMessage } from "./progress.ts";
+import { renderTable, type TableStyle } from "./table.ts";
 
 export interface Operation {
   readonly kind: string;
@@ -13,6 +14,8 @@ export interface Operation {
   readonly step?: string;
   /** How long the current step has been running, in ms. */
   readonly stepElapsedMs?: number;
+  /** What it waits for, as the controller says it ("waiting for UpgradeRequest x, which holds the app"). */
+  readonly waiting?: string;
 }
 
 export interface AppSummary {
@@ -56,6 +59,7 @@ export function summarizeApp(
     if (outcome.state === "succeeded" || outcome.state === "failed") return [];
     const step = request.status?.step;
     const elapsed = between(step?.startedAt, now.toISOString());
+    const waiting = waitingMessage(request.status);
     return [
       {
         kind: requestLabel(request),
@@ -63,6 +67,7 @@ export function summarizeApp(
         phase: (outcome.state === "running" ? outcome.phase : undefined) ?? "Pending",
         ...(step ? { step: step.name } : {}),
         ...(elapsed !== undefined ? { stepElapsedMs: elapsed } : {}),
+        ...(waiting !== undefined ? { waiting } : {}),
       },
     ];
   });
@@ -90,24 +95,53 @@ export function describeOperation(op: Operation): string {
   return `${op.kind} ${op.name}: ${op.phase}${step}`;
 }
 
-export function renderStatusTable(apps: readonly AppSummary[], withNamespace: boolean): string {
-  const headers = ["name", "version", "health", "update", "operation", "last upgrade"];
+/** "Snapshot(2m)": the running step and for how long; the phase before the first step. */
+export function stepCell(op: Operation): string {
+  // "waiting for UpgradeRequest web-upgrade-a, which holds the app" → "waits-for:web-upgrade-a"
+  const holder = op.waiting && /waiting for \S+ ([a-z0-9-]+)/.exec(op.waiting)?.[1];
+  if (holder) return `waits-for:${holder}`;
+  if (!op.step) return op.phase;
+  return `${op.step}${op.stepElapsedMs !== undefined ? `(${formatDuration(op.stepElapsedMs)})` : ""}`;
+}
+
+export function renderStatusTable(
+  apps: readonly AppSummary[],
+  withNamespace: boolean,
+  style: TableStyle = {},
+): string {
+  const headers = [
+    "name",
+    "version",
+    "health",
+    "update",
+    "operation",
+    "step",
+    "queued",
+    "last upgrade",
+  ];
   const rows = apps.map((app) => {
     const [first, ...others] = app.operations;
-    const operation = first
-      ? `${describeOperation(first)}${others.length > 0 ? ` (+${others.length} queued)` : ""}`
-      : "-";
     const last = app.lastUpgrade
-      ? `${app.lastUpgrade.outcome}${app.lastUpgrade.version ? ` ${app.lastUpgrade.version}` : ""}`
+      ? `${app.lastUpgrade.outcome}${app.lastUpgrade.version ? `/${app.lastUpgrade.version}` : ""}`
       : "-";
     // The last known version stands while it cannot be read; the reason says so.
-    const version = `${app.version ?? "-"}${app.versionProblem ? ` (${app.versionProblem.reason})` : ""}`;
-    return [app.name, version, app.health, app.availableUpdate ?? "-", operation, last];
+    const version = `${app.version ?? "-"}${app.versionProblem ? `(${app.versionProblem.reason})` : ""}`;
+    return [
+      app.name,
+      version,
+      app.health,
+      app.availableUpdate ?? "-",
+      first ? first.name : "-",
+      first ? stepCell(first) : "-",
+      String(others.length),
+      last,
+    ];
   });
   return withNamespace
     ? renderTable(
         ["namespace", ...headers],
         rows.map((row, i) => [apps[i]?.namespace ?? "", ...row]),
+        style,
       )
-    : renderTable(headers, rows);
+    : renderTable(headers, rows, style);
 }

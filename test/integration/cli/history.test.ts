@@ -94,8 +94,17 @@ afterAll(async () => {
 });
 
 describe("kubectl cairn history", () => {
-  it("lists the app's requests newest first with outcome, duration and downtime", async () => {
-    const result = await runCli(["history", "web", "-n", ns]);
+  it("lists the app's requests newest first with outcome, duration and downtime, dry runs with --all", async () => {
+    const plain = await runCli(["history", "web", "-n", ns, "--no-headers"]);
+    expect(plain.stderr).toBe("");
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.split("\n").map((l) => l.split(/\s+/)[0])).toEqual([
+      "web-upgrade-b-rollback-d",
+      "web-upgrade-b",
+      "web-upgrade-a",
+      "",
+    ]);
+    const result = await runCli(["history", "web", "-n", ns, "--all"]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const rows = result.stdout
@@ -112,7 +121,7 @@ describe("kubectl cairn history", () => {
   });
 
   it("gives the same entries as JSON, with durations in seconds", async () => {
-    const result = await runCli(["history", "web", "-n", ns, "-o", "json"]);
+    const result = await runCli(["history", "web", "-n", ns, "-o", "json", "--all"]);
     expect(result.code).toBe(0);
     const parsed = z
       .object({

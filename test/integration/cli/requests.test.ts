@@ -60,6 +60,17 @@ const plan: RequestStatus["plan"] = {
   workloads: [{ kind: "StatefulSet", namespace: "shop", name: "web", replicas: 2 }],
 };
 
+/** An upgrade of api past its commit, as a rollback needs it; created a second apart, so they order. */
+async function committedUpgrade(name: string): Promise<KubeObject> {
+  const upgrade = await createUpgrade(client, ns, name, "api");
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  return setStatus(client, upgrade, {
+    plan,
+    commit: { sha: "0123456789abcdef0123456789abcdef01234567", adopted: false },
+    conditions: [condition("Committed", "True", "Succeeded", "committed")],
+  });
+}
+
 function spec(obj: KubeObject): Record<string, unknown> {
   return obj["spec"] as Record<string, unknown>;
 }
@@ -221,7 +232,6 @@ describe("kubectl cairn upgrade", () => {
       startedAt: at(0),
       step: { name: "Plan", startedAt: at(0) },
     });
-    await cli.printed("→ Plan\n");
     request = await setStatus(client, request, {
       phase: "Suspending",
       plan,
@@ -229,7 +239,7 @@ describe("kubectl cairn upgrade", () => {
       history: [step("Plan", 0, 3)],
     });
     // Each line appears while the request runs, not in a summary at the end.
-    await cli.printed("✓ Plan 3s\nphase Suspending\n→ Suspend\n");
+    await cli.printed("✓ Plan 3s\n");
     request = await setStatus(client, request, {
       phase: "ScalingDown",
       step: { name: "ScaleDown", startedAt: at(4) },
@@ -253,15 +263,10 @@ describe("kubectl cairn upgrade", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
+    // One line per step, as each ends.
     expect(lines.slice(1)).toEqual([
-      "phase Planning",
-      "→ Plan",
       "✓ Plan 3s",
-      "phase Suspending",
-      "→ Suspend",
       "✓ Suspend 1s",
-      "phase ScalingDown",
-      "→ ScaleDown",
       "✓ ScaleDown 6s",
       "✓ Snapshot 0s (NotNeeded)",
       "✓ Commit 2s",
@@ -278,7 +283,7 @@ describe("kubectl cairn upgrade", () => {
       startedAt: at(0),
       step: { name: "HealthCheck", startedAt: at(30) },
     });
-    await cli.printed("→ HealthCheck\n");
+    await cli.printed("created: cache 7.0.0 → 7.1.0");
     await setStatus(client, request, {
       phase: "Failed",
       completedAt: at(400),
@@ -295,8 +300,12 @@ describe("kubectl cairn upgrade", () => {
         "✗ HealthCheck 5m (DeadlineExceeded)",
         "! aborting: cache-0 not ready after 5m",
         `✗ upgraderequest ${request.metadata.name ?? ""} failed in 6m40s: RollbackRequired: cache-0 not ready after 5m`,
+        "  The upgrade failed after its Git commit; the app runs the new version, unhealthy.",
         `  roll back with: kubectl cairn rollback ${request.metadata.name ?? ""} -n ${ns} --watch`,
       ].join("\n"),
+    );
+    expect(result.stderr).toBe(
+      `error: upgraderequest ${request.metadata.name ?? ""} failed: RollbackRequired: cache-0 not ready after 5m\n`,
     );
   });
 
@@ -329,7 +338,7 @@ describe("kubectl cairn upgrade", () => {
 
 describe("kubectl cairn rollback", () => {
   it("creates a RollbackRequest labelled with the upgrade's app and follows it to success", async () => {
-    const upgrade = await createUpgrade(client, ns, "api-upgrade-to-4", "api");
+    const upgrade = await committedUpgrade("api-upgrade-to-4");
     const cli = startCli(["rollback", "api-upgrade-to-4", "--watch", "-n", ns]);
     let request = await createdRequest(client, ns, Kind.RollbackRequest, "api");
     expect(request.metadata.name).toMatch(/^api-upgrade-to-4-rollback-[a-z0-9]{5}$/);
@@ -346,7 +355,6 @@ describe("kubectl cairn rollback", () => {
       startedAt: at(0),
       step: { name: "RestoreVolumes", startedAt: at(5) },
     });
-    await cli.printed("→ RestoreVolumes\n");
     await setStatus(client, request, {
       phase: "Succeeded",
       completedAt: at(95),
@@ -361,7 +369,7 @@ describe("kubectl cairn rollback", () => {
   });
 
   it("exits 1 when the rollback fails", async () => {
-    await createUpgrade(client, ns, "api-upgrade-to-5", "api");
+    await committedUpgrade("api-upgrade-to-5");
     const known = (
       await client.list(API_VERSION, Kind.RollbackRequest, { namespace: ns })
     ).items.map((i) => i.metadata.name ?? "");
@@ -377,6 +385,10 @@ describe("kubectl cairn rollback", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       `✗ rollbackrequest ${request.metadata.name ?? ""} failed: RestoreIncomplete: PVC data-api-0 not recreated\n`,
+    );
+    expect(result.stdout).toContain("  The app stays frozen on purpose (Flux suspended)");
+    expect(result.stderr).toBe(
+      `error: rollbackrequest ${request.metadata.name ?? ""} failed: RestoreIncomplete: PVC data-api-0 not recreated\n`,
     );
   });
 
@@ -395,7 +407,33 @@ describe("kubectl cairn rollback", () => {
     const dryRun = await runCli(["rollback", "api-plan-only", "-n", ns]);
     expect(dryRun.code).toBe(1);
     expect(dryRun.stderr).toBe(
-      'error: upgraderequest "api-plan-only" is a dry run: it changed nothing to roll back\n',
+      "error: cannot roll back (UpgradeIsDryRun): UpgradeRequest api-plan-only is a dry run; it changed nothing, so there is nothing to roll back\n",
+    );
+  });
+
+  it("refuses, before creating anything, what the controller would refuse", async () => {
+    const before = await client.list(API_VERSION, Kind.RollbackRequest, { namespace: ns });
+    // api-upgrade-to-4 was rolled back by the first test.
+    const again = await runCli(["rollback", "api-upgrade-to-4", "-n", ns]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /^error: cannot roll back \(AlreadyRolledBack\): UpgradeRequest api-upgrade-to-4 was already rolled back by RollbackRequest api-upgrade-to-4-rollback-[a-z0-9]{5};/,
+    );
+    // A later committed upgrade builds on api-upgrade-to-5: that one first.
+    await committedUpgrade("api-upgrade-to-6");
+    const older = await runCli(["rollback", "api-upgrade-to-5", "-n", ns]);
+    expect(older.code).toBe(1);
+    expect(older.stderr).toBe(
+      "error: cannot roll back (LaterUpgrade): UpgradeRequest api-upgrade-to-6 of the same app committed after api-upgrade-to-5 and was not rolled back; roll back the latest upgrade first\n",
+    );
+    // Not committed yet: nothing to roll back.
+    await createUpgrade(client, ns, "api-upgrade-fresh", "api");
+    const fresh = await runCli(["rollback", "api-upgrade-fresh", "-n", ns]);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toContain("(UpgradeNotCommitted)");
+    const after = await client.list(API_VERSION, Kind.RollbackRequest, { namespace: ns });
+    expect(after.items.map((i) => i.metadata.name).sort()).toEqual(
+      before.items.map((i) => i.metadata.name).sort(),
     );
   });
 });

@@ -31,6 +31,7 @@ beforeAll(async () => {
   await ensureCurrentCrds(client, ns);
   dir = mkdtempSync(join(tmpdir(), "cairn-cli-status-"));
   await createApp(client, ns, "alpha", {
+    labels: { tier: "front" },
     status: {
       conditions: [condition("Ready", "True", "Succeeded", "references resolve")],
       currentVersion: "1.0.0",
@@ -100,12 +101,19 @@ describe("kubectl cairn status", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const [header, ...rows] = result.stdout.trimEnd().split("\n");
-    expect(header).toMatch(/^NAME +VERSION +HEALTH +UPDATE +OPERATION +LAST UPGRADE$/);
+    expect(header).toMatch(
+      /^NAME +VERSION +HEALTH +UPDATE +OPERATION +STEP +QUEUED +LAST UPGRADE$/,
+    );
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(
-      /^alpha +1\.0\.0 +Ready +1\.1\.0 +upgrade alpha-upgrade-run: Snapshotting \(Snapshot \d+s\) +Succeeded 1\.0\.0$/,
+      /^alpha +1\.0\.0 +Ready +1\.1\.0 +alpha-upgrade-run +Snapshot\(\d+s\) +0 +Succeeded\/1\.0\.0$/,
     );
-    expect(rows[1]).toMatch(/^beta +- +ReferenceNotFound +- +- +-$/);
+    expect(rows[1]).toMatch(/^beta +- +ReferenceNotFound +- +- +- +0 +-$/);
+    // --no-headers, and -l as kubectl: only the apps with the labels.
+    const labelled = await runCli(["status", "-n", ns, "--no-headers", "-l", "tier=front"]);
+    expect(labelled.code).toBe(0);
+    expect(labelled.stdout).toMatch(/^alpha +1\.0\.0 +Ready /);
+    expect(labelled.stdout.trimEnd().split("\n")).toHaveLength(1);
   });
 
   it("prints the same as JSON and YAML", async () => {
@@ -199,7 +207,7 @@ describe("kubectl cairn status", () => {
     const result = await runCli(["status", "--to", "1.0.0"], { kubeconfig: null, home: dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      'error: flag --to does not apply to "status"\nRun "kubectl cairn --help" for usage.\n',
+      "error: unknown option '--to'\nRun \"kubectl cairn status --help\" for usage.\n",
     );
   });
 });

@@ -230,12 +230,16 @@ export async function createApp(
   client: KubeClient,
   namespace: string,
   name: string,
-  opts: { spec?: Record<string, unknown>; status?: Record<string, unknown> } = {},
+  opts: {
+    spec?: Record<string, unknown>;
+    status?: Record<string, unknown>;
+    labels?: Record<string, string>;
+  } = {},
 ): Promise<KubeObject> {
   const app = await client.create({
     apiVersion: API_VERSION,
     kind: Kind.ManagedApp,
-    metadata: { name, namespace },
+    metadata: { name, namespace, ...(opts.labels ? { labels: opts.labels } : {}) },
     spec: {
       gitPath: `apps/${name}/release.yaml`,
       kustomizationRef: { name: "apps" },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CliError, describeFailure, UsageError } from "../../../src/cli/errors.ts";
+import { CliError, UsageError } from "../../../src/cli/errors.ts";
+import { describeFailure } from "../../../src/cli/failure.ts";
 import { KubeconfigError } from "../../../src/kube/client.ts";
 import { KubeError, kubeErrorFromStatus } from "../../../src/kube/errors.ts";
 

@@ -92,5 +92,8 @@ describe("historyEntry", () => {
         "web-upgrade-1-rollback-x   rollback   -         RestoreIncomplete   12m        -\n" +
         "web-upgrade-3              upgrade    ?→2.0.0   Pending             -          -\n",
     );
+    expect(renderHistoryTable([historyEntry(pending, NOW)], { noHeaders: true })).toBe(
+      "web-upgrade-3   upgrade   ?→2.0.0   Pending   -   -\n",
+    );
   });
 });

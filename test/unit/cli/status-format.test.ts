@@ -52,11 +52,38 @@ describe("summarizeApp", () => {
       lastUpgrade: { name: "web-upgrade-0", version: "1.0.0", outcome: "Succeeded" },
     });
     const [header = "", row = ""] = renderStatusTable([summary], false).split("\n");
-    expect(header).toMatch(/^NAME {3}VERSION {3}HEALTH {3}UPDATE {3}OPERATION +LAST UPGRADE$/);
+    expect(header).toMatch(
+      /^NAME {3}VERSION {3}HEALTH {3}UPDATE {3}OPERATION +STEP +QUEUED +LAST UPGRADE$/,
+    );
     expect(row).toBe(
-      "web    1.0.0     Ready    1.1.0    upgrade web-upgrade-2: Committing (Commit 12s) (+1 queued)   Succeeded 1.0.0",
+      "web    1.0.0     Ready    1.1.0    web-upgrade-2   Commit(12s)   1        Succeeded/1.0.0",
     );
     expect(header.indexOf("LAST UPGRADE")).toBe(row.indexOf("Succeeded"));
+    // One word a cell: awk '{print $5}' is the operation.
+    expect(row.split(/\s+/)).toHaveLength(8);
+  });
+
+  it("says which request a queued one waits for", () => {
+    const queued = upgrade("web-upgrade-3", {
+      created: "2026-01-01T11:55:00Z",
+      status: {
+        phase: "Pending",
+        conditions: [
+          condition(
+            "Planned",
+            "False",
+            "Waiting",
+            "waiting for UpgradeRequest web-upgrade-2, which holds the app; planning once it lets go",
+          ),
+        ],
+      },
+    });
+    const summary = summarizeApp(web, [queued], NOW);
+    expect(summary.operations[0]?.waiting).toBe(
+      "waiting for UpgradeRequest web-upgrade-2, which holds the app; planning once it lets go",
+    );
+    const [, row = ""] = renderStatusTable([summary], false).split("\n");
+    expect(row.split(/\s+/)[5]).toBe("waits-for:web-upgrade-2");
   });
 
   it("shows the Ready reason when the app is not ready, and dashes for what is unknown", () => {
@@ -71,8 +98,8 @@ describe("summarizeApp", () => {
     expect(summarizeApp(app("new"), [], NOW).health).toBe("Unknown");
     const table = renderStatusTable([summary], true);
     expect(table).toBe(
-      "NAMESPACE   NAME   VERSION   HEALTH              UPDATE   OPERATION   LAST UPGRADE\n" +
-        "shop        db     -         ReferenceNotFound   -        -           -\n",
+      "NAMESPACE   NAME   VERSION   HEALTH              UPDATE   OPERATION   STEP   QUEUED   LAST UPGRADE\n" +
+        "shop        db     -         ReferenceNotFound   -        -           -      0        -\n",
     );
   });
 
@@ -101,7 +128,7 @@ describe("summarizeApp", () => {
         "spec.versionPolicy.versionPath: metadata.labels.release is in none of the file's 1 document(s)",
     });
     const [, row = ""] = renderStatusTable([summary], false).split("\n");
-    expect(row).toMatch(/^notes +1\.1\.0 \(VersionPathInvalid\) +Ready /);
+    expect(row).toMatch(/^notes +1\.1\.0\(VersionPathInvalid\) +Ready /);
     // Unknown (no versionPath, not applied yet) is not a problem to show.
     const plain = app(
       "plain",

@@ -66,6 +66,14 @@ export const EXERCISED: readonly Exercised[] = [
     note: "npm test runs it",
   },
   { command: "npm run build", runs: [FRONT('check "npm run build" npm run build')] },
+  {
+    command: "npm run release:cli",
+    runs: [
+      { file: "package.json", evidence: '"release:cli": "node scripts/release-cli.ts"' },
+      { file: "test/integration/cli/package.test.ts", evidence: "built = await release({" },
+    ],
+    note: "the test calls the script's release() for linux-amd64 (and linux-arm64 under qemu-user)",
+  },
   { command: "npm run docs:fields", runs: [FRONT("npm run docs:fields && git diff --exit-code")] },
   {
     command: "kubectl cairn status demo -n demo",
