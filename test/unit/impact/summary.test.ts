@@ -103,5 +103,6 @@ describe("encodeDetail", () => {
     expect(bytes.length).toBeLessThanOrEqual(DETAIL_MAX_BYTES);
     const decoded = JSON.parse(gunzipSync(bytes).toString()) as { omitted: number };
     expect(decoded.omitted).toBeGreaterThanOrEqual(2000);
-  });
+    // Several gzip passes over megabytes of JSON: slow on 2 shared cores, never wrong.
+  }, 60_000);
 });
