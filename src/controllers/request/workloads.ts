@@ -32,6 +32,16 @@ export function replicasToRecord(
     }));
 }
 
+/**
+ * Whether a pod has finished (Succeeded or Failed, a CronJob's history pod say): it still names
+ * its claims in its spec but runs no container and holds no volume, so it never blocks a stop,
+ * the quiescence check or a restore.
+ */
+export function podFinished(pod: KubeObject): boolean {
+  const phase = (pod["status"] as { phase?: unknown } | undefined)?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+}
+
 /** Pods that still keep a planned workload or PVC busy, by name ("ns/name"), for messages. */
 export function busyPods(
   pods: readonly KubeObject[],
@@ -42,6 +52,7 @@ export function busyPods(
   const claimed = new Set(volumes.map((v) => `${v.namespace}/${v.name}`));
   return pods
     .filter((pod) => {
+      if (podFinished(pod)) return false;
       const ns = pod.metadata.namespace ?? "";
       const volumesOf =
         (

@@ -13,15 +13,20 @@ import type { KubeClient, KubeObject } from "../../../kube/client.ts";
 import { isKubeError } from "../../../kube/errors.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
 import { stillSuspended } from "../../request/freeze.ts";
+import { podFinished } from "../../request/workloads.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { planOf, type StepDeps } from "../../request/step-deps.ts";
 import { isRestoredBy, restoredClaim, snapshotProblem } from "../plan.ts";
 import { pvcRef, snapshotRef } from "../volume-refs.ts";
 
-/** Pods (by name) whose volumes reference the claim: they hold it, terminating or not. */
-function podsUsing(pods: readonly KubeObject[], claim: string): string[] {
+/**
+ * Pods (by name) whose volumes reference the claim: they hold it, terminating or not. A pod that
+ * has finished holds nothing (the PVC protection controller lets such a claim go as well).
+ */
+export function podsUsing(pods: readonly KubeObject[], claim: string): string[] {
   return pods
+    .filter((pod) => !podFinished(pod))
     .filter((pod) =>
       (
         (
