@@ -92,6 +92,19 @@ export interface RunnerDeps {
 }
 
 /**
+ * Thrown by a step (or a helper it calls) that knows retrying cannot help: the step fails at once
+ * with this reason instead of retrying until its deadline (a deleted ManagedApp, say).
+ */
+export class StepFailedError extends Error {
+  override readonly name = "StepFailedError";
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/**
  * The API refused a status this pass built (422: a value the CRD does not allow). Retrying would
  * send the same status forever, so the request ends instead (see rejectedStatus).
  */
@@ -329,15 +342,20 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
       // A refused status write is no failure of the step to retry: it ends the request.
       if (err instanceof StatusRejectedError) throw err;
       const error = toError(err);
-      if (!isPast(status.step?.deadline, deps.clock.now())) {
+      // Retrying cannot help: fail now (Compensate itself has nothing to fail into).
+      const failNow = err instanceof StepFailedError && step.name !== "Compensate";
+      if (!failNow && !isPast(status.step?.deadline, deps.clock.now())) {
         log("info", "step failed; retrying", { step: step.name, err: error });
         return retry(error);
       }
-      result = {
-        kind: "failed",
-        reason: ConditionReason.DeadlineExceeded,
-        message: `${step.name} kept failing until its deadline: ${error.message}`,
-      };
+      result =
+        err instanceof StepFailedError && failNow
+          ? { kind: "failed", reason: err.reason, message: `${step.name}: ${err.message}` }
+          : {
+              kind: "failed",
+              reason: ConditionReason.DeadlineExceeded,
+              message: `${step.name} kept failing until its deadline: ${error.message}`,
+            };
     }
     deps.afterEffect?.(step.name);
 
