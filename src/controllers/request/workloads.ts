@@ -77,3 +77,25 @@ export function busyPods(
     })
     .map((pod) => `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`);
 }
+
+/**
+ * Pure: why the cut may not happen now, from fresh reads taken right before it. Between ScaleDown
+ * and the snapshot (or a rollback's PVC delete) an HPA, KEDA, a CronJob or a person may have
+ * started a workload or a pod again; a snapshot taken then is not the data at rest.
+ */
+export function cutProblems(
+  pods: readonly KubeObject[],
+  volumes: readonly PlannedVolume[],
+  workloads: readonly { readonly ref: PlannedWorkload; readonly live: KubeObject | undefined }[],
+): string[] {
+  const scaled = workloads
+    .filter((w) => (specReplicas(w.live) ?? 0) > 0)
+    .map(
+      (w) =>
+        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name} runs ${String(specReplicas(w.live))} replica(s) again`,
+    );
+  const mounting = busyPods(pods, volumes, new Set(), new Map()).map(
+    (p) => `pod ${p} mounts a planned PVC`,
+  );
+  return [...scaled, ...mounting];
+}
