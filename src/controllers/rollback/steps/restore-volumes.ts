@@ -12,6 +12,7 @@ import { ConditionType, type RollbackRequest } from "../../../api/index.ts";
 import type { KubeClient, KubeObject } from "../../../kube/client.ts";
 import { isKubeError } from "../../../kube/errors.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
+import { freshCutProblems } from "../../request/fresh-cut.ts";
 import { stillSuspended } from "../../request/freeze.ts";
 import { podFinished } from "../../request/workloads.ts";
 import type { StepResult } from "../../request/result.ts";
@@ -108,6 +109,9 @@ export function restoreVolumesStep(deps: RestoreVolumesDeps): StepHandler<Rollba
         blockers.push(`PVC ${s.v.namespace}/${s.v.name} is used by pod(s) ${users.join(", ")}`);
     }
     if (toDelete.length > 0) {
+      // The moment of the cut: every planned workload still at 0, read fresh (the pods above are
+      // a fresh list already).
+      blockers.push(...(await freshCutProblems(client, [], p.workloads)));
       const thawed = await stillSuspended(client, p.flux);
       if (thawed) blockers.push(thawed);
     }
