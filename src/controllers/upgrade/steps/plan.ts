@@ -80,6 +80,8 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
           reason: ConditionReason.Waiting,
           message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
           afterMs: 10_000,
+          // Bounded by the holder's own deadlines: Plan's deadline is for Flux to settle.
+          progressed: true,
         };
     }
     const refs = refsOf(app);
@@ -228,7 +230,11 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
             app.spec.volumeSnapshots.volumeSnapshotClassName,
           )
         : undefined;
-    const { plan: composed, checks } = composePlan({
+    const {
+      plan: composed,
+      checks,
+      settling,
+    } = composePlan({
       request: ctx.request,
       app,
       flux,
@@ -243,6 +249,16 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       snapshotClass,
     });
     const failed = failedChecks(checks);
+    // A Flux object in the middle of a routine reconcile is no reason to refuse: wait for it to
+    // settle (its changes wake this request; the step's deadline bounds the wait). Any other
+    // failed check ends the plan now.
+    if (failed.length > 0 && failed.every((c) => settling.includes(c)))
+      return {
+        kind: "waiting",
+        reason: ConditionReason.Waiting,
+        message: `waiting for Flux to settle before planning: ${failed.map((c) => c.message).join("; ")}`,
+        afterMs: 5_000,
+      };
     if (failed.length > 0 || !composed)
       return {
         kind: "finished",
