@@ -200,9 +200,23 @@ export function composePlan(input: PlanInput): PlanOutput {
           ),
         );
       } else {
+        const unverifiable =
+          app.spec.helmReleaseRef !== undefined &&
+          versionPath !== DEFAULT_HELM_VERSION_PATH &&
+          !(versionPath.startsWith("spec.") && /^kind:\s*HelmRelease\s*$/m.test(content));
         const current = readValue(content, versionPath);
         const edited = setValue(content, versionPath, chart);
-        if (!current.ok || !edited.ok) {
+        if (unverifiable) {
+          // AwaitFlux knows a change is released by the HelmRelease's own generation; a value
+          // outside the HelmRelease's spec changes nothing it can observe.
+          checks.push(
+            check(
+              "VersionPath",
+              false,
+              `spec.versionPolicy.versionPath ${versionPath}: ${app.spec.gitPath} is not the HelmRelease's own manifest (or the path is outside its spec), so Cairn cannot tell when the change is released; point gitPath and versionPath at the HelmRelease (e.g. spec.chart.spec.version or spec.values.image.tag)`,
+            ),
+          );
+        } else if (!current.ok || !edited.ok) {
           const error = !current.ok ? current.error : !edited.ok ? edited.error : undefined;
           checks.push(
             check(

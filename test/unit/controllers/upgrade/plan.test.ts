@@ -230,3 +230,48 @@ spec:
     expect(out.settling).toEqual([]);
   });
 });
+
+describe("a custom versionPath on a HelmRelease app", () => {
+  const helmRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+spec:
+  chart:
+    spec:
+      chart: web
+      version: 1.0.0
+  values:
+    image:
+      tag: "1.4.0"
+`;
+  const plan = (versionPath: string, content: string) =>
+    composePlan(
+      input(
+        {
+          app: app({ helmReleaseRef: { name: "web" }, versionPolicy: { versionPath } }),
+          request: request({ chart: "1.5.0" }),
+        },
+        content,
+      ),
+    );
+
+  it("is planned when it is in the HelmRelease's spec (AwaitFlux watches its generation)", () => {
+    const out = plan("spec.values.image.tag", helmRelease);
+    expect(out.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(out.plan?.git).toMatchObject({
+      versionPath: "spec.values.image.tag",
+      from: "1.4.0",
+      to: "1.5.0",
+    });
+  });
+
+  it("is refused naming spec.versionPolicy.versionPath when Cairn cannot observe the release", () => {
+    const values = "image:\n  tag: 1.4.0\n";
+    const out = plan("image.tag", values);
+    const failed = out.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.name)).toEqual(["VersionPath"]);
+    expect(failed[0]?.message).toMatch(/^spec\.versionPolicy\.versionPath image\.tag: /);
+    expect(out.plan).toBeUndefined();
+  });
+});
