@@ -41,6 +41,8 @@ export const ConditionReason = {
   NotNeeded: "NotNeeded",
   /** The spec cannot be acted on; the message names the field. */
   InvalidSpec: "InvalidSpec",
+  /** The API refused a status the request wrote (a value the CRD does not allow); the message names the field. */
+  StatusRejected: "StatusRejected",
   /** The referenced ManagedApp does not exist. */
   AppNotFound: "AppNotFound",
   /** The referenced UpgradeRequest does not exist. */

@@ -3,7 +3,7 @@
 // (own-version tracking, metrics, the crash hook), and the step dependencies (the request's app,
 // its Git repository, its lock identity, its Events' second target). A request kind brings only
 // what differs: its schema, its step table, how a raw request names its app, and its handlers.
-import { API_VERSION, Kind, type ManagedApp } from "../../api/index.ts";
+import { API_VERSION, ConditionReason, Kind, type ManagedApp } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ControllerModule } from "../../manager.ts";
 import { Controller } from "../../runtime/controller.ts";
@@ -18,7 +18,13 @@ import { timeoutsFromApp } from "./deadlines.ts";
 import type { RequestDeps } from "./deps.ts";
 import { openRepo } from "./git-access.ts";
 import { OwnVersions } from "./own-versions.ts";
-import { runRequest, type RequestMachine, type RequestObject, type StepContext } from "./runner.ts";
+import {
+  runRequest,
+  StepFailedError,
+  type RequestMachine,
+  type RequestObject,
+  type StepContext,
+} from "./runner.ts";
 import { namespaceOf, type StepDeps } from "./step-deps.ts";
 import type { StepDef, StepName } from "./step-table.ts";
 import { handlesRequest, wireWakeups, World } from "./world.ts";
@@ -103,8 +109,13 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
   };
   const requireApp = (ctx: StepContext<R>): ManagedApp => {
     const app = appOf(ctx);
+    // A deleted app does not come back: the request ends now (Compensate: resume Flux, restore
+    // replicas; after the commit RollbackRequired), not at the step's deadline.
     if (!app)
-      throw new Error(`ManagedApp ${namespaceOf(ctx)}/${appNameOf(ctx.request) ?? "?"} not found`);
+      throw new StepFailedError(
+        ConditionReason.AppNotFound,
+        `ManagedApp ${namespaceOf(ctx)}/${appNameOf(ctx.request) ?? "?"} was deleted`,
+      );
     return app;
   };
   const stepDeps: StepDeps<R> = {

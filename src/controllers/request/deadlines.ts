@@ -20,8 +20,13 @@ export const DEFAULT_TIMEOUTS_MS = {
   volumeRestore: 30 * MINUTE,
 } as const;
 
-/** Plan, Admit and Finish have no deadline of their own: they wait on nothing but the API. */
+/**
+ * Admit and Finish have no deadline of their own: they wait on nothing but the API. Plan waits
+ * for the app's Flux objects to settle (a routine reconcile in flight) for as long as Flux may
+ * take to apply; its waits on another request restart it (that request has deadlines of its own).
+ */
 const TIMEOUT_OF_STEP: Partial<Record<StepName, keyof typeof DEFAULT_TIMEOUTS_MS>> = {
+  Plan: "fluxApply",
   Suspend: "suspend",
   ScaleDown: "scaleDown",
   Snapshot: "snapshot",

@@ -87,6 +87,19 @@ export function readyNow(obj: KubeObject | undefined): {
   };
 }
 
+/**
+ * Pure: a Flux object that is not Ready only because a reconcile is in flight (a generation not
+ * observed yet, no Ready condition yet, or Ready=Unknown while it works): a state to wait out, not
+ * a failure. Ready=False (a failed apply, a failed release) is a failure.
+ */
+export function fluxSettling(obj: KubeObject | undefined): boolean {
+  if (!obj) return false;
+  const now = readyNow(obj);
+  if (now.ready) return false;
+  const ready = conditionsOf(obj).find((c) => c.type === "Ready");
+  return now.reason === "Progressing" && (ready === undefined || ready.status !== "False");
+}
+
 /** The Kustomization's view of the commit: applied, failed on it, or not there yet. */
 export type KustomizationApply =
   | { readonly state: "applied"; readonly revision: string }

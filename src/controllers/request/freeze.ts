@@ -7,7 +7,6 @@ import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
 import { fluxRef, isSuspended, setSuspend } from "./flux.ts";
 import { specReplicas, workloadRef } from "./workloads.ts";
-import type { World } from "./world.ts";
 
 export const describeRef = (f: { kind: string; namespace: string; name: string }): string =>
   `${f.kind} ${f.namespace}/${f.name}`;
@@ -49,12 +48,13 @@ export async function resumeRecorded(
 /** Puts recorded replica counts back on workloads that are still at 0. */
 export async function restoreReplicas(
   client: KubeClient,
-  world: World,
   status: RequestStatus,
 ): Promise<string[]> {
   const restored: string[] = [];
   for (const r of status.replicas ?? []) {
-    const obj = world.workload(r.kind, r.namespace, r.name);
+    // Fresh from the API: an informer that has not seen our scale-down yet would show the old
+    // count, and the workload would stay at 0.
+    const obj = await getIfExists(client, workloadRef(r));
     if (obj && specReplicas(obj) === 0 && r.original > 0) {
       await client.patchScale(workloadRef(r), r.original);
       restored.push(`${describeRef(r)}=${r.original}`);
@@ -67,13 +67,9 @@ export async function restoreReplicas(
  * Flux resumed (in reverse order of suspension) and replicas back, whatever point the request
  * failed at; only safe while every PVC exists (see the rollback's freeze).
  */
-export async function undoFreeze(
-  client: KubeClient,
-  world: World,
-  status: RequestStatus,
-): Promise<string> {
+export async function undoFreeze(client: KubeClient, status: RequestStatus): Promise<string> {
   const resumed = await resumeRecorded(client, [...(status.suspended ?? [])].reverse());
-  const restored = await restoreReplicas(client, world, status);
+  const restored = await restoreReplicas(client, status);
   return [
     resumed.length > 0 ? `resumed ${resumed.join(", ")}` : "Flux not suspended by this request",
     restored.length > 0 ? `restored ${restored.join(", ")}` : "replicas as recorded",

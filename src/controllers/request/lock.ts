@@ -2,7 +2,7 @@
 // app's namespace names the request that holds the app. A holder that no longer exists, or that
 // finished without letting go (a crash between its last write and the release), is replaced
 // under a resourceVersion precondition, so two waiting requests cannot both take it over.
-import { API_VERSION } from "../../api/index.ts";
+import { API_VERSION, Kind } from "../../api/index.ts";
 import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 
@@ -65,6 +65,8 @@ export async function acquireLock(
   appUid: string,
   me: Holder,
   now: Date,
+  /** The ManagedApp's name: the Lease is owned by it, so it goes when the app goes. */
+  appName?: string,
 ): Promise<LockResult> {
   const ref = leaseRef(namespace, appUid);
   const body = (resourceVersion?: string): KubeObject => ({
@@ -74,6 +76,13 @@ export async function acquireLock(
       name: ref.name,
       namespace,
       ...(resourceVersion ? { resourceVersion } : {}),
+      ...(appName !== undefined && appUid !== ""
+        ? {
+            ownerReferences: [
+              { apiVersion: API_VERSION, kind: Kind.ManagedApp, name: appName, uid: appUid },
+            ],
+          }
+        : {}),
       annotations: { [HOLDER_KIND]: me.kind, [HOLDER_NAME]: me.name },
     },
     spec: { holderIdentity: me.uid, acquireTime: now.toISOString().replace("Z", "000Z") },
@@ -88,7 +97,7 @@ export async function acquireLock(
       return { acquired: true };
     } catch (createErr) {
       if (isKubeError(createErr, "AlreadyExists"))
-        return acquireLock(client, namespace, appUid, me, now);
+        return acquireLock(client, namespace, appUid, me, now, appName);
       throw createErr;
     }
   }
@@ -106,7 +115,8 @@ export async function acquireLock(
     });
     return { acquired: true };
   } catch (err) {
-    if (isKubeError(err, "Conflict")) return acquireLock(client, namespace, appUid, me, now);
+    if (isKubeError(err, "Conflict"))
+      return acquireLock(client, namespace, appUid, me, now, appName);
     throw err;
   }
 }

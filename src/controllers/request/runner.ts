@@ -91,6 +91,60 @@ export interface RunnerDeps {
   readonly versions?: OwnVersions;
 }
 
+/**
+ * Thrown by a step (or a helper it calls) that knows retrying cannot help: the step fails at once
+ * with this reason instead of retrying until its deadline (a deleted ManagedApp, say).
+ */
+export class StepFailedError extends Error {
+  override readonly name = "StepFailedError";
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/**
+ * The API refused a status this pass built (422: a value the CRD does not allow). Retrying would
+ * send the same status forever, so the request ends instead (see rejectedStatus).
+ */
+export class StatusRejectedError extends Error {
+  override readonly name = "StatusRejectedError";
+}
+
+/**
+ * Pure: the status that ends a request whose status write the API refused, built on the status
+ * the API holds (which it accepted). Before Compensate, Aborting turns True and Compensate undoes
+ * what was done and releases the app's lock; if Compensate's or Finish's own write was refused,
+ * Complete turns False at once.
+ */
+export function rejectedStatus(
+  stored: RequestStatus,
+  steps: readonly StepDef[],
+  message: string,
+  now: Date,
+  generation: number,
+): RequestStatus {
+  const list = stored.conditions as Condition[] | undefined;
+  const over =
+    getCondition(list, ConditionType.Aborting)?.status === "True" ||
+    nextStep(steps, list ?? []).name === "Finish";
+  const conditions = setCondition(
+    list,
+    {
+      type: over ? ConditionType.Complete : ConditionType.Aborting,
+      status: over ? "False" : "True",
+      reason: ConditionReason.StatusRejected,
+      message,
+    },
+    now,
+    generation,
+  );
+  const next: RequestStatus = { ...stored, conditions, phase: phaseOf(steps, conditions) };
+  delete next.step;
+  return over ? { ...next, completedAt: requestTime(now) } : next;
+}
+
 function regardingOf(obj: KubeObject): EventRegarding {
   return {
     apiVersion: obj.apiVersion,
@@ -136,7 +190,17 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
   /** The request as the API last answered, to hold the finalizer removal against. */
   let latest: KubeObject = raw;
   const patchStatus = async (next: RequestStatus) => {
-    const sent = await patcher.patch(deps.client, ref, next);
+    const sent = await patcher.patch(deps.client, ref, next).catch((err: unknown) => {
+      if (isKubeError(err, "Invalid")) {
+        throw new StatusRejectedError(
+          `the API refused the request's status, so it cannot go on: ${toError(err).message}`.slice(
+            0,
+            4_000,
+          ),
+        );
+      }
+      throw err;
+    });
     if (sent.object) {
       latest = sent.object;
       wrote(sent.object);
@@ -230,115 +294,137 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     wrote(latest);
   }
 
-  const step = nextStep(machine.steps, conditions());
-  if (step.name === "Done") return done();
-  const stepStart = async (name: N | "Compensate", now: Date) => {
-    const timeout = name === "Compensate" ? undefined : await machine.timeoutMs(name, ctx);
-    return {
-      name,
-      startedAt: requestTime(now),
-      ...(timeout !== undefined
-        ? { deadline: requestTime(new Date(now.getTime() + timeout)) }
-        : {}),
-    };
-  };
-  if (status.step?.name !== step.name) {
-    // The step's start and deadline go to status before its first side effect (§8). Usually
-    // the previous step's last write carried them already (below); this is the first step, or
-    // a status written by a version that did not.
-    const now = deps.clock.now();
-    await ctx.save({
-      startedAt: status.startedAt ?? requestTime(now),
-      step: await stepStart(step.name, now),
-      phase: phaseOf(machine.steps, conditions()),
-    });
-  }
-
-  const handlers: Readonly<Record<string, StepHandler<R> | undefined>> = machine.handlers;
-  const handler = handlers[step.name];
-  if (!handler) throw new Error(`${machine.kind} has no handler for step ${step.name}`);
-  let result: StepResult;
   try {
-    result = await handler(ctx);
+    return await runStep();
   } catch (err) {
-    const error = toError(err);
-    if (!isPast(status.step?.deadline, deps.clock.now())) {
-      log("info", "step failed; retrying", { step: step.name, err: error });
-      return retry(error);
-    }
-    result = {
-      kind: "failed",
-      reason: ConditionReason.DeadlineExceeded,
-      message: `${step.name} kept failing until its deadline: ${error.message}`,
+    if (!(err instanceof StatusRejectedError)) throw err;
+    // The stored status is what the API accepted; the request ends on it.
+    const stored = (latest["status"] ?? {}) as RequestStatus;
+    const ending = rejectedStatus(stored, machine.steps, err.message, deps.clock.now(), generation);
+    log("warn", "status refused by the API; ending the request", { err });
+    await patcher.patch(deps.client, ref, ending).then((sent) => wrote(sent.object));
+    await record("Warning", ConditionReason.StatusRejected, "WriteStatus", err.message);
+    return requeueAfter(0);
+  }
+
+  async function runStep(): Promise<Outcome> {
+    const step = nextStep(machine.steps, conditions());
+    if (step.name === "Done") return done();
+    const stepStart = async (name: N | "Compensate", now: Date) => {
+      const timeout = name === "Compensate" ? undefined : await machine.timeoutMs(name, ctx);
+      return {
+        name,
+        startedAt: requestTime(now),
+        ...(timeout !== undefined
+          ? { deadline: requestTime(new Date(now.getTime() + timeout)) }
+          : {}),
+      };
     };
-  }
-  deps.afterEffect?.(step.name);
+    if (status.step?.name !== step.name) {
+      // The step's start and deadline go to status before its first side effect (§8). Usually
+      // the previous step's last write carried them already (below); this is the first step, or
+      // a status written by a version that did not.
+      const now = deps.clock.now();
+      await ctx.save({
+        startedAt: status.startedAt ?? requestTime(now),
+        step: await stepStart(step.name, now),
+        phase: phaseOf(machine.steps, conditions()),
+      });
+    }
 
-  const timeoutMs =
-    step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name, ctx);
-  const applied = applyResult({
-    steps: machine.steps,
-    status,
-    step: step as Exclude<NextStep<N>, { name: "Done" }>,
-    result,
-    now: deps.clock.now(),
-    generation,
-    timeoutMs,
-  });
-  const previousMessage = getCondition(
-    conditions(),
-    (step as Exclude<NextStep<N>, { name: "Done" }>).condition,
-  )?.message;
-  status = applied.status;
-  if (applied.requeueMs === 0) {
-    // This step is over and the next one runs in a fresh pass: its start and deadline go out
-    // in this same write, which still lands before the next step's first side effect.
-    const next = nextStep(machine.steps, conditions());
-    if (next.name !== "Done")
-      status = { ...status, step: await stepStart(next.name, deps.clock.now()) };
-  }
-  await patchStatus(status);
-  const final = applied.result;
-  log("info", "step", { step: step.name, result: final.kind, message: final.message });
+    const handlers: Readonly<Record<string, StepHandler<R> | undefined>> = machine.handlers;
+    const handler = handlers[step.name];
+    if (!handler) throw new Error(`${machine.kind} has no handler for step ${step.name}`);
+    let result: StepResult;
+    try {
+      result = await handler(ctx);
+    } catch (err) {
+      // A refused status write is no failure of the step to retry: it ends the request.
+      if (err instanceof StatusRejectedError) throw err;
+      const error = toError(err);
+      // Retrying cannot help: fail now (Compensate itself has nothing to fail into).
+      const failNow = err instanceof StepFailedError && step.name !== "Compensate";
+      if (!failNow && !isPast(status.step?.deadline, deps.clock.now())) {
+        log("info", "step failed; retrying", { step: step.name, err: error });
+        return retry(error);
+      }
+      result =
+        err instanceof StepFailedError && failNow
+          ? { kind: "failed", reason: err.reason, message: `${step.name}: ${err.message}` }
+          : {
+              kind: "failed",
+              reason: ConditionReason.DeadlineExceeded,
+              message: `${step.name} kept failing until its deadline: ${error.message}`,
+            };
+    }
+    deps.afterEffect?.(step.name);
 
-  const ended = status.history?.at(-1);
-  if (final.kind !== "waiting" && ended?.name === step.name)
-    deps.onStepEnd?.(
-      machine.kind,
-      step.name,
-      ended.reason,
-      (Date.parse(ended.completedAt) - Date.parse(ended.startedAt)) / 1000,
-    );
-  switch (final.kind) {
-    case "succeeded":
-      await record(
-        final.event?.type ?? "Normal",
-        final.event?.reason ?? step.name,
+    const timeoutMs =
+      step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name, ctx);
+    const applied = applyResult({
+      steps: machine.steps,
+      status,
+      step: step as Exclude<NextStep<N>, { name: "Done" }>,
+      result,
+      now: deps.clock.now(),
+      generation,
+      timeoutMs,
+    });
+    const previousMessage = getCondition(
+      conditions(),
+      (step as Exclude<NextStep<N>, { name: "Done" }>).condition,
+    )?.message;
+    status = applied.status;
+    if (applied.requeueMs === 0) {
+      // This step is over and the next one runs in a fresh pass: its start and deadline go out
+      // in this same write, which still lands before the next step's first side effect.
+      const next = nextStep(machine.steps, conditions());
+      if (next.name !== "Done")
+        status = { ...status, step: await stepStart(next.name, deps.clock.now()) };
+    }
+    await patchStatus(status);
+    const final = applied.result;
+    log("info", "step", { step: step.name, result: final.kind, message: final.message });
+
+    const ended = status.history?.at(-1);
+    if (final.kind !== "waiting" && ended?.name === step.name)
+      deps.onStepEnd?.(
+        machine.kind,
         step.name,
-        final.event?.message ?? final.message,
+        ended.reason,
+        (Date.parse(ended.completedAt) - Date.parse(ended.startedAt)) / 1000,
       );
-      break;
-    case "waiting":
-      // A new kind of wait is worth one Event; the same message every 5 s is not.
-      if (final.message !== previousMessage && final.reason === "Waiting")
-        await record("Normal", "Waiting", step.name, final.message);
-      break;
-    case "failed":
-      await record("Warning", final.reason, step.name, final.message);
-      break;
-    case "finished":
-      await record(
-        final.event?.type ?? (final.complete === "True" ? "Normal" : "Warning"),
-        final.event?.reason ?? final.reason,
-        step.name,
-        final.event?.message ?? final.message,
-      );
-      deps.onFinished?.(machine.kind, final.reason, status);
-      if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)
-        // The answer to our last write carries its resourceVersion as the precondition; should
-        // anyone have changed the request since, the helper re-reads it on the Conflict.
-        wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
-      break;
+    switch (final.kind) {
+      case "succeeded":
+        await record(
+          final.event?.type ?? "Normal",
+          final.event?.reason ?? step.name,
+          step.name,
+          final.event?.message ?? final.message,
+        );
+        break;
+      case "waiting":
+        // A new kind of wait is worth one Event; the same message every 5 s is not.
+        if (final.message !== previousMessage && final.reason === "Waiting")
+          await record("Normal", "Waiting", step.name, final.message);
+        break;
+      case "failed":
+        await record("Warning", final.reason, step.name, final.message);
+        break;
+      case "finished":
+        await record(
+          final.event?.type ?? (final.complete === "True" ? "Normal" : "Warning"),
+          final.event?.reason ?? final.reason,
+          step.name,
+          final.event?.message ?? final.message,
+        );
+        deps.onFinished?.(machine.kind, final.reason, status);
+        if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)
+          // The answer to our last write carries its resourceVersion as the precondition; should
+          // anyone have changed the request since, the helper re-reads it on the Conflict.
+          wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
+        break;
+    }
+    return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
   }
-  return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
 }

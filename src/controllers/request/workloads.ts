@@ -32,6 +32,16 @@ export function replicasToRecord(
     }));
 }
 
+/**
+ * Whether a pod has finished (Succeeded or Failed, a CronJob's history pod say): it still names
+ * its claims in its spec but runs no container and holds no volume, so it never blocks a stop,
+ * the quiescence check or a restore.
+ */
+export function podFinished(pod: KubeObject): boolean {
+  const phase = (pod["status"] as { phase?: unknown } | undefined)?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+}
+
 /** Pods that still keep a planned workload or PVC busy, by name ("ns/name"), for messages. */
 export function busyPods(
   pods: readonly KubeObject[],
@@ -42,6 +52,7 @@ export function busyPods(
   const claimed = new Set(volumes.map((v) => `${v.namespace}/${v.name}`));
   return pods
     .filter((pod) => {
+      if (podFinished(pod)) return false;
       const ns = pod.metadata.namespace ?? "";
       const volumesOf =
         (
@@ -65,4 +76,26 @@ export function busyPods(
       });
     })
     .map((pod) => `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`);
+}
+
+/**
+ * Pure: why the cut may not happen now, from fresh reads taken right before it. Between ScaleDown
+ * and the snapshot (or a rollback's PVC delete) an HPA, KEDA, a CronJob or a person may have
+ * started a workload or a pod again; a snapshot taken then is not the data at rest.
+ */
+export function cutProblems(
+  pods: readonly KubeObject[],
+  volumes: readonly PlannedVolume[],
+  workloads: readonly { readonly ref: PlannedWorkload; readonly live: KubeObject | undefined }[],
+): string[] {
+  const scaled = workloads
+    .filter((w) => (specReplicas(w.live) ?? 0) > 0)
+    .map(
+      (w) =>
+        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name} runs ${String(specReplicas(w.live))} replica(s) again`,
+    );
+  const mounting = busyPods(pods, volumes, new Set(), new Map()).map(
+    (p) => `pod ${p} mounts a planned PVC`,
+  );
+  return [...scaled, ...mounting];
 }

@@ -158,8 +158,9 @@ const REQUEST_KINDS = [Kind.UpgradeRequest, Kind.RollbackRequest] as const;
  * progress.
  */
 const WAITS_ON: Readonly<Partial<Record<StepName | "Compensate", readonly string[]>>> = {
-  // The app's lock, or (a rollback) the upgrade to undo: both end when another request moves.
-  Plan: REQUEST_KINDS,
+  // The app's lock, or (a rollback) the upgrade to undo: both end when another request moves;
+  // and the app's Flux objects settling after a routine reconcile.
+  Plan: [...REQUEST_KINDS, ...FLUX_KINDS],
   Admit: REQUEST_KINDS,
   ScaleDown: ["Pod", "Deployment", "StatefulSet"],
   Snapshot: ["VolumeSnapshot"],

@@ -24,7 +24,7 @@ import type { KubeObject } from "../../kube/client.ts";
 import type { ReleaseStorageView } from "../managedapp/release-storage.ts";
 import { snapshotName } from "../request/snapshots.ts";
 import { releaseStorageCheck } from "./release-check.ts";
-import { isSuspended, readyNow } from "../request/flux.ts";
+import { fluxSettling, isSuspended, readyNow } from "../request/flux.ts";
 
 export const DEFAULT_HELM_VERSION_PATH = "spec.chart.spec.version";
 
@@ -105,6 +105,8 @@ export interface PlanInput {
 export interface PlanOutput {
   readonly plan: Plan | undefined;
   readonly checks: PreflightCheck[];
+  /** The failed checks that are only a Flux reconcile in flight: Plan waits these out. */
+  readonly settling: readonly PreflightCheck[];
 }
 
 function check(name: string, passed: boolean, message: string): PreflightCheck {
@@ -118,6 +120,7 @@ export function snapshotsWanted(request: UpgradeRequest, app: ManagedApp): boole
 export function composePlan(input: PlanInput): PlanOutput {
   const { request, app } = input;
   const checks: PreflightCheck[] = [];
+  const settling: PreflightCheck[] = [];
   const target = request.spec.targetVersion;
   const chart = target?.chart ?? (target?.images ? undefined : app.status?.availableUpdate);
   const images = target?.images;
@@ -140,15 +143,13 @@ export function composePlan(input: PlanInput): PlanOutput {
       continue;
     }
     const ready = readyNow(f.object);
-    checks.push(
-      check(
-        "FluxObjects",
-        ready.ready,
-        ready.ready
-          ? `${what} is Ready`
-          : `${what} is not Ready (${ready.reason}: ${ready.message})`,
-      ),
+    const c = check(
+      "FluxObjects",
+      ready.ready,
+      ready.ready ? `${what} is Ready` : `${what} is not Ready (${ready.reason}: ${ready.message})`,
     );
+    checks.push(c);
+    if (fluxSettling(f.object)) settling.push(c);
   }
   checks.push(
     check(
@@ -199,9 +200,23 @@ export function composePlan(input: PlanInput): PlanOutput {
           ),
         );
       } else {
+        const unverifiable =
+          app.spec.helmReleaseRef !== undefined &&
+          versionPath !== DEFAULT_HELM_VERSION_PATH &&
+          !(versionPath.startsWith("spec.") && /^kind:\s*HelmRelease\s*$/m.test(content));
         const current = readValue(content, versionPath);
         const edited = setValue(content, versionPath, chart);
-        if (!current.ok || !edited.ok) {
+        if (unverifiable) {
+          // AwaitFlux knows a change is released by the HelmRelease's own generation; a value
+          // outside the HelmRelease's spec changes nothing it can observe.
+          checks.push(
+            check(
+              "VersionPath",
+              false,
+              `spec.versionPolicy.versionPath ${versionPath}: ${app.spec.gitPath} is not the HelmRelease's own manifest (or the path is outside its spec), so Cairn cannot tell when the change is released; point gitPath and versionPath at the HelmRelease (e.g. spec.chart.spec.version or spec.values.image.tag)`,
+            ),
+          );
+        } else if (!current.ok || !edited.ok) {
           const error = !current.ok ? current.error : !edited.ok ? edited.error : undefined;
           checks.push(
             check(
@@ -385,7 +400,7 @@ export function composePlan(input: PlanInput): PlanOutput {
           : {}),
       }
     : undefined;
-  return { plan, checks };
+  return { plan, checks, settling };
 }
 
 export function failedChecks(checks: readonly PreflightCheck[]): PreflightCheck[] {

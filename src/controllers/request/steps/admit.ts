@@ -22,6 +22,7 @@ export function admitStep<R extends RequestObject<unknown>>(deps: AdmitDeps<R>):
       app.metadata.uid ?? "",
       deps.me(ctx),
       ctx.now(),
+      app.metadata.name,
     );
     if (result.acquired) return { kind: "succeeded", message: "holds the app's lock" };
     return {

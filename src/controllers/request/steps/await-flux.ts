@@ -11,6 +11,9 @@ import type { StepResult } from "../result.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
 
+/** The HelmRelease field a chart bump changes (Plan's default version path for a Helm app). */
+const CHART_VERSION_PATH = "spec.chart.spec.version";
+
 export type AwaitFluxDeps<R> = Pick<StepDeps<R>, "world" | "requireApp" | "repoFor" | "ancestry">;
 
 export function awaitFluxStep<R extends RequestObject<unknown>>(
@@ -61,7 +64,11 @@ export function awaitFluxStep<R extends RequestObject<unknown>>(
       const parsed = HelmRelease.safeParse(hr);
       if (!parsed.success)
         return { kind: "waiting", message: "waiting for the HelmRelease", afterMs: 3_000 };
-      const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH;
+      // Only a bump of the chart version is told by the release's chart version. Any other change
+      // (an image tag in spec.values, a chartRef) is released when the HelmRelease is Ready at
+      // the generation the applied commit gave it: readiness() requires the observed generation.
+      const chartBump =
+        p.git.versionPath !== IMAGES_VERSION_PATH && p.git.versionPath === CHART_VERSION_PATH;
       const st = helmReleaseStatus(parsed.data, chartBump ? p.git.to : undefined);
       if (
         st.status === "Failed" &&

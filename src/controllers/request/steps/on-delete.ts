@@ -12,7 +12,7 @@ export function thawOnDelete<R extends RequestObject<unknown>>(
   deps: OnDeleteDeps<R>,
 ): StepHandler<R> {
   return async (ctx) => {
-    const undone = await undoFreeze(deps.client, deps.world, ctx.status());
+    const undone = await undoFreeze(deps.client, ctx.status());
     const app = deps.appOf(ctx);
     if (app) await releaseLock(deps.client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
     return {

@@ -1,6 +1,8 @@
 // ScaleDown: stop every planned workload and wait until no pod mounts a planned PVC. Idempotent:
 // the original replicas are recorded in status.replicas before the first scale (never
 // overwritten by a later pass, which would read 0), and a workload already at 0 is left alone.
+import type { KubeObject } from "../../../kube/client.ts";
+import { getIfExists } from "../../../kube/get-if-exists.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
 import { describeRef } from "../freeze.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
@@ -22,7 +24,20 @@ export function scaleDownStep<R extends RequestObject<unknown>>(
       };
     const live = (w: { kind: string; namespace: string; name: string }) =>
       world.workload(w.kind, w.namespace, w.name);
-    const toRecord = replicasToRecord(plan.workloads, ctx.status().replicas ?? [], live);
+    // The counts to restore come from a fresh read: the informer may lag behind a scale made
+    // just before, and a wrong count here is what ScaleUp writes back.
+    const recorded = ctx.status().replicas ?? [];
+    const fresh = new Map<string, KubeObject | undefined>();
+    for (const w of plan.workloads) {
+      if (
+        recorded.some((r) => r.kind === w.kind && r.namespace === w.namespace && r.name === w.name)
+      )
+        continue;
+      fresh.set(`${w.kind}/${w.namespace}/${w.name}`, await getIfExists(client, workloadRef(w)));
+    }
+    const toRecord = replicasToRecord(plan.workloads, recorded, (w) =>
+      fresh.get(`${w.kind}/${w.namespace}/${w.name}`),
+    );
     if (toRecord.length > 0)
       await ctx.save({ replicas: [...(ctx.status().replicas ?? []), ...toRecord] });
     for (const w of plan.workloads) {

@@ -9,7 +9,7 @@ export function scaleUpStep<R extends RequestObject<unknown>>(
   deps: ScaleUpDeps<R>,
 ): StepHandler<R> {
   return async (ctx) => {
-    const restored = await restoreReplicas(deps.client, deps.world, ctx.status());
+    const restored = await restoreReplicas(deps.client, ctx.status());
     if (restored.length === 0)
       return {
         kind: "succeeded",

@@ -19,7 +19,7 @@ export type CompensateDeps = FrozenStateDeps &
   Pick<StepDeps<RollbackRequest>, "client" | "world" | "appOf" | "me">;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<RollbackRequest> {
-  const { client, world } = deps;
+  const { client } = deps;
   return async (ctx): Promise<StepResult> => {
     const status = ctx.status();
     const aborting = status.conditions?.find((c) => c.type === ConditionType.Aborting);
@@ -41,7 +41,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<RollbackReques
         event: { type: "Warning", reason: RESTORE_INCOMPLETE, message },
       };
     }
-    const undone = await undoFreeze(client, world, ctx.status());
+    const undone = await undoFreeze(client, ctx.status());
     await release();
     const resumed = isTrue(status.conditions as Conditions, ConditionType.Resumed);
     const git = status.commit

@@ -110,6 +110,8 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         reason: ConditionReason.Waiting,
         message: `waiting for UpgradeRequest ${name} to finish (phase ${upgrade.status?.phase ?? "Pending"})`,
         afterMs: 10_000,
+        // Bounded by the upgrade's own deadlines: Plan's deadline is for Flux to settle.
+        progressed: true,
       };
     const notCommitted = upgradeRefusal(upgrade);
     if (notCommitted) return refuse(notCommitted);
@@ -188,6 +190,8 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
           reason: ConditionReason.Waiting,
           message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
           afterMs: 10_000,
+          // Bounded by the holder's own deadlines: Plan's deadline is for Flux to settle.
+          progressed: true,
         };
     }
 

@@ -12,16 +12,22 @@ import { ConditionType, type RollbackRequest } from "../../../api/index.ts";
 import type { KubeClient, KubeObject } from "../../../kube/client.ts";
 import { isKubeError } from "../../../kube/errors.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
+import { freshCutProblems } from "../../request/fresh-cut.ts";
 import { stillSuspended } from "../../request/freeze.ts";
+import { podFinished } from "../../request/workloads.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { planOf, type StepDeps } from "../../request/step-deps.ts";
 import { isRestoredBy, restoredClaim, snapshotProblem } from "../plan.ts";
 import { pvcRef, snapshotRef } from "../volume-refs.ts";
 
-/** Pods (by name) whose volumes reference the claim: they hold it, terminating or not. */
-function podsUsing(pods: readonly KubeObject[], claim: string): string[] {
+/**
+ * Pods (by name) whose volumes reference the claim: they hold it, terminating or not. A pod that
+ * has finished holds nothing (the PVC protection controller lets such a claim go as well).
+ */
+export function podsUsing(pods: readonly KubeObject[], claim: string): string[] {
   return pods
+    .filter((pod) => !podFinished(pod))
     .filter((pod) =>
       (
         (
@@ -103,6 +109,9 @@ export function restoreVolumesStep(deps: RestoreVolumesDeps): StepHandler<Rollba
         blockers.push(`PVC ${s.v.namespace}/${s.v.name} is used by pod(s) ${users.join(", ")}`);
     }
     if (toDelete.length > 0) {
+      // The moment of the cut: every planned workload still at 0, read fresh (the pods above are
+      // a fresh list already).
+      blockers.push(...(await freshCutProblems(client, [], p.workloads)));
       const thawed = await stillSuspended(client, p.flux);
       if (thawed) blockers.push(thawed);
     }

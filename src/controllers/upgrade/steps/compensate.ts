@@ -30,13 +30,13 @@ export function rollbackName(upgrade: string): string {
 export type CompensateDeps = Pick<StepDeps<UpgradeRequest>, "client" | "world" | "appOf" | "me">;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest> {
-  const { client, world } = deps;
+  const { client } = deps;
   return async (ctx): Promise<StepResult> => {
     const status = ctx.status();
     const aborting = status.conditions?.find((c) => c.type === ConditionType.Aborting);
     const reason = aborting?.reason ?? "Failed";
     const why = aborting?.message ?? "the request failed";
-    const undone = await undoFreeze(client, world, ctx.status());
+    const undone = await undoFreeze(client, ctx.status());
     const app = deps.appOf(ctx);
     const committed = isTrue(
       status.conditions as Parameters<typeof isTrue>[0],

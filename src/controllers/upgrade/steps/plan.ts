@@ -81,6 +81,8 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
           reason: ConditionReason.Waiting,
           message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
           afterMs: 10_000,
+          // Bounded by the holder's own deadlines: Plan's deadline is for Flux to settle.
+          progressed: true,
         };
     }
     const refs = refsOf(app);
@@ -229,7 +231,11 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
             app.spec.volumeSnapshots.volumeSnapshotClassName,
           )
         : undefined;
-    const { plan: composed, checks } = composePlan({
+    const {
+      plan: composed,
+      checks,
+      settling,
+    } = composePlan({
       request: ctx.request,
       app,
       flux,
@@ -243,6 +249,17 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       releaseStorage,
       snapshotClass,
     });
+    const settleFailed = failedChecks(checks);
+    // A Flux object in the middle of a routine reconcile is no reason to refuse: wait for it to
+    // settle (its changes wake this request; the step's deadline bounds the wait). Any other
+    // failed check ends the plan now.
+    if (settleFailed.length > 0 && settleFailed.every((c) => settling.includes(c)))
+      return {
+        kind: "waiting",
+        reason: ConditionReason.Waiting,
+        message: `waiting for Flux to settle before planning: ${settleFailed.map((c) => c.message).join("; ")}`,
+        afterMs: 5_000,
+      };
     // The impact preview: only for a chart bump of a HelmRelease app whose other checks pass
     // (a failed plan ends before it anyway), and only with a rendering helper configured.
     const previewed =
@@ -250,7 +267,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       deps.config.renderHelper &&
       helmRelease &&
       composed.git.images === undefined &&
-      failedChecks(checks).length === 0
+      settleFailed.length === 0
         ? await planImpact({
             client,
             helperPath: deps.config.renderHelper,

@@ -9,6 +9,7 @@ import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { isOurs, SNAPSHOT_API, snapshotObject, snapshotState } from "../../request/snapshots.ts";
 import { planOf, type StepDeps } from "../../request/step-deps.ts";
+import { freshCutProblems } from "../../request/fresh-cut.ts";
 
 const SNAPSHOT_ERROR_GRACE_MS = 60_000;
 
@@ -33,6 +34,19 @@ export function snapshotStep(deps: SnapshotDeps): StepHandler<UpgradeRequest> {
           pvcName: v.name,
         })),
       });
+    // The moment of the cut: re-checked from fresh reads right before any snapshot is created.
+    const toCreate = wanted.filter(
+      (v) => !world.snapshots.get(`${v.namespace}/${v.snapshot ?? ""}`),
+    );
+    if (toCreate.length > 0) {
+      const problems = await freshCutProblems(client, p.volumes, p.workloads);
+      if (problems.length > 0)
+        return {
+          kind: "failed",
+          reason: "NotQuiescent",
+          message: `no snapshot was taken: ${problems.join("; ")}`,
+        };
+    }
     const uid = ctx.request.metadata.uid ?? "";
     let ready = 0;
     const problems: string[] = [];

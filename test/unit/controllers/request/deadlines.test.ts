@@ -92,7 +92,12 @@ describe("stepTimeoutMs", () => {
     expect(stepTimeoutMs(step, { timeouts: undefined, healthCheckTimeout: undefined })).toBe(ms);
   });
 
-  it.each(["Plan", "Admit", "Finish"] as StepName[])("%s has no deadline", (step) => {
+  it("gives Plan the time Flux may take to apply, to wait out a reconcile in flight", () => {
+    expect(stepTimeoutMs("Plan", {})).toBe(DEFAULT_TIMEOUTS_MS.fluxApply);
+    expect(stepTimeoutMs("Plan", { timeouts: { fluxApply: "3m" } })).toBe(3 * M);
+  });
+
+  it.each(["Admit", "Finish"] as StepName[])("%s has no deadline", (step) => {
     expect(stepTimeoutMs(step, {})).toBeUndefined();
     const everything = {
       suspend: "1s",
@@ -176,7 +181,7 @@ describe("timeoutsFromApp", () => {
     const timeouts = timeoutsFromApp(() => app({ timeouts: { scaleDown: "1m" }, health: "2m" }));
     expect(await timeouts("ScaleDown", null)).toBe(M);
     expect(await timeouts("HealthCheck", null)).toBe(2 * M);
-    expect(await timeouts("Plan", null)).toBeUndefined();
+    expect(await timeouts("Admit", null)).toBeUndefined();
   });
 
   it("falls back to the defaults when the app is gone", async () => {

@@ -160,6 +160,30 @@ describe("busyPods", () => {
     expect(busyPods([p], [], workloadUids, rsOwners)).toEqual(["shop/pg-0"]);
   });
 
+  it("ignores a finished pod that still names a planned PVC or belongs to a planned workload", () => {
+    const finished = (name: string, phase: string, opts: Parameters<typeof pod>[1]) => ({
+      ...pod(name, opts),
+      status: { phase },
+    });
+    const pods = [
+      finished("backup-29", "Succeeded", {
+        claims: ["data-pg-0"],
+        owners: [{ kind: "Job", uid: "uid-job" }],
+      }),
+      finished("backup-30", "Failed", { claims: ["data-pg-0"] }),
+      finished("pg-0", "Failed", { owners: [{ kind: "StatefulSet", uid: STS_UID }] }),
+    ];
+    expect(busyPods(pods, volumes, workloadUids, rsOwners)).toEqual([]);
+    // Running and pending ones still count.
+    const running = {
+      ...pod("backup-31", { claims: ["data-pg-0"] }),
+      status: { phase: "Running" },
+    };
+    expect(busyPods([...pods, running], volumes, workloadUids, rsOwners)).toEqual([
+      "shop/backup-31",
+    ]);
+  });
+
   it("ignores unrelated pods", () => {
     const pods = [
       pod("other-rs", { owners: [{ kind: "ReplicaSet", uid: "uid-rs-other" }] }),

@@ -181,3 +181,97 @@ spec:
     expect(failed[0]?.message).toContain("helm rollback demo 2 --namespace shop --no-hooks");
   });
 });
+
+describe("a Flux object in a routine reconcile", () => {
+  const ks = (generation: number, observed: number, ready?: Record<string, string>) => ({
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name: "apps", namespace: "shop", generation },
+    status: {
+      observedGeneration: observed,
+      conditions: ready ? [{ type: "Ready", ...ready }] : [],
+    },
+  });
+  const ref = { kind: "Kustomization" as const, namespace: "shop", name: "apps" };
+  const content = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+spec:
+  chart:
+    spec:
+      chart: web
+      version: 1.0.0
+`;
+  const plan = (object: ReturnType<typeof ks>) =>
+    composePlan({
+      ...input(
+        { app: app({ helmReleaseRef: { name: "web" } }), request: request({ chart: "1.1.0" }) },
+        content,
+      ),
+      flux: [{ ref, object }],
+    });
+
+  it("is a failed check Plan waits out (Ready=Unknown Progressing, or a generation not observed)", () => {
+    for (const object of [
+      ks(2, 2, { status: "Unknown", reason: "Progressing", message: "Reconciliation in progress" }),
+      ks(3, 2, { status: "True", reason: "ReconciliationSucceeded", message: "" }),
+    ]) {
+      const out = plan(object);
+      const failed = out.checks.filter((c) => !c.passed);
+      expect(failed.map((c) => c.name)).toEqual(["FluxObjects"]);
+      expect(out.settling).toEqual(failed);
+    }
+  });
+
+  it("is not waited out when it failed (Ready=False)", () => {
+    const out = plan(
+      ks(2, 2, { status: "False", reason: "BuildFailed", message: "kustomize build failed" }),
+    );
+    expect(out.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(["FluxObjects"]);
+    expect(out.settling).toEqual([]);
+  });
+});
+
+describe("a custom versionPath on a HelmRelease app", () => {
+  const helmRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+spec:
+  chart:
+    spec:
+      chart: web
+      version: 1.0.0
+  values:
+    image:
+      tag: "1.4.0"
+`;
+  const plan = (versionPath: string, content: string) =>
+    composePlan(
+      input(
+        {
+          app: app({ helmReleaseRef: { name: "web" }, versionPolicy: { versionPath } }),
+          request: request({ chart: "1.5.0" }),
+        },
+        content,
+      ),
+    );
+
+  it("is planned when it is in the HelmRelease's spec (AwaitFlux watches its generation)", () => {
+    const out = plan("spec.values.image.tag", helmRelease);
+    expect(out.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(out.plan?.git).toMatchObject({
+      versionPath: "spec.values.image.tag",
+      from: "1.4.0",
+      to: "1.5.0",
+    });
+  });
+
+  it("is refused naming spec.versionPolicy.versionPath when Cairn cannot observe the release", () => {
+    const values = "image:\n  tag: 1.4.0\n";
+    const out = plan("image.tag", values);
+    const failed = out.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.name)).toEqual(["VersionPath"]);
+    expect(failed[0]?.message).toMatch(/^spec\.versionPolicy\.versionPath image\.tag: /);
+    expect(out.plan).toBeUndefined();
+  });
+});
