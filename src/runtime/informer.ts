@@ -219,18 +219,29 @@ export class Informer {
   async #loop(signal: AbortSignal): Promise<void> {
     let needList = true;
     let failures = 0;
+    // Failures to reach the API at all, counted apart and forgotten as soon as it answers
+    // anything: an outage must not leave a grown backoff behind for the first answer after it
+    // (a 410 Gone for the resourceVersion the restarted API server no longer has, say).
+    let unreachable = 0;
     const backOff = async (err?: unknown) => {
-      failures++;
-      const opts = isApiUnreachable(err)
-        ? { ...this.#backoff, maxMs: Math.min(this.#backoff.maxMs, UNREACHABLE_MAX_BACKOFF_MS) }
-        : this.#backoff;
-      await wait(this.#clock, backoffDelay(opts, failures, this.#random), signal);
+      let delayMs: number;
+      if (isApiUnreachable(err)) {
+        unreachable++;
+        const capped = Math.min(this.#backoff.maxMs, UNREACHABLE_MAX_BACKOFF_MS);
+        delayMs = backoffDelay({ ...this.#backoff, maxMs: capped }, unreachable, this.#random);
+      } else {
+        unreachable = 0;
+        failures++;
+        delayMs = backoffDelay(this.#backoff, failures, this.#random);
+      }
+      await wait(this.#clock, delayMs, signal);
     };
     while (!signal.aborted) {
       if (needList) {
         try {
           await this.#list();
           needList = false;
+          unreachable = 0;
         } catch (err) {
           if (isAborted(signal)) return;
           this.#log("warn", "list failed; retrying", this.#fields({ err: toError(err) }));
@@ -241,7 +252,10 @@ export class Informer {
       const end = await this.#watchOnce(signal);
       if (end.kind === "aborted") return;
       // A watch that delivered anything proves the connection works: start backoff afresh.
-      if (end.events > 0) failures = 0;
+      if (end.events > 0) {
+        failures = 0;
+        unreachable = 0;
+      }
       switch (end.kind) {
         case "ended":
           // A watch that ends at once with nothing to say (a proxy closing it, say) must not
@@ -264,7 +278,7 @@ export class Informer {
           this.#log(
             "warn",
             "watch failed; restarting",
-            this.#fields({ err: end.error, failures: failures + 1 }),
+            this.#fields({ err: end.error, failures: failures + unreachable + 1 }),
           );
           await backOff(end.error);
           break;

@@ -38,6 +38,7 @@ describe("recovery after a kube-apiserver outage", () => {
     const queue = new WorkQueue({ clock, workers: 4 });
     const doneAt = new Map<string, number>();
     const failures = new Map<string, number>();
+    const logs: string[] = [];
     const controller = new Controller({
       name: "outage",
       queue,
@@ -64,6 +65,11 @@ describe("recovery after a kube-apiserver outage", () => {
       namespace: NS,
       labelSelector: "test=outage",
       clock,
+      log: (level, message, fields) => {
+        const err = fields?.["err"];
+        const why = err instanceof Error ? `: ${err.message}` : "";
+        logs.push(`${new Date().toISOString()} ${level} ${message}${why}`);
+      },
     });
     const abort = new AbortController();
     const running = informer.run(abort.signal);
@@ -94,7 +100,9 @@ describe("recovery after a kube-apiserver outage", () => {
         "the informer holds every ConfigMap",
         () => Promise.resolve(informer.list().length === KEYS ? true : undefined),
         RECOVERY_BOUND_MS,
-      );
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}\ninformer log:\n${logs.join("\n")}`);
+      });
       expect(Date.now() - back).toBeLessThan(2 * RECOVERY_BOUND_MS);
     } finally {
       abort.abort();

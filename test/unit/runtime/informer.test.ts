@@ -159,7 +159,7 @@ describe("Informer: initial sync", () => {
   it("retries a failed first list with backoff and reports sync only after it succeeds", async () => {
     const h = harness();
     h.source
-      .failList(new KubeError("Transient", "connection refused"))
+      .failList(new KubeError("Transient", "internal error", 500))
       .failList(new Error("not even a KubeError"))
       .answerList([a1], "3");
     await h.start();
@@ -459,6 +459,24 @@ describe("Informer: other failures", () => {
     }
     // Uncapped this would be 1, 2, 4, 8, 16 s.
     expect(waits).toEqual([1_000, 2_000, 2_000, 2_000, 2_000]);
+  });
+
+  it("forgets the outage's failures once the API answers (a Gone after it relists after the base)", async () => {
+    const h = harness({ backoff: { baseMs: 1_000, maxMs: 30_000, jitter: 0 } });
+    h.source.answerList([a1], "10");
+    const refused = new KubeError("Transient", "watch ConfigMap: connect ECONNREFUSED");
+    for (let i = 0; i < 6; i++) h.source.scriptWatch({ then: refused });
+    h.source.scriptWatch({ then: new KubeError("Gone", "too old", 410) });
+    await h.start();
+    await h.watchOpened(1);
+    await h.clock.advance(1_000 + 5 * 2_000);
+    await h.watchOpened(7);
+    expect(h.source.listCalls).toHaveLength(1);
+    // Six failures without an answer would have grown the backoff to 32 s; the Gone is an answer.
+    await h.clock.advance(999);
+    expect(h.source.listCalls).toHaveLength(1);
+    await h.clock.advance(1);
+    expect(h.source.listCalls).toHaveLength(2);
   });
 
   it("starts the backoff afresh after a watch that delivered events", async () => {
