@@ -1,4 +1,4 @@
-// Readiness of Flux's Kustomization and HelmRelease (domain notes, §1.1, §1.3, §6). Ready=True is
+// Readiness of Flux's Kustomization and HelmRelease. Ready=True is
 // trustworthy only for the current generation, checked on the status and on the Ready condition
 // itself. A HelmRelease must also have its newest history entry deployed at the expected chart
 // version: after an automatic remediation it can look settled while running the old version.

@@ -1,4 +1,4 @@
-// Where a HelmRelease's Helm release lives (domain notes, §1.3): its name and the namespace of its
+// Where a HelmRelease's Helm release lives: its name and the namespace of its
 // storage Secrets. helm-controller records both in status (history[0].name, status.storageNamespace)
 // once it has acted; before that they are computed the way helm-controller computes them, so a
 // release installed by an older controller, whose status lacks them, is still found.

@@ -3,7 +3,7 @@
 // helper reads the world fresh (or from the informers where a lag only repeats a no-op) and acts
 // only where something is still to do, so running it twice is harmless.
 import type { FluxObjectRef, RequestStatus } from "../../api/index.ts";
-import type { KubeClient, KubeObject } from "../../kube/client.ts";
+import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
 import { fluxRef, isSuspended, setSuspend } from "./flux.ts";
 import { specReplicas, workloadRef } from "./workloads.ts";
@@ -13,13 +13,13 @@ export const describeRef = (f: { kind: string; namespace: string; name: string }
   `${f.kind} ${f.namespace}/${f.name}`;
 
 /** The Flux object fresh from the API; undefined once it is gone. */
-export function freshFlux(client: KubeClient, f: FluxObjectRef): Promise<KubeObject | undefined> {
+export function freshFlux(client: KubeApi, f: FluxObjectRef): Promise<KubeObject | undefined> {
   return getIfExists(client, fluxRef(f));
 }
 
 /** Whether every planned Flux object is still suspended: checked before an irreversible step. */
 export async function stillSuspended(
-  client: KubeClient,
+  client: KubeApi,
   flux: readonly FluxObjectRef[],
 ): Promise<string | undefined> {
   for (const f of flux) {
@@ -32,7 +32,7 @@ export async function stillSuspended(
 
 /** Resumes what Cairn suspended (never anything else), in the given order. */
 export async function resumeRecorded(
-  client: KubeClient,
+  client: KubeApi,
   suspended: readonly FluxObjectRef[],
 ): Promise<string[]> {
   const resumed: string[] = [];
@@ -48,7 +48,7 @@ export async function resumeRecorded(
 
 /** Puts recorded replica counts back on workloads that are still at 0. */
 export async function restoreReplicas(
-  client: KubeClient,
+  client: KubeApi,
   world: World,
   status: RequestStatus,
 ): Promise<string[]> {
@@ -68,7 +68,7 @@ export async function restoreReplicas(
  * failed at; only safe while every PVC exists (see the rollback's freeze).
  */
 export async function undoFreeze(
-  client: KubeClient,
+  client: KubeApi,
   world: World,
   status: RequestStatus,
 ): Promise<string> {

@@ -1,4 +1,4 @@
-// The phase machine's imperative shell (architecture note, §5): one pass reads the request (fresh
+// The phase machine's imperative shell (docs/architecture.md): one pass reads the request (fresh
 // from the API, unless the informer shows that nobody but us wrote it since: own-versions.ts),
 // keeps the finalizer right, writes the step's start and deadline before the step's first side
 // effect, runs one idempotent handler, and writes what it reported (with the next step's start
@@ -13,7 +13,7 @@ import {
   REQUEST_FINALIZER,
   type RequestStatus,
 } from "../../api/index.ts";
-import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
+import type { KubeApi, KubeObject, ObjectRef } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import type { Clock } from "../../runtime/clock.ts";
 import { getCondition, setCondition, type Condition } from "../../runtime/conditions.ts";
@@ -74,10 +74,10 @@ export interface RequestMachine<R, N extends StepName> {
 }
 
 export interface RunnerDeps {
-  readonly client: KubeClient;
+  readonly client: KubeApi;
   readonly clock: Clock;
   readonly log: LogFn;
-  readonly events: EventRecorder;
+  readonly events: Pick<EventRecorder, "record">;
   /**
    * Called after a step's handler returned (its side effects done) and before its status write:
    * a crash here is the worst moment, which is where the crash-safety tests kill the process.
@@ -243,7 +243,8 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     };
   };
   if (status.step?.name !== step.name) {
-    // The step's start and deadline go to status before its first side effect (§8). Usually
+    // The step's start and deadline go to status before its first side effect: a deadline that
+    // lived only in memory would restart with every crash. Usually
     // the previous step's last write carried them already (below); this is the first step, or
     // a status written by a version that did not.
     const now = deps.clock.now();

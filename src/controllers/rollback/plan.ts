@@ -223,8 +223,9 @@ export type RestoreSize =
   | { readonly ok: false; readonly message: string };
 
 /**
- * Pure: the size to request for a restored PVC, max(original request, restoreSize) (domain notes,
- * §4). A PVC declared in Git keeps exactly Git's size: bigger would make Flux's next apply try to
+ * Pure: the size to request for a restored PVC, max(original request, restoreSize): a claim
+ * smaller than its snapshot's restoreSize cannot be provisioned from it. A PVC declared in Git
+ * keeps exactly Git's size: bigger would make Flux's next apply try to
  * shrink it, which the API refuses.
  */
 export function restoreSizeFor(
@@ -580,7 +581,8 @@ export function isRestoredBy(pvc: KubeObject, volume: PlannedVolume, requestUid:
 }
 
 /**
- * Pure: the PVC to create in place of the original (domain notes, §4): same name, class, access
+ * Pure: the PVC to create in place of the original, so that its workload mounts it unchanged:
+ * same name, class, access
  * modes, volume mode, labels and annotations (the binding ones were dropped when the upgrade
  * planned it), no volumeName, the planned size, and the snapshot as its data source.
  */

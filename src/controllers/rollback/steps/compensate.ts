@@ -7,6 +7,7 @@
 // rollback never triggers another request. Idempotent: every write repeats harmlessly.
 import { ConditionType, type RollbackRequest } from "../../../api/index.ts";
 import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
+import { abortCause } from "../../request/abort-cause.ts";
 import { undoFreeze } from "../../request/freeze.ts";
 import { releaseLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
@@ -22,9 +23,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<RollbackReques
   const { client, world } = deps;
   return async (ctx): Promise<StepResult> => {
     const status = ctx.status();
-    const aborting = status.conditions?.find((c) => c.type === ConditionType.Aborting);
-    const reason = aborting?.reason ?? "Failed";
-    const why = aborting?.message ?? "the request failed";
+    const { reason, why } = abortCause(status);
     const app = deps.appOf(ctx);
     const release = async () => {
       if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));

@@ -15,6 +15,8 @@ import {
 import type { KubeObject } from "../../../kube/client.ts";
 import { isKubeError } from "../../../kube/errors.ts";
 import { isTrue, rfc3339 } from "../../../runtime/conditions.ts";
+import { abortCause } from "../../request/abort-cause.ts";
+import { recordOnApp } from "../../request/app-status.ts";
 import { undoFreeze } from "../../request/freeze.ts";
 import { handOverLock, releaseLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
@@ -33,23 +35,24 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
   const { client, world } = deps;
   return async (ctx): Promise<StepResult> => {
     const status = ctx.status();
-    const aborting = status.conditions?.find((c) => c.type === ConditionType.Aborting);
-    const reason = aborting?.reason ?? "Failed";
-    const why = aborting?.message ?? "the request failed";
+    const { reason, why } = abortCause(status);
     const undone = await undoFreeze(client, world, ctx.status());
     const app = deps.appOf(ctx);
     const committed = isTrue(
       status.conditions as Parameters<typeof isTrue>[0],
       ConditionType.Committed,
     );
-    const appRef = app
-      ? {
-          apiVersion: API_VERSION,
-          kind: Kind.ManagedApp,
-          namespace: app.metadata.namespace,
-          name: app.metadata.name,
-        }
-      : undefined;
+    const recordFailed = async () => {
+      if (app)
+        await recordOnApp(client, app, {
+          lastUpgrade: {
+            name: ctx.request.metadata.name,
+            version: status.plan?.git.to,
+            outcome: "Failed",
+            completedAt: rfc3339(ctx.now()),
+          },
+        });
+    };
     if (!committed) {
       if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
       return {
@@ -99,17 +102,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         });
       }
       await ctx.save({ rollbackRef: { name: rollback } });
-      if (appRef)
-        await client.patchStatus(appRef, {
-          status: {
-            lastUpgrade: {
-              name,
-              version: status.plan?.git.to,
-              outcome: "Failed",
-              completedAt: rfc3339(ctx.now()),
-            },
-          },
-        });
+      await recordFailed();
       // The rollback gets the app straight from us: no other waiting request slips in between.
       await handOverLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx), {
         kind: Kind.RollbackRequest,
@@ -124,17 +117,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         facts: { rollbackRef: { name: rollback } },
       };
     }
-    if (appRef)
-      await client.patchStatus(appRef, {
-        status: {
-          lastUpgrade: {
-            name,
-            version: status.plan?.git.to,
-            outcome: "Failed",
-            completedAt: rfc3339(ctx.now()),
-          },
-        },
-      });
+    await recordFailed();
     if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
     return {
       kind: "finished",

@@ -24,11 +24,12 @@ import type { KubeObject } from "../../../kube/client.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
 import { applierOwnsSuspend, appliedBy, fluxRef, isSuspended } from "../../request/flux.ts";
 import { openRepo } from "../../request/git-access.ts";
-import { holderIsLive, lockHolder } from "../../request/lock.ts";
+import { planOutcome } from "../../request/plan-outcome.ts";
+import { waitWhileHeld } from "../../request/plan-wait.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
-import { composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
+import { composePlan, snapshotsWanted } from "../plan.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
 export type PlanDeps = Pick<
@@ -63,21 +64,13 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
     if (!dry) {
-      // Another request holds the app and is changing what a plan reads (Flux suspended,
-      // workloads at 0, the version in Git): plan once it lets go, or this plan would fail on
-      // its freeze or be stale by the time this request is admitted.
-      const holder = await lockHolder(client, namespaceOf(ctx), app.metadata.uid ?? "");
-      if (
-        holder &&
-        holder.uid !== ctx.request.metadata.uid &&
-        (await holderIsLive(client, namespaceOf(ctx), holder))
-      )
-        return {
-          kind: "waiting",
-          reason: ConditionReason.Waiting,
-          message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
-          afterMs: 10_000,
-        };
+      const held = await waitWhileHeld(
+        client,
+        namespaceOf(ctx),
+        app.metadata.uid ?? "",
+        ctx.request.metadata.uid,
+      );
+      if (held) return held;
     }
     const refs = refsOf(app);
     const own = app.metadata.namespace ?? "";
@@ -230,32 +223,15 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       discoveryProblems,
       snapshotClass,
     });
-    const failed = failedChecks(checks);
-    if (failed.length > 0 || !composed)
-      return {
-        kind: "finished",
-        complete: "False",
-        reason: dry ? "DryRunFailed" : ConditionReason.PlanFailed,
-        message:
-          `${failed.length} check(s) failed: ${failed.map((c) => `${c.name}: ${c.message}`).join("; ")}`.slice(
-            0,
-            32_000,
-          ),
-        facts: { preflight: checks, ...(composed ? { plan: composed } : {}) },
-      };
-    const summary = `${composed.git.from} → ${composed.git.to} in ${composed.git.path}; ${composed.volumes.length} PVC(s), ${composed.workloads.length} workload(s)`;
-    if (dry)
-      return {
-        kind: "finished",
-        complete: "True",
-        reason: ConditionReason.DryRunSucceeded,
-        message: `dry run: ${summary}; nothing was changed`,
-        facts: { plan: composed, preflight: checks },
-      };
-    return {
-      kind: "succeeded",
-      message: `planned ${summary}`,
-      facts: { plan: composed, preflight: checks },
-    };
+    return planOutcome({
+      dry,
+      plan: composed,
+      checks,
+      preflight: checks,
+      failedLead: "check(s) failed",
+      summary: (p) =>
+        `${p.git.from} → ${p.git.to} in ${p.git.path}; ${p.volumes.length} PVC(s), ${p.workloads.length} workload(s)`,
+      plannedLead: "planned",
+    });
   };
 }
