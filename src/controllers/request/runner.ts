@@ -69,6 +69,12 @@ export interface RequestMachine<R, N extends StepName> {
    * (never Git). "waiting" keeps the finalizer; "succeeded" lets it go.
    */
   readonly onDelete: StepHandler<R>;
+  /**
+   * Lets the app's lock go. Called only once the request's final status is written (and again
+   * on a later pass while the finalizer is still there, after a crash in between): a request
+   * whose last write failed keeps the app, so the next request cannot start beside it.
+   */
+  readonly release?: (ctx: StepContext<R>) => Promise<void>;
   /** Other objects that should carry the step's Events too (the ManagedApp). */
   readonly alsoRegarding?: (request: R) => EventRegarding | undefined;
 }
@@ -220,9 +226,12 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     return done();
   }
   if (finished) {
-    // Finish and Compensate take the finalizer off; after a crash in between, do it here.
-    if (hasFinalizer(raw, REQUEST_FINALIZER))
+    // Finish and Compensate let the lock and the finalizer go; after a crash in between, do it
+    // here.
+    if (hasFinalizer(raw, REQUEST_FINALIZER)) {
+      await machine.release?.(ctx);
       wrote(await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER));
+    }
     return done();
   }
   if (!request.spec.dryRun && !hasFinalizer(raw, REQUEST_FINALIZER)) {
@@ -335,6 +344,8 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
         final.event?.message ?? final.message,
       );
       deps.onFinished?.(machine.kind, final.reason, status);
+      // The final status is written: only now may the next request take the app.
+      if (!request.spec.dryRun) await machine.release?.(ctx);
       if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)
         // The answer to our last write carries its resourceVersion as the precondition; should
         // anyone have changed the request since, the helper re-reads it on the Conflict.

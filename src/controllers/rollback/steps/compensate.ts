@@ -9,28 +9,21 @@ import { ConditionType, type RollbackRequest } from "../../../api/index.ts";
 import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
 import { abortCause } from "../../request/abort-cause.ts";
 import { undoFreeze } from "../../request/freeze.ts";
-import { releaseLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
-import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
+import type { StepDeps } from "../../request/step-deps.ts";
 import { RESTORE_INCOMPLETE } from "../frozen.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
 
-export type CompensateDeps = FrozenStateDeps &
-  Pick<StepDeps<RollbackRequest>, "client" | "world" | "appOf" | "me">;
+export type CompensateDeps = FrozenStateDeps & Pick<StepDeps<RollbackRequest>, "client" | "world">;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<RollbackRequest> {
   const { client, world } = deps;
   return async (ctx): Promise<StepResult> => {
     const status = ctx.status();
     const { reason, why } = abortCause(status);
-    const app = deps.appOf(ctx);
-    const release = async () => {
-      if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
-    };
     if (mustStayFrozen(ctx)) {
       const state = await frozenState(deps, ctx);
-      await release();
       const message = `${reason}: ${why}. ${state}`;
       return {
         kind: "finished",
@@ -41,7 +34,6 @@ export function compensateStep(deps: CompensateDeps): StepHandler<RollbackReques
       };
     }
     const undone = await undoFreeze(client, world, ctx.status());
-    await release();
     const resumed = isTrue(status.conditions as Conditions, ConditionType.Resumed);
     const git = status.commit
       ? `Git reverted at ${status.commit.sha.slice(0, 12)}, which Flux applies`

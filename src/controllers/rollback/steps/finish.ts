@@ -5,13 +5,12 @@
 import { ConditionReason, type RollbackRequest } from "../../../api/index.ts";
 import { recordOnApp } from "../../request/app-status.ts";
 import { rfc3339 } from "../../../runtime/conditions.ts";
-import { releaseLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
-import { namespaceOf, planOf, type StepDeps } from "../../request/step-deps.ts";
+import { planOf, type StepDeps } from "../../request/step-deps.ts";
 import { upgradeName } from "../upgrade-of.ts";
 
-export type FinishDeps = Pick<StepDeps<RollbackRequest>, "client" | "requireApp" | "me">;
+export type FinishDeps = Pick<StepDeps<RollbackRequest>, "client" | "requireApp">;
 
 export function finishStep(deps: FinishDeps): StepHandler<RollbackRequest> {
   const { client } = deps;
@@ -28,7 +27,6 @@ export function finishStep(deps: FinishDeps): StepHandler<RollbackRequest> {
       },
     });
     // The upgrade's snapshots stay: retention prunes them after a later successful upgrade.
-    await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
     const data = p.gitOnly
       ? "Git only (the upgrade took no snapshots)"
       : `restored ${p.volumes.length} PVC(s) from the snapshots of UpgradeRequest ${upgradeName(ctx)}`;

@@ -18,7 +18,7 @@ import { isTrue, rfc3339 } from "../../../runtime/conditions.ts";
 import { abortCause } from "../../request/abort-cause.ts";
 import { recordOnApp } from "../../request/app-status.ts";
 import { undoFreeze } from "../../request/freeze.ts";
-import { handOverLock, releaseLock } from "../../request/lock.ts";
+import { handOverLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
@@ -54,7 +54,6 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         });
     };
     if (!committed) {
-      if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
       return {
         kind: "finished",
         complete: "False",
@@ -118,7 +117,6 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
       };
     }
     await recordFailed();
-    if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
     return {
       kind: "finished",
       complete: "False",

@@ -4,13 +4,12 @@
 import { ConditionReason, type UpgradeRequest } from "../../../api/index.ts";
 import { recordOnApp } from "../../request/app-status.ts";
 import { rfc3339 } from "../../../runtime/conditions.ts";
-import { releaseLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import { pruneSnapshots } from "../../request/retention.ts";
 import type { StepHandler } from "../../request/runner.ts";
-import { namespaceOf, planOf, type StepDeps } from "../../request/step-deps.ts";
+import { planOf, type StepDeps } from "../../request/step-deps.ts";
 
-export type FinishDeps = Pick<StepDeps<UpgradeRequest>, "client" | "world" | "requireApp" | "me">;
+export type FinishDeps = Pick<StepDeps<UpgradeRequest>, "client" | "world" | "requireApp">;
 
 export function finishStep(deps: FinishDeps): StepHandler<UpgradeRequest> {
   const { client, world } = deps;
@@ -27,7 +26,6 @@ export function finishStep(deps: FinishDeps): StepHandler<UpgradeRequest> {
       },
     });
     const pruned = await pruneSnapshots(client, world, app, ctx.request.metadata.uid ?? "");
-    await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
     return {
       kind: "finished",
       complete: "True",

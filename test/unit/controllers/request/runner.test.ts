@@ -9,6 +9,7 @@ import {
   UpgradeRequest,
   type RequestStatus,
 } from "../../../../src/api/index.ts";
+import { acquireLock, lockHolder, releaseLock } from "../../../../src/controllers/request/lock.ts";
 import type { StepResult } from "../../../../src/controllers/request/result.ts";
 import {
   runRequest,
@@ -189,5 +190,63 @@ describe("runRequest", () => {
     await pass(m);
     expect(runs).toBe(1);
     expect(cond(ConditionType.Planned)).toMatchObject({ status: "True" });
+  });
+});
+
+describe("the app lock at the end of a request", () => {
+  it("is released only after the final status write; a failed write keeps it", async () => {
+    const { api, pass, cond } = setUp();
+    const up = api.peek(REF);
+    const me = { kind: Kind.UpgradeRequest, name: "up-1", uid: up?.metadata.uid ?? "" };
+    const NOW = new Date("2026-01-01T00:00:00Z");
+    await acquireLock(api, NS, "app-uid", me, NOW);
+    let finishing = false;
+    const m: RequestMachine<UpgradeRequest, Name> = {
+      ...machine({
+        Plan: () =>
+          Promise.resolve(
+            finishing
+              ? { kind: "finished", complete: "True", reason: "Succeeded", message: "done" }
+              : { kind: "waiting", message: "not yet" },
+          ),
+      }),
+      release: () => releaseLock(api, NS, "app-uid", me),
+    };
+    await pass(m);
+    finishing = true;
+    api.failNext("patchStatus", new KubeError("Transient", "etcd timeout", 503));
+    await expect(pass(m)).rejects.toThrow("etcd timeout");
+    expect(cond(ConditionType.Complete)).toBeUndefined();
+    expect(await lockHolder(api, NS, "app-uid")).toEqual(me);
+    // Another request cannot take the app meanwhile.
+    const other = { kind: Kind.UpgradeRequest, name: "next", uid: "next-uid" };
+    expect((await acquireLock(api, NS, "app-uid", other, NOW)).acquired).toBe(false);
+    await pass(m);
+    expect(cond(ConditionType.Complete)).toMatchObject({ status: "True" });
+    expect(await lockHolder(api, NS, "app-uid")).toBeUndefined();
+  });
+
+  it("is released on a later pass when a crash came between the final write and the release", async () => {
+    const { api, pass } = setUp();
+    const up = api.peek(REF);
+    const me = { kind: Kind.UpgradeRequest, name: "up-1", uid: up?.metadata.uid ?? "" };
+    await acquireLock(api, NS, "app-uid", me, new Date("2026-01-01T00:00:00Z"));
+    api.write(REF, {
+      metadata: { finalizers: [REQUEST_FINALIZER] },
+      status: {
+        conditions: [
+          {
+            type: "Complete",
+            status: "True",
+            reason: "Succeeded",
+            message: "",
+            lastTransitionTime: "2026-01-01T00:00:00Z",
+          },
+        ],
+      },
+    });
+    await pass({ ...machine({}), release: () => releaseLock(api, NS, "app-uid", me) });
+    expect(await lockHolder(api, NS, "app-uid")).toBeUndefined();
+    expect(api.peek(REF)?.metadata["finalizers"] ?? []).toEqual([]);
   });
 });

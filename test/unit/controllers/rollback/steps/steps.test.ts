@@ -150,7 +150,7 @@ describe("RestoreVolumes", () => {
 });
 
 describe("Finish", () => {
-  it("records the previous version on the app and lets the lock go", async () => {
+  it("records the previous version on the app", async () => {
     const { api, app, rb, deps } = setUp();
     await acquireLock(api, NS, app.metadata.uid ?? "", deps.me(stepContext(rb)), NOW);
     const result = await finishStep(deps)(
@@ -169,7 +169,9 @@ describe("Finish", () => {
       currentVersion: "1.0.0",
       lastUpgrade: { name: "up-1", version: "1.1.0", outcome: "RolledBack" },
     });
-    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toBeUndefined();
+    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toMatchObject({
+      name: "up-1-rollback",
+    });
   });
 });
 
@@ -196,13 +198,15 @@ describe("Compensate and deletion: the freeze after a partial restore", () => {
       })?.["spec"] as { suspend?: boolean }
     ).suspend;
 
-  it("before the first delete: thaws like an upgrade and releases the lock", async () => {
+  it("before the first delete: thaws like an upgrade", async () => {
     const { api, app, rb, deps } = setUp();
     await acquireLock(api, NS, app.metadata.uid ?? "", deps.me(stepContext(rb)), NOW);
     const result = await compensateStep(deps)(stepContext(rb, status(false)));
     expect(result).toMatchObject({ kind: "finished", complete: "False", reason: "RestoreBlocked" });
     expect(isSuspended(api)).toBe(false);
-    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toBeUndefined();
+    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toMatchObject({
+      name: "up-1-rollback",
+    });
   });
 
   it("after the first delete: stays frozen, ends RestoreIncomplete naming the missing PVC", async () => {
@@ -220,7 +224,9 @@ describe("Compensate and deletion: the freeze after a partial restore", () => {
     });
     expect(isSuspended(api)).toBe(true);
     expect(api.callsOf("patchScale")).toHaveLength(0);
-    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toBeUndefined();
+    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toMatchObject({
+      name: "up-1-rollback",
+    });
   });
 
   it("deleted after the first delete: the freeze stays and a Warning on the app says why", async () => {

@@ -118,7 +118,7 @@ describe("Snapshot", () => {
 });
 
 describe("Finish", () => {
-  it("records the version on the app and lets the lock go, and can run again", async () => {
+  it("records the version on the app, keeps the lock for the runner to release, and can run again", async () => {
     const api = new FakeObjectApi();
     const app = seedApp(api);
     const up = seedUpgrade(api);
@@ -136,7 +136,8 @@ describe("Finish", () => {
       currentVersion: "1.1.0",
       lastUpgrade: { name: "up-1", version: "1.1.0", outcome: "Succeeded" },
     });
-    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toBeUndefined();
+    // Released by the runner once the request's final status is written, not here.
+    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toMatchObject({ name: "up-1" });
     expect((await finish(stepContext(up, { plan }))).kind).toBe("finished");
   });
 
@@ -174,7 +175,7 @@ describe("Compensate", () => {
     return { api, app, up, deps };
   }
 
-  it("before the commit: thaws, releases, says Git is untouched", async () => {
+  it("before the commit: thaws and says Git is untouched", async () => {
     const { api, app, up, deps } = setUp(true);
     await acquireLock(api, NS, app.metadata.uid ?? "", deps.me(stepContext(up)), NOW);
     const result = await compensateStep(deps)(stepContext(up, frozen(false)));
@@ -184,7 +185,7 @@ describe("Compensate", () => {
       reason: "HealthCheckFailed",
       message: `pods crash. Before the commit: resumed Kustomization ${NS}/apps; restored StatefulSet ${NS}/db=1; Git untouched`,
     });
-    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toBeUndefined();
+    expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toMatchObject({ name: "up-1" });
     expect(api.callsOf("create")).toHaveLength(1); // the lock only: no rollback
   });
 
