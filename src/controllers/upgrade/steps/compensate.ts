@@ -2,7 +2,8 @@
 // whatever the point of failure; before the commit that is all (Git untouched); after it, the app
 // runs the new version on data that may already be changed, so with autoRollback a
 // RollbackRequest is created and handed the app's lock, and without it the message says how to
-// roll back. Idempotent: the rollback's name is derived from the upgrade's (AlreadyExists reads
+// roll back. The rollback is not owned by the upgrade (deleting the upgrade leaves it running).
+// Idempotent: the rollback's name is derived from the upgrade's (AlreadyExists reads
 // it), its reference is saved before the hand-over, and every write repeats harmlessly.
 import {
   API_VERSION,
@@ -78,16 +79,8 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
               ...ctx.request.metadata.labels,
               [Label.ManagedApp]: ctx.request.spec.managedAppRef.name,
             },
-            ownerReferences: [
-              {
-                apiVersion: API_VERSION,
-                kind: Kind.UpgradeRequest,
-                name,
-                uid: ctx.request.metadata.uid ?? "",
-                blockOwnerDeletion: true,
-                controller: false,
-              },
-            ],
+            // No ownerReference: deleting the finished upgrade must not let the garbage
+            // collector delete its rollback mid-flight. spec.upgradeRequestRef is the link.
           },
           spec: { upgradeRequestRef: { name }, autoTriggered: true },
         });

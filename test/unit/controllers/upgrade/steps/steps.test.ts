@@ -202,6 +202,8 @@ describe("Compensate", () => {
       name: "up-1-rollback",
     });
     expect(rb?.["spec"]).toEqual({ upgradeRequestRef: { name: "up-1" }, autoTriggered: true });
+    // Not owned by the upgrade, so deleting the upgrade never garbage-collects it.
+    expect(rb?.metadata["ownerReferences"]).toBeUndefined();
     expect(ctx.status().rollbackRef).toEqual({ name: "up-1-rollback" });
     expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toEqual({
       kind: Kind.RollbackRequest,
