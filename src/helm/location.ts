@@ -80,3 +80,8 @@ export function releaseLocation(helmRelease: unknown): LocationResult {
 export function releaseSecretSelector(releaseName: string): string {
   return `owner=helm,name=${releaseName}`;
 }
+
+/** The name Helm gives a revision's storage Secret. */
+export function releaseSecretName(release: string, revision: number): string {
+  return `sh.helm.release.v1.${release}.v${revision}`;
+}

@@ -51,6 +51,7 @@ export class FakeGitRepo {
       url: "https://git.example/app.git",
       branch: "main",
       gitRepository: { namespace: "shop", name: "repo" },
+      branchField: "GitRepository shop/repo spec.ref.branch",
     };
   }
 

@@ -4,8 +4,14 @@
 // target is adopted, and a push that loses a race is redone on the new head, a bounded number
 // of times.
 import type { PlanGit } from "../../api/index.ts";
-import { readImageTags, readValue, setImageTag, setValue } from "../../git/yaml-edit.ts";
 import { isGitError } from "../../git/errors.ts";
+import {
+  currentTag,
+  readImageTags,
+  readValue,
+  setImageTag,
+  setValue,
+} from "../../git/yaml-edit.ts";
 import type { GitWorkspace } from "../../git/workspace.ts";
 import type { StepResult } from "./result.ts";
 
@@ -33,7 +39,8 @@ export function fileState(
       const tags = readImageTags(content, image.name);
       if (!tags.ok) return "other" as const;
       const w = want(image);
-      const found = [...new Set(tags.occurrences.map((o) => o.tag ?? ""))];
+      // An untagged container reference runs `latest`, as the plan recorded it.
+      const found = [...new Set(tags.occurrences.map((o) => currentTag(o) ?? ""))];
       const joined = found.join(",");
       if (found.every((t) => t === w.to)) return "to" as const;
       return joined === w.from ? ("from" as const) : ("other" as const);

@@ -7,7 +7,14 @@ import { describe, expect, it } from "vitest";
 const SRC = join(import.meta.dirname, "../../../src");
 
 const LOWER = ["api", "kube", "runtime", "discovery", "health", "helm", "git"] as const;
-const PROCESS = ["config.ts", "logger.ts", "metrics.ts", "manager.ts", "http.ts"] as const;
+const PROCESS = [
+  "config.ts",
+  "logger.ts",
+  "metrics.ts",
+  "manager.ts",
+  "http.ts",
+  "build-info.ts",
+] as const;
 
 /** What each layer may import besides itself. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -15,8 +22,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kube: [],
   runtime: ["kube"],
   discovery: ["api"],
-  helm: [],
-  health: ["discovery", "helm"],
+  helm: ["kube"],
+  health: ["api", "kube", "runtime", "discovery", "helm"],
   git: ["api", "kube"],
   cli: ["api", "kube"],
   "config.ts": ["runtime"],
@@ -24,6 +31,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "metrics.ts": ["runtime"],
   "manager.ts": ["metrics.ts", "runtime"],
   "http.ts": ["config.ts", "runtime"],
+  "build-info.ts": ["metrics.ts", "runtime"],
   "controllers/request": [...LOWER, ...PROCESS],
   "controllers/managedapp": [...LOWER, ...PROCESS],
   "controllers/upgrade": [...LOWER, ...PROCESS, "controllers/request"],

@@ -12,7 +12,7 @@ import { undoFreeze } from "../../request/freeze.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import type { StepDeps } from "../../request/step-deps.ts";
-import { RESTORE_INCOMPLETE } from "../frozen.ts";
+import { RESTORE_INCOMPLETE } from "../../../health/frozen-apps.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
 
 export type CompensateDeps = FrozenStateDeps & Pick<StepDeps<RollbackRequest>, "client" | "world">;

@@ -32,7 +32,7 @@ import { waitWhileHeld } from "../../request/plan-wait.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
-import { fluxKey } from "../frozen.ts";
+import { fluxKey } from "../../../health/frozen-apps.ts";
 import {
   composeRollbackPlan,
   committedSha,

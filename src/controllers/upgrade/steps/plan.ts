@@ -23,12 +23,15 @@ import { workloadsToStop } from "../../../discovery/workloads.ts";
 import type { KubeObject } from "../../../kube/client.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
 import { applierOwnsSuspend, appliedBy, fluxRef, isSuspended } from "../../request/flux.ts";
-import { openRepo } from "../../request/git-access.ts";
+import { ReleaseCache } from "../../../helm/cache.ts";
+import { ReleaseStorage } from "../../../helm/release-storage.ts";
+import { openRepo, type OpenedRepo } from "../../request/git-access.ts";
 import { planOutcome } from "../../request/plan-outcome.ts";
 import { waitWhileHeld } from "../../request/plan-wait.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
+import { gitFailureCheck } from "../git-checks.ts";
 import { composePlan, snapshotsWanted } from "../plan.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
@@ -145,8 +148,9 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         message: `Kustomization ${refs.kustomization.namespace}/${refs.kustomization.name} not found`,
       };
     } else {
+      let repo: OpenedRepo | undefined;
       try {
-        const repo = await openRepo(deps.gitAccess, app, kustomization);
+        repo = await openRepo(deps.gitAccess, app, kustomization);
         const head = await repo.ws.fetch();
         const content = await repo.ws.readFile(head, app.spec.gitPath);
         let canPush: { ok: boolean; message: string };
@@ -162,9 +166,16 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         }
         git = { ok: true, url: repo.url, branch: repo.branch, head, content, canPush };
       } catch (err) {
-        git = { ok: false, message: err instanceof Error ? err.message : String(err) };
+        // Filed under the check that says what failed: settings, credential, branch, file, server.
+        const failure = gitFailureCheck(err, { repo, gitPath: app.spec.gitPath });
+        git = { ok: false, check: failure.check, message: failure.message };
       }
     }
+    // Helm's storage, whatever the HelmRelease's status says: never upgrade over a release Helm
+    // cannot act on (pending-*) or whose newest revision cannot be read.
+    const releaseStorage = helmRelease
+      ? await new ReleaseStorage(client, new ReleaseCache()).read(helmRelease)
+      : undefined;
 
     // Discovery, once: inventory → workloads → PVCs → every workload that mounts them.
     const source = refs.helmRelease ? helmRelease : kustomization;
@@ -221,6 +232,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       missingVolumes: [...new Set(missingVolumes)],
       workloads: plannedWorkloads,
       discoveryProblems,
+      releaseStorage,
       snapshotClass,
     });
     return planOutcome({

@@ -12,7 +12,7 @@ import {
 import { FLUX_API } from "../../../../../src/controllers/request/flux.ts";
 import { acquireLock, lockHolder } from "../../../../../src/controllers/request/lock.ts";
 import { SNAPSHOT_API } from "../../../../../src/controllers/request/snapshots.ts";
-import { RESTORE_INCOMPLETE } from "../../../../../src/controllers/rollback/frozen.ts";
+import { RESTORE_INCOMPLETE } from "../../../../../src/health/frozen-apps.ts";
 import { compensateStep } from "../../../../../src/controllers/rollback/steps/compensate.ts";
 import { finishStep } from "../../../../../src/controllers/rollback/steps/finish.ts";
 import { onDeleteStep } from "../../../../../src/controllers/rollback/steps/on-delete.ts";
