@@ -5,6 +5,7 @@
 // run and a dry run plan the same way.
 import {
   Annotation,
+  ConditionReason,
   ConditionType,
   Label,
   type FluxObjectRef,
@@ -43,9 +44,24 @@ const conditionsOf = (status: { conditions?: unknown } | undefined): Conditions 
 
 /** Whether an upgrade got past its commit: Committed=True and the SHA in status. */
 export function committedSha(upgrade: UpgradeRequest): string | undefined {
-  const status = upgrade.status;
-  if (!isTrue(conditionsOf(status), ConditionType.Committed)) return undefined;
-  return status?.commit?.sha;
+  return endedAfterCommit(upgrade.status) ? upgrade.status?.commit?.sha : undefined;
+}
+
+/**
+ * Whether an upgrade's commit is on the branch: Committed=True, or a compensation that found a
+ * push which landed after Commit gave up (Committed stays False then, the commit is recorded and
+ * the upgrade ends with one of the after-commit reasons).
+ */
+export function endedAfterCommit(
+  status: { conditions?: unknown; commit?: unknown } | undefined,
+): boolean {
+  const conditions = conditionsOf(status);
+  if (isTrue(conditions, ConditionType.Committed)) return status?.commit !== undefined;
+  const reason = getCondition(conditions, ConditionType.Complete)?.reason;
+  return (
+    status?.commit !== undefined &&
+    (reason === ConditionReason.RollbackTriggered || reason === ConditionReason.RollbackRequired)
+  );
 }
 
 /** Pure: why this UpgradeRequest cannot be rolled back, if it cannot. */

@@ -8,6 +8,7 @@
 import { ConditionType, type RollbackRequest } from "../../../api/index.ts";
 import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
 import { abortCause } from "../../request/abort-cause.ts";
+import { observeLandedCommit } from "../../request/landed-commit.ts";
 import { undoFreeze } from "../../request/freeze.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
@@ -15,13 +16,16 @@ import type { StepDeps } from "../../request/step-deps.ts";
 import { RESTORE_INCOMPLETE } from "../../../health/frozen-apps.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
 
-export type CompensateDeps = FrozenStateDeps & Pick<StepDeps<RollbackRequest>, "client" | "world">;
+export type CompensateDeps = FrozenStateDeps &
+  Pick<StepDeps<RollbackRequest>, "client" | "world" | "repoFor">;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<RollbackRequest> {
   const { client, world } = deps;
   return async (ctx): Promise<StepResult> => {
+    const { reason, why } = abortCause(ctx.status());
+    // Before anything else: did a revert land that Revert did not get to record?
+    await observeLandedCommit(deps, ctx, ConditionType.Reverted);
     const status = ctx.status();
-    const { reason, why } = abortCause(status);
     if (mustStayFrozen(ctx)) {
       const state = await frozenState(deps, ctx);
       const message = `${reason}: ${why}. ${state}`;

@@ -23,7 +23,7 @@ import { refsOf } from "../../../discovery/app-refs.ts";
 import { workloadsToStop } from "../../../discovery/workloads.ts";
 import type { KubeObject } from "../../../kube/client.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
-import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
+import type { Conditions } from "../../../runtime/conditions.ts";
 import { isSuspended } from "../../request/flux.ts";
 import { openRepo } from "../../request/git-access.ts";
 import { trailerOf } from "../../request/git-change.ts";
@@ -36,6 +36,7 @@ import { fluxKey } from "../../../health/frozen-apps.ts";
 import {
   composeRollbackPlan,
   committedSha,
+  endedAfterCommit,
   frozenSiblings,
   laterUpgradeRefusal,
   mergeWorkloads,
@@ -155,9 +156,7 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         name: uName,
         app: (u["spec"] as { managedAppRef?: { name?: string } }).managedAppRef?.name ?? "",
         creationTimestamp: u.metadata["creationTimestamp"] as string | undefined,
-        committed:
-          isTrue(status?.conditions as Conditions, ConditionType.Committed) &&
-          status?.commit?.sha !== undefined,
+        committed: endedAfterCommit(status) && status?.commit?.sha !== undefined,
         dryRun: (u["spec"] as { dryRun?: boolean }).dryRun === true,
         rolledBack: rollbacks
           .filter((r) => refOf(r) === uName)

@@ -17,6 +17,7 @@ import type { KubeObject } from "../../../kube/client.ts";
 import { isKubeError } from "../../../kube/errors.ts";
 import { isTrue, rfc3339 } from "../../../runtime/conditions.ts";
 import { abortCause } from "../../request/abort-cause.ts";
+import { observeLandedCommit } from "../../request/landed-commit.ts";
 import { recordOnApp } from "../../request/app-status.ts";
 import { undoFreeze } from "../../request/freeze.ts";
 import { handOverLock } from "../../request/lock.ts";
@@ -30,19 +31,24 @@ export function rollbackName(upgrade: string): string {
   return name.length <= 63 ? name : `${upgrade.slice(0, 54).replace(/-+$/, "")}-rollback`;
 }
 
-export type CompensateDeps = Pick<StepDeps<UpgradeRequest>, "client" | "world" | "appOf" | "me">;
+export type CompensateDeps = Pick<
+  StepDeps<UpgradeRequest>,
+  "client" | "world" | "appOf" | "me" | "repoFor"
+>;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest> {
   const { client, world } = deps;
   return async (ctx): Promise<StepResult> => {
+    const { reason, why } = abortCause(ctx.status());
+    // Before anything else: did a push land that Commit did not get to record?
+    const landed = await observeLandedCommit(deps, ctx, ConditionType.Committed);
     const status = ctx.status();
-    const { reason, why } = abortCause(status);
-    const undone = await undoFreeze(client, world, ctx.status());
+    const undone = await undoFreeze(client, world, status);
     const app = deps.appOf(ctx);
-    const committed = isTrue(
-      status.conditions as Parameters<typeof isTrue>[0],
-      ConditionType.Committed,
-    );
+    // A recorded commit is on the branch, whether Commit or the look above recorded it.
+    const committed =
+      isTrue(status.conditions as Parameters<typeof isTrue>[0], ConditionType.Committed) ||
+      status.commit !== undefined;
     const recordFailed = async () => {
       if (app)
         await recordOnApp(client, app, {
@@ -59,7 +65,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         kind: "finished",
         complete: "False",
         reason,
-        message: `${why}. Before the commit: ${undone}; Git untouched`,
+        message: `${why}. Before the commit: ${undone}; ${landed.kind === "unreadable" ? `Git could not be read to confirm that no commit landed (${landed.message}): check ${status.plan?.git.branch ?? "the branch"} for this request's trailer` : "Git untouched"}`,
       };
     }
     const name = ctx.request.metadata.name;

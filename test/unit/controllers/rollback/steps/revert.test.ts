@@ -1,13 +1,20 @@
 // Revert (the step) on the fake API and an in-memory Git remote; revert.ts's own choices between
 // a git revert and a new commit are tested in ../revert.test.ts.
 import { describe, expect, it } from "vitest";
-import { ConditionReason, Label, type RollbackRequest } from "../../../../../src/api/index.ts";
+import {
+  ConditionReason,
+  ConditionType,
+  Label,
+  type RollbackRequest,
+} from "../../../../../src/api/index.ts";
 import { FLUX_API } from "../../../../../src/controllers/request/flux.ts";
+import { compensateStep } from "../../../../../src/controllers/rollback/steps/compensate.ts";
 import { revertStep } from "../../../../../src/controllers/rollback/steps/revert.ts";
 import { GitError } from "../../../../../src/git/errors.ts";
 import { FakeGitRepo } from "../../../../fakes/git-repo.ts";
 import { FakeObjectApi } from "../../../../fakes/object-api.ts";
 import {
+  condition,
   NS,
   planWith,
   seedApp,
@@ -84,5 +91,28 @@ describe("Revert", () => {
     );
     expect(await step(ctx())).toMatchObject({ kind: "failed", reason: "FluxResumed" });
     expect(git.pushes).toEqual([]);
+  });
+});
+
+describe("Compensate after a Revert that did not record its success (issue 14 §2.3)", () => {
+  it("finds the revert that landed and says Git was reverted", async () => {
+    const { api, git, ctx } = setUp();
+    const deps = testStepDeps<RollbackRequest>(api, {
+      repoFor: () => Promise.resolve(git.opened()),
+    });
+    git.pushThenFail(new GitError("network", "connection reset after push"));
+    await expect(revertStep(deps)(ctx())).rejects.toThrow("connection reset");
+    const failed = ctx();
+    await failed.save({
+      conditions: [
+        condition(ConditionType.Reverted, "False", "DeadlineExceeded", "connection reset"),
+        condition(ConditionType.Aborting, "True", "DeadlineExceeded", "connection reset"),
+      ],
+    });
+    const result = await compensateStep(deps)(failed);
+    expect(result).toMatchObject({
+      kind: "finished",
+      message: expect.stringContaining(`Git reverted at ${git.head.slice(0, 12)}`) as unknown,
+    });
   });
 });

@@ -1,12 +1,18 @@
 // Commit on the fake API and an in-memory Git remote.
 import { describe, expect, it } from "vitest";
-import { ConditionReason, type UpgradeRequest } from "../../../../../src/api/index.ts";
+import {
+  ConditionReason,
+  ConditionType,
+  type UpgradeRequest,
+} from "../../../../../src/api/index.ts";
 import { FLUX_API } from "../../../../../src/controllers/request/flux.ts";
 import { commitStep } from "../../../../../src/controllers/upgrade/steps/commit.ts";
+import { compensateStep } from "../../../../../src/controllers/upgrade/steps/compensate.ts";
 import { GitError } from "../../../../../src/git/errors.ts";
 import { FakeGitRepo } from "../../../../fakes/git-repo.ts";
 import { FakeObjectApi } from "../../../../fakes/object-api.ts";
 import {
+  condition,
   NS,
   planWith,
   seedApp,
@@ -94,5 +100,57 @@ describe("Commit", () => {
     );
     expect(await step(ctx())).toMatchObject({ kind: "failed", reason: "FluxResumed" });
     expect(git.pushes).toEqual([]);
+  });
+});
+
+describe("Compensate after a Commit that did not record its success (issue 14 §2.3)", () => {
+  const failedCommit = {
+    plan: planWith(),
+    conditions: [
+      condition(ConditionType.Committed, "False", "DeadlineExceeded", "push: connection reset"),
+      condition(ConditionType.Aborting, "True", "DeadlineExceeded", "push: connection reset"),
+    ],
+  };
+
+  function setUpAuto() {
+    const api = new FakeObjectApi();
+    seedApp(api, { autoRollback: true });
+    seedFlux(api, "Kustomization", "apps", { suspend: true });
+    seedFlux(api, "HelmRelease", "db", { suspend: true });
+    const up = seedUpgrade(api);
+    const git = new FakeGitRepo({ [PATH]: release("1.0.0") });
+    const deps = testStepDeps<UpgradeRequest>(api, {
+      repoFor: () => Promise.resolve(git.opened()),
+    });
+    return { api, up, git, deps };
+  }
+
+  it("finds the push that landed, records it and takes the after-commit path", async () => {
+    const { up, git, deps } = setUpAuto();
+    git.pushThenFail(new GitError("network", "connection reset after push"));
+    await expect(commitStep(deps)(stepContext(up, { plan: planWith() }))).rejects.toThrow();
+    const ctx = stepContext(up, failedCommit);
+    const result = await compensateStep(deps)(ctx);
+    expect(result).toMatchObject({ kind: "finished", reason: ConditionReason.RollbackTriggered });
+    expect(ctx.status().commit).toEqual({ sha: git.head, adopted: false });
+  });
+
+  it("says Git is untouched only when the branch has no commit of this request", async () => {
+    const { up, deps } = setUpAuto();
+    const result = await compensateStep(deps)(stepContext(up, failedCommit));
+    expect(result).toMatchObject({ kind: "finished", reason: "DeadlineExceeded" });
+    expect((result as { message: string }).message).toMatch(/Git untouched$/);
+  });
+
+  it("ends even when Git cannot be read, and says so instead of claiming Git is untouched", async () => {
+    const { up, git, deps } = setUpAuto();
+    git.failNext("fetch", new GitError("network", "no route to host"));
+    const result = await compensateStep(deps)(stepContext(up, failedCommit));
+    expect(result).toMatchObject({
+      kind: "finished",
+      message: expect.stringContaining(
+        "Git could not be read to confirm that no commit landed (no route to host)",
+      ) as unknown,
+    });
   });
 });
