@@ -1,12 +1,12 @@
 // Condition types and reasons of Cairn's kinds, and the Condition schema (metav1.Condition).
-// Conditions are the truth; a phase is only a summary derived from them (architecture note, §6).
+// Conditions are the truth; a phase is only a summary derived from them (docs/architecture.md).
 import { z } from "zod";
 import { Count, Timestamp, uniqueBy } from "./fields.ts";
 
 export const ConditionType = {
   /** ManagedApp: the app's references resolve and its discovery summary is current. */
   Ready: "Ready",
-  // Request steps, in the order the phase machine walks them (architecture note, §6.1).
+  // Request steps, in the order the phase machine walks them (docs/architecture.md).
   Planned: "Planned",
   Admitted: "Admitted",
   Suspended: "Suspended",

@@ -164,7 +164,7 @@ export const Count = z.number().int().min(0);
 /** A free-form status string with a length cap. */
 export const Text = (max: number) => z.string().max(max);
 
-/** The CEL rule on a request's spec: a new attempt is a new request (architecture note, §9). */
+/** The CEL rule on a request's spec: a new attempt is a new request (requests are one-shot). */
 export const IMMUTABLE_SPEC_RULE = "self == oldSelf";
 export const IMMUTABLE_SPEC_MESSAGE = "spec is immutable; create a new request";
 

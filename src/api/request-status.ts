@@ -1,4 +1,4 @@
-// The status shared by UpgradeRequest and RollbackRequest (architecture note, §9): conditions,
+// The status shared by UpgradeRequest and RollbackRequest (docs/architecture.md): conditions,
 // the derived phase, the current step and its deadline, and everything a crash must not lose
 // (the plan, what Cairn suspended, the original replica counts, the snapshots, the commit).
 // Status is written by the controller only, so its checks are light: lengths and closed sets,
@@ -65,7 +65,7 @@ export type PlanGit = z.infer<typeof PlanGit>;
 
 /**
  * A PVC as planned: everything needed to recreate it from a snapshot under the same name
- * (domain notes, §4), recorded before anything is changed.
+ * (the restore needs it after the original is gone), recorded before anything is changed.
  */
 export const PlannedVolume = z.object({
   namespace: Namespace,
@@ -171,7 +171,7 @@ export type CommitRecord = z.infer<typeof CommitRecord>;
 export const StepRecord = z.object({
   name: Text(64),
   startedAt: Timestamp,
-  /** Absolute; written before the step's first run (architecture note, §8). */
+  /** Absolute; written before the step's first run, so a crash does not restart it. */
   deadline: Timestamp.optional(),
 });
 export type StepRecord = z.infer<typeof StepRecord>;

@@ -1,6 +1,6 @@
 // Flux inventories (Kustomization status.inventory; HelmRelease status.inventory since
 // helm-controller 1.5): entries `{id: "<namespace>_<name>_<group>_<kind>", v: "<version>"}`
-// (domain notes, §1.2). Namespaces, groups and kinds cannot contain "_", names can (RBAC names
+// Namespaces, groups and kinds cannot contain "_", names can (RBAC names
 // also contain ":", written as "__"), so the split works from both ends towards the name.
 import { z } from "zod";
 import type { AppObjectRef } from "./refs.ts";

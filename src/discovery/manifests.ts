@@ -1,7 +1,7 @@
 // The objects a Helm release rendered, from its `manifest`: multi-document YAML, each document
 // headed by a `# Source:` comment. Parsed with the YAML library document by document, never split on
 // "---" (a block scalar may contain that line). Objects without metadata.namespace belong to the
-// release namespace (domain notes, §2), except kinds that are cluster-scoped.
+// release namespace (Helm installs them there), except kinds that are cluster-scoped.
 import { parseAllDocuments } from "yaml";
 import type { AppObjectRef } from "./refs.ts";
 

@@ -1,4 +1,4 @@
-// Who controls a pod, by ownerReferences with controller: true (domain notes, §3): Pod → ReplicaSet
+// Who controls a pod, by ownerReferences with controller: true: Pod → ReplicaSet
 // → Deployment, or Pod → StatefulSet. Never guessed from names: a prefix match would make `app`
 // claim the pods of `app-worker`. References are matched by uid, so a ReplicaSet deleted and
 // recreated under the same name is not mistaken for its predecessor.

@@ -1,4 +1,4 @@
-// The PVCs of an app's workloads, found once at plan time (domain notes, §3 and FluxUp defect 1).
+// The PVCs of an app's workloads, found once at plan time (never mid-flight: pods come and go).
 // Templates come first, because pods vanish after a scale-down and are absent for an app already at
 // 0: pod templates' persistentVolumeClaim volumes, StatefulSet volumeClaimTemplates for every
 // ordinal in use plus any existing PVC of the same pattern. Running pods add what an older template

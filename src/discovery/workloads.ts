@@ -1,6 +1,6 @@
 // What must stop before planned PVCs can be snapshotted or replaced: every Deployment and StatefulSet
 // in the PVCs' namespaces whose template or pods mount one of them, inside the app's inventory or
-// not (domain notes, §3). Pods that mount one but belong to something Cairn does not scale (a Job,
+// not. Pods that mount one but belong to something Cairn does not scale (a Job,
 // CronJob, DaemonSet, another controller, or nothing) are writers Cairn cannot stop, and a
 // StatefulSet that deletes its PVCs on scale-down cannot be scaled at all; both are reported for
 // the plan to refuse.

@@ -1,4 +1,4 @@
-// Git credentials from a Secret in the formats Flux's GitRepository uses (domain notes, §1.5),
+// Git credentials from a Secret in the formats Flux's GitRepository uses,
 // and the environment that hands them to the git CLI. Credentials reach git only through its
 // environment: never argv (anyone on the node can read it in ps), never a config file in the
 // repository, never a log line.

@@ -1,6 +1,6 @@
 // Typed Git failures. Raw stderr from the git CLI (and from the ssh or curl under it) is turned
 // into a GitError here, once, with every credential masked, before any caller, log or status
-// message can see it (architecture note, §3).
+// message can see it.
 
 export type GitErrorCode =
   | "auth"

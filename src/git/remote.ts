@@ -1,6 +1,6 @@
 // Where an app's commits go: the Git remote, branch and write credential. Defaults come from the
 // GitRepository that the app's Kustomization takes its source from; the ManagedApp's spec.git
-// overrides them field by field (domain notes, §1.5). Only the one named Secret is read.
+// overrides them field by field. Only the one named Secret is read.
 import { z } from "zod";
 import type { ManagedApp } from "../api/index.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";

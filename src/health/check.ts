@@ -2,9 +2,9 @@
 // ManagedApp, UpgradeRequest and RollbackRequest controllers. Checks run in a fixed order and the
 // first failure wins, so the message always names one object: the Kustomization, the HelmRelease,
 // the Helm release storage, each workload (existence, replicas, rollout), the workloads' pods, the
-// PVCs. Cairn is stricter than kstatus about replicas (domain notes, §6): a workload must run the
+// PVCs. Cairn is stricter than kstatus about replicas: a workload must run the
 // replica count recorded before Cairn scaled it, and 0 is healthy only for an app meant to be
-// stopped (FluxUp defect 4 counted workloads at 0 or missing as healthy).
+// stopped (FluxUp counted workloads at 0 or missing as healthy).
 import { z } from "zod";
 import { byUid, podBelongsTo, podController } from "../discovery/owners.ts";
 import type { WorkloadKind } from "../discovery/refs.ts";

@@ -1,5 +1,5 @@
 // Health of the Helm release storage: the newest revision must not be pending-* (an action a crash
-// left behind, which blocks every further Helm action) or failed (domain notes, §2, §6).
+// left behind, which blocks every further Helm action) or failed.
 import type { ReleaseSelection } from "../helm/select.ts";
 import { current, failed, inProgress, type KindStatus } from "./status.ts";
 

@@ -1,4 +1,4 @@
-// The kstatus vocabulary (architecture note, §10): each kind has a pure function saying whether an
+// The kstatus vocabulary: each kind has a pure function saying whether an
 // object is Current (done), InProgress (may still get there) or Failed (will not without a change).
 import { z } from "zod";
 

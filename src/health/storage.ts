@@ -1,5 +1,5 @@
 // PVC health: Bound, nothing else. A restored PVC on a WaitForFirstConsumer class stays Pending
-// until its pod is scheduled, so this is checked once the workloads run (domain notes, §4).
+// until its pod is scheduled, so this is checked once the workloads run.
 import { z } from "zod";
 import { current, failed, inProgress, type KindStatus } from "./status.ts";
 

@@ -1,4 +1,4 @@
-// Rollout status of Deployments and StatefulSets, kstatus style (domain notes, §6). A kind's
+// Rollout status of Deployments and StatefulSets, kstatus style. A kind's
 // status fields are omitted when zero (Go's omitempty), so every count defaults to 0.
 import { z } from "zod";
 import {

@@ -1,4 +1,4 @@
-// Where a HelmRelease's Helm release lives (domain notes, §1.3): its name and the namespace of its
+// Where a HelmRelease's Helm release lives: its name and the namespace of its
 // storage Secrets. helm-controller records both in status (history[0].name, status.storageNamespace)
 // once it has acted; before that they are computed the way helm-controller computes them, so a
 // release installed by an older controller, whose status lacks them, is still found.
@@ -79,4 +79,9 @@ export function releaseLocation(helmRelease: unknown): LocationResult {
 /** The label selector Helm's own storage driver lists a release's Secrets with. */
 export function releaseSecretSelector(releaseName: string): string {
   return `owner=helm,name=${releaseName}`;
+}
+
+/** The name Helm gives a revision's storage Secret. */
+export function releaseSecretName(release: string, revision: number): string {
+  return `sh.helm.release.v1.${release}.v${revision}`;
 }

@@ -1,4 +1,4 @@
-// Decoding of Helm's release storage (domain notes, §2). A release Secret's `data.release`, as the
+// Decoding of Helm's release storage. A release Secret's `data.release`, as the
 // API returns it, is base64 (the API's layer) of base64 (Helm's layer) of gzip (when the magic bytes
 // say so) of JSON. Everything here returns errors as values: a corrupt or hostile Secret becomes a
 // condition on the app, never an exception in a reconcile.

@@ -1,4 +1,4 @@
-// Which stored revision is the release (domain notes, §2): the highest revision with status
+// Which stored revision is the release: the highest revision with status
 // deployed. Never simply the highest revision: a newer pending-* one is an action a crash left
 // behind, a newer failed one an attempt that did not work, and both are problems to report.
 import { decodeReleaseSecret, type SecretRef } from "./secret.ts";

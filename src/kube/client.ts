@@ -534,3 +534,19 @@ export class KubeClient {
     }
   }
 }
+
+/**
+ * The request/response half of KubeClient that most callers need: a type every helper can take,
+ * which KubeClient satisfies as it is and a small in-memory fake can satisfy in unit tests.
+ */
+export type KubeApi = Pick<
+  KubeClient,
+  | "get"
+  | "list"
+  | "create"
+  | "mergePatch"
+  | "patchStatus"
+  | "patchScale"
+  | "delete"
+  | "serverVersion"
+>;

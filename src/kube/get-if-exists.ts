@@ -1,9 +1,9 @@
 // A read where "not there" is an answer, not an error: every other failure still throws.
-import type { KubeClient, KubeObject, ObjectRef } from "./client.ts";
+import type { KubeApi, KubeObject, ObjectRef } from "./client.ts";
 import { isKubeError } from "./errors.ts";
 
 export async function getIfExists(
-  client: Pick<KubeClient, "get">,
+  client: Pick<KubeApi, "get">,
   ref: ObjectRef,
 ): Promise<KubeObject | undefined> {
   try {

@@ -1,12 +1,13 @@
-// An in-memory stand-in for the request/response half of KubeClient (get, create, mergePatch,
-// patchStatus, delete), with the API server rules the runtime relies on: resourceVersions that
+// An in-memory stand-in for the request/response half of KubeClient (get, list, create,
+// mergePatch, patchStatus, patchScale, delete), with the API server rules the runtime relies on: resourceVersions that
 // move on every write, metadata.resourceVersion in a merge patch as a precondition (409
 // Conflict), a status subresource (patchStatus writes only status, mergePatch never does),
-// finalizers holding back deletion. Fault hooks let a test fail, delay or interleave requests.
-import type { KubeObject, ObjectRef } from "../../src/kube/client.ts";
+// finalizers holding back deletion, delete preconditions (uid, resourceVersion). Fault hooks let a test fail, delay or interleave requests.
+import type { KubeObject, ListOptions, ListResult, ObjectRef } from "../../src/kube/client.ts";
 import { KubeError } from "../../src/kube/errors.ts";
 
-export type FakeOp = "get" | "create" | "mergePatch" | "patchStatus" | "delete";
+export type FakeOp =
+  "get" | "list" | "create" | "mergePatch" | "patchStatus" | "patchScale" | "delete";
 
 export interface FakeCall {
   readonly op: FakeOp;
@@ -61,6 +62,14 @@ export class FakeObjectApi {
     return this.#applyPatch(ref, patch, "all");
   }
 
+  /** The stored objects of a kind, bypassing faults and the call log (an informer's view). */
+  objects(apiVersion: string, kind: string): KubeObject[] {
+    const prefix = `${apiVersion}/${kind}/`;
+    return [...this.#objects.entries()]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([, obj]) => structuredClone(obj));
+  }
+
   callsOf(op: FakeOp): FakeCall[] {
     return this.calls.filter((c) => c.op === op);
   }
@@ -101,6 +110,21 @@ export class FakeObjectApi {
     return structuredClone(obj);
   }
 
+  /** Namespace and equality label selectors ("a=b,c=d"), as the requests' code uses them. */
+  async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<ListResult> {
+    await this.#enter("list", `${apiVersion}/${kind}/${opts.namespace ?? ""}/`, undefined);
+    const wanted = (opts.labelSelector ?? "")
+      .split(",")
+      .filter((r) => r !== "")
+      .map((r) => r.split("=") as [string, string]);
+    const items = this.objects(apiVersion, kind).filter(
+      (o) =>
+        (opts.namespace === undefined || o.metadata.namespace === opts.namespace) &&
+        wanted.every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
+    return { items, resourceVersion: String(this.#version) };
+  }
+
   async create(obj: KubeObject): Promise<KubeObject> {
     const key = refKey(this.#ref(obj));
     await this.#enter("create", key, obj);
@@ -126,11 +150,34 @@ export class FakeObjectApi {
     return this.#applyPatch(ref, patch, "status");
   }
 
-  async delete(ref: ObjectRef): Promise<void> {
-    await this.#enter("delete", refKey(ref), undefined);
+  /** The API server's version, as GET /version answers it (the impact preview renders for it). */
+  serverVersion(): Promise<string> {
+    return Promise.resolve("v1.37.2");
+  }
+
+  async patchScale(ref: ObjectRef, replicas: number): Promise<KubeObject> {
+    await this.#enter("patchScale", refKey(ref), { spec: { replicas } });
+    return this.#applyPatch(ref, { spec: { replicas } }, "main");
+  }
+
+  async delete(
+    ref: ObjectRef,
+    opts: { preconditions?: { uid?: string; resourceVersion?: string } } = {},
+  ): Promise<void> {
+    await this.#enter("delete", refKey(ref), opts.preconditions);
     const key = refKey(ref);
     const obj = this.#objects.get(key);
     if (!obj) throw notFound(ref);
+    const pre = opts.preconditions;
+    if (
+      (pre?.uid !== undefined && pre.uid !== obj.metadata.uid) ||
+      (pre?.resourceVersion !== undefined && pre.resourceVersion !== obj.metadata.resourceVersion)
+    )
+      throw new KubeError(
+        "Conflict",
+        `Operation cannot be fulfilled on ${ref.kind} "${ref.name}": precondition failed`,
+        409,
+      );
     const finalizers = obj.metadata["finalizers"];
     if (Array.isArray(finalizers) && finalizers.length > 0) {
       meta(obj)["deletionTimestamp"] ??= "2025-01-01T00:00:00Z";

@@ -9,7 +9,7 @@ import { workloadsToStop } from "../../discovery/workloads.ts";
 import { checkHealth, type Fetched } from "../../health/check.ts";
 import type { ReleaseSelection } from "../../helm/select.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import type { ReleaseStorageView } from "./release-storage.ts";
+import type { ReleaseStorageView } from "../../helm/release-storage.ts";
 import { appSource } from "./sources.ts";
 import { discoverySummary, type Summary } from "./summary.ts";
 

@@ -33,12 +33,12 @@ import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import { refsOf } from "../../discovery/app-refs.ts";
-import { frozenApps } from "../rollback/frozen.ts";
+import { frozenApps } from "../../health/frozen-apps.ts";
 import { appInfo } from "./app-info.ts";
 import { evaluate, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { readyEvent } from "./ready-event.ts";
-import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
+import { ReleaseStorage, type ReleaseStorageView } from "../../helm/release-storage.ts";
 import { appChanged, appRoutes, objectRoutes, routesChanged } from "./routing.ts";
 import { needsReleaseStorage } from "./sources.ts";
 import {

@@ -8,9 +8,10 @@ import type { AppRefs, RefTarget } from "../../discovery/app-refs.ts";
 import { inventoryOf } from "../../discovery/inventory.ts";
 import { parseManifest } from "../../discovery/manifests.ts";
 import type { AppObjectRef } from "../../discovery/refs.ts";
+import { releaseSecretName } from "../../helm/location.ts";
 import type { ReleaseSelection } from "../../helm/select.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import type { ReleaseStorageView } from "./release-storage.ts";
+import type { ReleaseStorageView } from "../../helm/release-storage.ts";
 
 export interface SourceProblem {
   readonly reason: string;
@@ -63,11 +64,6 @@ function unreadableProblemOf(
   return unreadable.length > 0
     ? { reason: "ReleaseUnreadable", message: `${where}: ${unreadable.join("; ")}` }
     : undefined;
-}
-
-/** The name Helm gives a revision's storage Secret. */
-export function releaseSecretName(release: string, revision: number): string {
-  return `sh.helm.release.v1.${release}.v${revision}`;
 }
 
 function storageNotRead(source: RefTarget): SourceProblem {

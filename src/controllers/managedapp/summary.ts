@@ -1,6 +1,7 @@
 // The discovery summary in the ManagedApp's status (pure): the app's PVCs, and every workload an
 // upgrade would stop, each with why: the app's own workloads, and workloads outside the app's
-// objects that mount one of its PVCs (an upgrade must stop those too, domain notes §3).
+// objects that mount one of its PVCs (an upgrade must stop those too: a
+// snapshot is consistent only if no writer runs).
 import type { DiscoverySummary } from "../../api/index.ts";
 import type { DiscoveredPvc } from "../../discovery/pvcs.ts";
 import type { WorkloadRef } from "../../discovery/refs.ts";

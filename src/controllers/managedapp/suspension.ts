@@ -1,4 +1,4 @@
-// Forgotten suspends (domain notes, §8): a Kustomization or HelmRelease of the app left with
+// Forgotten suspends: a Kustomization or HelmRelease of the app left with
 // spec.suspend: true while no Cairn operation runs. Flux records no time of suspension, so the
 // ManagedApp's status keeps the moment Cairn first saw it (fluxSuspendedSince); once that is older
 // than the configured limit, the FluxSuspended condition turns to SuspendedTooLong and an Event

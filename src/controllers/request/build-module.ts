@@ -17,6 +17,7 @@ import { CommitAncestry } from "./commit-ancestry.ts";
 import { timeoutsFromApp } from "./deadlines.ts";
 import type { RequestDeps } from "./deps.ts";
 import { openRepo } from "./git-access.ts";
+import { releaseLock } from "./lock.ts";
 import { OwnVersions } from "./own-versions.ts";
 import {
   runRequest,
@@ -161,6 +162,11 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     schema: kind.schema,
     ...kind.handlers(stepDeps),
     timeoutMs: timeoutsFromApp(appOf),
+    release: async (ctx) => {
+      const app = appOf(ctx);
+      if (app)
+        await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", stepDeps.me(ctx));
+    },
     alsoRegarding: stepDeps.regarding,
   };
 

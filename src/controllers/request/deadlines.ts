@@ -1,5 +1,6 @@
-// Per-step deadlines (architecture note, §8). A deadline is an absolute time written to status
-// before the step first runs; changing the app's timeouts later does not move a running one.
+// Per-step deadlines (docs/architecture.md, "The phase machine"). A deadline is an absolute
+// time written to status before the step first runs; changing the app's timeouts later does not
+// move a running one.
 import type { ManagedApp, Timeouts } from "../../api/index.ts";
 import { DURATION_MAX_MS, DURATION_MIN_MS, durationMs } from "../../api/fields.ts";
 import { requestTime } from "./time.ts";

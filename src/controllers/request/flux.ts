@@ -1,9 +1,9 @@
-// Talking to Flux (domain notes, §1 and §5): suspend and resume by merge patch with field manager
+// Talking to Flux: suspend and resume by merge patch with field manager
 // cairn, the requestedAt / lastHandledReconcileAt handshake, and the pure checks that say whether
 // Flux has applied a commit.
 import type { FluxObjectRef } from "../../api/index.ts";
 import { revisionSha } from "../../git/revision.ts";
-import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
+import type { KubeApi, KubeObject, ObjectRef } from "../../kube/client.ts";
 
 export const FLUX_API = {
   Kustomization: "kustomize.toolkit.fluxcd.io/v1",
@@ -26,7 +26,7 @@ export function isSuspended(obj: KubeObject | undefined): boolean {
 }
 
 export async function setSuspend(
-  client: KubeClient,
+  client: KubeApi,
   ref: FluxObjectRef,
   suspend: boolean,
 ): Promise<KubeObject> {
@@ -35,7 +35,7 @@ export async function setSuspend(
 
 /** Asks Flux to reconcile now; the same token twice is a no-op for Flux. */
 export async function requestReconcile(
-  client: KubeClient,
+  client: KubeApi,
   ref: { kind: keyof typeof FLUX_API; namespace: string; name: string },
   token: string,
 ): Promise<void> {
@@ -141,7 +141,7 @@ export function kustomizationApply(
   };
 }
 
-/** Which Kustomization applies an object: Flux's ownership labels (domain notes, §1.1). */
+/** Which Kustomization applies an object: Flux labels what it applies with its own name. */
 export function appliedBy(obj: KubeObject): { namespace: string; name: string } | undefined {
   const labels = obj.metadata.labels ?? {};
   const name = labels["kustomize.toolkit.fluxcd.io/name"];

@@ -3,7 +3,7 @@
 // helper reads the world fresh (or from the informers where a lag only repeats a no-op) and acts
 // only where something is still to do, so running it twice is harmless.
 import type { FluxObjectRef, RequestStatus } from "../../api/index.ts";
-import type { KubeClient, KubeObject } from "../../kube/client.ts";
+import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
 import { fluxRef, isSuspended, setSuspend } from "./flux.ts";
 import { specReplicas, workloadRef } from "./workloads.ts";
@@ -12,13 +12,13 @@ export const describeRef = (f: { kind: string; namespace: string; name: string }
   `${f.kind} ${f.namespace}/${f.name}`;
 
 /** The Flux object fresh from the API; undefined once it is gone. */
-export function freshFlux(client: KubeClient, f: FluxObjectRef): Promise<KubeObject | undefined> {
+export function freshFlux(client: KubeApi, f: FluxObjectRef): Promise<KubeObject | undefined> {
   return getIfExists(client, fluxRef(f));
 }
 
 /** Whether every planned Flux object is still suspended: checked before an irreversible step. */
 export async function stillSuspended(
-  client: KubeClient,
+  client: KubeApi,
   flux: readonly FluxObjectRef[],
 ): Promise<string | undefined> {
   for (const f of flux) {
@@ -31,7 +31,7 @@ export async function stillSuspended(
 
 /** Resumes what Cairn suspended (never anything else), in the given order. */
 export async function resumeRecorded(
-  client: KubeClient,
+  client: KubeApi,
   suspended: readonly FluxObjectRef[],
 ): Promise<string[]> {
   const resumed: string[] = [];
@@ -46,10 +46,7 @@ export async function resumeRecorded(
 }
 
 /** Puts recorded replica counts back on workloads that are still at 0. */
-export async function restoreReplicas(
-  client: KubeClient,
-  status: RequestStatus,
-): Promise<string[]> {
+export async function restoreReplicas(client: KubeApi, status: RequestStatus): Promise<string[]> {
   const restored: string[] = [];
   for (const r of status.replicas ?? []) {
     // Fresh from the API: an informer that has not seen our scale-down yet would show the old
@@ -67,7 +64,7 @@ export async function restoreReplicas(
  * Flux resumed (in reverse order of suspension) and replicas back, whatever point the request
  * failed at; only safe while every PVC exists (see the rollback's freeze).
  */
-export async function undoFreeze(client: KubeClient, status: RequestStatus): Promise<string> {
+export async function undoFreeze(client: KubeApi, status: RequestStatus): Promise<string> {
   const resumed = await resumeRecorded(client, [...(status.suspended ?? [])].reverse());
   const restored = await restoreReplicas(client, status);
   return [

@@ -2,12 +2,12 @@
 // namespaces and each planned workload, read fresh from the API (never the informer, which may
 // not have seen a scale-up yet), judged by cutProblems.
 import type { PlannedVolume, PlannedWorkload } from "../../api/index.ts";
-import type { KubeClient, KubeObject } from "../../kube/client.ts";
+import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
 import { cutProblems, workloadRef } from "./workloads.ts";
 
 export async function freshCutProblems(
-  client: KubeClient,
+  client: KubeApi,
   volumes: readonly PlannedVolume[],
   workloads: readonly PlannedWorkload[],
 ): Promise<string[]> {

@@ -5,10 +5,10 @@ import type { ManagedApp } from "../../api/index.ts";
 import { resolveGitRemote, type RemoteError } from "../../git/remote.ts";
 import { GitWorkspace } from "../../git/workspace.ts";
 import type { WorkspacePool } from "../../git/workspace-pool.ts";
-import type { KubeClient, KubeObject } from "../../kube/client.ts";
+import type { KubeApi, KubeObject } from "../../kube/client.ts";
 
 export interface GitAccessDeps {
-  readonly client: KubeClient;
+  readonly client: KubeApi;
   readonly cacheDir: string;
   readonly allowCrossNamespaceRefs: boolean;
   /** Reuses one workspace per remote, so its operations queue instead of racing on the cache. */

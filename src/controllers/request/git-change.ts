@@ -1,8 +1,10 @@
 // The one Git change a request makes: set the version (or image tags) in one file from the
 // planned value to the target, as one commit carrying the request's trailer, pushed without
-// force. Idempotent (architecture note, §7): a branch that already holds the target is adopted,
-// and a push that loses a race is redone on the new head, a bounded number of times.
+// force. Idempotent (docs/architecture.md, "Idempotency"): a branch that already holds the
+// target is adopted, and a push that loses a race is redone on the new head, a bounded number
+// of times.
 import type { PlanGit } from "../../api/index.ts";
+import { isGitError } from "../../git/errors.ts";
 import {
   currentTag,
   readImageTags,
@@ -11,6 +13,7 @@ import {
   setValue,
 } from "../../git/yaml-edit.ts";
 import type { GitWorkspace } from "../../git/workspace.ts";
+import type { StepResult } from "./result.ts";
 
 export const IMAGES_VERSION_PATH = "images";
 const MAX_PUSH_ATTEMPTS = 5;
@@ -110,4 +113,26 @@ export async function commitChange(input: ChangeInput): Promise<ChangeResult> {
     if (attempt >= MAX_PUSH_ATTEMPTS)
       throw new Error(`push of ${git.path} lost the race ${MAX_PUSH_ATTEMPTS} times; will retry`);
   }
+}
+
+/** A branch that already holds the target: this request's earlier commit, or someone else's. */
+export function adoptedCommit(result: { sha: string; ours: boolean }, to: string): StepResult {
+  return {
+    kind: "succeeded",
+    message: result.ours
+      ? `adopted this request's earlier commit ${result.sha.slice(0, 12)}`
+      : `the branch already holds ${to}; adopted ${result.sha.slice(0, 12)} (not made by Cairn)`,
+    facts: { commit: { sha: result.sha, adopted: true } },
+  };
+}
+
+/** A push the server refused for good (credentials, permissions, a rejected ref); else undefined. */
+export function pushRefused(err: unknown, branch: string): StepResult | undefined {
+  if (isGitError(err, "auth") || isGitError(err, "forbidden") || isGitError(err, "invalid"))
+    return {
+      kind: "failed",
+      reason: "PushRejected",
+      message: `push to ${branch} refused: ${err.message}`,
+    };
+  return undefined;
 }

@@ -1,9 +1,10 @@
-// One operation per ManagedApp (architecture note, §6.4): a Lease `cairn-app-<app uid>` in the
-// app's namespace names the request that holds the app. A holder that no longer exists, or that
-// finished without letting go (a crash between its last write and the release), is replaced
-// under a resourceVersion precondition, so two waiting requests cannot both take it over.
+// One operation per ManagedApp (docs/architecture.md, "The app lock"): a Lease
+// `cairn-app-<app uid>` in the app's namespace names the request that holds the app. A holder
+// that no longer exists, or that finished without letting go (a crash between its last write and
+// the release), is replaced under a resourceVersion precondition, so two waiting requests cannot
+// both take it over.
 import { API_VERSION, Kind } from "../../api/index.ts";
-import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
+import type { KubeApi, KubeObject, ObjectRef } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 
 const HOLDER_KIND = "cairn.dev/holder-kind";
@@ -36,7 +37,7 @@ function holderOf(lease: KubeObject): Holder | undefined {
 
 /** Whether a holder still holds: it exists under the same uid and has no Complete condition. */
 export async function holderIsLive(
-  client: KubeClient,
+  client: KubeApi,
   namespace: string,
   holder: Holder,
 ): Promise<boolean> {
@@ -60,7 +61,7 @@ export async function holderIsLive(
 }
 
 export async function acquireLock(
-  client: KubeClient,
+  client: KubeApi,
   namespace: string,
   appUid: string,
   me: Holder,
@@ -123,7 +124,7 @@ export async function acquireLock(
 
 /** Lets go of the lock if this request holds it; a lock held by anyone else is left alone. */
 export async function releaseLock(
-  client: KubeClient,
+  client: KubeApi,
   namespace: string,
   appUid: string,
   me: { uid: string },
@@ -143,12 +144,12 @@ export async function releaseLock(
 }
 
 /**
- * Passes the lock from `me` to `next` in one write (architecture note, §6.3): the rollback an
+ * Passes the lock from `me` to `next` in one write: the rollback an
  * upgrade creates must get the app before any other waiting request can. Held by someone else
  * or by nobody: nothing to hand over, and the next holder acquires it normally.
  */
 export async function handOverLock(
-  client: KubeClient,
+  client: KubeApi,
   namespace: string,
   appUid: string,
   me: { uid: string },
@@ -174,7 +175,7 @@ export async function handOverLock(
 
 /** Who holds the app, if anyone (for status displays and the ManagedApp controller). */
 export async function lockHolder(
-  client: KubeClient,
+  client: KubeApi,
   namespace: string,
   appUid: string,
 ): Promise<Holder | undefined> {

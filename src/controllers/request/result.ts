@@ -1,6 +1,6 @@
 // What a step handler reports, and the pure function that turns a report into the next status
-// (architecture note, §5 step 8): conditions, step history, deadline and phase are computed here
-// and nowhere else, so handlers never copy-paste "mark failed, emit event, return".
+// (step 7 of a pass in docs/architecture.md): conditions, step history, deadline and phase are
+// computed here and nowhere else, so handlers never copy-paste "mark failed, emit event, return".
 import { ConditionReason, ConditionType, type RequestStatus } from "../../api/index.ts";
 import { setCondition, type Condition } from "../../runtime/conditions.ts";
 import { deadlineAfter, isPast } from "./deadlines.ts";

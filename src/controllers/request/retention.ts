@@ -4,7 +4,7 @@
 // those of every request of the app that has not finished. Only snapshots labelled with the app
 // are considered; a user's own snapshots are never touched.
 import { Label, type ManagedApp } from "../../api/index.ts";
-import type { KubeClient, KubeObject } from "../../kube/client.ts";
+import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { SNAPSHOT_API } from "./snapshots.ts";
@@ -47,7 +47,7 @@ function inFlight(obj: KubeObject): boolean {
 }
 
 export async function pruneSnapshots(
-  client: KubeClient,
+  client: KubeApi,
   world: World,
   app: ManagedApp,
   keepUid: string,

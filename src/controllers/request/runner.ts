@@ -1,4 +1,4 @@
-// The phase machine's imperative shell (architecture note, §5): one pass reads the request (fresh
+// The phase machine's imperative shell (docs/architecture.md): one pass reads the request (fresh
 // from the API, unless the informer shows that nobody but us wrote it since: own-versions.ts),
 // keeps the finalizer right, writes the step's start and deadline before the step's first side
 // effect, runs one idempotent handler, and writes what it reported (with the next step's start
@@ -13,7 +13,7 @@ import {
   REQUEST_FINALIZER,
   type RequestStatus,
 } from "../../api/index.ts";
-import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
+import type { KubeApi, KubeObject, ObjectRef } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import type { Clock } from "../../runtime/clock.ts";
 import { getCondition, setCondition, type Condition } from "../../runtime/conditions.ts";
@@ -69,15 +69,21 @@ export interface RequestMachine<R, N extends StepName> {
    * (never Git). "waiting" keeps the finalizer; "succeeded" lets it go.
    */
   readonly onDelete: StepHandler<R>;
+  /**
+   * Lets the app's lock go. Called only once the request's final status is written (and again
+   * on a later pass while the finalizer is still there, after a crash in between): a request
+   * whose last write failed keeps the app, so the next request cannot start beside it.
+   */
+  readonly release?: (ctx: StepContext<R>) => Promise<void>;
   /** Other objects that should carry the step's Events too (the ManagedApp). */
   readonly alsoRegarding?: (request: R) => EventRegarding | undefined;
 }
 
 export interface RunnerDeps {
-  readonly client: KubeClient;
+  readonly client: KubeApi;
   readonly clock: Clock;
   readonly log: LogFn;
-  readonly events: EventRecorder;
+  readonly events: Pick<EventRecorder, "record">;
   /**
    * Called after a step's handler returned (its side effects done) and before its status write:
    * a crash here is the worst moment, which is where the crash-safety tests kill the process.
@@ -284,9 +290,12 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     return done();
   }
   if (finished) {
-    // Finish and Compensate take the finalizer off; after a crash in between, do it here.
-    if (hasFinalizer(raw, REQUEST_FINALIZER))
+    // Finish and Compensate let the lock and the finalizer go; after a crash in between, do it
+    // here.
+    if (hasFinalizer(raw, REQUEST_FINALIZER)) {
+      await machine.release?.(ctx);
       wrote(await removeFinalizer(deps.client, ref, raw, REQUEST_FINALIZER));
+    }
     return done();
   }
   if (!request.spec.dryRun && !hasFinalizer(raw, REQUEST_FINALIZER)) {
@@ -321,7 +330,8 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
       };
     };
     if (status.step?.name !== step.name) {
-      // The step's start and deadline go to status before its first side effect (§8). Usually
+      // The step's start and deadline go to status before its first side effect: a deadline
+      // that lived only in memory would restart with every crash. Usually
       // the previous step's last write carried them already (below); this is the first step, or
       // a status written by a version that did not.
       const now = deps.clock.now();
@@ -419,6 +429,8 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
           final.event?.message ?? final.message,
         );
         deps.onFinished?.(machine.kind, final.reason, status);
+        // The final status is written: only now may the next request take the app.
+        if (!request.spec.dryRun) await machine.release?.(ctx);
         if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)
           // The answer to our last write carries its resourceVersion as the precondition; should
           // anyone have changed the request since, the helper re-reads it on the Conflict.

@@ -1,4 +1,4 @@
-// VolumeSnapshots of the planned PVCs (domain notes, §4): deterministic names from the request
+// VolumeSnapshots of the planned PVCs: deterministic names from the request
 // uid, labels that link each snapshot to its app and request, and the pure reading of a
 // snapshot's state (ready, failing, or still being cut).
 import { createHash } from "node:crypto";

@@ -2,7 +2,7 @@
 // step explicitly (each step names the part it needs with Pick<StepDeps<R>, ...>), so that a step
 // file can be read, and unit-tested on the fake API, on its own.
 import type { ManagedApp, RequestStatus } from "../../api/index.ts";
-import type { KubeClient } from "../../kube/client.ts";
+import type { KubeApi } from "../../kube/client.ts";
 import type { EventRecorder, EventRegarding } from "../../runtime/events.ts";
 import type { CommitAncestry } from "./commit-ancestry.ts";
 import type { RequestDeps } from "./deps.ts";
@@ -17,9 +17,9 @@ export interface GitAuthor {
 }
 
 export interface StepDeps<R> {
-  readonly client: KubeClient;
+  readonly client: KubeApi;
   readonly world: World;
-  readonly events: EventRecorder;
+  readonly events: Pick<EventRecorder, "record">;
   readonly config: RequestDeps["config"];
   readonly gitAccess: GitAccessDeps;
   readonly author: GitAuthor;

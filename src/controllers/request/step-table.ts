@@ -1,4 +1,4 @@
-// The phase machine's pure half (architecture note, §6): which step runs next is a function of
+// The phase machine's pure half (docs/architecture.md): which step runs next is a function of
 // the conditions alone, so a restarted controller resumes exactly where the last status write
 // left off, and the table tests of this file pin down every transition.
 import { ConditionType } from "../../api/index.ts";
@@ -113,7 +113,7 @@ const PHASE: Readonly<Record<StepName | "Compensate", string>> = {
   Compensate: "Compensating",
 };
 
-/** The display phase, derived on every write and never read back (architecture note, §9). */
+/** The display phase, derived on every write and never read back: conditions are the truth. */
 export function phaseOf<N extends StepName>(
   steps: readonly StepDef<N>[],
   conditions: Conditions,

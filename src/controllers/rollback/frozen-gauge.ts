@@ -5,7 +5,7 @@ import type { FluxObjectRef } from "../../api/index.ts";
 import type { Metrics } from "../../metrics.ts";
 import { isSuspended } from "../request/flux.ts";
 import type { World } from "../request/world.ts";
-import { fluxKey, frozenApps } from "./frozen.ts";
+import { fluxKey, frozenApps } from "../../health/frozen-apps.ts";
 
 export function watchFrozenApps(world: World, metrics: Pick<Metrics, "setFrozenApps">): void {
   let frozenCandidates: ReadonlySet<string> = new Set();

@@ -11,13 +11,7 @@ import type { ControllerModule } from "../../manager.ts";
 import { buildRequestModule } from "../request/build-module.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { ROLLBACK_STEPS } from "../request/step-table.ts";
-import { admitStep } from "../request/steps/admit.ts";
-import { awaitFluxStep } from "../request/steps/await-flux.ts";
-import { healthCheckStep } from "../request/steps/health-check.ts";
-import { resumeStep } from "../request/steps/resume.ts";
-import { scaleDownStep } from "../request/steps/scale-down.ts";
-import { scaleUpStep } from "../request/steps/scale-up.ts";
-import { suspendStep } from "../request/steps/suspend.ts";
+import { sharedSteps } from "../request/steps/shared.ts";
 import { watchFrozenApps } from "./frozen-gauge.ts";
 import { compensateStep } from "./steps/compensate.ts";
 import { finishStep } from "./steps/finish.ts";
@@ -40,16 +34,11 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     watch: (world) => watchFrozenApps(world, deps.metrics),
     handlers: (d) => ({
       handlers: {
+        // Admit, Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck.
+        ...sharedSteps(d),
         Plan: planStep(d),
-        Admit: admitStep(d),
-        Suspend: suspendStep(d),
-        ScaleDown: scaleDownStep(d),
         RestoreVolumes: restoreVolumesStep(d),
         Revert: revertStep(d),
-        Resume: resumeStep(d),
-        AwaitFlux: awaitFluxStep(d),
-        ScaleUp: scaleUpStep(d),
-        HealthCheck: healthCheckStep(d),
         Finish: finishStep(d),
         Compensate: compensateStep(d),
       },

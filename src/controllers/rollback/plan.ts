@@ -5,6 +5,7 @@
 // run and a dry run plan the same way.
 import {
   Annotation,
+  ConditionReason,
   ConditionType,
   Label,
   type FluxObjectRef,
@@ -43,9 +44,24 @@ const conditionsOf = (status: { conditions?: unknown } | undefined): Conditions 
 
 /** Whether an upgrade got past its commit: Committed=True and the SHA in status. */
 export function committedSha(upgrade: UpgradeRequest): string | undefined {
-  const status = upgrade.status;
-  if (!isTrue(conditionsOf(status), ConditionType.Committed)) return undefined;
-  return status?.commit?.sha;
+  return endedAfterCommit(upgrade.status) ? upgrade.status?.commit?.sha : undefined;
+}
+
+/**
+ * Whether an upgrade's commit is on the branch: Committed=True, or a compensation that found a
+ * push which landed after Commit gave up (Committed stays False then, the commit is recorded and
+ * the upgrade ends with one of the after-commit reasons).
+ */
+export function endedAfterCommit(
+  status: { conditions?: unknown; commit?: unknown } | undefined,
+): boolean {
+  const conditions = conditionsOf(status);
+  if (isTrue(conditions, ConditionType.Committed)) return status?.commit !== undefined;
+  const reason = getCondition(conditions, ConditionType.Complete)?.reason;
+  return (
+    status?.commit !== undefined &&
+    (reason === ConditionReason.RollbackTriggered || reason === ConditionReason.RollbackRequired)
+  );
 }
 
 /** Pure: why this UpgradeRequest cannot be rolled back, if it cannot. */
@@ -223,8 +239,9 @@ export type RestoreSize =
   | { readonly ok: false; readonly message: string };
 
 /**
- * Pure: the size to request for a restored PVC, max(original request, restoreSize) (domain notes,
- * §4). A PVC declared in Git keeps exactly Git's size: bigger would make Flux's next apply try to
+ * Pure: the size to request for a restored PVC, max(original request, restoreSize): a claim
+ * smaller than its snapshot's restoreSize cannot be provisioned from it. A PVC declared in Git
+ * keeps exactly Git's size: bigger would make Flux's next apply try to
  * shrink it, which the API refuses.
  */
 export function restoreSizeFor(
@@ -580,7 +597,8 @@ export function isRestoredBy(pvc: KubeObject, volume: PlannedVolume, requestUid:
 }
 
 /**
- * Pure: the PVC to create in place of the original (domain notes, §4): same name, class, access
+ * Pure: the PVC to create in place of the original, so that its workload mounts it unchanged:
+ * same name, class, access
  * modes, volume mode, labels and annotations (the binding ones were dropped when the upgrade
  * planned it), no volumeName, the planned size, and the snapshot as its data source.
  */

@@ -9,14 +9,8 @@ import type { ControllerModule } from "../../manager.ts";
 import { buildRequestModule } from "../request/build-module.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { UPGRADE_STEPS } from "../request/step-table.ts";
-import { admitStep } from "../request/steps/admit.ts";
-import { awaitFluxStep } from "../request/steps/await-flux.ts";
-import { healthCheckStep } from "../request/steps/health-check.ts";
+import { sharedSteps } from "../request/steps/shared.ts";
 import { thawOnDelete } from "../request/steps/on-delete.ts";
-import { resumeStep } from "../request/steps/resume.ts";
-import { scaleDownStep } from "../request/steps/scale-down.ts";
-import { scaleUpStep } from "../request/steps/scale-up.ts";
-import { suspendStep } from "../request/steps/suspend.ts";
 import { commitStep } from "./steps/commit.ts";
 import { compensateStep } from "./steps/compensate.ts";
 import { finishStep } from "./steps/finish.ts";
@@ -41,16 +35,11 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     appNameOf: () => upgradeAppName,
     handlers: (d) => ({
       handlers: {
+        // Admit, Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck.
+        ...sharedSteps(d),
         Plan: planStep(d),
-        Admit: admitStep(d),
-        Suspend: suspendStep(d),
-        ScaleDown: scaleDownStep(d),
         Snapshot: snapshotStep(d),
         Commit: commitStep(d),
-        Resume: resumeStep(d),
-        AwaitFlux: awaitFluxStep(d),
-        ScaleUp: scaleUpStep(d),
-        HealthCheck: healthCheckStep(d),
         Finish: finishStep(d),
         Compensate: compensateStep(d),
       },

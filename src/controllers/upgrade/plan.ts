@@ -1,4 +1,4 @@
-// An upgrade's plan, as a pure function of what Plan gathered (architecture note, §6.4, §7):
+// An upgrade's plan, as a pure function of what Plan gathered (docs/architecture.md):
 // the Flux objects in suspend order, the PVCs with everything a restore needs, the workloads
 // with their replicas, the snapshot names, the Git file with its from/to values and the diff,
 // and every preflight check, passed or not. A real run and a dry run plan the same way.
@@ -21,7 +21,7 @@ import {
   setValue,
 } from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import type { ReleaseStorageView } from "../managedapp/release-storage.ts";
+import type { ReleaseStorageView } from "../../helm/release-storage.ts";
 import { snapshotName } from "../request/snapshots.ts";
 import { releaseStorageCheck } from "./release-check.ts";
 import { fluxSettling, isSuspended, readyNow } from "../request/flux.ts";

@@ -3,8 +3,8 @@
 // apply Cairn's commit to a release that never moves; a release Secret that does not decode hides
 // what the newest revision is. Both are refused before any side effect, with the way out.
 import type { PreflightCheck } from "../../api/index.ts";
-import { releaseSecretName } from "../managedapp/sources.ts";
-import type { ReleaseStorageView } from "../managedapp/release-storage.ts";
+import { releaseSecretName } from "../../helm/location.ts";
+import type { ReleaseStorageView } from "../../helm/release-storage.ts";
 
 export const RELEASE_STORAGE_CHECK = "HelmReleaseStorage";
 

@@ -1,6 +1,6 @@
 // Which VolumeSnapshotClass the snapshots use: the app's choice, checked against the PVCs' CSI
-// driver, or the driver's default class (domain notes, §4).
-import type { KubeClient, KubeObject } from "../../kube/client.ts";
+// driver (a class of another driver cannot snapshot them), or the driver's default class.
+import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import { SNAPSHOT_API } from "../request/snapshots.ts";
 
@@ -51,7 +51,7 @@ export function pickClass(
 }
 
 export async function chooseSnapshotClass(
-  client: KubeClient,
+  client: KubeApi,
   pvcs: readonly KubeObject[],
   wanted: string | undefined,
 ): Promise<ClassChoice> {

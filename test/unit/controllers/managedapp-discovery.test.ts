@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ManagedApp } from "../../../src/api/index.ts";
 import { evaluate, type EvaluateInput } from "../../../src/controllers/managedapp/evaluate.ts";
-import type { ReleaseStorageView } from "../../../src/controllers/managedapp/release-storage.ts";
+import type { ReleaseStorageView } from "../../../src/helm/release-storage.ts";
 import { selectRelease } from "../../../src/helm/select.ts";
 import type { KubeObject } from "../../../src/kube/client.ts";
 import { captured, capturedList, derive } from "../../fixtures/load.ts";

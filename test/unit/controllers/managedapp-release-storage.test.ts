@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReleaseStorage } from "../../../src/controllers/managedapp/release-storage.ts";
+import { ReleaseStorage } from "../../../src/helm/release-storage.ts";
 import { ReleaseCache } from "../../../src/helm/cache.ts";
 import type { KubeObject, ListOptions } from "../../../src/kube/client.ts";
 import { KubeError } from "../../../src/kube/errors.ts";

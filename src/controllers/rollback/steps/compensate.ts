@@ -7,31 +7,27 @@
 // rollback never triggers another request. Idempotent: every write repeats harmlessly.
 import { ConditionType, type RollbackRequest } from "../../../api/index.ts";
 import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
+import { abortCause } from "../../request/abort-cause.ts";
+import { observeLandedCommit } from "../../request/landed-commit.ts";
 import { undoFreeze } from "../../request/freeze.ts";
-import { releaseLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
-import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
-import { RESTORE_INCOMPLETE } from "../frozen.ts";
+import type { StepDeps } from "../../request/step-deps.ts";
+import { RESTORE_INCOMPLETE } from "../../../health/frozen-apps.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
 
 export type CompensateDeps = FrozenStateDeps &
-  Pick<StepDeps<RollbackRequest>, "client" | "world" | "appOf" | "me">;
+  Pick<StepDeps<RollbackRequest>, "client" | "world" | "repoFor">;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<RollbackRequest> {
   const { client } = deps;
   return async (ctx): Promise<StepResult> => {
+    const { reason, why } = abortCause(ctx.status());
+    // Before anything else: did a revert land that Revert did not get to record?
+    await observeLandedCommit(deps, ctx, ConditionType.Reverted);
     const status = ctx.status();
-    const aborting = status.conditions?.find((c) => c.type === ConditionType.Aborting);
-    const reason = aborting?.reason ?? "Failed";
-    const why = aborting?.message ?? "the request failed";
-    const app = deps.appOf(ctx);
-    const release = async () => {
-      if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
-    };
     if (mustStayFrozen(ctx)) {
       const state = await frozenState(deps, ctx);
-      await release();
       const message = `${reason}: ${why}. ${state}`;
       return {
         kind: "finished",
@@ -42,7 +38,6 @@ export function compensateStep(deps: CompensateDeps): StepHandler<RollbackReques
       };
     }
     const undone = await undoFreeze(client, ctx.status());
-    await release();
     const resumed = isTrue(status.conditions as Conditions, ConditionType.Resumed);
     const git = status.commit
       ? `Git reverted at ${status.commit.sha.slice(0, 12)}, which Flux applies`

@@ -2,42 +2,31 @@
 // lock; the upgrade's snapshots stay (retention prunes them after a later successful upgrade).
 // Idempotent: the status patch writes the same values again, and releasing a lock this request no
 // longer holds is a no-op.
-import { API_VERSION, ConditionReason, Kind, type RollbackRequest } from "../../../api/index.ts";
+import { ConditionReason, type RollbackRequest } from "../../../api/index.ts";
+import { recordOnApp } from "../../request/app-status.ts";
 import { rfc3339 } from "../../../runtime/conditions.ts";
-import { releaseLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
-import { namespaceOf, planOf, type StepDeps } from "../../request/step-deps.ts";
+import { planOf, type StepDeps } from "../../request/step-deps.ts";
 import { upgradeName } from "../upgrade-of.ts";
 
-export type FinishDeps = Pick<StepDeps<RollbackRequest>, "client" | "requireApp" | "me">;
+export type FinishDeps = Pick<StepDeps<RollbackRequest>, "client" | "requireApp">;
 
 export function finishStep(deps: FinishDeps): StepHandler<RollbackRequest> {
   const { client } = deps;
   return async (ctx): Promise<StepResult> => {
     const p = planOf(ctx);
     const app = deps.requireApp(ctx);
-    await client.patchStatus(
-      {
-        apiVersion: API_VERSION,
-        kind: Kind.ManagedApp,
-        namespace: app.metadata.namespace,
-        name: app.metadata.name,
+    await recordOnApp(client, app, {
+      currentVersion: p.git.to,
+      lastUpgrade: {
+        name: upgradeName(ctx),
+        version: p.git.from,
+        outcome: "RolledBack",
+        completedAt: rfc3339(ctx.now()),
       },
-      {
-        status: {
-          currentVersion: p.git.to,
-          lastUpgrade: {
-            name: upgradeName(ctx),
-            version: p.git.from,
-            outcome: "RolledBack",
-            completedAt: rfc3339(ctx.now()),
-          },
-        },
-      },
-    );
+    });
     // The upgrade's snapshots stay: retention prunes them after a later successful upgrade.
-    await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
     const data = p.gitOnly
       ? "Git only (the upgrade took no snapshots)"
       : `restored ${p.volumes.length} PVC(s) from the snapshots of UpgradeRequest ${upgradeName(ctx)}`;

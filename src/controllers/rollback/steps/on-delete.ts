@@ -8,7 +8,7 @@ import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
 import { thawOnDelete } from "../../request/steps/on-delete.ts";
-import { RESTORE_INCOMPLETE } from "../frozen.ts";
+import { RESTORE_INCOMPLETE } from "../../../health/frozen-apps.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
 
 export type OnDeleteDeps = FrozenStateDeps &

@@ -23,18 +23,20 @@ import { refsOf } from "../../../discovery/app-refs.ts";
 import { workloadsToStop } from "../../../discovery/workloads.ts";
 import type { KubeObject } from "../../../kube/client.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
-import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
+import type { Conditions } from "../../../runtime/conditions.ts";
 import { isSuspended } from "../../request/flux.ts";
 import { openRepo } from "../../request/git-access.ts";
 import { trailerOf } from "../../request/git-change.ts";
-import { holderIsLive, lockHolder } from "../../request/lock.ts";
+import { planOutcome } from "../../request/plan-outcome.ts";
+import { waitWhileHeld } from "../../request/plan-wait.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
-import { fluxKey } from "../frozen.ts";
+import { fluxKey } from "../../../health/frozen-apps.ts";
 import {
   composeRollbackPlan,
   committedSha,
+  endedAfterCommit,
   frozenSiblings,
   laterUpgradeRefusal,
   mergeWorkloads,
@@ -156,9 +158,7 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         name: uName,
         app: (u["spec"] as { managedAppRef?: { name?: string } }).managedAppRef?.name ?? "",
         creationTimestamp: u.metadata["creationTimestamp"] as string | undefined,
-        committed:
-          isTrue(status?.conditions as Conditions, ConditionType.Committed) &&
-          status?.commit?.sha !== undefined,
+        committed: endedAfterCommit(status) && status?.commit?.sha !== undefined,
         dryRun: (u["spec"] as { dryRun?: boolean }).dryRun === true,
         rolledBack: rollbacks
           .filter((r) => refOf(r) === uName)
@@ -176,23 +176,13 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         message: `ManagedApp ${namespace}/${app} of UpgradeRequest ${name} not found`,
       });
     if (!dry) {
-      // Another request holds the app and is changing what this plan reads (Flux suspended,
-      // workloads at 0, Git): plan once it lets go. An auto-triggered rollback already holds it,
-      // handed over by its upgrade.
-      const holder = await lockHolder(client, namespace, managedApp.metadata.uid ?? "");
-      if (
-        holder &&
-        holder.uid !== ctx.request.metadata.uid &&
-        (await holderIsLive(client, namespace, holder))
-      )
-        return {
-          kind: "waiting",
-          reason: ConditionReason.Waiting,
-          message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
-          afterMs: 10_000,
-          // Bounded by the holder's own deadlines: Plan's deadline is for Flux to settle.
-          progressed: true,
-        };
+      const held = await waitWhileHeld(
+        client,
+        namespace,
+        managedApp.metadata.uid ?? "",
+        ctx.request.metadata.uid,
+      );
+      if (held) return held;
     }
 
     // A rollback that ended RestoreIncomplete left the app frozen: take its freeze over, so that
@@ -314,37 +304,19 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
       unstoppable,
       git,
     });
-    const failed = checks.filter((c) => !c.passed);
-    if (failed.length > 0 || !composed)
-      return {
-        kind: "finished",
-        complete: "False",
-        reason: dry ? "DryRunFailed" : ConditionReason.PlanFailed,
-        message:
-          `${failed.length} check(s) failed; nothing was changed: ${failed.map((c) => `${c.name}: ${c.message}`).join("; ")}`.slice(
-            0,
-            32_000,
-          ),
-        facts: { preflight: checks.slice(0, 32), ...(composed ? { plan: composed } : {}) },
-      };
-    const summary = `${composed.gitOnly ? "Git only (no snapshots): " : `restore ${composed.volumes.length} PVC(s) from the snapshots of UpgradeRequest ${name}, `}${composed.git.from} → ${composed.git.to} in ${composed.git.path}`;
-    if (dry)
-      return {
-        kind: "finished",
-        complete: "True",
-        reason: ConditionReason.DryRunSucceeded,
-        message: `dry run: ${summary}; nothing was changed`,
-        facts: { plan: composed, preflight: checks.slice(0, 32) },
-      };
-    return {
-      kind: "succeeded",
-      message: `planned: ${summary}`,
+    return planOutcome({
+      dry,
+      plan: composed,
+      checks,
+      preflight: checks.slice(0, 32),
+      failedLead: "check(s) failed; nothing was changed",
+      summary: (p) =>
+        `${p.gitOnly ? "Git only (no snapshots): " : `restore ${p.volumes.length} PVC(s) from the snapshots of UpgradeRequest ${name}, `}${p.git.from} → ${p.git.to} in ${p.git.path}`,
+      plannedLead: "planned:",
       facts: {
-        plan: composed,
-        preflight: checks.slice(0, 32),
         ...(adoptedSuspended.length > 0 ? { suspended: adoptedSuspended } : {}),
         ...(adoptedReplicas.length > 0 ? { replicas: adoptedReplicas } : {}),
       },
-    };
+    });
   };
 }

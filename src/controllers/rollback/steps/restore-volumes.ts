@@ -9,7 +9,7 @@
 // request's label, and status.snapshots is written before the first delete (from then on a
 // failure leaves the app frozen: see compensate.ts).
 import { ConditionType, type RollbackRequest } from "../../../api/index.ts";
-import type { KubeClient, KubeObject } from "../../../kube/client.ts";
+import type { KubeApi, KubeObject } from "../../../kube/client.ts";
 import { isKubeError } from "../../../kube/errors.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
 import { freshCutProblems } from "../../request/fresh-cut.ts";
@@ -40,10 +40,7 @@ export function podsUsing(pods: readonly KubeObject[], claim: string): string[] 
 }
 
 /** Whether a class binds only once a pod is scheduled (then Bound is checked in HealthCheck). */
-async function waitsForConsumer(
-  client: KubeClient,
-  className: string | undefined,
-): Promise<boolean> {
+async function waitsForConsumer(client: KubeApi, className: string | undefined): Promise<boolean> {
   if (className === "") return false;
   let sc: KubeObject | undefined;
   if (className === undefined) {

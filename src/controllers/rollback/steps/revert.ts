@@ -3,9 +3,8 @@
 // the commit carries this request's trailer, so a retry finds it and adopts it instead of pushing
 // twice; a branch that already holds the previous value is adopted too (revert.ts).
 import { ConditionReason, type RollbackRequest } from "../../../api/index.ts";
-import { isGitError } from "../../../git/errors.ts";
 import { stillSuspended } from "../../request/freeze.ts";
-import { trailerOf } from "../../request/git-change.ts";
+import { adoptedCommit, pushRefused, trailerOf } from "../../request/git-change.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepContext, StepHandler } from "../../request/runner.ts";
 import { namespaceOf, planOf, type StepDeps } from "../../request/step-deps.ts";
@@ -78,13 +77,7 @@ export function revertStep(deps: RevertDeps): StepHandler<RollbackRequest> {
             facts: { commit: { sha: result.sha, adopted: false } },
           };
         case "adopted":
-          return {
-            kind: "succeeded",
-            message: result.ours
-              ? `adopted this request's earlier commit ${result.sha.slice(0, 12)}`
-              : `the branch already holds ${p.git.to}; adopted ${result.sha.slice(0, 12)} (not made by Cairn)`,
-            facts: { commit: { sha: result.sha, adopted: true } },
-          };
+          return adoptedCommit(result, p.git.to);
         case "changed":
           return {
             kind: "failed",
@@ -93,12 +86,8 @@ export function revertStep(deps: RevertDeps): StepHandler<RollbackRequest> {
           };
       }
     } catch (err) {
-      if (isGitError(err, "auth") || isGitError(err, "forbidden") || isGitError(err, "invalid"))
-        return {
-          kind: "failed",
-          reason: "PushRejected",
-          message: `push to ${repo.branch} refused: ${err.message}`,
-        };
+      const refused = pushRefused(err, repo.branch);
+      if (refused) return refused;
       throw err;
     }
   };

@@ -3,9 +3,8 @@
 // adopts it instead of pushing twice; a branch that already holds the target is adopted too, and
 // one that holds neither value has changed since the plan (GitChanged).
 import { ConditionReason, type UpgradeRequest } from "../../../api/index.ts";
-import { GitError } from "../../../git/errors.ts";
 import { stillSuspended } from "../../request/freeze.ts";
-import { commitChange, trailerOf } from "../../request/git-change.ts";
+import { adoptedCommit, commitChange, pushRefused, trailerOf } from "../../request/git-change.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, planOf, type StepDeps } from "../../request/step-deps.ts";
@@ -36,29 +35,15 @@ export function commitStep(deps: CommitDeps): StepHandler<UpgradeRequest> {
           reason: ConditionReason.GitChanged,
           message: `${p.git.path} on ${p.git.branch} (${result.head.slice(0, 12)}) holds neither ${p.git.from} nor ${p.git.to} at ${p.git.versionPath}: Git changed since the plan`,
         };
-      if (result.kind === "adopted")
-        return {
-          kind: "succeeded",
-          message: result.ours
-            ? `adopted this request's earlier commit ${result.sha.slice(0, 12)}`
-            : `the branch already holds ${p.git.to}; adopted ${result.sha.slice(0, 12)} (not made by Cairn)`,
-          facts: { commit: { sha: result.sha, adopted: true } },
-        };
+      if (result.kind === "adopted") return adoptedCommit(result, p.git.to);
       return {
         kind: "succeeded",
         message: `pushed ${result.sha.slice(0, 12)} to ${p.git.branch}: ${p.git.from} → ${p.git.to}`,
         facts: { commit: { sha: result.sha, adopted: false } },
       };
     } catch (err) {
-      if (
-        err instanceof GitError &&
-        (err.code === "auth" || err.code === "forbidden" || err.code === "invalid")
-      )
-        return {
-          kind: "failed",
-          reason: "PushRejected",
-          message: `push to ${p.git.branch} refused: ${err.message}`,
-        };
+      const refused = pushRefused(err, p.git.branch);
+      if (refused) return refused;
       throw err;
     }
   };

@@ -2,7 +2,8 @@
 // whatever the point of failure; before the commit that is all (Git untouched); after it, the app
 // runs the new version on data that may already be changed, so with autoRollback a
 // RollbackRequest is created and handed the app's lock, and without it the message says how to
-// roll back. Idempotent: the rollback's name is derived from the upgrade's (AlreadyExists reads
+// roll back. The rollback is not owned by the upgrade (deleting the upgrade leaves it running).
+// Idempotent: the rollback's name is derived from the upgrade's (AlreadyExists reads
 // it), its reference is saved before the hand-over, and every write repeats harmlessly.
 import {
   API_VERSION,
@@ -15,8 +16,11 @@ import {
 import type { KubeObject } from "../../../kube/client.ts";
 import { isKubeError } from "../../../kube/errors.ts";
 import { isTrue, rfc3339 } from "../../../runtime/conditions.ts";
+import { abortCause } from "../../request/abort-cause.ts";
+import { observeLandedCommit } from "../../request/landed-commit.ts";
+import { recordOnApp } from "../../request/app-status.ts";
 import { undoFreeze } from "../../request/freeze.ts";
-import { handOverLock, releaseLock } from "../../request/lock.ts";
+import { handOverLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
@@ -27,36 +31,41 @@ export function rollbackName(upgrade: string): string {
   return name.length <= 63 ? name : `${upgrade.slice(0, 54).replace(/-+$/, "")}-rollback`;
 }
 
-export type CompensateDeps = Pick<StepDeps<UpgradeRequest>, "client" | "world" | "appOf" | "me">;
+export type CompensateDeps = Pick<
+  StepDeps<UpgradeRequest>,
+  "client" | "world" | "appOf" | "me" | "repoFor"
+>;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest> {
   const { client } = deps;
   return async (ctx): Promise<StepResult> => {
+    const { reason, why } = abortCause(ctx.status());
+    // Before anything else: did a push land that Commit did not get to record?
+    const landed = await observeLandedCommit(deps, ctx, ConditionType.Committed);
     const status = ctx.status();
-    const aborting = status.conditions?.find((c) => c.type === ConditionType.Aborting);
-    const reason = aborting?.reason ?? "Failed";
-    const why = aborting?.message ?? "the request failed";
-    const undone = await undoFreeze(client, ctx.status());
+    const undone = await undoFreeze(client, status);
     const app = deps.appOf(ctx);
-    const committed = isTrue(
-      status.conditions as Parameters<typeof isTrue>[0],
-      ConditionType.Committed,
-    );
-    const appRef = app
-      ? {
-          apiVersion: API_VERSION,
-          kind: Kind.ManagedApp,
-          namespace: app.metadata.namespace,
-          name: app.metadata.name,
-        }
-      : undefined;
+    // A recorded commit is on the branch, whether Commit or the look above recorded it.
+    const committed =
+      isTrue(status.conditions as Parameters<typeof isTrue>[0], ConditionType.Committed) ||
+      status.commit !== undefined;
+    const recordFailed = async () => {
+      if (app)
+        await recordOnApp(client, app, {
+          lastUpgrade: {
+            name: ctx.request.metadata.name,
+            version: status.plan?.git.to,
+            outcome: "Failed",
+            completedAt: rfc3339(ctx.now()),
+          },
+        });
+    };
     if (!committed) {
-      if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
       return {
         kind: "finished",
         complete: "False",
         reason,
-        message: `${why}. Before the commit: ${undone}; Git untouched`,
+        message: `${why}. Before the commit: ${undone}; ${landed.kind === "unreadable" ? `Git could not be read to confirm that no commit landed (${landed.message}): check ${status.plan?.git.branch ?? "the branch"} for this request's trailer` : "Git untouched"}`,
       };
     }
     const name = ctx.request.metadata.name;
@@ -76,16 +85,8 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
               ...ctx.request.metadata.labels,
               [Label.ManagedApp]: ctx.request.spec.managedAppRef.name,
             },
-            ownerReferences: [
-              {
-                apiVersion: API_VERSION,
-                kind: Kind.UpgradeRequest,
-                name,
-                uid: ctx.request.metadata.uid ?? "",
-                blockOwnerDeletion: true,
-                controller: false,
-              },
-            ],
+            // No ownerReference: deleting the finished upgrade must not let the garbage
+            // collector delete its rollback mid-flight. spec.upgradeRequestRef is the link.
           },
           spec: { upgradeRequestRef: { name }, autoTriggered: true },
         });
@@ -99,17 +100,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         });
       }
       await ctx.save({ rollbackRef: { name: rollback } });
-      if (appRef)
-        await client.patchStatus(appRef, {
-          status: {
-            lastUpgrade: {
-              name,
-              version: status.plan?.git.to,
-              outcome: "Failed",
-              completedAt: rfc3339(ctx.now()),
-            },
-          },
-        });
+      await recordFailed();
       // The rollback gets the app straight from us: no other waiting request slips in between.
       await handOverLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx), {
         kind: Kind.RollbackRequest,
@@ -124,18 +115,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         facts: { rollbackRef: { name: rollback } },
       };
     }
-    if (appRef)
-      await client.patchStatus(appRef, {
-        status: {
-          lastUpgrade: {
-            name,
-            version: status.plan?.git.to,
-            outcome: "Failed",
-            completedAt: rfc3339(ctx.now()),
-          },
-        },
-      });
-    if (app) await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
+    await recordFailed();
     return {
       kind: "finished",
       complete: "False",

@@ -24,15 +24,16 @@ import type { KubeObject } from "../../../kube/client.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
 import { applierOwnsSuspend, appliedBy, fluxRef, isSuspended } from "../../request/flux.ts";
 import { ReleaseCache } from "../../../helm/cache.ts";
-import { ReleaseStorage } from "../../managedapp/release-storage.ts";
+import { ReleaseStorage } from "../../../helm/release-storage.ts";
 import { openRepo, type OpenedRepo } from "../../request/git-access.ts";
-import { holderIsLive, lockHolder } from "../../request/lock.ts";
+import { planOutcome } from "../../request/plan-outcome.ts";
+import { waitWhileHeld } from "../../request/plan-wait.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
-import { composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
 import { gitFailureCheck } from "../git-checks.ts";
 import { planImpact } from "../impact.ts";
+import { composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
 export type PlanDeps = Pick<
@@ -67,23 +68,13 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
     if (!dry) {
-      // Another request holds the app and is changing what a plan reads (Flux suspended,
-      // workloads at 0, the version in Git): plan once it lets go, or this plan would fail on
-      // its freeze or be stale by the time this request is admitted.
-      const holder = await lockHolder(client, namespaceOf(ctx), app.metadata.uid ?? "");
-      if (
-        holder &&
-        holder.uid !== ctx.request.metadata.uid &&
-        (await holderIsLive(client, namespaceOf(ctx), holder))
-      )
-        return {
-          kind: "waiting",
-          reason: ConditionReason.Waiting,
-          message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
-          afterMs: 10_000,
-          // Bounded by the holder's own deadlines: Plan's deadline is for Flux to settle.
-          progressed: true,
-        };
+      const held = await waitWhileHeld(
+        client,
+        namespaceOf(ctx),
+        app.metadata.uid ?? "",
+        ctx.request.metadata.uid,
+      );
+      if (held) return held;
     }
     const refs = refsOf(app);
     const own = app.metadata.namespace ?? "";
@@ -280,32 +271,15 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
     const allChecks = [...checks, ...(previewed?.checks ?? [])];
     const plan =
       composed && previewed?.impact ? { ...composed, impact: previewed.impact } : composed;
-    const failed = failedChecks(allChecks);
-    if (failed.length > 0 || !plan)
-      return {
-        kind: "finished",
-        complete: "False",
-        reason: dry ? "DryRunFailed" : ConditionReason.PlanFailed,
-        message:
-          `${failed.length} check(s) failed: ${failed.map((c) => `${c.name}: ${c.message}`).join("; ")}`.slice(
-            0,
-            32_000,
-          ),
-        facts: { preflight: allChecks, ...(plan ? { plan } : {}) },
-      };
-    const summary = `${plan.git.from} → ${plan.git.to} in ${plan.git.path}; ${plan.volumes.length} PVC(s), ${plan.workloads.length} workload(s)`;
-    if (dry)
-      return {
-        kind: "finished",
-        complete: "True",
-        reason: ConditionReason.DryRunSucceeded,
-        message: `dry run: ${summary}; nothing was changed`,
-        facts: { plan, preflight: allChecks },
-      };
-    return {
-      kind: "succeeded",
-      message: `planned ${summary}`,
-      facts: { plan, preflight: allChecks },
-    };
+    return planOutcome({
+      dry,
+      plan,
+      checks: allChecks,
+      preflight: allChecks,
+      failedLead: "check(s) failed",
+      summary: (p) =>
+        `${p.git.from} → ${p.git.to} in ${p.git.path}; ${p.volumes.length} PVC(s), ${p.workloads.length} workload(s)`,
+      plannedLead: "planned",
+    });
   };
 }

@@ -92,7 +92,7 @@ describe("the app's Lease", () => {
     const api = new FakeObjectApi();
     const me = { kind: "UpgradeRequest", name: "up", uid: "u-1" } as const;
     const result = await acquireLock(
-      api as unknown as KubeClient,
+      api,
       "shop",
       "app-uid-1",
       me,

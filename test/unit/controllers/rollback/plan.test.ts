@@ -517,3 +517,22 @@ describe("the restored claim", () => {
     expect(isRestoredBy(live, { ...uploads, snapshot: "older" }, "r-2222")).toBe(false);
   });
 });
+
+describe("an upgrade whose push landed after Commit gave up", () => {
+  it("can be rolled back once its compensation recorded the commit and ended after-commit", () => {
+    const landed = upgrade({
+      conditions: [
+        condition("Committed", "False", "DeadlineExceeded"),
+        condition("Complete", "False", "RollbackTriggered"),
+      ],
+    });
+    expect(upgradeRefusal(landed)).toBeUndefined();
+    const untouched = upgrade({
+      conditions: [
+        condition("Committed", "False", "DeadlineExceeded"),
+        condition("Complete", "False", "DeadlineExceeded"),
+      ],
+    });
+    expect(upgradeRefusal(untouched)?.reason).toBe("UpgradeNotCommitted");
+  });
+});

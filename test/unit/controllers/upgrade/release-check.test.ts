@@ -2,7 +2,7 @@
 // revision, a Secret that does not decode), naming the Secret and the way out; a clean storage, or
 // a failed attempt above the deployed revision (Helm upgrades over those), passes.
 import { describe, expect, it } from "vitest";
-import type { ReleaseStorageView } from "../../../../src/controllers/managedapp/release-storage.ts";
+import type { ReleaseStorageView } from "../../../../src/helm/release-storage.ts";
 import { releaseStorageCheck } from "../../../../src/controllers/upgrade/release-check.ts";
 import { selectRelease } from "../../../../src/helm/select.ts";
 import { captured, derive } from "../../../fixtures/load.ts";

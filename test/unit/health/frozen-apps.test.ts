@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { FluxObjectRef } from "../../../../src/api/index.ts";
-import { fluxKey, frozenApps } from "../../../../src/controllers/rollback/frozen.ts";
-import type { KubeObject } from "../../../../src/kube/client.ts";
+import type { FluxObjectRef } from "../../../src/api/index.ts";
+import { fluxKey, frozenApps } from "../../../src/health/frozen-apps.ts";
+import type { KubeObject } from "../../../src/kube/client.ts";
 
 const ks = (ns: string): FluxObjectRef => ({ kind: "Kustomization", namespace: ns, name: "apps" });
 const hr = (ns: string): FluxObjectRef => ({ kind: "HelmRelease", namespace: ns, name: "demo" });

@@ -1,9 +1,9 @@
 // Which apps a failed rollback left frozen on purpose (RestoreIncomplete: Flux suspended, the
 // workloads at 0, because a PVC may be missing). The count feeds the frozen-apps gauge; it is
 // recomputed from the informers, so a human resuming the objects by hand clears it too.
-import { ConditionType, Label, type FluxObjectRef } from "../../api/index.ts";
-import type { KubeObject } from "../../kube/client.ts";
-import { getCondition, type Conditions } from "../../runtime/conditions.ts";
+import { ConditionType, Label, type FluxObjectRef } from "../api/index.ts";
+import type { KubeObject } from "../kube/client.ts";
+import { getCondition, type Conditions } from "../runtime/conditions.ts";
 
 export const RESTORE_INCOMPLETE = "RestoreIncomplete";
 

@@ -7,15 +7,11 @@
 // its status after every Helm action, so its resourceVersion moving is the signal to list again.
 // Between such changes the last answer is reused, and decoded releases are cached by the Secret's
 // resourceVersion (ReleaseCache), so an unchanged Secret is never decoded twice.
-import type { KubeObject, ListOptions, ListResult } from "../../kube/client.ts";
-import { isKubeError } from "../../kube/errors.ts";
-import type { ReleaseDecoder } from "../../helm/cache.ts";
-import {
-  releaseLocation,
-  releaseSecretSelector,
-  type ReleaseLocation,
-} from "../../helm/location.ts";
-import { selectRelease, type ReleaseSelection } from "../../helm/select.ts";
+import type { KubeObject, ListOptions, ListResult } from "../kube/client.ts";
+import { isKubeError } from "../kube/errors.ts";
+import type { ReleaseDecoder } from "./cache.ts";
+import { releaseLocation, releaseSecretSelector, type ReleaseLocation } from "./location.ts";
+import { selectRelease, type ReleaseSelection } from "./select.ts";
 
 /** What the reconcile learned from Helm's storage, for the pure evaluation. */
 export type ReleaseStorageView =

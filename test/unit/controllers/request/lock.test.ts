@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { API_VERSION, Kind } from "../../../../src/api/index.ts";
+import {
+  acquireLock,
+  handOverLock,
+  lockHolder,
+  lockName,
+  releaseLock,
+  type Holder,
+} from "../../../../src/controllers/request/lock.ts";
+import { KubeError } from "../../../../src/kube/errors.ts";
+import { FakeObjectApi } from "../../../fakes/object-api.ts";
+
+const NS = "shop";
+const APP = "app-uid";
+const NOW = new Date("2026-01-01T00:00:00Z");
+const leaseRef = {
+  apiVersion: "coordination.k8s.io/v1",
+  kind: "Lease",
+  namespace: NS,
+  name: lockName(APP),
+};
+
+function request(
+  api: FakeObjectApi,
+  kind: Holder["kind"],
+  name: string,
+  complete?: string,
+): Holder {
+  const obj = api.seed({
+    apiVersion: API_VERSION,
+    kind,
+    metadata: { name, namespace: NS },
+    spec: {},
+    ...(complete ? { status: { conditions: [{ type: "Complete", status: complete }] } } : {}),
+  });
+  return { kind, name, uid: obj.metadata.uid ?? "" };
+}
+
+describe("the app lock", () => {
+  it("is taken by creating the Lease, and taking it again is a no-op", async () => {
+    const api = new FakeObjectApi();
+    const a = request(api, Kind.UpgradeRequest, "a");
+    expect(await acquireLock(api, NS, APP, a, NOW)).toEqual({ acquired: true });
+    expect(await acquireLock(api, NS, APP, a, NOW)).toEqual({ acquired: true });
+    expect(api.callsOf("create")).toHaveLength(1);
+    expect(await lockHolder(api, NS, APP)).toEqual(a);
+  });
+
+  it("is refused while a live request holds it, naming the holder", async () => {
+    const api = new FakeObjectApi();
+    const a = request(api, Kind.UpgradeRequest, "a");
+    const b = request(api, Kind.RollbackRequest, "b");
+    await acquireLock(api, NS, APP, a, NOW);
+    expect(await acquireLock(api, NS, APP, b, NOW)).toEqual({ acquired: false, holder: a });
+  });
+
+  it("is taken over from a holder that finished or is gone", async () => {
+    const api = new FakeObjectApi();
+    const done = request(api, Kind.UpgradeRequest, "done", "True");
+    const b = request(api, Kind.UpgradeRequest, "b");
+    await acquireLock(api, NS, APP, done, NOW);
+    expect(await acquireLock(api, NS, APP, b, NOW)).toEqual({ acquired: true });
+    expect(await lockHolder(api, NS, APP)).toEqual(b);
+    const ghost = { kind: Kind.UpgradeRequest, name: "ghost", uid: "ghost-uid" } as const;
+    const api2 = new FakeObjectApi();
+    await acquireLock(api2, NS, APP, ghost, NOW);
+    const c = request(api2, Kind.UpgradeRequest, "c");
+    expect(await acquireLock(api2, NS, APP, c, NOW)).toEqual({ acquired: true });
+  });
+
+  it("takes a stale holder over under a resourceVersion precondition: of two racers one wins", async () => {
+    const api = new FakeObjectApi();
+    const stale = request(api, Kind.UpgradeRequest, "stale", "False");
+    await acquireLock(api, NS, APP, stale, NOW);
+    const b = request(api, Kind.UpgradeRequest, "b");
+    const c = request(api, Kind.UpgradeRequest, "c");
+    // c takes the Lease over between b's read and b's write: b's precondition fails, and on
+    // its second look the Lease names c, which is live.
+    api.beforeNext("mergePatch", async () => {
+      expect(await acquireLock(api, NS, APP, c, NOW)).toEqual({ acquired: true });
+    });
+    expect(await acquireLock(api, NS, APP, b, NOW)).toEqual({ acquired: false, holder: c });
+    expect(await lockHolder(api, NS, APP)).toEqual(c);
+  });
+
+  it("is released only by its holder, under the Lease's resourceVersion", async () => {
+    const api = new FakeObjectApi();
+    const a = request(api, Kind.UpgradeRequest, "a");
+    const b = request(api, Kind.UpgradeRequest, "b");
+    await acquireLock(api, NS, APP, a, NOW);
+    await releaseLock(api, NS, APP, b);
+    expect(api.peek(leaseRef)).toBeDefined();
+    await releaseLock(api, NS, APP, a);
+    expect(api.peek(leaseRef)).toBeUndefined();
+    const del = api.callsOf("delete")[0];
+    expect(del?.body).toEqual({ resourceVersion: expect.any(String) as unknown });
+    // Releasing what is gone is a no-op.
+    await releaseLock(api, NS, APP, a);
+  });
+
+  it("is handed over in one write, so nobody waiting can slip in between", async () => {
+    const api = new FakeObjectApi();
+    const up = request(api, Kind.UpgradeRequest, "up");
+    const rb = request(api, Kind.RollbackRequest, "up-rollback");
+    await acquireLock(api, NS, APP, up, NOW);
+    await handOverLock(api, NS, APP, up, rb);
+    expect(await lockHolder(api, NS, APP)).toEqual(rb);
+    // Not ours any more: a second hand-over changes nothing.
+    await handOverLock(api, NS, APP, up, { ...rb, uid: "other" });
+    expect(await lockHolder(api, NS, APP)).toEqual(rb);
+  });
+
+  it("passes API failures up instead of guessing", async () => {
+    const api = new FakeObjectApi();
+    const a = request(api, Kind.UpgradeRequest, "a");
+    api.failNext("get", new KubeError("Transient", "etcd timeout", 503));
+    await expect(acquireLock(api, NS, APP, a, NOW)).rejects.toThrow("etcd timeout");
+  });
+});

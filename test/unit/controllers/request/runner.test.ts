@@ -1,0 +1,252 @@
+// The phase machine's shell on the fake API: one pass per call, a tiny two-step machine whose
+// handlers the test scripts.
+import { describe, expect, it } from "vitest";
+import {
+  API_VERSION,
+  ConditionType,
+  Kind,
+  REQUEST_FINALIZER,
+  UpgradeRequest,
+  type RequestStatus,
+} from "../../../../src/api/index.ts";
+import { acquireLock, lockHolder, releaseLock } from "../../../../src/controllers/request/lock.ts";
+import type { StepResult } from "../../../../src/controllers/request/result.ts";
+import {
+  runRequest,
+  type RequestMachine,
+  type StepHandler,
+} from "../../../../src/controllers/request/runner.ts";
+import type { StepDef } from "../../../../src/controllers/request/step-table.ts";
+import { KubeError } from "../../../../src/kube/errors.ts";
+import { FakeClock } from "../../../fakes/clock.ts";
+import { FakeObjectApi } from "../../../fakes/object-api.ts";
+import { NS, seedUpgrade } from "../../../fakes/requests.ts";
+
+type Name = "Plan" | "Admit";
+const STEPS: readonly StepDef<Name>[] = [
+  { name: "Plan", condition: ConditionType.Planned },
+  { name: "Admit", condition: ConditionType.Admitted },
+];
+const REF = { apiVersion: API_VERSION, kind: Kind.UpgradeRequest, namespace: NS, name: "up-1" };
+
+function machine(handlers: Partial<Record<Name | "Compensate", StepHandler<UpgradeRequest>>>) {
+  const never: StepHandler<UpgradeRequest> = () => Promise.reject(new Error("not expected"));
+  const m: RequestMachine<UpgradeRequest, Name> = {
+    kind: "UpgradeRequest",
+    steps: STEPS,
+    schema: UpgradeRequest,
+    handlers: { Plan: never, Admit: never, Compensate: never, ...handlers },
+    timeoutMs: () => Promise.resolve(60_000),
+    onDelete: () => Promise.resolve({ kind: "succeeded", message: "cleaned up" }),
+  };
+  return m;
+}
+
+function setUp() {
+  const api = new FakeObjectApi();
+  seedUpgrade(api);
+  const clock = new FakeClock(new Date("2026-01-01T00:00:00Z"));
+  const events: string[] = [];
+  const deps = {
+    client: api,
+    clock,
+    log: () => undefined,
+    events: {
+      record: (_r: unknown, type: string, reason: string) => {
+        events.push(`${type}/${reason}`);
+        return Promise.resolve();
+      },
+    },
+  };
+  const pass = (m: RequestMachine<UpgradeRequest, Name>) =>
+    runRequest(m, deps, { namespace: NS, name: "up-1" }, new AbortController().signal);
+  const status = () => (api.peek(REF)?.["status"] ?? {}) as RequestStatus;
+  const cond = (type: string) => status().conditions?.find((c) => c.type === type);
+  return { api, clock, events, pass, status, cond };
+}
+
+const ok = (message = "ok"): Promise<StepResult> => Promise.resolve({ kind: "succeeded", message });
+
+describe("runRequest", () => {
+  it("adds the finalizer and writes the step's start and deadline before its handler acts", async () => {
+    const { api, pass, status } = setUp();
+    let seen: RequestStatus | undefined;
+    const outcome = await pass(
+      machine({
+        Plan: () => {
+          seen = api.peek(REF)?.["status"] as RequestStatus;
+          expect(api.peek(REF)?.metadata["finalizers"]).toEqual([REQUEST_FINALIZER]);
+          return ok();
+        },
+      }),
+    );
+    expect(seen?.step).toEqual({
+      name: "Plan",
+      startedAt: "2026-01-01T00:00:00.000Z",
+      deadline: "2026-01-01T00:01:00.000Z",
+    });
+    expect(outcome).toEqual({ kind: "requeue", afterMs: 0 });
+    // The success's write already carries the next step's start and deadline.
+    expect(status().step?.name).toBe("Admit");
+    expect(status().phase).toBe("Pending");
+  });
+
+  it("walks the steps by their conditions and records each in the history", async () => {
+    const { pass, cond, status } = setUp();
+    const m = machine({
+      Plan: () => ok("planned"),
+      Admit: () =>
+        Promise.resolve({
+          kind: "finished",
+          complete: "True",
+          reason: "Succeeded",
+          message: "done",
+        }),
+    });
+    await pass(m);
+    expect(cond(ConditionType.Planned)).toMatchObject({ status: "True", message: "planned" });
+    expect(status().history?.map((h) => [h.name, h.reason])).toEqual([["Plan", "Succeeded"]]);
+    await pass(m);
+    expect(cond(ConditionType.Complete)).toMatchObject({ status: "True", reason: "Succeeded" });
+    expect(await pass(m)).toEqual({ kind: "done" });
+  });
+
+  it("a failed step sets Aborting and Compensate runs next, ending Complete=False", async () => {
+    const { pass, cond, events } = setUp();
+    const m = machine({
+      Plan: () => Promise.resolve({ kind: "failed", reason: "PlanBroke", message: "no" }),
+      Compensate: () =>
+        Promise.resolve({
+          kind: "finished",
+          complete: "False",
+          reason: "PlanBroke",
+          message: "undone",
+        }),
+    });
+    await pass(m);
+    expect(cond(ConditionType.Aborting)).toMatchObject({ status: "True", reason: "PlanBroke" });
+    await pass(m);
+    expect(cond(ConditionType.Complete)).toMatchObject({ status: "False", reason: "PlanBroke" });
+    expect(events).toContain("Warning/PlanBroke");
+  });
+
+  it("a handler that throws is retried until its deadline, then fails DeadlineExceeded", async () => {
+    const { pass, cond, clock } = setUp();
+    const m = machine({ Plan: () => Promise.reject(new Error("API down")) });
+    expect(await pass(m)).toMatchObject({ kind: "retry" });
+    expect(cond(ConditionType.Aborting)).toBeUndefined();
+    await clock.advance(61_000);
+    await pass(m);
+    expect(cond(ConditionType.Aborting)).toMatchObject({
+      status: "True",
+      reason: "DeadlineExceeded",
+      message: "Plan kept failing until its deadline: API down",
+    });
+  });
+
+  it("a waiting step requeues and, past its deadline, fails DeadlineExceeded", async () => {
+    const { pass, cond, clock } = setUp();
+    const m = machine({
+      Plan: () => Promise.resolve({ kind: "waiting", message: "not yet", afterMs: 5_000 }),
+    });
+    expect(await pass(m)).toEqual({ kind: "requeue", afterMs: 5_000 });
+    await clock.advance(61_000);
+    await pass(m);
+    expect(cond(ConditionType.Aborting)).toMatchObject({ reason: "DeadlineExceeded" });
+  });
+
+  it("re-reads and writes again when someone else changed the request (Conflict on the finalizer)", async () => {
+    const { api, pass } = setUp();
+    api.beforeNext("mergePatch", () => {
+      api.write(REF, { metadata: { labels: { touched: "yes" } } });
+    });
+    await pass(machine({ Plan: () => ok() }));
+    expect(api.peek(REF)?.metadata["finalizers"]).toEqual([REQUEST_FINALIZER]);
+    expect(api.peek(REF)?.metadata.labels).toEqual({ touched: "yes" });
+  });
+
+  it("a request being deleted runs onDelete and lets the finalizer go", async () => {
+    const { api, pass, events } = setUp();
+    await pass(machine({ Plan: () => Promise.resolve({ kind: "waiting", message: "x" }) }));
+    await api.delete(REF);
+    expect(await pass(machine({}))).toEqual({ kind: "done" });
+    expect(api.peek(REF)).toBeUndefined();
+    expect(events).toContain("Normal/CleanedUp");
+  });
+
+  it("a step whose start cannot be written does not run", async () => {
+    const { api, pass, cond } = setUp();
+    let runs = 0;
+    const m = machine({
+      Plan: () => {
+        runs++;
+        return ok();
+      },
+    });
+    api.failAlways("patchStatus", new KubeError("Transient", "etcd timeout", 503));
+    await expect(pass(m)).rejects.toThrow("etcd timeout");
+    expect(runs).toBe(0);
+    api.clearFaults();
+    await pass(m);
+    expect(runs).toBe(1);
+    expect(cond(ConditionType.Planned)).toMatchObject({ status: "True" });
+  });
+});
+
+describe("the app lock at the end of a request", () => {
+  it("is released only after the final status write; a failed write keeps it", async () => {
+    const { api, pass, cond } = setUp();
+    const up = api.peek(REF);
+    const me = { kind: Kind.UpgradeRequest, name: "up-1", uid: up?.metadata.uid ?? "" };
+    const NOW = new Date("2026-01-01T00:00:00Z");
+    await acquireLock(api, NS, "app-uid", me, NOW);
+    let finishing = false;
+    const m: RequestMachine<UpgradeRequest, Name> = {
+      ...machine({
+        Plan: () =>
+          Promise.resolve(
+            finishing
+              ? { kind: "finished", complete: "True", reason: "Succeeded", message: "done" }
+              : { kind: "waiting", message: "not yet" },
+          ),
+      }),
+      release: () => releaseLock(api, NS, "app-uid", me),
+    };
+    await pass(m);
+    finishing = true;
+    api.failNext("patchStatus", new KubeError("Transient", "etcd timeout", 503));
+    await expect(pass(m)).rejects.toThrow("etcd timeout");
+    expect(cond(ConditionType.Complete)).toBeUndefined();
+    expect(await lockHolder(api, NS, "app-uid")).toEqual(me);
+    // Another request cannot take the app meanwhile.
+    const other = { kind: Kind.UpgradeRequest, name: "next", uid: "next-uid" };
+    expect((await acquireLock(api, NS, "app-uid", other, NOW)).acquired).toBe(false);
+    await pass(m);
+    expect(cond(ConditionType.Complete)).toMatchObject({ status: "True" });
+    expect(await lockHolder(api, NS, "app-uid")).toBeUndefined();
+  });
+
+  it("is released on a later pass when a crash came between the final write and the release", async () => {
+    const { api, pass } = setUp();
+    const up = api.peek(REF);
+    const me = { kind: Kind.UpgradeRequest, name: "up-1", uid: up?.metadata.uid ?? "" };
+    await acquireLock(api, NS, "app-uid", me, new Date("2026-01-01T00:00:00Z"));
+    api.write(REF, {
+      metadata: { finalizers: [REQUEST_FINALIZER] },
+      status: {
+        conditions: [
+          {
+            type: "Complete",
+            status: "True",
+            reason: "Succeeded",
+            message: "",
+            lastTransitionTime: "2026-01-01T00:00:00Z",
+          },
+        ],
+      },
+    });
+    await pass({ ...machine({}), release: () => releaseLock(api, NS, "app-uid", me) });
+    expect(await lockHolder(api, NS, "app-uid")).toBeUndefined();
+    expect(api.peek(REF)?.metadata["finalizers"] ?? []).toEqual([]);
+  });
+});
