@@ -25,7 +25,11 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   helm: ["kube"],
   health: ["api", "kube", "runtime", "discovery", "helm"],
   git: ["api", "kube"],
-  cli: ["api", "kube"],
+  render: ["api", "kube"],
+  impact: ["api", "kube", "discovery", "helm", "render"],
+  // The plugin refuses what the rollback controller would refuse with the controller's own pure
+  // checks (controllers/rollback/plan.ts), and prints the impact with the impact layer's types.
+  cli: ["api", "kube", "impact", "controllers/rollback"],
   "config.ts": ["runtime"],
   "logger.ts": ["config.ts", "runtime"],
   "metrics.ts": ["runtime"],
@@ -34,7 +38,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "build-info.ts": ["metrics.ts", "runtime"],
   "controllers/request": [...LOWER, ...PROCESS],
   "controllers/managedapp": [...LOWER, ...PROCESS],
-  "controllers/upgrade": [...LOWER, ...PROCESS, "controllers/request"],
+  "controllers/upgrade": [...LOWER, ...PROCESS, "impact", "render", "controllers/request"],
   "controllers/rollback": [...LOWER, ...PROCESS, "controllers/request"],
   controllers: [
     ...LOWER,
