@@ -355,7 +355,8 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
       // Retrying cannot help: fail now (Compensate itself has nothing to fail into).
       const failNow = err instanceof StepFailedError && step.name !== "Compensate";
       if (!failNow && !isPast(status.step?.deadline, deps.clock.now())) {
-        log("info", "step failed; retrying", { step: step.name, err: error });
+        // A failure, even one that is retried: operators filter on warn to see what went wrong.
+        log("warn", "step failed; retrying", { step: step.name, err: error });
         return retry(error);
       }
       result =
@@ -394,7 +395,13 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     }
     await patchStatus(status);
     const final = applied.result;
-    log("info", "step", { step: step.name, result: final.kind, message: final.message });
+    const failedStep =
+      final.kind === "failed" || (final.kind === "finished" && final.complete === "False");
+    log(failedStep ? "warn" : "info", "step", {
+      step: step.name,
+      result: final.kind,
+      message: final.message,
+    });
 
     const ended = status.history?.at(-1);
     if (final.kind !== "waiting" && ended?.name === step.name)

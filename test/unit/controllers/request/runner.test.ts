@@ -47,10 +47,13 @@ function setUp() {
   seedUpgrade(api);
   const clock = new FakeClock(new Date("2026-01-01T00:00:00Z"));
   const events: string[] = [];
+  const logs: string[] = [];
   const deps = {
     client: api,
     clock,
-    log: () => undefined,
+    log: (level: string, msg: string) => {
+      logs.push(`${level} ${msg}`);
+    },
     events: {
       record: (_r: unknown, type: string, reason: string) => {
         events.push(`${type}/${reason}`);
@@ -62,12 +65,24 @@ function setUp() {
     runRequest(m, deps, { namespace: NS, name: "up-1" }, new AbortController().signal);
   const status = () => (api.peek(REF)?.["status"] ?? {}) as RequestStatus;
   const cond = (type: string) => status().conditions?.find((c) => c.type === type);
-  return { api, clock, events, pass, status, cond };
+  return { api, clock, events, logs, pass, status, cond };
 }
 
 const ok = (message = "ok"): Promise<StepResult> => Promise.resolve({ kind: "succeeded", message });
 
 describe("runRequest", () => {
+  it("logs failures at warn, a retried one included, and progress at info", async () => {
+    const { logs, pass } = setUp();
+    await pass(machine({ Plan: () => Promise.reject(new Error("API hiccup")) }));
+    expect(logs).toContain("warn step failed; retrying");
+    await pass(machine({ Plan: () => ok() }));
+    expect(logs).toContain("info step");
+    await pass(
+      machine({ Admit: () => Promise.resolve({ kind: "failed", reason: "Nope", message: "no" }) }),
+    );
+    expect(logs.at(-1)).toBe("warn step");
+  });
+
   it("adds the finalizer and writes the step's start and deadline before its handler acts", async () => {
     const { api, pass, status } = setUp();
     let seen: RequestStatus | undefined;
