@@ -31,6 +31,7 @@ import type { LogFn } from "../../runtime/log.ts";
 import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.ts";
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
+import { applyUpdateOutcome, UPDATE_AVAILABLE, UpdateChecker } from "../../updates/checker.ts";
 import type { WorkspacePool } from "../request/git-access.ts";
 import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
@@ -178,8 +179,21 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     retryAfterMs: GIT_RETRY_MS,
   });
 
+  // The newest chart version the app's HelmRepository offers, woken by HelmRepository changes.
+  const updateChecker = new UpdateChecker({
+    client: deps.client,
+    clock: deps.clock,
+    informers: deps.informers,
+    allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+    enqueue: (key) => controller.enqueue(key),
+  });
+  informers.set(updateChecker.informer.kind, updateChecker.informer);
+
   apps.onChange((ev) => {
-    if (ev.type === "deleted") gitVersions.forget(ev.key);
+    if (ev.type === "deleted") {
+      gitVersions.forget(ev.key);
+      updateChecker.forget(ev.key);
+    }
     if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
     controller.enqueue(ev.key);
   });
@@ -268,6 +282,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     let suspension: SuspensionDecision | undefined;
     let version: VersionReading | undefined;
     let versionRequeueMs: number | undefined;
+    let update: ReturnType<UpdateChecker["check"]> | undefined;
     if (!parsed.success) {
       ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
     } else {
@@ -319,6 +334,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         versionRequeueMs = cached.requeueAfterMs;
       }
       if (version?.value !== undefined) next["currentVersion"] = version.value;
+      update = updateChecker.check(key, parsed.data, helmRelease?.object, {
+        current: next["currentVersion"] as string | undefined,
+        reported: previous.conditions?.some((c) => c.type === UPDATE_AVAILABLE) ?? false,
+      });
+      if (update.outcome) applyUpdateOutcome(next, update.outcome);
       if (result.discovery) next["discovery"] = result.discovery;
       const flux = [kustomization, ...(helmRelease ? [helmRelease] : [])];
       // The suspendRef is what Cairn suspends instead, so a forgotten suspend may sit there.
@@ -351,6 +371,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       { type: ConditionType.Ready, ...ready },
       ...(suspension ? [{ type: FLUX_SUSPENDED, ...suspension.condition }] : []),
       ...(version ? [{ type: VERSION_RESOLVED, ...version.condition }] : []),
+      ...(update?.outcome ? [{ type: UPDATE_AVAILABLE, ...update.outcome.condition }] : []),
     ];
     const conditions = updates.reduce<Condition[] | undefined>(
       (list, update) => setCondition(list, update, now, generation),
@@ -398,7 +419,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       );
     }
     recordVersionEvents(regarding, versionBefore, version, previous.currentVersion);
-    const requeues = [suspension?.requeueAfterMs, versionRequeueMs].filter(
+    const requeues = [suspension?.requeueAfterMs, versionRequeueMs, update?.requeueAfterMs].filter(
       (ms): ms is number => ms !== undefined,
     );
     return requeues.length > 0 ? requeueAfter(Math.min(...requeues)) : done();

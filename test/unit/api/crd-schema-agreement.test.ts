@@ -254,6 +254,7 @@ const KINDS: Record<Kind, KindSchemas> = {
     columns: [
       ["Version", "string", ".status.currentVersion"],
       ["Update", "string", ".status.availableUpdate"],
+      ["Update-Check", "string", '.status.conditions[?(@.type=="UpdateAvailable")].reason'],
       ["Ready", "string", '.status.conditions[?(@.type=="Ready")].status'],
       ["Age", "date", ".metadata.creationTimestamp"],
     ],
@@ -399,7 +400,7 @@ describe("defaults", () => {
       gitPath: "apps/a.yaml",
       kustomizationRef: { name: "apps" },
       volumeSnapshots: { enabled: false, retentionPolicy: { maxCount: 3 } },
-      versionPolicy: { autoUpdate: "none" },
+      versionPolicy: { autoUpdate: "none", prereleases: false },
       healthCheck: { timeout: "5m" },
       autoRollback: false,
     });

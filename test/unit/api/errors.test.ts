@@ -52,6 +52,14 @@ describe("parseWithMessage and describeZodError", () => {
     ).toBe('spec.versionPolicy.autoUpdate: must be one of "none", "patch", "minor", "major"');
   });
 
+  it("name a version constraint the semver package cannot parse", () => {
+    expect(
+      messageOf(ManagedAppSpec, { ...minimal, versionPolicy: { constraint: "one.two" } }, "spec"),
+    ).toBe(
+      'spec.versionPolicy.constraint: "one.two" is not a semver range (e.g. ">=1.2.0 <2.0.0", "1.x", "~1.4")',
+    );
+  });
+
   it("explain a pattern in words", () => {
     expect(
       messageOf(ManagedAppSpec, { ...minimal, healthCheck: { timeout: "5 minutes" } }, "spec"),

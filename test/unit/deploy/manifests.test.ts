@@ -299,6 +299,7 @@ describe("deploy/ RBAC", () => {
           `snapshot.storage.k8s.io/volumesnapshotclasses ${v}`,
           `storage.k8s.io/storageclasses ${v}`,
           `autoscaling/horizontalpodautoscalers ${v}`,
+          `source.toolkit.fluxcd.io/helmrepositories ${v}`,
         ]),
         ...["get", "list", "watch", "create", "delete"].flatMap((v) => [
           `core/persistentvolumeclaims ${v}`,
