@@ -126,7 +126,7 @@ const ConfigSchema = z.object({
   watchLabelSelector: z
     .string()
     .refine((text) => parseLabelSelector(text).ok, {
-      error: "must be a label selector such as team=a,tier!=test",
+      error: "must be a label selector such as team=a,tier!=test or shard in (a,b)",
     })
     .optional(),
   // Crash testing: "<Kind>/<Step>" makes the process kill itself (SIGKILL) right after that

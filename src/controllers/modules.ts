@@ -11,7 +11,7 @@ import type { LogFn } from "../runtime/log.ts";
 import { buildManagedAppModule } from "./managedapp/module.ts";
 import { buildRollbackModule } from "./rollback/module.ts";
 import { slimSource } from "./managedapp/slim-source.ts";
-import { WorkspacePool } from "./request/git-access.ts";
+import { WorkspacePool } from "../git/workspace-pool.ts";
 import { buildUpgradeModule } from "./upgrade/module.ts";
 
 export interface ModuleDeps {

@@ -330,7 +330,7 @@ describe("parseAddress", () => {
 describe("request-controller flags", () => {
   it("refuses a label selector it cannot parse and a failpoint of an unknown kind", () => {
     const bad = loadConfig(
-      ["--watch-label-selector=a in (b)", "--failpoint=Pod/Commit"],
+      ["--watch-label-selector=a in ()", "--failpoint=Pod/Commit"],
       {},
       { hostname: "h" },
     );
@@ -338,5 +338,16 @@ describe("request-controller flags", () => {
     if (bad.ok) return;
     expect(bad.message).toContain("watchLabelSelector");
     expect(bad.message).toContain("failpoint");
+  });
+
+  it("takes set-based selectors, as Flux's sharding does", () => {
+    const good = loadConfig(
+      ["--watch-label-selector=sharding.fluxcd.io/key in (shard1,shard2)"],
+      {},
+      { hostname: "h" },
+    );
+    expect(good.ok).toBe(true);
+    if (!good.ok) return;
+    expect(good.config.watchLabelSelector).toBe("sharding.fluxcd.io/key in (shard1,shard2)");
   });
 });

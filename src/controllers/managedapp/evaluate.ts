@@ -2,6 +2,7 @@
 // without an inventory, Helm's storage) hold: references, discovery (source → workloads → PVCs →
 // every workload mounting them) and the shared CheckHealth.
 import { ConditionReason, type ManagedApp } from "../../api/index.ts";
+import { refsOf, type RefTarget } from "../../discovery/app-refs.ts";
 import { discoverPvcs, type NamespaceObjects } from "../../discovery/pvcs.ts";
 import { workloadKey, workloadRefs } from "../../discovery/refs.ts";
 import { workloadsToStop } from "../../discovery/workloads.ts";
@@ -9,29 +10,8 @@ import { checkHealth, type Fetched } from "../../health/check.ts";
 import type { ReleaseSelection } from "../../helm/select.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ReleaseStorageView } from "./release-storage.ts";
-import { appSource, type AppRefs, type RefTarget } from "./sources.ts";
+import { appSource } from "./sources.ts";
 import { discoverySummary, type Summary } from "./summary.ts";
-
-export type { AppRefs, RefTarget } from "./sources.ts";
-
-/** Where the app's references point: a missing namespace means the app's own. */
-export function refsOf(app: ManagedApp): AppRefs & { readonly suspend: SuspendTarget | undefined } {
-  const ns = app.metadata.namespace ?? "";
-  const { kustomizationRef, helmReleaseRef, suspendRef } = app.spec;
-  return {
-    kustomization: { namespace: kustomizationRef.namespace ?? ns, name: kustomizationRef.name },
-    helmRelease: helmReleaseRef
-      ? { namespace: helmReleaseRef.namespace ?? ns, name: helmReleaseRef.name }
-      : undefined,
-    suspend: suspendRef
-      ? { kind: suspendRef.kind, namespace: suspendRef.namespace ?? ns, name: suspendRef.name }
-      : undefined,
-  };
-}
-
-export interface SuspendTarget extends RefTarget {
-  readonly kind: "Kustomization" | "HelmRelease";
-}
 
 export interface EvaluateInput {
   readonly app: ManagedApp;

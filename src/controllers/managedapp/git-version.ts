@@ -8,7 +8,7 @@ import { isGitError } from "../../git/errors.ts";
 import { resolveGitRemote } from "../../git/remote.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import type { Clock } from "../../runtime/clock.ts";
-import type { WorkspacePool } from "../request/git-access.ts";
+import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import {
   versionFromContent,
   VersionReason,

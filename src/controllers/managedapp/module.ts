@@ -32,8 +32,9 @@ import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.t
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { applyUpdateOutcome, UPDATE_AVAILABLE, UpdateChecker } from "../../updates/checker.ts";
-import type { WorkspacePool } from "../request/git-access.ts";
-import { evaluate, refsOf, type ReadyCondition } from "./evaluate.ts";
+import type { WorkspacePool } from "../../git/workspace-pool.ts";
+import { refsOf } from "../../discovery/app-refs.ts";
+import { evaluate, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
 import { appChanged, appRoutes, objectRoutes } from "./routing.ts";

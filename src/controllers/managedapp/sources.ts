@@ -2,22 +2,13 @@
 // status.inventory (helm-controller ≥ 1.5), else the manifest of its deployed Helm release, read
 // from Helm's storage Secrets; for an app without a HelmRelease, the Kustomization's inventory.
 import type { DiscoveryVia } from "../../api/index.ts";
+import type { AppRefs, RefTarget } from "../../discovery/app-refs.ts";
 import { inventoryOf } from "../../discovery/inventory.ts";
 import { parseManifest } from "../../discovery/manifests.ts";
 import type { AppObjectRef } from "../../discovery/refs.ts";
 import type { ReleaseSelection } from "../../helm/select.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ReleaseStorageView } from "./release-storage.ts";
-
-export interface RefTarget {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-export interface AppRefs {
-  readonly kustomization: RefTarget;
-  readonly helmRelease: RefTarget | undefined;
-}
 
 export interface SourceProblem {
   readonly reason: string;

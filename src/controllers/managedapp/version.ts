@@ -6,9 +6,9 @@
 import { VersionValue, type ManagedApp } from "../../api/index.ts";
 import { readValue } from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import { revisionSha } from "../request/flux.ts";
+import { revisionSha } from "../../git/revision.ts";
 import { chartVersionOf } from "./evaluate.ts";
-import type { AppRefs } from "./sources.ts";
+import type { AppRefs } from "../../discovery/app-refs.ts";
 
 /** The ManagedApp condition telling whether status.currentVersion is known, and from where. */
 export const VERSION_RESOLVED = "VersionResolved";

@@ -1,7 +1,7 @@
 // Per-step deadlines (architecture note, §8). A deadline is an absolute time written to status
 // before the step first runs; changing the app's timeouts later does not move a running one.
 import type { ManagedApp, Timeouts } from "../../api/index.ts";
-import type { StepName } from "./steps.ts";
+import type { StepName } from "./step-table.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

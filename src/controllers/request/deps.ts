@@ -7,7 +7,7 @@ import type { Clock } from "../../runtime/clock.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
 import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import type { LogFn } from "../../runtime/log.ts";
-import type { WorkspacePool } from "./git-access.ts";
+import type { WorkspacePool } from "../../git/workspace-pool.ts";
 
 export interface RequestDeps {
   readonly client: KubeClient;

@@ -2,6 +2,7 @@
 // cairn, the requestedAt / lastHandledReconcileAt handshake, and the pure checks that say whether
 // Flux has applied a commit.
 import type { FluxObjectRef } from "../../api/index.ts";
+import { revisionSha } from "../../git/revision.ts";
 import type { KubeClient, KubeObject, ObjectRef } from "../../kube/client.ts";
 
 export const FLUX_API = {
@@ -56,14 +57,6 @@ function conditionsOf(obj: KubeObject | undefined): FluxCondition[] {
 
 function statusField(obj: KubeObject | undefined, field: string): unknown {
   return (obj?.["status"] as Record<string, unknown> | undefined)?.[field];
-}
-
-/** "main@sha1:abc…" or "abc…" → "abc…". */
-export function revisionSha(revision: unknown): string | undefined {
-  if (typeof revision !== "string" || revision === "") return undefined;
-  const at = revision.lastIndexOf(":");
-  const sha = at >= 0 ? revision.slice(at + 1) : revision.slice(revision.lastIndexOf("/") + 1);
-  return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
 }
 
 export function artifactSha(gitRepository: KubeObject | undefined): string | undefined {

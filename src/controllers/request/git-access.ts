@@ -3,8 +3,8 @@
 // at the moment it is needed and never kept in status, logs or Events.
 import type { ManagedApp } from "../../api/index.ts";
 import { resolveGitRemote } from "../../git/remote.ts";
-import { createHash } from "node:crypto";
-import { GitWorkspace, type GitRemote } from "../../git/workspace.ts";
+import { GitWorkspace } from "../../git/workspace.ts";
+import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 
 export interface GitAccessDeps {
@@ -13,28 +13,6 @@ export interface GitAccessDeps {
   readonly allowCrossNamespaceRefs: boolean;
   /** Reuses one workspace per remote, so its operations queue instead of racing on the cache. */
   readonly pool?: WorkspacePool;
-}
-
-/**
- * One GitWorkspace per remote and credential: a workspace serializes its own operations, while
- * two objects over one cache folder would only have git's lock files between them.
- */
-export class WorkspacePool {
-  readonly #workspaces = new Map<string, Promise<GitWorkspace>>();
-
-  open(root: string, remote: GitRemote): Promise<GitWorkspace> {
-    const key = createHash("sha256")
-      .update(JSON.stringify([root, remote.url, remote.branch, remote.credentials]))
-      .digest("hex");
-    let ws = this.#workspaces.get(key);
-    if (!ws) {
-      ws = GitWorkspace.open({ root, remote });
-      // A failed open is not cached: the next attempt may find the server back.
-      ws.catch(() => this.#workspaces.delete(key));
-      this.#workspaces.set(key, ws);
-    }
-    return ws;
-  }
 }
 
 export interface OpenedRepo {

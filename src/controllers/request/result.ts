@@ -4,7 +4,7 @@
 import { ConditionReason, ConditionType, type RequestStatus } from "../../api/index.ts";
 import { setCondition, type Condition } from "../../runtime/conditions.ts";
 import { isPast } from "./deadlines.ts";
-import { phaseOf, type NextStep, type StepDef, type StepName } from "./steps.ts";
+import { phaseOf, type NextStep, type StepDef, type StepName } from "./step-table.ts";
 
 /**
  * A request's own times (start, end, each step's start, end and deadline), with milliseconds:

@@ -24,7 +24,7 @@ import { done, requeueAfter, retry, toError, type Outcome } from "../../runtime/
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { isPast } from "./deadlines.ts";
 import { applyResult, requestTime, type Facts, type StepResult } from "./result.ts";
-import { nextStep, phaseOf, type NextStep, type StepDef, type StepName } from "./steps.ts";
+import { nextStep, phaseOf, type NextStep, type StepDef, type StepName } from "./step-table.ts";
 import type { OwnVersions } from "./own-versions.ts";
 
 /** The parts of a request every step reads. */

@@ -2,6 +2,7 @@
 // Flux objects, and the workloads, pods, PVCs and snapshots of the namespaces involved. Also the
 // wiring that turns a change of any of these into a wake-up of the requests waiting on it.
 import { API_VERSION, Kind, ManagedApp, type RequestStatus } from "../../api/index.ts";
+import { refsOf } from "../../discovery/app-refs.ts";
 import type { NamespaceObjects } from "../../discovery/pvcs.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ChangeEvent, Informer } from "../../runtime/informer.ts";
@@ -11,7 +12,7 @@ import { matches, type Requirement } from "../../runtime/label-selector.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { FLUX_API } from "./flux.ts";
 import { SNAPSHOT_API } from "./snapshots.ts";
-import type { StepName } from "./steps.ts";
+import type { StepName } from "./step-table.ts";
 import type { OwnVersions } from "./own-versions.ts";
 
 export class World {
@@ -72,6 +73,12 @@ export class World {
     const obj = this.apps.get(`${namespace}/${name}`);
     const parsed = obj ? ManagedApp.safeParse(obj) : undefined;
     return parsed?.success ? parsed.data : undefined;
+  }
+
+  /** The Kustomization the app names, from the informer. */
+  kustomizationOf(app: ManagedApp): KubeObject | undefined {
+    const k = refsOf(app).kustomization;
+    return this.flux("Kustomization", k.namespace, k.name);
   }
 
   flux(kind: keyof typeof FLUX_API, namespace: string, name: string): KubeObject | undefined {

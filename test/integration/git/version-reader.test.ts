@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManagedApp } from "../../../src/api/index.ts";
 import { gitVersionReader } from "../../../src/controllers/managedapp/git-version.ts";
-import { refsOf } from "../../../src/controllers/managedapp/evaluate.ts";
+import { refsOf } from "../../../src/discovery/app-refs.ts";
 import {
   versionSourceOf,
   type GitVersionQuery,
 } from "../../../src/controllers/managedapp/version.ts";
-import { WorkspacePool } from "../../../src/controllers/request/git-access.ts";
+import { WorkspacePool } from "../../../src/git/workspace-pool.ts";
 import { GIT_REPOSITORY_API_VERSION } from "../../../src/git/remote.ts";
 import type { KubeClient, KubeObject } from "../../../src/kube/client.ts";
 import { commitFiles } from "../../../testbed/src/git-fixtures.ts";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ManagedApp } from "../../../src/api/index.ts";
-import { evaluate, refsOf } from "../../../src/controllers/managedapp/evaluate.ts";
+import { evaluate } from "../../../src/controllers/managedapp/evaluate.ts";
+import { refsOf } from "../../../src/discovery/app-refs.ts";
 import type { KubeObject } from "../../../src/kube/client.ts";
 
 const none = () => ({ deployments: [], statefulSets: [], replicaSets: [], pods: [], pvcs: [] });

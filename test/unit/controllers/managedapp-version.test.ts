@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManagedApp } from "../../../src/api/index.ts";
-import { refsOf } from "../../../src/controllers/managedapp/evaluate.ts";
+import { refsOf } from "../../../src/discovery/app-refs.ts";
 import {
   GitVersionCache,
   type ReadVersion,

@@ -7,7 +7,7 @@ import {
   timeoutsFromApp,
 } from "../../../../src/controllers/request/deadlines.ts";
 import type { ManagedApp } from "../../../../src/api/index.ts";
-import type { StepName } from "../../../../src/controllers/request/steps.ts";
+import type { StepName } from "../../../../src/controllers/request/step-table.ts";
 
 const S = 1000;
 const M = 60 * S;

@@ -7,8 +7,8 @@ import {
   isSuspended,
   kustomizationApply,
   readyNow,
-  revisionSha,
 } from "../../../../src/controllers/request/flux.ts";
+import { revisionSha } from "../../../../src/git/revision.ts";
 import type { KubeObject } from "../../../../src/kube/client.ts";
 
 const SHA1 = "0123456789abcdef0123456789abcdef01234567";

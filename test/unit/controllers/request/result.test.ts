@@ -10,7 +10,7 @@ import {
   nextStep,
   UPGRADE_STEPS,
   type UpgradeStepName,
-} from "../../../../src/controllers/request/steps.ts";
+} from "../../../../src/controllers/request/step-table.ts";
 import type { Conditions, ConditionStatus } from "../../../../src/runtime/conditions.ts";
 
 // Times: the API writes whole seconds, so `now` carries milliseconds that must be cut.

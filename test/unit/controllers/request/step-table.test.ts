@@ -5,7 +5,7 @@ import {
   phaseOf,
   ROLLBACK_STEPS,
   UPGRADE_STEPS,
-} from "../../../../src/controllers/request/steps.ts";
+} from "../../../../src/controllers/request/step-table.ts";
 import type { Condition, ConditionStatus } from "../../../../src/runtime/conditions.ts";
 
 const T0 = "2025-01-01T00:00:00Z";

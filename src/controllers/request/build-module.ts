@@ -1,0 +1,157 @@
+// The wiring both request controllers share, once: the work queue and controller, the
+// --watch-label-selector filter, the wake-ups from the informers, the runner's dependencies
+// (own-version tracking, metrics, the crash hook), and the step dependencies (the request's app,
+// its Git repository, its lock identity, its Events' second target). A request kind brings only
+// what differs: its schema, its step table, how a raw request names its app, and its handlers.
+import { API_VERSION, Kind, type ManagedApp } from "../../api/index.ts";
+import type { KubeObject } from "../../kube/client.ts";
+import type { ControllerModule } from "../../manager.ts";
+import { Controller } from "../../runtime/controller.ts";
+import type { Informer } from "../../runtime/informer.ts";
+import { splitKey } from "../../runtime/keys.ts";
+import { parseLabelSelector } from "../../runtime/label-selector.ts";
+import { done } from "../../runtime/outcome.ts";
+import { WorkQueue } from "../../runtime/workqueue.ts";
+import type { z } from "zod";
+import { CommitAncestry } from "./commit-ancestry.ts";
+import { timeoutsFromApp } from "./deadlines.ts";
+import type { RequestDeps } from "./deps.ts";
+import { openRepo } from "./git-access.ts";
+import { OwnVersions } from "./own-versions.ts";
+import { runRequest, type RequestMachine, type RequestObject, type StepContext } from "./runner.ts";
+import { namespaceOf, type StepDeps } from "./step-deps.ts";
+import type { StepDef, StepName } from "./step-table.ts";
+import { handlesRequest, wireWakeups, World } from "./world.ts";
+
+export interface RequestKind<R extends RequestObject<unknown>, N extends StepName> {
+  /** The controller's name (queue metrics, logs). */
+  readonly name: string;
+  readonly kind: typeof Kind.UpgradeRequest | typeof Kind.RollbackRequest;
+  readonly schema: z.ZodType<R>;
+  readonly steps: readonly StepDef<N>[];
+  /** The informer that holds this kind's requests. */
+  readonly requests: (world: World) => Informer;
+  /** The ManagedApp a raw request of this kind belongs to, when anything names one. */
+  readonly appNameOf: (world: World) => (request: KubeObject) => string | undefined;
+  /** The step handlers (one module per step) and the in-flight deletion handler. */
+  readonly handlers: (deps: StepDeps<R>) => Pick<RequestMachine<R, N>, "handlers" | "onDelete">;
+  /** Anything else the kind keeps up to date from the informers (the frozen-apps gauge). */
+  readonly watch?: (world: World) => void;
+}
+
+export function buildRequestModule<R extends RequestObject<unknown>, N extends StepName>(
+  deps: RequestDeps,
+  kind: RequestKind<R, N>,
+): ControllerModule {
+  const world = new World(deps.informers);
+  const { client } = deps;
+  const requests = kind.requests(world);
+  const rawAppName = kind.appNameOf(world);
+  const parsedSelector = deps.config.watchLabelSelector
+    ? parseLabelSelector(deps.config.watchLabelSelector)
+    : undefined;
+  const selector = parsedSelector?.ok ? parsedSelector.requirements : undefined;
+  const appVisible = (namespace: string, name: string) =>
+    world.apps.get(`${namespace}/${name}`) !== undefined;
+
+  const queue = new WorkQueue({
+    clock: deps.clock,
+    workers: deps.config.workers,
+    hooks: deps.metrics.queueHooks(kind.name),
+  });
+  const controller = new Controller({
+    name: kind.name,
+    queue,
+    reconcile: (key, signal) => {
+      const { namespace, name } = splitKey(key);
+      // Under --watch-label-selector another Cairn may own this request's app.
+      if (!handlesRequest(selector, requests.get(key), appVisible, rawAppName))
+        return Promise.resolve(done());
+      return runRequest(machine, runnerDeps, { namespace: namespace ?? "", name }, signal);
+    },
+    log: deps.log,
+    onOutcome: deps.metrics.onOutcome(kind.name),
+  });
+  const versions = new OwnVersions();
+  wireWakeups(world, requests, (key) => controller.enqueue(key), versions);
+  kind.watch?.(world);
+
+  const runnerDeps = {
+    client,
+    cached: (key: string) => requests.get(key),
+    versions,
+    clock: deps.clock,
+    log: deps.log,
+    events: deps.events,
+    ...(deps.afterEffect
+      ? { afterEffect: (step: string) => deps.afterEffect?.(`${kind.kind}/${step}`) }
+      : {}),
+    onStepEnd: deps.metrics.requestStepEnded,
+    onFinished: deps.metrics.requestFinished,
+  };
+
+  const gitAccess = {
+    client,
+    cacheDir: deps.config.gitCacheDir,
+    allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+    pool: deps.gitWorkspaces,
+  };
+  const appNameOf = (request: R) => rawAppName(request as unknown as KubeObject);
+  const appOf = (ctx: StepContext<R>): ManagedApp | undefined => {
+    const name = appNameOf(ctx.request);
+    return name ? world.app(namespaceOf(ctx), name) : undefined;
+  };
+  const requireApp = (ctx: StepContext<R>): ManagedApp => {
+    const app = appOf(ctx);
+    if (!app)
+      throw new Error(`ManagedApp ${namespaceOf(ctx)}/${appNameOf(ctx.request) ?? "?"} not found`);
+    return app;
+  };
+  const stepDeps: StepDeps<R> = {
+    client,
+    world,
+    events: deps.events,
+    config: deps.config,
+    gitAccess,
+    author: { name: deps.config.gitAuthorName, email: deps.config.gitAuthorEmail },
+    ancestry: new CommitAncestry(),
+    appNameOf,
+    appOf,
+    requireApp,
+    repoFor: async (ctx) => {
+      const app = requireApp(ctx);
+      const k = world.kustomizationOf(app);
+      if (!k) throw new Error("the app's Kustomization is gone");
+      return openRepo(gitAccess, app, k);
+    },
+    me: (ctx) => ({
+      kind: kind.kind,
+      name: ctx.request.metadata.name ?? "",
+      uid: ctx.request.metadata.uid ?? "",
+    }),
+    regarding: (request) => {
+      const name = appNameOf(request);
+      const obj = name ? world.apps.get(`${request.metadata.namespace ?? ""}/${name}`) : undefined;
+      return obj
+        ? {
+            apiVersion: API_VERSION,
+            kind: Kind.ManagedApp,
+            namespace: obj.metadata.namespace ?? "",
+            name: obj.metadata.name ?? "",
+            uid: obj.metadata.uid ?? "",
+          }
+        : undefined;
+    },
+  };
+
+  const machine: RequestMachine<R, N> = {
+    kind: kind.kind,
+    steps: kind.steps,
+    schema: kind.schema,
+    ...kind.handlers(stepDeps),
+    timeoutMs: timeoutsFromApp(appOf),
+    alsoRegarding: stepDeps.regarding,
+  };
+
+  return { name: kind.name, informers: world.informers(), controller };
+}

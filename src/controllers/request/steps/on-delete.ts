@@ -1,0 +1,23 @@
+// A request deleted while in flight: undo what a failure at this point would undo (Flux resumed,
+// replicas back), never Git, and let the app's lock go. Idempotent like the helpers it calls;
+// releasing a lock this request no longer holds is a no-op.
+import { undoFreeze } from "../freeze.ts";
+import { releaseLock } from "../lock.ts";
+import type { RequestObject, StepHandler } from "../runner.ts";
+import { namespaceOf, type StepDeps } from "../step-deps.ts";
+
+export type OnDeleteDeps<R> = Pick<StepDeps<R>, "client" | "world" | "appOf" | "me">;
+
+export function thawOnDelete<R extends RequestObject<unknown>>(
+  deps: OnDeleteDeps<R>,
+): StepHandler<R> {
+  return async (ctx) => {
+    const undone = await undoFreeze(deps.client, deps.world, ctx.status());
+    const app = deps.appOf(ctx);
+    if (app) await releaseLock(deps.client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
+    return {
+      kind: "succeeded",
+      message: `deleted while in flight: ${undone}; Git is not reverted`,
+    };
+  };
+}

@@ -1,0 +1,92 @@
+// Resume: hand the app back to Flux after the request's commit. The source is asked to fetch
+// first; a HelmRelease under a suspended Kustomization is resumed only once its spec shows the
+// target, since resuming it on the old spec would run the version being left on the data.
+// Idempotent: every object carries this request's own requestedAt token once handled, and
+// resuming or requesting a reconcile again is a no-op write. Nothing here is kind-specific: the
+// target is status.plan.git.to and the commit status.commit.sha, whichever request wrote them.
+import type { KubeObject } from "../../../kube/client.ts";
+import {
+  FLUX_API,
+  fluxRef,
+  isSuspended,
+  kustomizationApply,
+  REQUESTED_AT,
+  requestReconcile,
+  setSuspend,
+} from "../flux.ts";
+import { revisionSha } from "../../../git/revision.ts";
+import { IMAGES_VERSION_PATH } from "../git-change.ts";
+import type { StepResult } from "../result.ts";
+import type { RequestObject, StepContext, StepHandler } from "../runner.ts";
+import { planOf, type StepDeps } from "../step-deps.ts";
+
+export type ResumeDeps<R> = Pick<
+  StepDeps<R>,
+  "client" | "world" | "requireApp" | "repoFor" | "ancestry"
+>;
+
+export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>): StepHandler<R> {
+  const { client, world } = deps;
+
+  async function kustomizationApplied(ctx: StepContext<R>): Promise<boolean> {
+    const k = world.kustomizationOf(deps.requireApp(ctx));
+    const st = (k?.["status"] ?? {}) as { lastAppliedRevision?: string };
+    const sha = ctx.status().commit?.sha;
+    await deps.ancestry.learn(sha, [revisionSha(st.lastAppliedRevision)], () => deps.repoFor(ctx));
+    return kustomizationApply(k, deps.ancestry.contains(sha)).state === "applied";
+  }
+
+  return async (ctx): Promise<StepResult> => {
+    const p = planOf(ctx);
+    const token = `${ctx.request.metadata.uid ?? ""}-resume`;
+    // The token is this request's alone and nothing takes it off, so a cached copy that shows it
+    // is a version after our own write: the handshake is done, and if that copy is not
+    // suspended, so is the resume written before it. A cache that lags only costs the same
+    // idempotent writes again, so a pass that waits for the release costs no API call.
+    const handled = (f: { kind: keyof typeof FLUX_API; namespace: string; name: string }) =>
+      world.flux(f.kind, f.namespace, f.name)?.metadata.annotations?.[REQUESTED_AT] === token;
+    const source = p.source ? { kind: "GitRepository" as const, ...p.source } : undefined;
+    if (source && !handled(source)) await requestReconcile(client, source, token);
+    const suspended = ctx.status().suspended ?? [];
+    const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH;
+    const waitingFor: string[] = [];
+    const showsChart = (hr: KubeObject | undefined) =>
+      (hr?.["spec"] as { chart?: { spec?: { version?: string } } } | undefined)?.chart?.spec
+        ?.version === p.git.to;
+    for (const f of suspended) {
+      if (handled(f) && !isSuspended(world.flux(f.kind, f.namespace, f.name))) continue;
+      let live: KubeObject | undefined;
+      if (f.kind === "HelmRelease" && suspended.some((s) => s.kind === "Kustomization")) {
+        // Resume the release only once its spec shows the target: resuming it on the old spec
+        // would run the version being left on the data. The cache says when to look; the
+        // decision itself is taken on a fresh read.
+        const ready = chartBump
+          ? showsChart(world.flux(f.kind, f.namespace, f.name)) &&
+            showsChart((live = await client.get(fluxRef(f))))
+          : await kustomizationApplied(ctx);
+        if (!ready) {
+          waitingFor.push(
+            `HelmRelease ${f.namespace}/${f.name} to show ${chartBump ? `chart ${p.git.to}` : "the commit"}`,
+          );
+          continue;
+        }
+      }
+      live ??= await client.get(fluxRef(f));
+      if (isSuspended(live)) await setSuspend(client, f, false);
+      await requestReconcile(client, f, token);
+    }
+    if (waitingFor.length > 0)
+      return {
+        kind: "waiting",
+        message: `resumed what applies the commit; waiting for ${waitingFor.join(", ")}`,
+        afterMs: 3_000,
+      };
+    return {
+      kind: "succeeded",
+      message:
+        suspended.length > 0
+          ? `resumed ${suspended.map((f) => `${f.kind} ${f.namespace}/${f.name}`).join(", ")}`
+          : "nothing was suspended",
+    };
+  };
+}

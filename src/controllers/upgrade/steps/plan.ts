@@ -1,0 +1,261 @@
+// Plan (UpgradeRequest): validate the request against the world and pin everything later steps
+// act on in status.plan: the Flux objects to suspend (the app's suspendRef or Kustomization, and
+// its HelmRelease), the Git change (remote, branch, head, from → to, whether the credentials may
+// push), the PVCs to snapshot and every workload that mounts them. Discovery runs once:
+// inventory → workloads → PVCs → workloads mounting them. Idempotent: it only reads (apart from
+// the app label it puts on the request), and a plan is written with the step's success. A dry
+// run ends here. A real request waits while another request holds the app, since that one is
+// changing what a plan reads.
+import {
+  API_VERSION,
+  ConditionReason,
+  Kind,
+  Label,
+  type FluxObjectRef,
+  type PlannedWorkload,
+  type UpgradeRequest,
+} from "../../../api/index.ts";
+import { refsOf } from "../../../discovery/app-refs.ts";
+import { inventoryOf } from "../../../discovery/inventory.ts";
+import { discoverPvcs } from "../../../discovery/pvcs.ts";
+import { workloadRefs } from "../../../discovery/refs.ts";
+import { workloadsToStop } from "../../../discovery/workloads.ts";
+import type { KubeObject } from "../../../kube/client.ts";
+import { getIfExists } from "../../../kube/get-if-exists.ts";
+import { applierOwnsSuspend, appliedBy, fluxRef, isSuspended } from "../../request/flux.ts";
+import { openRepo } from "../../request/git-access.ts";
+import { holderIsLive, lockHolder } from "../../request/lock.ts";
+import type { StepResult } from "../../request/result.ts";
+import type { StepHandler } from "../../request/runner.ts";
+import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
+import { composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
+import { chooseSnapshotClass } from "../snapshot-class.ts";
+
+export type PlanDeps = Pick<
+  StepDeps<UpgradeRequest>,
+  "client" | "world" | "config" | "gitAccess" | "appOf"
+>;
+
+export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
+  const { client, world } = deps;
+  return async (ctx): Promise<StepResult> => {
+    const dry = ctx.request.spec.dryRun;
+    const end = (reason: string, message: string): StepResult => ({
+      kind: "finished",
+      complete: "False",
+      reason: dry ? "DryRunFailed" : reason,
+      message,
+    });
+    const app = deps.appOf(ctx);
+    if (!app)
+      return end(
+        ConditionReason.AppNotFound,
+        `spec.managedAppRef.name: ManagedApp ${namespaceOf(ctx)}/${ctx.request.spec.managedAppRef.name} not found`,
+      );
+    if (ctx.request.metadata.labels?.[Label.ManagedApp] !== app.metadata.name)
+      await client.mergePatch(
+        {
+          apiVersion: API_VERSION,
+          kind: Kind.UpgradeRequest,
+          namespace: namespaceOf(ctx),
+          name: ctx.request.metadata.name,
+        },
+        { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
+      );
+    if (!dry) {
+      // Another request holds the app and is changing what a plan reads (Flux suspended,
+      // workloads at 0, the version in Git): plan once it lets go, or this plan would fail on
+      // its freeze or be stale by the time this request is admitted.
+      const holder = await lockHolder(client, namespaceOf(ctx), app.metadata.uid ?? "");
+      if (
+        holder &&
+        holder.uid !== ctx.request.metadata.uid &&
+        (await holderIsLive(client, namespaceOf(ctx), holder))
+      )
+        return {
+          kind: "waiting",
+          reason: ConditionReason.Waiting,
+          message: `waiting for ${holder.kind} ${holder.name}, which holds the app; planning once it lets go`,
+          afterMs: 10_000,
+        };
+    }
+    const refs = refsOf(app);
+    const own = app.metadata.namespace ?? "";
+    if (!deps.config.allowCrossNamespaceRefs) {
+      const away = [
+        refs.kustomization.namespace !== own ? "spec.kustomizationRef.namespace" : undefined,
+        refs.helmRelease && refs.helmRelease.namespace !== own
+          ? "spec.helmReleaseRef.namespace"
+          : undefined,
+        app.spec.suspendRef?.namespace && app.spec.suspendRef.namespace !== own
+          ? "spec.suspendRef.namespace"
+          : undefined,
+      ].filter((f): f is string => f !== undefined);
+      if (away.length > 0)
+        return end(
+          ConditionReason.ReferenceDenied,
+          `${away.join(", ")} of ManagedApp ${own}/${app.metadata.name}: references must stay in namespace ${own}`,
+        );
+    }
+    const kustomization = world.flux(
+      "Kustomization",
+      refs.kustomization.namespace,
+      refs.kustomization.name,
+    );
+    const helmRelease = refs.helmRelease
+      ? world.flux("HelmRelease", refs.helmRelease.namespace, refs.helmRelease.name)
+      : undefined;
+    const target: FluxObjectRef = app.spec.suspendRef
+      ? {
+          kind: app.spec.suspendRef.kind,
+          namespace: app.spec.suspendRef.namespace ?? own,
+          name: app.spec.suspendRef.name,
+        }
+      : { kind: "Kustomization", ...refs.kustomization };
+    const fluxRefs: FluxObjectRef[] = [target];
+    if (
+      refs.helmRelease &&
+      !(
+        target.kind === "HelmRelease" &&
+        target.name === refs.helmRelease.name &&
+        target.namespace === refs.helmRelease.namespace
+      )
+    )
+      fluxRefs.push({ kind: "HelmRelease", ...refs.helmRelease });
+    const flux = fluxRefs.map((ref) => ({
+      ref,
+      object: world.flux(ref.kind, ref.namespace, ref.name),
+    }));
+    const runningParents: string[] = [];
+    // Fresh from the API: the informers drop managedFields, which say who owns spec.suspend.
+    const target0 = flux[0]?.ref;
+    const targetObj = target0 ? await getIfExists(client, fluxRef(target0)) : undefined;
+    const parent = targetObj ? appliedBy(targetObj) : undefined;
+    if (targetObj && parent && applierOwnsSuspend(targetObj)) {
+      const p = world.flux("Kustomization", parent.namespace, parent.name);
+      if (p && !isSuspended(p))
+        runningParents.push(`Kustomization ${parent.namespace}/${parent.name}`);
+    }
+    const sourceRef = (
+      kustomization?.["spec"] as
+        { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined
+    )?.sourceRef;
+    const gitRepository =
+      sourceRef?.kind === "GitRepository" && sourceRef.name
+        ? { namespace: sourceRef.namespace ?? refs.kustomization.namespace, name: sourceRef.name }
+        : undefined;
+
+    let git: Parameters<typeof composePlan>[0]["git"];
+    if (!kustomization) {
+      git = {
+        ok: false,
+        message: `Kustomization ${refs.kustomization.namespace}/${refs.kustomization.name} not found`,
+      };
+    } else {
+      try {
+        const repo = await openRepo(deps.gitAccess, app, kustomization);
+        const head = await repo.ws.fetch();
+        const content = await repo.ws.readFile(head, app.spec.gitPath);
+        let canPush: { ok: boolean; message: string };
+        try {
+          // The head just fetched: a second fetch would only repeat the round trip.
+          await repo.ws.canPush({ head });
+          canPush = { ok: true, message: `the credentials may push to ${repo.branch}` };
+        } catch (err) {
+          canPush = {
+            ok: false,
+            message: `the credentials may not push to ${repo.branch}: ${err instanceof Error ? err.message : String(err)}`,
+          };
+        }
+        git = { ok: true, url: repo.url, branch: repo.branch, head, content, canPush };
+      } catch (err) {
+        git = { ok: false, message: err instanceof Error ? err.message : String(err) };
+      }
+    }
+
+    // Discovery, once: inventory → workloads → PVCs → every workload that mounts them.
+    const source = refs.helmRelease ? helmRelease : kustomization;
+    const inventory = inventoryOf(source);
+    const discoveryProblems: string[] = [];
+    if (source && !inventory.found)
+      discoveryProblems.push(
+        `${refs.helmRelease ? "HelmRelease" : "Kustomization"} has no status.inventory yet; cannot tell which workloads to stop`,
+      );
+    const workloads = inventory.found ? workloadRefs(inventory.inventory.refs) : [];
+    const namespaces = [...new Set([own, ...workloads.map((w) => w.namespace)])];
+    const objects = world.objectsIn(namespaces);
+    const explicit = app.spec.volumeSnapshots.pvcs?.map((p) => ({
+      namespace: p.namespace ?? own,
+      name: p.name,
+    }));
+    const exclude = app.spec.volumeSnapshots.excludePVCs?.map((p) => ({
+      namespace: p.namespace ?? own,
+      name: p.name,
+    }));
+    const pvcs = discoverPvcs({ workloads, objects, explicit, exclude });
+    const stop = workloadsToStop({ pvcs: pvcs.pvcs, objects });
+    for (const u of stop.unstoppable) if (u.running) discoveryProblems.push(u.message);
+    for (const u of stop.unsafe) discoveryProblems.push(u.message);
+    const volumes: KubeObject[] = [];
+    const missingVolumes: string[] = pvcs.missing.map((m) => `${m.namespace}/${m.name}`);
+    for (const p of pvcs.pvcs) {
+      const obj = world.pvcs.get(`${p.namespace}/${p.name}`);
+      if (obj) volumes.push(obj);
+      else missingVolumes.push(`${p.namespace}/${p.name}`);
+    }
+    const plannedWorkloads: PlannedWorkload[] = stop.workloads.map((w) => ({
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      replicas: w.replicas,
+    }));
+    const snapshotClass =
+      snapshotsWanted(ctx.request, app) && volumes.length > 0
+        ? await chooseSnapshotClass(
+            client,
+            volumes,
+            app.spec.volumeSnapshots.volumeSnapshotClassName,
+          )
+        : undefined;
+    const { plan: composed, checks } = composePlan({
+      request: ctx.request,
+      app,
+      flux,
+      runningParents,
+      gitRepository,
+      git,
+      volumes,
+      missingVolumes: [...new Set(missingVolumes)],
+      workloads: plannedWorkloads,
+      discoveryProblems,
+      snapshotClass,
+    });
+    const failed = failedChecks(checks);
+    if (failed.length > 0 || !composed)
+      return {
+        kind: "finished",
+        complete: "False",
+        reason: dry ? "DryRunFailed" : ConditionReason.PlanFailed,
+        message:
+          `${failed.length} check(s) failed: ${failed.map((c) => `${c.name}: ${c.message}`).join("; ")}`.slice(
+            0,
+            32_000,
+          ),
+        facts: { preflight: checks, ...(composed ? { plan: composed } : {}) },
+      };
+    const summary = `${composed.git.from} → ${composed.git.to} in ${composed.git.path}; ${composed.volumes.length} PVC(s), ${composed.workloads.length} workload(s)`;
+    if (dry)
+      return {
+        kind: "finished",
+        complete: "True",
+        reason: ConditionReason.DryRunSucceeded,
+        message: `dry run: ${summary}; nothing was changed`,
+        facts: { plan: composed, preflight: checks },
+      };
+    return {
+      kind: "succeeded",
+      message: `planned ${summary}`,
+      facts: { plan: composed, preflight: checks },
+    };
+  };
+}
