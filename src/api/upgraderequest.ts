@@ -39,6 +39,8 @@ export const UpgradeRequestSpec = z.object({
   skipSnapshot: z.boolean().default(false),
   /** Plan only: no suspend, no scaling, no lock, no commit. */
   dryRun: z.boolean().default(false),
+  /** Allow a chart target older than the version the app runs. */
+  allowDowngrade: z.boolean().default(false),
 });
 export type UpgradeRequestSpec = z.infer<typeof UpgradeRequestSpec>;
 

@@ -16,7 +16,7 @@ import {
   gitWriteSecret,
   seedDemoRepo,
 } from "../../testbed/src/demo-app.ts";
-import { commitFiles, readFileAt } from "../../testbed/src/git-fixtures.ts";
+import { commitFiles, readFileAt, revParse } from "../../testbed/src/git-fixtures.ts";
 import { packageCharts, startHelmRepo, type HelmRepo } from "../../testbed/src/helm-repo.ts";
 import { TestController } from "../support/controller.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
@@ -46,6 +46,7 @@ describe("update checks", () => {
   let tmp = "";
   let charts = "";
   let helm: HelmRepo | undefined;
+  let repo = "";
 
   const appRef = (name: string) => ({ apiVersion: API, kind: "ManagedApp", namespace: ns, name });
   const updateCondition = (obj: KubeObject) =>
@@ -80,7 +81,7 @@ describe("update checks", () => {
       suffix: "-updates",
     });
     ns = await createTestNamespace(admin, "upd");
-    const repo = `${ns}-config`;
+    repo = `${ns}-config`;
     // The demo release, its HelmRepository reading the private repository with a Secret.
     await seedDemoRepo(git.root, repo, helm.url);
     const release = await readFileAt(git.root, repo, DEMO_RELEASE_PATH);
@@ -148,6 +149,7 @@ describe("update checks", () => {
     const before = statusOf<UpdateStatus>(await admin.get(appRef("demo"))).updateCheck;
     await addChart("demo-1.1.0");
     await addChart("demo-1.1.0", "1.2.0-rc.1");
+    await addChart("demo-1.0.0", "0.9.0");
     await publish();
     const repoRef = {
       apiVersion: "source.toolkit.fluxcd.io/v1",
@@ -250,5 +252,80 @@ describe("update checks", () => {
       },
       20_000,
     );
+  });
+
+  it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {
+    if (!git) throw new Error("the e2e tier needs the full test bed");
+    const head = await revParse(git.root, repo, "main");
+    const finished = (name: string) =>
+      eventually(
+        `UpgradeRequest ${name} to finish`,
+        async () => {
+          const r = await admin.get({
+            apiVersion: API,
+            kind: "UpgradeRequest",
+            namespace: ns,
+            name,
+          });
+          const c = conditions(r).find((x) => x.type === "Complete");
+          return c && c.status !== "Unknown" ? r : undefined;
+        },
+        120_000,
+      );
+    const preflight = (r: KubeObject) =>
+      (
+        statusOf<{ preflight: { name: string; passed: boolean; message: string }[] }>(r)
+          .preflight ?? []
+      ).filter((c) => c.name === "TargetExists" || c.name === "Downgrade");
+    const create = (name: string, spec: Record<string, unknown>) =>
+      admin.create({
+        apiVersion: API,
+        kind: "UpgradeRequest",
+        metadata: { name, namespace: ns },
+        spec: { managedAppRef: { name: "demo" }, ...spec },
+      });
+    const where = `HelmRepository ${ns}/demo (${helm?.url ?? ""}/)`;
+    await create("missing-dry", { targetVersion: { chart: "9.9.9" }, dryRun: true });
+    await create("missing", { targetVersion: { chart: "9.9.9" } });
+    await create("older", { targetVersion: { chart: "0.9.0" } });
+    const dry = await finished("missing-dry");
+    expect(conditions(dry).find((c) => c.type === "Complete")?.reason).toBe("DryRunFailed");
+    const missing = await finished("missing");
+    expect(conditions(missing).find((c) => c.type === "Complete")).toMatchObject({
+      reason: "PlanFailed",
+      message: expect.stringContaining(
+        `TargetExists: chart demo has no version 9.9.9 in ${where}`,
+      ) as unknown,
+    });
+    for (const r of [dry, missing]) {
+      expect(preflight(r)).toEqual([
+        {
+          name: "TargetExists",
+          passed: false,
+          message: `chart demo has no version 9.9.9 in ${where}`,
+        },
+      ]);
+    }
+    const older = await finished("older");
+    expect(preflight(older)).toEqual([
+      { name: "TargetExists", passed: true, message: `chart demo 0.9.0 is in ${where}` },
+      {
+        name: "Downgrade",
+        passed: false,
+        message:
+          "0.9.0 is older than the running 1.0.0; set spec.allowDowngrade: true on the request to downgrade",
+      },
+    ]);
+    // Nothing happened: Git where it was, Flux running, no request ever suspended anything.
+    expect(await revParse(git.root, repo, "main")).toBe(head);
+    const ks = await admin.get({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      namespace: ns,
+      name: "apps",
+    });
+    expect((ks["spec"] as { suspend?: boolean }).suspend ?? false).toBe(false);
+    for (const r of [dry, missing, older])
+      expect(conditions(r).some((c) => c.type === "Suspended")).toBe(false);
   });
 });

@@ -420,6 +420,7 @@ describe("defaults", () => {
       managedAppRef: { name: "a" },
       skipSnapshot: false,
       dryRun: false,
+      allowDowngrade: false,
     });
     expect(RollbackRequestSpec.parse({ upgradeRequestRef: { name: "u" } })).toEqual({
       upgradeRequestRef: { name: "u" },

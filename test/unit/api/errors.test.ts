@@ -109,7 +109,12 @@ describe("parseWithMessage and describeZodError", () => {
     const parsed = parseWithMessage(UpgradeRequestSpec, { managedAppRef: { name: "a" } });
     expect(parsed).toEqual({
       success: true,
-      data: { managedAppRef: { name: "a" }, skipSnapshot: false, dryRun: false },
+      data: {
+        managedAppRef: { name: "a" },
+        skipSnapshot: false,
+        dryRun: false,
+        allowDowngrade: false,
+      },
     });
   });
 });

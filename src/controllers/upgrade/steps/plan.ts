@@ -28,7 +28,9 @@ import { holderIsLive, lockHolder } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
-import { composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
+import { readSourceVersions } from "../../../updates/source-versions.ts";
+import type { SourceVersions } from "../../../updates/verify-target.ts";
+import { chartTargetOf, composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
 export type PlanDeps = Pick<
@@ -217,7 +219,26 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
             app.spec.volumeSnapshots.volumeSnapshotClassName,
           )
         : undefined;
+    // A chart target is checked against what its source offers now, before any side effect.
+    const chartTarget = chartTargetOf(ctx.request, app);
+    let chartSource: SourceVersions | undefined;
+    if (chartTarget !== undefined && helmRelease) {
+      try {
+        chartSource = await readSourceVersions({
+          client,
+          helmRelease,
+          namespace: own,
+          allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+        });
+      } catch (err) {
+        chartSource = {
+          kind: "unreadable",
+          message: err instanceof Error ? err.message : String(err),
+        };
+      }
+    }
     const { plan: composed, checks } = composePlan({
+      chartSource,
       request: ctx.request,
       app,
       flux,
