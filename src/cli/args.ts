@@ -20,6 +20,7 @@ Usage:
   kubectl cairn rollback <upgrade-request> [--watch]
   kubectl cairn unfreeze <app> [--force]          resume Flux objects left suspended
   kubectl cairn history <app>                     past requests, outcomes, durations, downtime
+  kubectl cairn updates [app] [-A]                apps: current and available version, its source
 
 Options:
   --to VERSION            chart version to upgrade to (default: the app's available update)
@@ -28,8 +29,9 @@ Options:
       --timeout DURATION  how long plan or --watch wait, e.g. 90s, 10m (0: no limit;
                           plan defaults to 5m); the request keeps running after
       --skip-snapshot     upgrade without volume snapshots (not recommended)
+      --allow-downgrade   allow a chart version older than the one in Git
       --force             unfreeze even though a failed restore left PVCs missing
-  -A, --all-namespaces    status: apps of every namespace
+  -A, --all-namespaces    status, updates: apps of every namespace
   -o, --output FORMAT     table (default), json or yaml
   -n, --namespace NS      default: the context's namespace, else "default"
       --context NAME      kubeconfig context to use
@@ -41,6 +43,8 @@ export interface Target {
   /** A chart version; absent with no images: the app's status.availableUpdate. */
   readonly chart?: string;
   readonly images: readonly { readonly name: string; readonly tag: string }[];
+  /** Allow a chart version older than the one in Git (spec.allowDowngrade). */
+  readonly allowDowngrade: boolean;
 }
 
 export type Command =
@@ -67,7 +71,8 @@ export type Command =
       readonly timeoutMs: number;
     }
   | { readonly name: "unfreeze"; readonly app: string; readonly force: boolean }
-  | { readonly name: "history"; readonly app: string };
+  | { readonly name: "history"; readonly app: string }
+  | { readonly name: "updates"; readonly app?: string; readonly allNamespaces: boolean };
 
 export interface Globals {
   readonly kubeconfig?: string;
@@ -94,6 +99,7 @@ const OPTIONS = {
   timeout: { type: "string" },
   "skip-snapshot": { type: "boolean" },
   force: { type: "boolean" },
+  "allow-downgrade": { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
 type OptionName = keyof typeof OPTIONS;
@@ -102,11 +108,12 @@ const GLOBAL: readonly OptionName[] = ["kubeconfig", "context", "namespace", "ou
 
 const COMMANDS = {
   status: ["all-namespaces"],
-  plan: ["to", "image", "timeout"],
-  upgrade: ["to", "image", "watch", "timeout", "skip-snapshot"],
+  plan: ["to", "image", "timeout", "allow-downgrade"],
+  upgrade: ["to", "image", "watch", "timeout", "skip-snapshot", "allow-downgrade"],
   rollback: ["watch", "timeout"],
   unfreeze: ["force"],
   history: [],
+  updates: ["all-namespaces"],
   help: [],
 } as const satisfies Record<Command["name"], readonly OptionName[]>;
 
@@ -127,7 +134,11 @@ function dnsLabel(value: string | undefined, what: string): string {
   return value;
 }
 
-function target(to: string | undefined, images: readonly string[] | undefined): Target {
+function target(
+  to: string | undefined,
+  images: readonly string[] | undefined,
+  allowDowngrade: boolean,
+): Target {
   if (to !== undefined && !new RegExp(CHART_VERSION_PATTERN).test(to)) {
     throw new UsageError(`--to "${to}" is not a chart version (SemVer, such as 1.2.3)`);
   }
@@ -146,7 +157,7 @@ function target(to: string | undefined, images: readonly string[] | undefined): 
   const names = parsed.map((i) => i.name);
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated !== undefined) throw new UsageError(`--image ${repeated} is given twice`);
-  return { ...(to !== undefined ? { chart: to } : {}), images: parsed };
+  return { ...(to !== undefined ? { chart: to } : {}), images: parsed, allowDowngrade };
 }
 
 function timeout(value: string | undefined, fallbackMs: number): number {
@@ -218,14 +229,14 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
         return {
           name: "plan",
           app: dnsLabel(args[0], "app"),
-          target: target(values.to, values.image),
+          target: target(values.to, values.image, values["allow-downgrade"] ?? false),
           timeoutMs: timeout(values.timeout, PLAN_TIMEOUT_MS),
         };
       case "upgrade":
         return {
           name: "upgrade",
           app: dnsLabel(args[0], "app"),
-          target: target(values.to, values.image),
+          target: target(values.to, values.image, values["allow-downgrade"] ?? false),
           watch: values.watch ?? false,
           timeoutMs: timeout(values.timeout, 0),
           skipSnapshot: values["skip-snapshot"] ?? false,
@@ -241,6 +252,18 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
         return { name: "unfreeze", app: dnsLabel(args[0], "app"), force: values.force ?? false };
       case "history":
         return { name: "history", app: dnsLabel(args[0], "app") };
+      case "updates":
+        if (values["all-namespaces"] && globals.namespace !== undefined) {
+          throw new UsageError("--all-namespaces and --namespace exclude each other");
+        }
+        if (values["all-namespaces"] && args[0] !== undefined) {
+          throw new UsageError("an app name and --all-namespaces exclude each other");
+        }
+        return {
+          name: "updates",
+          allNamespaces: values["all-namespaces"] ?? false,
+          ...(args[0] !== undefined ? { app: dnsLabel(args[0], "app") } : {}),
+        };
     }
   })();
   return { globals, command };

@@ -7,6 +7,7 @@ import { history } from "./commands/history.ts";
 import { rollback } from "./commands/rollback.ts";
 import { status } from "./commands/status.ts";
 import { unfreeze } from "./commands/unfreeze.ts";
+import { updates } from "./commands/updates.ts";
 import { plan, upgrade } from "./commands/upgrade.ts";
 import type { CommandContext } from "./context.ts";
 import { CliError, describeFailure, ExitCode } from "./errors.ts";
@@ -35,6 +36,8 @@ function run(ctx: CommandContext, command: Exclude<Command, { name: "help" }>): 
       return unfreeze(ctx, command);
     case "history":
       return history(ctx, command);
+    case "updates":
+      return updates(ctx, command);
   }
 }
 

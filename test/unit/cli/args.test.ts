@@ -58,6 +58,7 @@ describe("parseCommandLine", () => {
           { name: "ghcr.io/org/web", tag: "2.1" },
           { name: "registry:5000/side", tag: "1.0_b" },
         ],
+        allowDowngrade: false,
       },
       watch: true,
       timeoutMs: 5_400_000,
@@ -69,7 +70,7 @@ describe("parseCommandLine", () => {
     expect(parseCommandLine(["plan", "web"]).command).toEqual({
       name: "plan",
       app: "web",
-      target: { images: [] },
+      target: { images: [], allowDowngrade: false },
       timeoutMs: 300_000,
     });
     expect(parseCommandLine(["upgrade", "web"]).command).toMatchObject({
@@ -91,6 +92,39 @@ describe("parseCommandLine", () => {
       force: true,
     });
     expect(parseCommandLine(["history", "web"]).command).toEqual({ name: "history", app: "web" });
+  });
+
+  it("passes --allow-downgrade on to the request of plan and upgrade", () => {
+    for (const word of ["plan", "upgrade"]) {
+      expect(
+        parseCommandLine([word, "web", "--to", "1.0.0", "--allow-downgrade"]).command,
+      ).toMatchObject({ target: { chart: "1.0.0", images: [], allowDowngrade: true } });
+    }
+    expect(() => parseCommandLine(["rollback", "web-x", "--allow-downgrade"])).toThrow(
+      /allow-downgrade/,
+    );
+  });
+
+  it("parses updates for one app, a namespace or all of them", () => {
+    expect(parseCommandLine(["updates"]).command).toEqual({
+      name: "updates",
+      allNamespaces: false,
+    });
+    expect(parseCommandLine(["updates", "web"]).command).toEqual({
+      name: "updates",
+      app: "web",
+      allNamespaces: false,
+    });
+    expect(parseCommandLine(["updates", "-A"]).command).toEqual({
+      name: "updates",
+      allNamespaces: true,
+    });
+    expect(() => parseCommandLine(["updates", "web", "-A"])).toThrow(
+      "an app name and --all-namespaces exclude each other",
+    );
+    expect(() => parseCommandLine(["updates", "-A", "-n", "shop"])).toThrow(
+      "--all-namespaces and --namespace exclude each other",
+    );
   });
 
   it("answers help without a cluster", () => {
