@@ -67,9 +67,6 @@ export const VolumeSnapshots = z.object({
 });
 export type VolumeSnapshots = z.infer<typeof VolumeSnapshots>;
 
-export const AutoUpdate = z.enum(["none", "patch", "minor", "major"]);
-export type AutoUpdate = z.infer<typeof AutoUpdate>;
-
 /** A semver range an available update must satisfy; checked by the `semver` package. */
 export const VersionConstraint = z
   .string()
@@ -81,7 +78,6 @@ export const VersionConstraint = z
   });
 
 export const VersionPolicy = z.object({
-  autoUpdate: AutoUpdate.default("none"),
   /** Where the version sits in the file at gitPath, e.g. "spec.chart.spec.version". */
   versionPath: z.string().min(1).max(VERSION_PATH_MAX).optional(),
   /** Only versions in this range are offered as status.availableUpdate. */

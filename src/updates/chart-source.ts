@@ -97,22 +97,32 @@ const HelmRepositoryFields = z.object({
 
 export type SettingsResult =
   | { readonly ok: true; readonly settings: RepositorySettings }
-  | { readonly ok: false; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      /** A kind of repository Cairn does not read (OCI), as opposed to a broken one. */
+      readonly unsupported: boolean;
+    };
 
 export function repositorySettings(ref: RepositoryRef, obj: KubeObject): SettingsResult {
   const parsed = HelmRepositoryFields.safeParse(obj);
   const name = `HelmRepository ${ref.namespace}/${ref.name}`;
-  if (!parsed.success) return { ok: false, message: `${name} has no spec.url` };
+  if (!parsed.success) return { ok: false, message: `${name} has no spec.url`, unsupported: false };
   const { spec, metadata, status } = parsed.data;
   const type = spec.type ?? "default";
   if (type !== "default") {
     return {
       ok: false,
       message: `${name} is of type ${type}; update checks read HTTP HelmRepositories only`,
+      unsupported: true,
     };
   }
   if (!/^https?:\/\//.test(spec.url)) {
-    return { ok: false, message: `${name}: spec.url ${spec.url} is not an http(s) URL` };
+    return {
+      ok: false,
+      message: `${name}: spec.url ${spec.url} is not an http(s) URL`,
+      unsupported: false,
+    };
   }
   const revision = status?.artifact?.revision ?? undefined;
   return {

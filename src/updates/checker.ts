@@ -295,7 +295,8 @@ export class UpdateChecker {
     }
     const settings = repositorySettings(ref, obj);
     if (!settings.ok) {
-      return { outcome: notChecked(UpdateReason.SourceInvalid, settings.message) };
+      const reason = settings.unsupported ? UpdateReason.NotChecked : UpdateReason.SourceInvalid;
+      return { outcome: notChecked(reason, settings.message) };
     }
     const cached = this.#cache.lookup(settings.settings);
     const outcome = cached.reading

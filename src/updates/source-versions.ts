@@ -41,7 +41,11 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
   }
   const settings = repositorySettings(ref, obj);
   // An OCI HelmRepository is a source Cairn does not read yet, not a broken one.
-  if (!settings.ok) return { kind: "unsupported", message: settings.message };
+  if (!settings.ok) {
+    return settings.unsupported
+      ? { kind: "unsupported", message: settings.message }
+      : { kind: "unreadable", message: settings.message };
+  }
   const where = `${name} (${displayUrl(settings.settings.url)})`;
   let text: string;
   try {

@@ -378,7 +378,7 @@ describe("the walk", () => {
       schemaDifferences(SchemaNode.parse(withValue({ ...crdSpec }, path, value)), zodSpec, "spec")
         .length;
     expect(changed("properties.healthCheck.properties.timeout.default", "10m")).toBe(1);
-    expect(changed("properties.versionPolicy.properties.autoUpdate.enum", ["none"])).toBe(1);
+    expect(changed("properties.suspendRef.properties.kind.enum", ["Kustomization"])).toBe(1);
     expect(changed("properties.git.properties.url.pattern", "^https://")).toBe(1);
     expect(changed("properties.volumeSnapshots.properties.pvcs.maxItems", 65)).toBe(1);
     expect(
@@ -400,7 +400,7 @@ describe("defaults", () => {
       gitPath: "apps/a.yaml",
       kustomizationRef: { name: "apps" },
       volumeSnapshots: { enabled: false, retentionPolicy: { maxCount: 3 } },
-      versionPolicy: { autoUpdate: "none", prereleases: false },
+      versionPolicy: { prereleases: false },
       healthCheck: { timeout: "5m" },
       autoRollback: false,
     });

@@ -48,8 +48,8 @@ describe("parseWithMessage and describeZodError", () => {
 
   it("list the allowed values of an enum", () => {
     expect(
-      messageOf(ManagedAppSpec, { ...minimal, versionPolicy: { autoUpdate: "all" } }, "spec"),
-    ).toBe('spec.versionPolicy.autoUpdate: must be one of "none", "patch", "minor", "major"');
+      messageOf(ManagedAppSpec, { ...minimal, suspendRef: { kind: "Bucket", name: "x" } }, "spec"),
+    ).toBe('spec.suspendRef.kind: must be one of "Kustomization", "HelmRelease"');
   });
 
   it("name a version constraint the semver package cannot parse", () => {

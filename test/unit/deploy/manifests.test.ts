@@ -273,8 +273,9 @@ describe("deploy/ RBAC", () => {
     expect(grants(rules("ClusterRole", "cairn-controller")).sort()).toEqual(
       [
         ...["get", "list", "watch", "patch", "update"].map((v) => `cairn.dev/managedapps ${v}`),
-        ...["upgraderequests", "rollbackrequests"].flatMap((r) =>
-          ["get", "list", "watch", "create", "patch", "update"].map((v) => `cairn.dev/${r} ${v}`),
+        ...["get", "list", "watch", "patch", "update"].map((v) => `cairn.dev/upgraderequests ${v}`),
+        ...["get", "list", "watch", "create", "patch", "update"].map(
+          (v) => `cairn.dev/rollbackrequests ${v}`,
         ),
         ...["managedapps", "upgraderequests", "rollbackrequests"].flatMap((r) => [
           ...["get", "patch", "update"].map((v) => `cairn.dev/${r}/status ${v}`),

@@ -89,6 +89,7 @@ describe("chartSourceOf and repositorySettings", () => {
       ok: false,
       message:
         "HelmRepository shop/charts is of type oci; update checks read HTTP HelmRepositories only",
+      unsupported: true,
     });
   });
 
@@ -295,6 +296,16 @@ describe("UpdateChecker", () => {
     });
     allowed.check(app(), fromRepo("flux-system"));
     await until("read", () => allowed.reads.length === 1);
+  });
+
+  it("says NotChecked for an OCI repository and SourceInvalid for a broken one", async () => {
+    const oci = await harness([repository("sha256:a", { type: "oci", url: "oci://r/charts" })]);
+    expect(oci.check().outcome?.condition.reason).toBe("NotChecked");
+    const broken = await harness([repository("sha256:a", { url: "ftp://charts" })]);
+    expect(broken.check().outcome?.condition).toMatchObject({
+      reason: "SourceInvalid",
+      message: "HelmRepository shop/charts: spec.url ftp://charts is not an http(s) URL",
+    });
   });
 
   it("says why an app without a HelmRelease from a HelmRepository is not checked", async () => {
