@@ -94,6 +94,15 @@ export function applyUpdateOutcome(status: Record<string, unknown>, outcome: Upd
   else status["updateCheck"] = updateCheck;
 }
 
+/** A Normal Event when a version is offered that was not before; nothing otherwise. */
+export function newUpdateEvent(
+  before: string | undefined,
+  outcome: UpdateOutcome,
+): { readonly reason: string; readonly message: string } | undefined {
+  if (outcome.availableUpdate === undefined || outcome.availableUpdate === before) return undefined;
+  return { reason: UpdateReason.NewerVersion, message: outcome.condition.message };
+}
+
 /** The status an index reading gives the app (pure). */
 export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
   const { settings, reading, chart } = input;

@@ -184,6 +184,17 @@ describe("update checks", () => {
         `chart demo 1.1.0 (running 1.0.0) in HelmRepository ${ns}/demo`,
       ) as unknown,
     });
+    // Announced once, as a Normal Event on the app.
+    const announced = await eventually("a NewerVersion Event", async () => {
+      const { items } = await admin.list("v1", "Event", {
+        namespace: ns,
+        fieldSelector:
+          "involvedObject.kind=ManagedApp,involvedObject.name=demo,reason=NewerVersion",
+      });
+      return items.length > 0 ? items : undefined;
+    });
+    expect(announced).toHaveLength(1);
+    expect(String(announced[0]?.["type"])).toBe("Normal");
   });
 
   it("names a repository it cannot read, and reads again when its spec is fixed", async () => {

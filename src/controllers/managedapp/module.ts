@@ -31,7 +31,12 @@ import type { LogFn } from "../../runtime/log.ts";
 import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.ts";
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
-import { applyUpdateOutcome, UPDATE_AVAILABLE, UpdateChecker } from "../../updates/checker.ts";
+import {
+  applyUpdateOutcome,
+  newUpdateEvent,
+  UPDATE_AVAILABLE,
+  UpdateChecker,
+} from "../../updates/checker.ts";
 import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import { refsOf } from "../../discovery/app-refs.ts";
 import { evaluate, type ReadyCondition } from "./evaluate.ts";
@@ -275,6 +280,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       conditions?: Condition[];
       fluxSuspendedSince?: string;
       currentVersion?: string;
+      availableUpdate?: string;
     };
     const now = deps.clock.now();
     const parsed = parseWithMessage(ManagedApp, obj);
@@ -420,6 +426,9 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       );
     }
     recordVersionEvents(regarding, versionBefore, version, previous.currentVersion);
+    const offered = update?.outcome && newUpdateEvent(previous.availableUpdate, update.outcome);
+    if (offered)
+      void deps.events.record(regarding, "Normal", offered.reason, "CheckUpdates", offered.message);
     const requeues = [suspension?.requeueAfterMs, versionRequeueMs, update?.requeueAfterMs].filter(
       (ms): ms is number => ms !== undefined,
     );

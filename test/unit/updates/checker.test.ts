@@ -6,6 +6,7 @@ import { chartSourceOf, repositorySettings } from "../../../src/updates/chart-so
 import {
   applyUpdateOutcome,
   decideUpdate,
+  newUpdateEvent,
   UpdateChecker,
   type UpdateCheck,
 } from "../../../src/updates/checker.ts";
@@ -179,6 +180,23 @@ describe("decideUpdate", () => {
     expect(decide("main", reading({ demo: ["1.0.0"] })).condition.reason).toBe(
       "CurrentVersionInvalid",
     );
+  });
+});
+
+describe("newUpdateEvent", () => {
+  const offer = (availableUpdate: string | undefined) => ({
+    condition: { status: "True" as const, reason: "NewerVersion", message: "chart demo 1.2.0 …" },
+    availableUpdate,
+    updateCheck: undefined,
+  });
+  it("announces a version offered for the first time, once", () => {
+    expect(newUpdateEvent(undefined, offer("1.2.0"))).toEqual({
+      reason: "NewerVersion",
+      message: "chart demo 1.2.0 …",
+    });
+    expect(newUpdateEvent("1.1.0", offer("1.2.0"))?.reason).toBe("NewerVersion");
+    expect(newUpdateEvent("1.2.0", offer("1.2.0"))).toBeUndefined();
+    expect(newUpdateEvent("1.2.0", offer(undefined))).toBeUndefined();
   });
 });
 
