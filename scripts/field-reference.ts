@@ -12,6 +12,8 @@ import {
   COMMIT_SHA_PATTERN,
   DNS_LABEL_PATTERN,
   DNS_SUBDOMAIN_PATTERN,
+  DURATION_MAX_VALUE,
+  DURATION_MIN_VALUE,
   DURATION_PATTERN,
   GIT_BRANCH_PATTERN,
   GIT_URL_PATTERN,
@@ -153,7 +155,8 @@ const ORDER = ["ManagedApp", "UpgradeRequest", "RollbackRequest"];
 
 export function renderFieldReference(crdDir = join(ROOT, "crds")): string {
   const crds = readdirSync(crdDir)
-    .filter((f) => f.endsWith(".yaml"))
+    // kustomization.yaml makes crds/ a kustomize base; it is no CRD.
+    .filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")
     .map((f) => parse(readFileSync(join(crdDir, f), "utf8")) as Crd)
     .sort(
       (a, b) =>
@@ -166,7 +169,9 @@ export function renderFieldReference(crdDir = join(ROOT, "crds")): string {
     "",
     "Every field of Cairn's custom resources, as the CRDs in `crds/` define them (the API server",
     "enforces the types, patterns, limits and rules listed here). Durations are Go durations",
-    "(`90s`, `5m`, `1h30m`). Status fields are written by Cairn only.",
+    `(\`90s\`, \`5m\`, \`1h30m\`) from \`${DURATION_MIN_VALUE}\` to \`${DURATION_MAX_VALUE}\` (one week): a`,
+    "timeout of zero would fail a step before it starts, and a longer one would hold the app's",
+    "lock for longer than any step should wait. Status fields are written by Cairn only.",
     "",
   ];
   for (const crd of crds) {

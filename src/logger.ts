@@ -31,10 +31,15 @@ const SECRET_KEYS = [
 
 export const REDACTED = "[REDACTED]";
 
+// Keys that name a secret only inside an object: at the top level of a line, `identity` is the
+// pod's leader-election identity (its name), which every operator needs to tell replicas apart.
+const NESTED_ONLY: ReadonlySet<string> = new Set(["identity"]);
+
 export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => {
   const step = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`;
   const top = step.startsWith(".") ? key : step;
-  return [top, `*${step}`, `*.*${step}`];
+  const nested = [`*${step}`, `*.*${step}`];
+  return NESTED_ONLY.has(key) ? nested : [top, ...nested];
 });
 
 /** The root logger: JSON lines, level names instead of numbers, secrets redacted. */

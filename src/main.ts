@@ -2,6 +2,7 @@
 // controllers. SIGTERM drains in-flight reconciles and releases the lease; losing the lease
 // exits non-zero so that the Deployment restarts the pod as a follower.
 import { writeSync } from "node:fs";
+import { readBuildInfo } from "./build-info.ts";
 import { loadConfig } from "./config.ts";
 import { buildModules } from "./controllers/modules.ts";
 import { serve } from "./http.ts";
@@ -25,7 +26,7 @@ const client = config.kubeconfig
   ? KubeClient.fromKubeconfigFile(config.kubeconfig)
   : KubeClient.fromDefault();
 const clock = systemClock();
-const metrics = createMetrics();
+const metrics = createMetrics({ build: readBuildInfo() });
 const shutdown = new AbortController();
 const state: ManagerState = { ready: false };
 const leading = { now: false };
@@ -110,5 +111,5 @@ if (config.leaderElect) {
 }
 
 await Promise.all([healthServer.close(), metricsServer.close()]);
-log("info", "cairn stopped", { exitCode });
+log(exitCode === 0 ? "info" : "error", "cairn stopped", { exitCode });
 process.exit(exitCode);

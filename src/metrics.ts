@@ -10,6 +10,23 @@ import type { QueueHooks, QueueStats } from "./runtime/workqueue.ts";
 export interface MetricsOptions {
   /** Node process metrics (CPU, memory, event loop lag, GC); default true. */
   readonly processMetrics?: boolean;
+  /** What cairn_build_info reports; its version label is "unknown" without it. */
+  readonly build?: BuildInfo;
+}
+
+export interface BuildInfo {
+  /** The controller's version (package.json). */
+  readonly version: string;
+}
+
+/** One ManagedApp's facts, for cairn_app_info. */
+export interface AppInfo {
+  /** status.currentVersion; "" when unknown. */
+  readonly version: string;
+  /** status.availableUpdate is set and differs from the current version. */
+  readonly updateAvailable: boolean;
+  /** A rollback left the app frozen (RestoreIncomplete) and Flux is still suspended. */
+  readonly frozen: boolean;
 }
 
 /** What the metrics read from a work queue; WorkQueue satisfies it. */
@@ -36,8 +53,20 @@ export interface Metrics {
   setLeader(leading: boolean): void;
   /** For the request runner: a step ended (succeeded or failed) after this many seconds. */
   readonly requestStepEnded: (kind: string, step: string, reason: string, seconds: number) => void;
-  /** For the request runner: a request finished; its history gives the app's downtime. */
+  /**
+   * For the request runner: a request finished; its history gives the app's downtime (only when
+   * its health check succeeded: an app that is still down is observed once it is healthy again,
+   * through upgradeRecovered).
+   */
   readonly requestFinished: (kind: string, reason: string, status: RequestHistory) => void;
+  /**
+   * For the rollback controller, once a RollbackRequest of a failed upgrade has succeeded: the
+   * upgrade's downtime, from its scale-down until the rollback's health check passed, observed
+   * under kind UpgradeRequest.
+   */
+  readonly upgradeRecovered: (upgrade: RequestHistory, rollback: RequestHistory) => void;
+  /** For the ManagedApp controller: the app's facts; undefined when the app is gone. */
+  setAppInfo(app: { namespace: string; name: string }, info: AppInfo | undefined): void;
   /** Apps left frozen (Flux suspended) by a request that finished, e.g. a rollback RestoreIncomplete. */
   setFrozenApps(count: number): void;
 }
@@ -90,15 +119,80 @@ class Sampled<T> {
 /** The part of a request's status the downtime figure is computed from. */
 export interface RequestHistory {
   readonly history?:
-    readonly { name: string; startedAt: string; completedAt: string }[] | undefined;
+    | readonly { name: string; startedAt: string; completedAt: string; reason?: string }[]
+    | undefined;
 }
 
-/** Seconds from the ScaleDown step's start to the HealthCheck step's end, when both happened. */
+const SCALE_DOWN = "ScaleDown";
+const HEALTH_CHECK = "HealthCheck";
+
+/** When the app was healthy again: the end of the last HealthCheck that succeeded. */
+function healthyAgainAt(status: RequestHistory): string | undefined {
+  // A HealthCheck that ended otherwise (Unhealthy, DeadlineExceeded) left the app down.
+  return status.history?.findLast(
+    (h) => h.name === HEALTH_CHECK && (h.reason === undefined || h.reason === "Succeeded"),
+  )?.completedAt;
+}
+
+/** Seconds from the ScaleDown step's start to the end of a HealthCheck step that succeeded. */
 export function downtimeSeconds(status: RequestHistory): number | undefined {
-  const down = status.history?.find((h) => h.name === "ScaleDown");
-  const healthy = status.history?.findLast((h) => h.name === "HealthCheck");
-  if (!down || !healthy) return undefined;
-  return (Date.parse(healthy.completedAt) - Date.parse(down.startedAt)) / 1000;
+  const down = status.history?.find((h) => h.name === SCALE_DOWN);
+  const healthy = healthyAgainAt(status);
+  if (!down || healthy === undefined) return undefined;
+  return (Date.parse(healthy) - Date.parse(down.startedAt)) / 1000;
+}
+
+/**
+ * A failed upgrade's downtime: from its ScaleDown step's start until the health check of the
+ * rollback that repaired it succeeded; undefined when the upgrade never scaled down or the
+ * rollback's health check has not succeeded.
+ */
+export function recoveryDowntimeSeconds(
+  upgrade: RequestHistory,
+  rollback: RequestHistory,
+): number | undefined {
+  const down = upgrade.history?.find((h) => h.name === SCALE_DOWN);
+  const healthy = healthyAgainAt(rollback);
+  if (!down || healthy === undefined) return undefined;
+  return (Date.parse(healthy) - Date.parse(down.startedAt)) / 1000;
+}
+
+export const OutcomeClass = {
+  Succeeded: "succeeded",
+  Failed: "failed",
+  /** Turned down before anything changed (a typo, a missing app, a plan that cannot work). */
+  Refused: "refused",
+  DryRun: "dry_run",
+} as const;
+export type OutcomeClass = (typeof OutcomeClass)[keyof typeof OutcomeClass];
+
+// Complete reasons that end a request before it changed anything in the cluster or in Git: the
+// common ones (src/api/conditions.ts) and a rollback's refusals (RefusalReason in
+// src/controllers/rollback/plan.ts; a unit test keeps this list complete).
+const REFUSALS: ReadonlySet<string> = new Set([
+  "InvalidSpec",
+  "AppNotFound",
+  "UpgradeNotFound",
+  "PlanFailed",
+  "ReferenceDenied",
+  "ReferenceNotFound",
+  "RollbackOfRollback",
+  "UpgradeIsDryRun",
+  "UpgradeNotCommitted",
+  "AlreadyRolledBack",
+  "RollbackInProgress",
+  "LaterUpgrade",
+]);
+
+/**
+ * The class of a request's Complete reason, for alerts that must page on real failures only.
+ * An unknown reason counts as failed: a new way of failing must not go unnoticed.
+ */
+export function outcomeClass(reason: string): OutcomeClass {
+  if (reason === "Succeeded") return OutcomeClass.Succeeded;
+  if (reason === "DryRunSucceeded") return OutcomeClass.DryRun;
+  if (REFUSALS.has(reason)) return OutcomeClass.Refused;
+  return OutcomeClass.Failed;
 }
 
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
@@ -181,10 +275,28 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   leader.set(0);
   const operations = new Counter({
     name: "cairn_operations_total",
-    help: "Finished upgrade and rollback requests by kind and outcome (the Complete reason).",
-    labelNames: ["kind", "outcome"] as const,
+    help: "Finished upgrade and rollback requests by kind, outcome (the Complete reason) and its class (succeeded, failed, refused, dry_run).",
+    labelNames: ["kind", "outcome", "class"] as const,
     registers,
   });
+  const buildInfo = new Gauge({
+    name: "cairn_build_info",
+    help: "Always 1; the labels say which Cairn and which Node.js run.",
+    labelNames: ["version", "node_version"] as const,
+    registers,
+  });
+  buildInfo.set({ version: opts.build?.version ?? "unknown", node_version: process.version }, 1);
+  const appInfo = new Gauge({
+    name: "cairn_app_info",
+    help: "Always 1 per ManagedApp; the labels carry its current version and whether an update is available or it is frozen.",
+    labelNames: ["namespace", "name", "version", "update_available", "frozen"] as const,
+    registers,
+  });
+  // The labels each app's series has now, so that a change replaces the series.
+  const appSeries = new Map<
+    string,
+    Record<"namespace" | "name" | "version" | "update_available" | "frozen", string>
+  >();
   const stepDuration = new Histogram({
     name: "cairn_step_duration_seconds",
     help: "Duration of request steps by kind, step and how they ended.",
@@ -259,9 +371,33 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       stepDuration.observe({ kind, step, reason }, Math.max(0, seconds));
     },
     requestFinished(kind, reason, status) {
-      operations.inc({ kind, outcome: reason });
+      operations.inc({ kind, outcome: reason, class: outcomeClass(reason) });
       const seconds = downtimeSeconds(status);
       if (seconds !== undefined) downtime.observe({ kind }, Math.max(0, seconds));
+    },
+    upgradeRecovered(upgrade, rollback) {
+      const seconds = recoveryDowntimeSeconds(upgrade, rollback);
+      if (seconds !== undefined) {
+        downtime.observe({ kind: "UpgradeRequest" }, Math.max(0, seconds));
+      }
+    },
+    setAppInfo(app, info) {
+      const key = `${app.namespace}/${app.name}`;
+      const before = appSeries.get(key);
+      const labels = info && {
+        namespace: app.namespace,
+        name: app.name,
+        version: info.version,
+        update_available: String(info.updateAvailable),
+        frozen: String(info.frozen),
+      };
+      if (before && JSON.stringify(before) !== JSON.stringify(labels)) appInfo.remove(before);
+      if (labels) {
+        appInfo.set(labels, 1);
+        appSeries.set(key, labels);
+      } else {
+        appSeries.delete(key);
+      }
     },
     setFrozenApps(count) {
       frozen.set(count);

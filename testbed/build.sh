@@ -139,10 +139,43 @@ build_snapshot() {
     snapshot.storage.k8s.io_volumesnapshots.yaml 'groupsnapshot.storage.k8s.io_*.yaml'
 }
 
+build_helm() {
+  cd "$here/go/helm"
+  # Without the version flag, `helm version` reports the bare minor (v4.2) and no metadata.
+  go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM" \
+    -o "$1/helm" helm.sh/helm/v4/cmd/helm
+}
+
+build_promtool() {
+  # Prometheus 3.x.y is tagged v0.(300+x).y in Go: v0.316.0 is 3.16.0, which --version reports.
+  local minor=${PROMETHEUS#v0.} prom
+  minor=${minor%%.*}
+  prom="3.$((minor - 300)).${PROMETHEUS##*.}"
+  cd "$here/go/promtool"
+  # remove_all_sd leaves out the service-discovery plugins (cloud SDKs) that promtool registers
+  # but rule checking never uses; they are most of its build time.
+  go build -trimpath -tags remove_all_sd \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$prom" \
+    -o "$1/promtool" github.com/prometheus/prometheus/cmd/promtool
+}
+
+build_prometheus_operator() {
+  # Nothing is compiled: the chart's ServiceMonitor, PodMonitor and PrometheusRule only need the
+  # CRDs, copied from the module folder (the wrapper's go.sum pins the module's hash).
+  local out=$1 src f
+  src=$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR" \
+    prometheus-operator)/example/prometheus-operator-crd
+  mkdir -p "$out/crds"
+  for f in servicemonitors podmonitors prometheusrules; do
+    cp "$src/monitoring.coreos.com_$f.yaml" "$out/crds/"
+  done
+  chmod -R u+w "$out/crds"
+}
+
 only=("$@")
 for c in "${only[@]}"; do
   case "$c" in
-    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot) ;;
+    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot | helm | promtool | prometheusOperator) ;;
     *) echo "testbed build: unknown component '$c'" >&2; exit 2 ;;
   esac
 done
@@ -155,5 +188,10 @@ build_component fluxKustomize "flux-kustomize-$FLUX_KUSTOMIZE+$platform+$(module
   build_flux_kustomize
 build_component fluxHelm "flux-helm-$FLUX_HELM+$platform+$(module_hash flux-helm)" build_flux_helm
 build_component snapshot "snapshot-$SNAPSHOTTER+$platform+$(module_hash snapshot)" build_snapshot
+build_component helm "helm-$HELM+$platform+$(module_hash helm)" build_helm
+build_component promtool "promtool-$PROMETHEUS+$platform+$(module_hash promtool)" build_promtool
+build_component prometheusOperator \
+  "prometheus-operator-$PROMETHEUS_OPERATOR+$platform+$(module_hash prometheus-operator)" \
+  build_prometheus_operator
 echo "testbed build: done in $((SECONDS - total_start))s" >&2
 (IFS=,; echo "{${dirs[*]}}")

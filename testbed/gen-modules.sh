@@ -3,7 +3,7 @@
 # Run it by hand after bumping a version, then commit go.mod and go.sum. build.sh never
 # rewrites them (it builds from what is committed, so every machine compiles the same code).
 #
-# Usage: testbed/gen-modules.sh [kube|kwok|flux-source|flux-kustomize|flux-helm|snapshot]...
+# Usage: testbed/gen-modules.sh [kube|kwok|flux-source|flux-kustomize|flux-helm|snapshot|helm|promtool|prometheus-operator]...
 #        (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -103,9 +103,31 @@ gen_snapshot() {
     github.com/kubernetes-csi/external-snapshotter/client/v8 "$SNAPSHOTTER" \
     github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
 }
+# gen_tool NAME MODULE VERSION TOOL-PACKAGE: a wrapper module for one command-line tool, with
+# the tool's own non-local replaces, like gen_controller.
+gen_tool() {
+  local name=$1 module=$2 version=$3 tool=$4 dir="$here/go/$1" modfile
+  fresh_module "$dir" "cairn.dev/testbed/$name"
+  cd "$dir"
+  modfile=$(module_file "$module@$version")
+  [ -n "$modfile" ] || { echo "gen-modules: cannot download $module@$version" >&2; exit 1; }
+  go mod edit -require="$module@$version"
+  copy_replaces "$modfile"
+  go mod edit -tool="$tool"
+  go mod tidy
+}
+gen_helm() { gen_tool helm helm.sh/helm/v4 "$HELM" helm.sh/helm/v4/cmd/helm; }
+gen_promtool() {
+  gen_tool promtool github.com/prometheus/prometheus "$PROMETHEUS" \
+    github.com/prometheus/prometheus/cmd/promtool
+}
+gen_prometheus_operator() {
+  gen_tool prometheus-operator github.com/prometheus-operator/prometheus-operator \
+    "$PROMETHEUS_OPERATOR" github.com/prometheus-operator/prometheus-operator/cmd/operator
+}
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kube kwok flux-source flux-kustomize flux-helm snapshot)
+[ ${#targets[@]} -gt 0 ] || targets=(kube kwok flux-source flux-kustomize flux-helm snapshot helm promtool prometheus-operator)
 for t in "${targets[@]}"; do
   case "$t" in
     kube) gen_kube ;;
@@ -114,6 +136,9 @@ for t in "${targets[@]}"; do
     flux-kustomize) gen_flux_kustomize ;;
     flux-helm) gen_flux_helm ;;
     snapshot) gen_snapshot ;;
+    helm) gen_helm ;;
+    promtool) gen_promtool ;;
+    prometheus-operator) gen_prometheus_operator ;;
     *) echo "gen-modules: unknown module '$t'" >&2; exit 2 ;;
   esac
 done

@@ -35,6 +35,18 @@ export const IMAGE_NAME_MAX = 255;
 export const DURATION_PATTERN = "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$";
 export const DURATION_MAX = 64;
 
+/**
+ * Every duration of a spec lies within these bounds: a timeout of zero fails a step before it
+ * starts, and one of "9999999999h" has no date to end on (deadline arithmetic would overflow).
+ * One week is longer than any step should ever wait while it holds the app's lock.
+ */
+export const DURATION_MIN_VALUE = "1s";
+export const DURATION_MAX_VALUE = "168h";
+export const DURATION_MIN_MS = 1_000;
+export const DURATION_MAX_MS = 168 * 3_600_000;
+export const DURATION_RULE = `duration(self) >= duration('${DURATION_MIN_VALUE}') && duration(self) <= duration('${DURATION_MAX_VALUE}')`;
+export const DURATION_BOUNDS_MESSAGE = `must be a duration from ${DURATION_MIN_VALUE} to ${DURATION_MAX_VALUE}`;
+
 export const GIT_URL_PATTERN = "^(https?|ssh)://\\S+$";
 export const GIT_URL_MAX = 2048;
 
@@ -48,11 +60,16 @@ export const COMMIT_SHA_PATTERN = "^([0-9a-f]{40}|[0-9a-f]{64})$";
 export const GIT_PATH_MAX = 1024;
 export const VERSION_PATH_MAX = 512;
 
-/** Matches a ".." segment anywhere in a slash-separated path (the CEL rule uses the same). */
-export const PARENT_SEGMENT_PATTERN = "(^|/)[.][.](/|$)";
-export const GIT_PATH_RULE = `!self.startsWith('/') && !self.matches('${PARENT_SEGMENT_PATTERN}')`;
+/**
+ * A plain relative path to a file: slash-separated, non-empty segments, no leading or trailing '/'
+ * (Git's tree has no "", "." or ".." entries, so such a path names nothing Cairn could edit).
+ */
+export const PLAIN_PATH_PATTERN = "^[^/]+(/[^/]+)*$";
+/** Matches a "." or ".." segment anywhere in a slash-separated path (the CEL rule uses the same). */
+export const DOT_SEGMENT_PATTERN = "(^|/)[.][.]?(/|$)";
+export const GIT_PATH_RULE = `self.matches('${PLAIN_PATH_PATTERN}') && !self.matches('${DOT_SEGMENT_PATTERN}')`;
 export const GIT_PATH_MESSAGE =
-  "spec.gitPath must be a relative path inside the repository (no leading '/', no '..' segments)";
+  "spec.gitPath must be a plain relative path to a file in the repository (no leading or trailing '/', no empty, '.' or '..' segments)";
 
 const pattern = (source: string, what: string, max: number) =>
   z
@@ -90,10 +107,45 @@ export const ImageName = pattern(
   'an image repository without tag, such as "ghcr.io/org/app"',
   IMAGE_NAME_MAX,
 );
-export const Duration = pattern(
+const GoDuration = pattern(
   DURATION_PATTERN,
   'a duration such as "90s", "5m" or "1h30m"',
   DURATION_MAX,
+);
+
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * "90s", "5m", "1h30m", "250ms" → milliseconds (Infinity for digits beyond any number); undefined
+ * for anything else.
+ */
+export function durationMs(text: string): number | undefined {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (DURATION_UNIT_MS[m[2] ?? ""] ?? 0);
+    matched = re.lastIndex;
+  }
+  return matched === text.length && text.length > 0 ? total : undefined;
+}
+
+/** A Go duration within the bounds above; the CEL rule DURATION_RULE mirrors the refinement. */
+export const Duration = GoDuration.refine(
+  (text) => {
+    const ms = durationMs(text);
+    // A malformed value is the pattern's error; this rule speaks only about the range.
+    return ms === undefined || (ms >= DURATION_MIN_MS && ms <= DURATION_MAX_MS);
+  },
+  { error: DURATION_BOUNDS_MESSAGE },
 );
 export const GitUrl = pattern(GIT_URL_PATTERN, "an http(s):// or ssh:// URL", GIT_URL_MAX);
 export const GitBranch = pattern(

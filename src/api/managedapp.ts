@@ -10,7 +10,8 @@ import {
   GIT_PATH_MESSAGE,
   GitBranch,
   GitUrl,
-  PARENT_SEGMENT_PATTERN,
+  DOT_SEGMENT_PATTERN,
+  PLAIN_PATH_PATTERN,
   Count,
   Text,
   Timestamp,
@@ -22,14 +23,18 @@ import { ObjectMeta } from "./meta.ts";
 import { FluxObjectRef, WorkloadKind } from "./request-status.ts";
 import { constraintProblem } from "../updates/versions.ts";
 
-const parentSegment = new RegExp(PARENT_SEGMENT_PATTERN);
+const plainPath = new RegExp(PLAIN_PATH_PATTERN);
+const dotSegment = new RegExp(DOT_SEGMENT_PATTERN);
 
-/** A path inside the Git repository; never absolute, never climbing out with "..". */
+/** A file's path inside the Git repository; never absolute, never climbing out with "..". */
 export const GitPath = z
   .string()
   .min(1)
   .max(GIT_PATH_MAX)
-  .refine((p) => !p.startsWith("/") && !parentSegment.test(p), { error: GIT_PATH_MESSAGE });
+  // An empty path is min(1)'s error alone.
+  .refine((p) => p === "" || (plainPath.test(p) && !dotSegment.test(p)), {
+    error: GIT_PATH_MESSAGE,
+  });
 
 /** A namespaced reference; the namespace defaults to the ManagedApp's. */
 export const NamespacedRef = z.object({

@@ -100,13 +100,18 @@ function httpCredentials(values: Map<string, string>): CredentialsResult {
     }
     return { ok: true, credentials: { kind: "basic", username, password: pass } };
   }
-  return { ok: true, credentials: { kind: "none" } };
+  // A named Secret that holds no credential is a mistake (a wrong Secret, a typo in a key), not
+  // a wish to push anonymously: that is what naming no Secret means.
+  return missing(
+    "username",
+    `has none of the keys Cairn pushes with over http(s): username (with password) or bearerToken; found ${[...values.keys()].sort().join(", ") || "no keys"}`,
+  );
 }
 
 /**
  * Credentials from a Secret's data (base64 values, as the API returns them). With a transport
  * the keys are picked as Flux picks them for that URL scheme; without one, an identity key means
- * SSH. A Secret with none of the keys (say only ca.crt) yields {kind: "none"}.
+ * SSH. A Secret with none of the keys (say only ca.crt) is an error: it names no credential.
  */
 export function credentialsFromSecretData(
   data: Readonly<Record<string, string>>,

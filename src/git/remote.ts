@@ -61,6 +61,8 @@ export interface GitRemoteSpec {
   readonly gitRepository: ObjectKey;
   /** The Secret the credentials came from, if any. */
   readonly secret: ObjectKey | undefined;
+  /** Where the branch was set: the ManagedApp's field path, or the GitRepository's. */
+  readonly branchField: string;
 }
 
 export type RemoteError =
@@ -195,6 +197,12 @@ export async function resolveGitRemote(input: ResolveRemoteInput): Promise<Resol
     });
   }
   const branch = git?.branch ?? (ref?.branch || FLUX_DEFAULT_BRANCH);
+  const repoName = `GitRepository ${repoKey.namespace}/${repoKey.name}`;
+  const branchField = git?.branch
+    ? "spec.git.branch"
+    : ref?.branch
+      ? `${repoName} spec.ref.branch`
+      : `${repoName} spec.ref (none: Flux's default branch ${FLUX_DEFAULT_BRANCH})`;
   const urlSource = git?.url
     ? { kind: "ManagedApp" as const, namespace: appNamespace, name: app.metadata.name }
     : { kind: "GitRepository" as const, ...repoKey };
@@ -203,6 +211,10 @@ export async function resolveGitRemote(input: ResolveRemoteInput): Promise<Resol
   if (git?.secretRef) secret = { namespace: appNamespace, name: git.secretRef.name };
   else if (secretRef && url === repoUrl)
     secret = { namespace: repoKey.namespace, name: secretRef.name };
+  // Every message about the Secret starts with the field that named it.
+  const secretField = git?.secretRef
+    ? "spec.git.secretRef.name"
+    : `${repoName} spec.secretRef.name`;
 
   let credentials: GitCredentials = { kind: "none" };
   if (secret) {
@@ -216,7 +228,7 @@ export async function resolveGitRemote(input: ResolveRemoteInput): Promise<Resol
         code: "not-found",
         kind: "Secret",
         ...secret,
-        message: `Secret ${secret.namespace}/${secret.name} not found`,
+        message: `${secretField}: Secret ${secret.namespace}/${secret.name} not found`,
       });
     }
     const data = SecretData.safeParse(secretObject);
@@ -226,7 +238,7 @@ export async function resolveGitRemote(input: ResolveRemoteInput): Promise<Resol
         code: "credentials",
         secret,
         error: parsed.error,
-        message: `Secret ${secret.namespace}/${secret.name}: ${parsed.error.message}`,
+        message: `${secretField}: Secret ${secret.namespace}/${secret.name}: ${parsed.error.message}`,
       });
     }
     credentials = parsed.credentials;
@@ -234,6 +246,14 @@ export async function resolveGitRemote(input: ResolveRemoteInput): Promise<Resol
 
   return {
     ok: true,
-    remote: { url, branch, credentials, source: urlSource, gitRepository: repoKey, secret },
+    remote: {
+      url,
+      branch,
+      credentials,
+      source: urlSource,
+      gitRepository: repoKey,
+      secret,
+      branchField,
+    },
   };
 }

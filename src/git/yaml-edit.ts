@@ -12,7 +12,7 @@ import {
   type NodePath,
 } from "./yaml-scalar.ts";
 
-export { readImageTags, setImageTag } from "./yaml-images.ts";
+export { currentTag, IMPLIED_TAG, readImageTags, setImageTag } from "./yaml-images.ts";
 export type { ImageEditError, ImageOccurrence, ImageForm } from "./yaml-images.ts";
 
 export type ValueEditError = {

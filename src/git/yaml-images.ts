@@ -27,6 +27,21 @@ export interface ImageOccurrence {
   readonly digest: string | undefined;
 }
 
+/**
+ * The tag a container reference without one runs: Docker and the kubelet pull `latest`. Kustomize
+ * and Helm entries without a tag have no such meaning (the chart or the manifest decides), so only
+ * the container form implies it.
+ */
+export const IMPLIED_TAG = "latest";
+
+/** The tag an occurrence runs: the written one, or the one a bare container reference implies. */
+export function currentTag(occurrence: ImageOccurrence): string | undefined {
+  if (occurrence.tag !== undefined) return occurrence.tag;
+  return occurrence.form === "container" && occurrence.digest === undefined
+    ? IMPLIED_TAG
+    : undefined;
+}
+
 export type ImageEditError = {
   readonly code:
     "not-yaml" | "image-not-found" | "digest-pinned" | "no-tag" | "not-scalar" | "invalid-value";

@@ -11,7 +11,15 @@ export type ReleaseProblem =
   /** Revisions exist, none of them deployed (first install pending or failed, or uninstalled). */
   | { readonly code: "NoDeployedRelease"; readonly message: string }
   /** The newest revision above the deployed one is pending-*: stuck mid-action. */
-  | { readonly code: "PendingRelease"; readonly release: Release; readonly message: string }
+  | {
+      readonly code: "PendingRelease";
+      readonly release: Release;
+      /** The Secret that stores the pending revision. */
+      readonly secret: SecretRef | undefined;
+      /** What a person runs to unstick it (Helm refuses every further action until then). */
+      readonly recovery: string;
+      readonly message: string;
+    }
   /** The newest revision above the deployed one failed. */
   | { readonly code: "FailedRelease"; readonly release: Release; readonly message: string }
   /** The newest revision above the deployed one has another status (uninstalling, unknown …). */
@@ -44,6 +52,20 @@ function describe(r: Release): string {
 }
 
 /**
+ * The command that unsticks a release left pending-* above its deployed revision: roll back to
+ * that revision, without hooks (a hook is what hangs or dies most often, and would run again).
+ * The namespace is the storage namespace, where Helm looks for the release.
+ */
+export function rollbackCommand(
+  release: string,
+  deployedRevision: number,
+  namespace: string | undefined,
+): string {
+  const ns = namespace ? ` --namespace ${namespace}` : "";
+  return `helm rollback ${release} ${deployedRevision}${ns} --no-hooks`;
+}
+
+/**
  * Picks the release from the Secrets of one release (listed with `owner=helm,name=<release>`).
  * Pass the shared ReleaseCache as decoder so unchanged Secrets are not decoded again.
  */
@@ -59,11 +81,14 @@ export function selectRelease(
     };
   }
   const decoded: Release[] = [];
+  const secretOf = new Map<number, SecretRef>();
   const unreadable: { secret: SecretRef | undefined; error: ReleaseError }[] = [];
   for (const s of secrets) {
     const result = decoder.decode(s);
-    if (result.ok) decoded.push(result.release);
-    else unreadable.push({ secret: result.secret, error: result.error });
+    if (result.ok) {
+      decoded.push(result.release);
+      secretOf.set(result.release.version, result.secret);
+    } else unreadable.push({ secret: result.secret, error: result.error });
   }
   decoded.sort((a, b) => b.version - a.version);
   const latest = decoded[0];
@@ -85,10 +110,15 @@ export function selectRelease(
     const status = latest.info.status;
     const base = `${describe(latest)} is ${status} above the deployed revision ${current.version}`;
     if (isPending(status)) {
+      const secret = secretOf.get(latest.version);
+      const recovery = rollbackCommand(latest.name, current.version, secret?.namespace);
+      const where = secret ? ` (Secret ${secret.namespace}/${secret.name})` : "";
       problems.push({
         code: "PendingRelease",
         release: latest,
-        message: `${base}: an action was interrupted and the release is stuck`,
+        secret,
+        recovery,
+        message: `${base}${where}: an action was interrupted and the release is stuck; Helm refuses every further action until it is rolled back: ${recovery}`,
       });
     } else if (status === "failed") {
       problems.push({

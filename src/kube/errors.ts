@@ -85,3 +85,22 @@ export function kubeErrorFromStatus(
       return new KubeError("Unknown", message, status, opts);
   }
 }
+
+/** HTTP statuses of an API server that is not serving (starting, stopping) or a proxy without one. */
+const NOT_SERVING = new Set([502, 503, 504]);
+
+/**
+ * The API server could not be reached or is not serving: a request that got no answer at all (a
+ * refused or reset connection) or 502/503/504. Nothing about the request itself was wrong, so its
+ * retry is worth making as soon as the API is back. Follows `cause`, as callers wrap errors.
+ */
+export function isApiUnreachable(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 8; depth++) {
+    if (e instanceof KubeError) {
+      return e.code === "Transient" && (e.status === undefined || NOT_SERVING.has(e.status));
+    }
+    e = e.cause;
+  }
+  return false;
+}

@@ -1,5 +1,6 @@
 // Ties a work queue to a reconcile function. The one switch below is the only place that turns
 // an Outcome into queue operations, so no reconcile ever touches time or retries itself.
+import { isApiUnreachable } from "../kube/errors.ts";
 import { silentLog, type LogFn } from "./log.ts";
 import { retry, toError, type Outcome } from "./outcome.ts";
 import type { ShutdownResult, WorkQueue } from "./workqueue.ts";
@@ -17,6 +18,12 @@ export interface ControllerOptions {
   /** A terminal outcome: record it (an Event, a metric); the key is not retried. */
   readonly onTerminal?: (key: string, reason: string, message: string) => void;
 }
+
+// A key that failed because the API was down says nothing about itself: its exponential backoff
+// (up to 5 min) would keep it idle long after the API is back. Capped, every such key runs again
+// within this long of the API's return; while the API is down, each costs one cheap failed
+// connection per period.
+const UNREACHABLE_RETRY_MS = 2_000;
 
 export class Controller {
   readonly name: string;
@@ -94,12 +101,17 @@ export class Controller {
           this.#log("info", "reconcile aborted by shutdown", fields);
           return;
         }
-        const delayMs = this.queue.addRateLimited(key);
+        const unreachable = isApiUnreachable(outcome.error);
+        const delayMs = this.queue.addRateLimited(
+          key,
+          unreachable ? UNREACHABLE_RETRY_MS : undefined,
+        );
         this.#log("warn", "reconcile failed; retrying", {
           ...fields,
           outcome: "retry",
           retryInMs: delayMs,
           failures: this.queue.failures(key),
+          apiUnreachable: unreachable,
           err: toError(outcome.error),
         });
         return;

@@ -9,7 +9,7 @@ import type {
   WatchEvent,
   WatchOptions,
 } from "../kube/client.ts";
-import { isKubeError } from "../kube/errors.ts";
+import { isApiUnreachable, isKubeError } from "../kube/errors.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { wait, type Cancel, type Clock } from "./clock.ts";
 import { objectKey } from "./keys.ts";
@@ -88,6 +88,10 @@ type WatchEnd =
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 };
 const DEFAULT_WATCH_TIMEOUT = { min: 300, max: 600 };
 const DEFAULT_RESYNC_MS = 10 * 60_000;
+// While the API server cannot be reached, a list or watch is retried at least this often, so the
+// cache (and every wake-up it drives) resumes within this long of the API's return instead of
+// after a backoff that grew during the outage. A handful of informers make the cost negligible.
+const UNREACHABLE_MAX_BACKOFF_MS = 2_000;
 
 export class Informer {
   readonly apiVersion: string;
@@ -215,9 +219,12 @@ export class Informer {
   async #loop(signal: AbortSignal): Promise<void> {
     let needList = true;
     let failures = 0;
-    const backOff = async () => {
+    const backOff = async (err?: unknown) => {
       failures++;
-      await wait(this.#clock, backoffDelay(this.#backoff, failures, this.#random), signal);
+      const opts = isApiUnreachable(err)
+        ? { ...this.#backoff, maxMs: Math.min(this.#backoff.maxMs, UNREACHABLE_MAX_BACKOFF_MS) }
+        : this.#backoff;
+      await wait(this.#clock, backoffDelay(opts, failures, this.#random), signal);
     };
     while (!signal.aborted) {
       if (needList) {
@@ -227,7 +234,7 @@ export class Informer {
         } catch (err) {
           if (isAborted(signal)) return;
           this.#log("warn", "list failed; retrying", this.#fields({ err: toError(err) }));
-          await backOff();
+          await backOff(err);
           continue;
         }
       }
@@ -259,7 +266,7 @@ export class Informer {
             "watch failed; restarting",
             this.#fields({ err: end.error, failures: failures + 1 }),
           );
-          await backOff();
+          await backOff(end.error);
           break;
       }
     }

@@ -127,12 +127,19 @@ export class WorkQueue {
     this.#delayed.set(key, { at, cancel });
   }
 
-  /** Adds the key after its per-key backoff and returns the delay chosen. */
-  addRateLimited(key: string): number {
+  /**
+   * Adds the key after its per-key backoff and returns the delay chosen. `maxMs` caps this one
+   * delay (the failure still counts), for a failure that says nothing about the key itself.
+   */
+  addRateLimited(key: string, maxMs?: number): number {
     const failures = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, failures);
     this.#rateLimitedAdds++;
-    const delay = backoffDelay(this.#backoff, failures, this.#random);
+    const backoff =
+      maxMs === undefined
+        ? this.#backoff
+        : { ...this.#backoff, maxMs: Math.min(maxMs, this.#backoff.maxMs) };
+    const delay = backoffDelay(backoff, failures, this.#random);
     this.addAfter(key, delay);
     return delay;
   }

@@ -307,7 +307,7 @@ describe("RollbackRequest", () => {
     await finalizerGone(app, "to-110-back");
     expect(await lease(app)).toBeUndefined();
     expect(await ctl.metrics()).toMatch(
-      /cairn_operations_total\{kind="RollbackRequest",outcome="Succeeded"\} 1/,
+      /cairn_operations_total\{kind="RollbackRequest",outcome="Succeeded",class="succeeded"\} 1/,
     );
   });
 

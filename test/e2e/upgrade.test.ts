@@ -27,6 +27,7 @@ interface RequestStatus {
 }
 
 const API = "cairn.dev/v1alpha1";
+const WEB_REPLICAS = 3;
 const missingGit = (): never => {
   throw new Error("the e2e tier needs the full test bed");
 };
@@ -93,6 +94,19 @@ describe("UpgradeRequest", () => {
   const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
   const chartInGit = () => chartVersionInGit(git ?? missingGit(), repo);
 
+  async function webReplicas(): Promise<{ spec: number | undefined; ready: number | undefined }> {
+    const d = await admin.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: ns,
+      name: "demo-web",
+    });
+    return {
+      spec: (d["spec"] as { replicas?: number }).replicas,
+      ready: (d["status"] as { readyReplicas?: number } | undefined)?.readyReplicas,
+    };
+  }
+
   async function fluxSuspended(): Promise<boolean[]> {
     return Promise.all(
       [ksRef(), hrRef()].map(
@@ -112,6 +126,8 @@ describe("UpgradeRequest", () => {
       prefix: "upg",
       helmTimeout: "20s",
       labels: controller.labels,
+      // More than one replica, so a count that comes back is not the code's fallback of 1.
+      replicas: { web: WEB_REPLICAS },
     });
     ns = app.namespace;
     repo = app.repo;
@@ -143,7 +159,7 @@ describe("UpgradeRequest", () => {
     ]);
     expect(s.plan?.volumes.map((v) => v.name).sort()).toEqual(["data-demo-db-0", "demo-uploads"]);
     expect(s.plan?.workloads.map((w) => `${w.kind}/${w.name}=${w.replicas}`).sort()).toEqual([
-      "Deployment/demo-web=1",
+      `Deployment/demo-web=${WEB_REPLICAS}`,
       "StatefulSet/demo-db=1",
     ]);
     expect(s.preflight?.every((c) => c.passed)).toBe(true);
@@ -209,6 +225,8 @@ describe("UpgradeRequest", () => {
       name: "demo-db",
     });
     expect((sts["spec"] as { replicas: number }).replicas).toBe(1);
+    expect(s.replicas?.find((w) => w.name === "demo-web")?.original).toBe(WEB_REPLICAS);
+    expect(await webReplicas()).toEqual({ spec: WEB_REPLICAS, ready: WEB_REPLICAS });
     const app = await admin.get(appRef());
     expect(
       statusOf<{ lastUpgrade: { name: string; outcome: string }; currentVersion: string }>(app)
@@ -223,7 +241,7 @@ describe("UpgradeRequest", () => {
     });
     expect(lease).toBeUndefined();
     expect(await controller.metrics()).toMatch(
-      /cairn_operations_total\{kind="UpgradeRequest",outcome="Succeeded"\} 1/,
+      /cairn_operations_total\{kind="UpgradeRequest",outcome="Succeeded",class="succeeded"\} 1/,
     );
   });
 
@@ -241,6 +259,8 @@ describe("UpgradeRequest", () => {
       name: "demo-db",
     });
     expect((sts["spec"] as { replicas: number }).replicas).toBe(1);
+    // Restored to what it ran before ScaleDown, not to 1.
+    expect((await webReplicas()).spec).toBe(WEB_REPLICAS);
     // Put Git back for the next tests, as a user would after deciding not to roll back.
     await pushEdit(
       `${git?.url ?? ""}/${repo}.git`,

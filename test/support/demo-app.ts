@@ -21,6 +21,8 @@ export interface DemoOptions {
   readonly helmTimeout?: string;
   /** Labels of the ManagedApp: the test controller's selector (TestController.labels). */
   readonly labels: Readonly<Record<string, string>>;
+  /** Replicas of the chart's workloads (the chart's default is 1 each). */
+  readonly replicas?: { readonly web?: number; readonly db?: number };
 }
 
 export async function setUpDemoApp(
@@ -36,5 +38,6 @@ export async function setUpDemoApp(
     ...(opts.spec ? { spec: opts.spec } : {}),
     ...(opts.helmTimeout ? { helmTimeout: opts.helmTimeout } : {}),
     labels: opts.labels,
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
   });
 }

@@ -85,6 +85,22 @@ describe("createLogger", () => {
     }
   });
 
+  it("keeps the pod identity at the top level while an SSH identity inside an object is redacted", () => {
+    const { logger, lines } = capture();
+    toLogFn(logger)("info", "cairn starting", { identity: "cairn-controller-7d9f-abcde" });
+    toLogFn(logger)("warn", "lost the lease", {
+      lease: "cairn-system/cairn-controller",
+      identity: "cairn-controller-7d9f-abcde",
+      credentials: { kind: "ssh", identity: "-----BEGIN OPENSSH PRIVATE KEY-----" },
+    });
+    expect(lines[0]).toMatchObject({ identity: "cairn-controller-7d9f-abcde" });
+    expect(lines[1]).toMatchObject({
+      identity: "cairn-controller-7d9f-abcde",
+      credentials: { kind: "ssh", identity: REDACTED },
+    });
+    expect(JSON.stringify(lines)).not.toContain("PRIVATE KEY");
+  });
+
   it("redacts through the runtime's LogFn and in child loggers too", () => {
     const { logger, lines } = capture();
     const log = toLogFn(reconcileLogger(logger, { controller: "upgrade", key: "shop/db" }));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createMetrics, downtimeSeconds } from "../../src/metrics.ts";
+import { RefusalReason } from "../../src/controllers/rollback/plan.ts";
+import {
+  createMetrics,
+  downtimeSeconds,
+  outcomeClass,
+  recoveryDowntimeSeconds,
+} from "../../src/metrics.ts";
 
 interface Sample {
   readonly name: string;
@@ -83,6 +89,33 @@ describe("downtimeSeconds", () => {
   });
 });
 
+describe("outcomeClass", () => {
+  it.each([
+    ["Succeeded", "succeeded"],
+    ["DryRunSucceeded", "dry_run"],
+    ["InvalidSpec", "refused"],
+    ["AppNotFound", "refused"],
+    ["UpgradeNotFound", "refused"],
+    ["PlanFailed", "refused"],
+    ["ReferenceDenied", "refused"],
+    ["ReferenceNotFound", "refused"],
+    ["RollbackRequired", "failed"],
+    ["RollbackTriggered", "failed"],
+    ["RestoreIncomplete", "failed"],
+    ["DeadlineExceeded", "failed"],
+    ["GitChanged", "failed"],
+    ["SomethingNew", "failed"],
+  ])("%s is %s", (reason, cls) => {
+    expect(outcomeClass(reason)).toBe(cls);
+  });
+
+  it("counts every refusal of a rollback as refused", () => {
+    for (const reason of Object.values(RefusalReason)) {
+      expect(outcomeClass(reason), reason).toBe("refused");
+    }
+  });
+});
+
 describe("request metrics", () => {
   it("count finished requests by kind and outcome", async () => {
     const m = createMetrics({ processMetrics: false });
@@ -93,17 +126,39 @@ describe("request metrics", () => {
     const text = await scrape(m);
     expect(text).toContain("# TYPE cairn_operations_total counter");
     expect(
-      value(text, "cairn_operations_total", { kind: "UpgradeRequest", outcome: "Succeeded" }),
+      value(text, "cairn_operations_total", {
+        kind: "UpgradeRequest",
+        outcome: "Succeeded",
+        class: "succeeded",
+      }),
     ).toBe(2);
     expect(
       value(text, "cairn_operations_total", {
         kind: "UpgradeRequest",
         outcome: "RollbackRequired",
+        class: "failed",
       }),
     ).toBe(1);
     expect(
-      value(text, "cairn_operations_total", { kind: "RollbackRequest", outcome: "Succeeded" }),
+      value(text, "cairn_operations_total", {
+        kind: "RollbackRequest",
+        outcome: "Succeeded",
+        class: "succeeded",
+      }),
     ).toBe(1);
+  });
+
+  it("class each outcome, so that alerts page on failures only", async () => {
+    const m = createMetrics({ processMetrics: false });
+    for (const reason of ["InvalidSpec", "PlanFailed", "DryRunSucceeded", "RestoreIncomplete"])
+      m.requestFinished("UpgradeRequest", reason, {});
+    const text = await scrape(m);
+    const of = (outcome: string, cls: string) =>
+      value(text, "cairn_operations_total", { kind: "UpgradeRequest", outcome, class: cls });
+    expect(of("InvalidSpec", "refused")).toBe(1);
+    expect(of("PlanFailed", "refused")).toBe(1);
+    expect(of("DryRunSucceeded", "dry_run")).toBe(1);
+    expect(of("RestoreIncomplete", "failed")).toBe(1);
   });
 
   it("observe the app's downtime when the history has both ends, per kind", async () => {
@@ -135,6 +190,73 @@ describe("request metrics", () => {
     expect(value(text, "cairn_app_downtime_seconds_count", { kind: "RollbackRequest" })).toBe(
       undefined,
     );
+  });
+
+  it("observe no downtime for a request whose health check failed: the app is still down", async () => {
+    const m = createMetrics({ processMetrics: false });
+    m.requestFinished("UpgradeRequest", "RollbackTriggered", {
+      history: [
+        {
+          name: "ScaleDown",
+          startedAt: "2025-03-01T12:00:00Z",
+          completedAt: "2025-03-01T12:00:20Z",
+          reason: "Succeeded",
+        },
+        {
+          name: "HealthCheck",
+          startedAt: "2025-03-01T12:01:00Z",
+          completedAt: "2025-03-01T12:06:00Z",
+          reason: "DeadlineExceeded",
+        },
+      ],
+    });
+    expect(
+      value(await scrape(m), "cairn_app_downtime_seconds_count", { kind: "UpgradeRequest" }),
+    ).toBeUndefined();
+  });
+
+  it("observe a failed upgrade's downtime until its rollback's health check passed", async () => {
+    const m = createMetrics({ processMetrics: false });
+    const upgrade = {
+      history: [
+        {
+          name: "ScaleDown",
+          startedAt: "2025-03-01T12:00:00Z",
+          completedAt: "2025-03-01T12:00:20Z",
+          reason: "Succeeded",
+        },
+        {
+          name: "HealthCheck",
+          startedAt: "2025-03-01T12:01:00Z",
+          completedAt: "2025-03-01T12:06:00Z",
+          reason: "Unhealthy",
+        },
+      ],
+    };
+    const rollback = {
+      history: [
+        {
+          name: "ScaleDown",
+          startedAt: "2025-03-01T12:06:10Z",
+          completedAt: "2025-03-01T12:06:20Z",
+          reason: "NotNeeded",
+        },
+        {
+          name: "HealthCheck",
+          startedAt: "2025-03-01T12:08:00Z",
+          completedAt: "2025-03-01T12:10:00Z",
+          reason: "Succeeded",
+        },
+      ],
+    };
+    expect(recoveryDowntimeSeconds(upgrade, rollback)).toBe(600);
+    expect(recoveryDowntimeSeconds(upgrade, upgrade)).toBeUndefined();
+    expect(recoveryDowntimeSeconds({}, rollback)).toBeUndefined();
+    m.upgradeRecovered(upgrade, rollback);
+    m.upgradeRecovered({}, rollback);
+    const text = await scrape(m);
+    expect(value(text, "cairn_app_downtime_seconds_count", { kind: "UpgradeRequest" })).toBe(1);
+    expect(value(text, "cairn_app_downtime_seconds_sum", { kind: "UpgradeRequest" })).toBe(600);
   });
 
   it("clamp a negative downtime (clock skew) to 0", async () => {
@@ -180,6 +302,74 @@ describe("request metrics", () => {
     expect(value(await scrape(m), "cairn_frozen_apps")).toBe(2);
     m.setFrozenApps(0);
     expect(value(await scrape(m), "cairn_frozen_apps")).toBe(0);
+  });
+
+  it("report cairn_build_info with the version it was given and Node's", async () => {
+    const text = await scrape(
+      createMetrics({ processMetrics: false, build: { version: "1.2.3" } }),
+    );
+    expect(text).toContain("# TYPE cairn_build_info gauge");
+    expect(
+      value(text, "cairn_build_info", { version: "1.2.3", node_version: process.version }),
+    ).toBe(1);
+    const unknown = await scrape(createMetrics({ processMetrics: false }));
+    expect(
+      value(unknown, "cairn_build_info", { version: "unknown", node_version: process.version }),
+    ).toBe(1);
+  });
+
+  it("keep one cairn_app_info series per app, replaced when a fact changes, gone with the app", async () => {
+    const m = createMetrics({ processMetrics: false });
+    const app = { namespace: "shop", name: "demo" };
+    const labels = { namespace: "shop", name: "demo" };
+    m.setAppInfo(app, { version: "1.0.0", updateAvailable: true, frozen: false });
+    m.setAppInfo(
+      { namespace: "shop", name: "db" },
+      { version: "", updateAvailable: false, frozen: true },
+    );
+    let text = await scrape(m);
+    expect(text).toContain("# TYPE cairn_app_info gauge");
+    expect(
+      value(text, "cairn_app_info", {
+        ...labels,
+        version: "1.0.0",
+        update_available: "true",
+        frozen: "false",
+      }),
+    ).toBe(1);
+    m.setAppInfo(app, { version: "1.1.0", updateAvailable: false, frozen: false });
+    text = await scrape(m);
+    expect(
+      value(text, "cairn_app_info", {
+        ...labels,
+        version: "1.0.0",
+        update_available: "true",
+        frozen: "false",
+      }),
+    ).toBeUndefined();
+    expect(
+      value(text, "cairn_app_info", {
+        ...labels,
+        version: "1.1.0",
+        update_available: "false",
+        frozen: "false",
+      }),
+    ).toBe(1);
+    m.setAppInfo(app, undefined);
+    text = await scrape(m);
+    expect(samples(text).filter((s) => s.name === "cairn_app_info")).toEqual([
+      {
+        name: "cairn_app_info",
+        labels: {
+          namespace: "shop",
+          name: "db",
+          version: "",
+          update_available: "false",
+          frozen: "true",
+        },
+        value: 1,
+      },
+    ]);
   });
 
   it("keep requests of two Metrics values apart", async () => {

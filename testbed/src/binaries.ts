@@ -39,8 +39,43 @@ export function ensureBinaries(
   profile: keyof typeof BUILD_COMPONENTS,
   progress: (line: string) => void,
 ): Promise<BinaryDirs> {
+  return runBuild(BUILD_COMPONENTS[profile], progress).then(parseBuildOutput);
+}
+
+/**
+ * Tools some tests use besides the cluster's binaries: the helm CLI (at helm-controller's Helm
+ * version), promtool, and prometheus-operator's monitoring CRDs (no binary).
+ */
+export const ToolDirs = z.object({
+  helm: z.string().optional(),
+  promtool: z.string().optional(),
+  prometheusOperator: z.string().optional(),
+});
+export type ToolName = keyof z.infer<typeof ToolDirs>;
+
+/** Builds (when missing) the named tools and returns each one's cache folder. */
+export async function ensureTools<T extends ToolName>(
+  names: readonly T[],
+  progress: (line: string) => void = () => undefined,
+): Promise<Record<T, string>> {
+  const stdout = await runBuild(names, progress);
+  const last = stdout.trim().split("\n").at(-1) ?? "";
+  const dirs = ToolDirs.parse(JSON.parse(last));
+  const out = {} as Record<T, string>;
+  for (const name of names) {
+    const dir = dirs[name];
+    if (dir === undefined) throw new Error(`testbed/build.sh did not list ${name}`);
+    out[name] = dir;
+  }
+  return out;
+}
+
+function runBuild(
+  components: readonly string[],
+  progress: (line: string) => void,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [`${TESTBED_DIR}build.sh`, ...BUILD_COMPONENTS[profile]], {
+    const child = spawn("bash", [`${TESTBED_DIR}build.sh`, ...components], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -56,11 +91,7 @@ export function ensureBinaries(
         reject(new Error(`testbed/build.sh failed with code ${code ?? "?"}:\n${stderrTail}`));
         return;
       }
-      try {
-        resolve(parseBuildOutput(stdout));
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
+      resolve(stdout);
     });
   });
 }

@@ -12,9 +12,12 @@ export const STORAGE_CLASS = "csi-sim";
 export const STORAGE_CLASS_WFFC = "csi-sim-wffc";
 export const SNAPSHOT_CLASS = "csi-sim";
 
-/** Reads every YAML document of every .yaml file in dir, in file-name order. */
+/** Reads every YAML document of every .yaml file in dir (but kustomization.yaml), in file-name order. */
 export async function readManifests(dir: string): Promise<KubeObject[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml")).sort();
+  // A kustomization.yaml (crds/ is a kustomize base) lists the manifests; it is not one.
+  const files = (await readdir(dir))
+    .filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")
+    .sort();
   const objects: KubeObject[] = [];
   for (const file of files) {
     for (const doc of parseAllDocuments(await readFile(join(dir, file), "utf8"))) {

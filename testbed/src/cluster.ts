@@ -419,13 +419,17 @@ export class Cluster {
 
   #restarting = false;
 
-  /** Stops one component and starts it again on the same ports (clients keep their config). */
-  async restart(name: ComponentName): Promise<void> {
+  /**
+   * Stops one component and starts it again on the same ports (clients keep their config); with
+   * `downMs`, it stays stopped that long first: an outage of known length.
+   */
+  async restart(name: ComponentName, opts: { downMs?: number } = {}): Promise<void> {
     const proc = this.#procs.get(name);
     this.#restarting = true;
     try {
       this.#procs.delete(name);
       await proc?.stop();
+      if (opts.downMs) await new Promise((resolve) => setTimeout(resolve, opts.downMs));
       await this.#startComponent(name, 1);
     } finally {
       this.#restarting = false;

@@ -103,6 +103,8 @@ export interface ManagedDemoOptions {
   readonly helmTimeout?: string;
   /** Labels of the ManagedApp, e.g. the selector of the controller that is to manage it. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Replicas of the chart's workloads (the chart's default is 1 each). */
+  readonly replicas?: { readonly web?: number; readonly db?: number };
 }
 
 export interface ManagedDemo {
@@ -136,6 +138,21 @@ export async function installManagedDemo(
         ),
       },
       "Shorter Helm timeout",
+    );
+  }
+  const replicas = (["web", "db"] as const).flatMap((name) => {
+    const n = opts.replicas?.[name];
+    return n === undefined ? [] : [[name, n] as const];
+  });
+  if (replicas.length > 0) {
+    // The release's values end the file; each workload's replicas go after them.
+    const release = await readFileAt(git.root, repo, DEMO_RELEASE_PATH);
+    const values = replicas.map(([name, n]) => `    ${name}:\n      replicas: ${String(n)}\n`);
+    await commitFiles(
+      git.root,
+      repo,
+      { [DEMO_RELEASE_PATH]: `${release.trimEnd()}\n${values.join("")}` },
+      "More replicas",
     );
   }
   const repoUrl = `${git.url}/${repo}.git`;

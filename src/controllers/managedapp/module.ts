@@ -39,14 +39,18 @@ import {
 } from "../../updates/checker.ts";
 import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import { refsOf } from "../../discovery/app-refs.ts";
+import { frozenApps } from "../rollback/frozen.ts";
+import { appInfo } from "./app-info.ts";
 import { evaluate, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
+import { readyEvent } from "./ready-event.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "./release-storage.ts";
-import { appChanged, appRoutes, objectRoutes } from "./routing.ts";
+import { appChanged, appRoutes, objectRoutes, routesChanged } from "./routing.ts";
 import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
   FLUX_SUSPENDED,
+  isSuspended,
   requestAppKey,
   runningOperations,
   SuspensionReason,
@@ -200,7 +204,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       gitVersions.forget(ev.key);
       updateChecker.forget(ev.key);
     }
-    if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) return;
+    if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) {
+      // A status echo needs a pass only when it moved the app's wake routes (routesChanged).
+      if (!routesChanged(ev.old, ev.object)) return;
+    }
     controller.enqueue(ev.key);
   });
   for (const [flux, kind] of [
@@ -265,9 +272,20 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     ),
   });
 
+  // A rollback of the app that ended RestoreIncomplete while a Flux object it suspended is still
+  // suspended: the same rule as the rollback controller's frozen-apps gauge.
+  const isFrozen = (key: string): boolean =>
+    frozenApps(requests[1].byIndex(APP_INDEX, key), (f) =>
+      isSuspended(fluxObject(f.kind, f).object),
+    ).apps.size > 0;
+
   async function reconcile(key: string): Promise<Outcome> {
     const obj = apps.get(key);
-    if (!obj) return done();
+    if (!obj) {
+      const [namespace = "", name = ""] = key.split("/");
+      deps.metrics.setAppInfo({ namespace, name }, undefined);
+      return done();
+    }
     const ref = {
       apiVersion: API_VERSION,
       kind: Kind.ManagedApp,
@@ -290,10 +308,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     let version: VersionReading | undefined;
     let versionRequeueMs: number | undefined;
     let update: ReturnType<UpdateChecker["check"]> | undefined;
+    let operationRunning = false;
     if (!parsed.success) {
       ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
     } else {
-      // Gather: the informers' objects, and Helm's storage only where no inventory lists the app.
+      // Gather: the informers' objects, and Helm's storage for every HelmRelease (sources.ts).
       const refs = refsOf(parsed.data);
       const kustomization = fluxObject("Kustomization", refs.kustomization);
       const helmRelease = refs.helmRelease
@@ -360,9 +379,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       ) {
         flux.push(fluxObject(refs.suspend.kind, refs.suspend));
       }
+      const operations = runningOperations(requests.flatMap((r) => r.byIndex(APP_INDEX, key)));
+      operationRunning = operations.length > 0;
       suspension = decideSuspension({
         flux,
-        operations: runningOperations(requests.flatMap((r) => r.byIndex(APP_INDEX, key))),
+        operations,
         since: previous.fluxSuspendedSince,
         now,
         warnAfterMs: deps.config.suspendedWarningAfterMs,
@@ -391,6 +412,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       if (isKubeError(err, "NotFound")) return done();
       return retry(err);
     }
+    deps.metrics.setAppInfo(
+      { namespace: ref.namespace ?? "", name: ref.name },
+      appInfo(next, isFrozen(key)),
+    );
     const regarding = {
       apiVersion: API_VERSION,
       kind: Kind.ManagedApp,
@@ -398,20 +423,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       name: ref.name,
       uid: obj.metadata.uid ?? "",
     };
-    // A flip, or a new reason for being unready (a corrupt release Secret where the HelmRelease
-    // was failing before, say), is worth an Event; the same finding again is not.
-    const readyChanged =
-      before?.status !== ready.status ||
-      (ready.status === "False" && before.reason !== ready.reason);
     // Events are best effort and never throw; the worker does not wait for them.
-    if (readyChanged && ready.status !== "Unknown") {
-      void deps.events.record(
-        regarding,
-        ready.status === "True" ? "Normal" : "Warning",
-        ready.status === "True" ? "Ready" : ready.reason,
-        "CheckHealth",
-        ready.message,
-      );
+    const event = readyEvent({ before, ready, operationRunning });
+    if (event) {
+      void deps.events.record(regarding, event.type, event.reason, "CheckHealth", ready.message);
     }
     if (
       suspension?.condition.reason === SuspensionReason.SuspendedTooLong &&

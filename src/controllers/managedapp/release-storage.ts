@@ -1,5 +1,6 @@
-// The imperative half of the Helm storage fallback: lists the release Secrets of a HelmRelease
-// that has no status.inventory (helm-controller before 1.5) and picks the release from them.
+// The imperative half of reading Helm's storage: lists the release Secrets of a HelmRelease and
+// picks the release from them. Without status.inventory (helm-controller before 1.5) they list the
+// app's objects; with one they still tell a stuck (pending-*) or undecodable revision.
 //
 // Cairn may list Secrets but not watch them (an informer would hold every Secret of the cluster in
 // memory), so nothing announces a changed Secret. The HelmRelease does: helm-controller rewrites
@@ -93,7 +94,7 @@ export class ReleaseStorage {
         return {
           kind: "unavailable",
           reason: "ReleaseStorageForbidden",
-          message: `Cairn may not list the Helm release Secrets of ${location.name} in namespace ${location.storageNamespace} (the HelmRelease has no status.inventory, so they are the only source): ${err.message}`,
+          message: `Cairn may not list the Helm release Secrets of ${location.name} in namespace ${location.storageNamespace} (they tell whether Helm can act on the release): ${err.message}`,
         };
       }
       throw err;

@@ -157,3 +157,16 @@ export function appChanged(old: KubeObject, next: KubeObject): boolean {
     !sameJson(a["finalizers"], b["finalizers"])
   );
 }
+
+/**
+ * Whether an update of a ManagedApp changed the routes it is indexed under. Such an update is
+ * usually the echo of this controller's own status write (a new discovery summary), and it needs
+ * one more pass: a change of a workload, pod or PVC that arrived after that write was made but
+ * before the informer saw it was routed by the old summary, so it may have woken no app at all.
+ * The pass after the echo reads the informers, which hold that change by then.
+ */
+export function routesChanged(old: KubeObject, next: KubeObject): boolean {
+  const a = new Set(appRoutes(old));
+  const b = appRoutes(next);
+  return a.size !== b.length || b.some((r) => !a.has(r));
+}

@@ -1,6 +1,8 @@
 // Which objects make up the app, from the first source that has them (pure): the HelmRelease's
 // status.inventory (helm-controller ≥ 1.5), else the manifest of its deployed Helm release, read
 // from Helm's storage Secrets; for an app without a HelmRelease, the Kustomization's inventory.
+// Helm's storage is read for every HelmRelease, inventory or not: only it tells a release stuck
+// in pending-* (which Helm refuses to act on) or a Secret that no longer decodes.
 import type { DiscoveryVia } from "../../api/index.ts";
 import type { AppRefs, RefTarget } from "../../discovery/app-refs.ts";
 import { inventoryOf } from "../../discovery/inventory.ts";
@@ -36,20 +38,43 @@ export interface SourceInput {
   readonly kustomization: KubeObject;
   /** Present whenever refs.helmRelease is. */
   readonly helmRelease: KubeObject | undefined;
-  /** Read only when needsReleaseStorage() said so. */
+  /** Read whenever needsReleaseStorage() says so: for every HelmRelease that exists. */
   readonly releaseStorage: ReleaseStorageView | undefined;
 }
 
-/** Whether the reconcile must read Helm's storage: a HelmRelease without an inventory. */
+/**
+ * Whether the reconcile must read Helm's storage: for every HelmRelease. Without an inventory it
+ * is the only list of the app's objects; with one it is still the only place a stuck (pending-*)
+ * or undecodable revision shows, and upgrading over either would leave Helm unable to act.
+ */
 export function needsReleaseStorage(refs: AppRefs, helmRelease: KubeObject | undefined): boolean {
-  return (
-    refs.helmRelease !== undefined && helmRelease !== undefined && !inventoryOf(helmRelease).found
+  return refs.helmRelease !== undefined && helmRelease !== undefined;
+}
+
+/** The storage's own problem, when it cannot be trusted: unreadable revisions, named. */
+function unreadableProblemOf(
+  view: Extract<ReleaseStorageView, { kind: "read" }>,
+): SourceProblem | undefined {
+  const { location, selection } = view;
+  const where = `Helm release ${location.name} (Secrets in namespace ${location.storageNamespace})`;
+  const unreadable = selection.problems.flatMap((p) =>
+    p.code === "UnreadableRevision" ? [p.message] : [],
   );
+  return unreadable.length > 0
+    ? { reason: "ReleaseUnreadable", message: `${where}: ${unreadable.join("; ")}` }
+    : undefined;
 }
 
 /** The name Helm gives a revision's storage Secret. */
 export function releaseSecretName(release: string, revision: number): string {
   return `sh.helm.release.v1.${release}.v${revision}`;
+}
+
+function storageNotRead(source: RefTarget): SourceProblem {
+  return {
+    reason: "ReleaseStorageNotRead",
+    message: `the Helm release Secrets of HelmRelease ${source.namespace}/${source.name} were not read`,
+  };
 }
 
 export function appSource(input: SourceInput): AppSource {
@@ -68,13 +93,20 @@ export function appSource(input: SourceInput): AppSource {
   const source = { kind: "HelmRelease" as const, ...refs.helmRelease };
   const inventory = inventoryOf(input.helmRelease);
   if (inventory.found) {
+    const view = input.releaseStorage;
     return {
       source,
       via: "Inventory",
       objects: inventory.inventory.refs,
       origin: "listed in the HelmRelease inventory",
-      release: undefined,
-      problem: undefined,
+      // The objects come from the inventory; the storage still says whether Helm can act.
+      release: view?.kind === "read" ? view.selection : undefined,
+      problem:
+        view === undefined
+          ? storageNotRead(source)
+          : view.kind === "unavailable"
+            ? { reason: view.reason, message: view.message }
+            : unreadableProblemOf(view),
     };
   }
   const fromStorage = {
@@ -85,27 +117,12 @@ export function appSource(input: SourceInput): AppSource {
     release: undefined,
   };
   const view = input.releaseStorage;
-  if (!view) {
-    return {
-      ...fromStorage,
-      problem: {
-        reason: "ReleaseStorageNotRead",
-        message: `HelmRelease ${source.namespace}/${source.name} has no status.inventory and its Helm release Secrets were not read`,
-      },
-    };
-  }
+  if (!view) return { ...fromStorage, problem: storageNotRead(source) };
   if (view.kind === "unavailable") {
     return { ...fromStorage, problem: { reason: view.reason, message: view.message } };
   }
   const { location, selection } = view;
-  const where = `Helm release ${location.name} (Secrets in namespace ${location.storageNamespace})`;
-  const unreadable = selection.problems.flatMap((p) =>
-    p.code === "UnreadableRevision" ? [p.message] : [],
-  );
-  const unreadableProblem: SourceProblem | undefined =
-    unreadable.length > 0
-      ? { reason: "ReleaseUnreadable", message: `${where}: ${unreadable.join("; ")}` }
-      : undefined;
+  const unreadableProblem = unreadableProblemOf(view);
   const current = selection.current;
   if (!current) {
     // Nothing deployed yet (or only corrupt revisions): no objects; health reports the storage.

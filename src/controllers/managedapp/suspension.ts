@@ -56,7 +56,7 @@ export interface SuspensionDecision {
   readonly requeueAfterMs: number | undefined;
 }
 
-function isSuspended(obj: KubeObject | undefined): boolean {
+export function isSuspended(obj: KubeObject | undefined): boolean {
   return (obj?.["spec"] as { suspend?: unknown } | undefined)?.suspend === true;
 }
 

@@ -1,6 +1,8 @@
 // Per-step deadlines (architecture note, §8). A deadline is an absolute time written to status
 // before the step first runs; changing the app's timeouts later does not move a running one.
 import type { ManagedApp, Timeouts } from "../../api/index.ts";
+import { DURATION_MAX_MS, DURATION_MIN_MS, durationMs } from "../../api/fields.ts";
+import { requestTime } from "./time.ts";
 import type { StepName } from "./step-table.ts";
 
 const SECOND = 1000;
@@ -32,27 +34,24 @@ const TIMEOUT_OF_STEP: Partial<Record<StepName, keyof typeof DEFAULT_TIMEOUTS_MS
   HealthCheck: "health",
 };
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: SECOND,
-  m: MINUTE,
-  h: 60 * MINUTE,
-};
-
 /** "90s", "5m", "1h30m", "250ms" → milliseconds; undefined for anything else. */
 export function parseDuration(text: string): number | undefined {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const unit = UNIT_MS[m[2] ?? ""] ?? 0;
-    total += Number(m[1]) * unit;
-    matched = re.lastIndex;
-  }
-  return matched === text.length && text.length > 0 ? total : undefined;
+  return durationMs(text);
+}
+
+/**
+ * A timeout within the API's bounds. The CRD rejects anything outside them, but an object stored
+ * before the bounds existed is not validated again on read, and no input may make the runner
+ * throw (a deadline of "9999999999h" from now is not a date).
+ */
+export function boundedTimeoutMs(ms: number): number {
+  if (Number.isNaN(ms)) return DURATION_MAX_MS;
+  return Math.min(DURATION_MAX_MS, Math.max(DURATION_MIN_MS, ms));
+}
+
+/** The deadline `timeoutMs` after now, as status carries it; total for any number. */
+export function deadlineAfter(now: Date, timeoutMs: number): string {
+  return requestTime(new Date(now.getTime() + boundedTimeoutMs(timeoutMs)));
 }
 
 export interface AppTimeouts {
@@ -67,11 +66,14 @@ export function stepTimeoutMs(step: StepName, app: AppTimeouts): number | undefi
   if (!key) return undefined;
   const configured = app.timeouts?.[key] ?? (key === "health" ? app.healthCheckTimeout : undefined);
   const parsed = configured !== undefined ? parseDuration(configured) : undefined;
-  return parsed ?? DEFAULT_TIMEOUTS_MS[key];
+  return parsed !== undefined ? boundedTimeoutMs(parsed) : DEFAULT_TIMEOUTS_MS[key];
 }
 
+/** Whether the deadline has passed; one that is not a date has (it can never be met). */
 export function isPast(deadline: string | undefined, now: Date): boolean {
-  return deadline !== undefined && Date.parse(deadline) <= now.getTime();
+  if (deadline === undefined) return false;
+  const at = Date.parse(deadline);
+  return Number.isNaN(at) || at <= now.getTime();
 }
 
 /**

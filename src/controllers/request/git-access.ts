@@ -2,7 +2,7 @@
 // behind the Kustomization (or the app's spec.git override), with its credentials Secret read
 // at the moment it is needed and never kept in status, logs or Events.
 import type { ManagedApp } from "../../api/index.ts";
-import { resolveGitRemote } from "../../git/remote.ts";
+import { resolveGitRemote, type RemoteError } from "../../git/remote.ts";
 import { GitWorkspace } from "../../git/workspace.ts";
 import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
@@ -21,10 +21,18 @@ export interface OpenedRepo {
   readonly branch: string;
   /** The GitRepository Flux reads the app from. */
   readonly gitRepository: { readonly namespace: string; readonly name: string };
+  /** Where the branch was set (spec.git.branch or the GitRepository's spec.ref.branch). */
+  readonly branchField: string;
 }
 
+/** The app's Git settings cannot be used; `error` says which field and why. */
 export class GitAccessError extends Error {
   override readonly name = "GitAccessError";
+  readonly error: RemoteError | undefined;
+  constructor(message: string, error?: RemoteError) {
+    super(message);
+    this.error = error;
+  }
 }
 
 export async function openRepo(
@@ -38,11 +46,11 @@ export async function openRepo(
     kustomization,
     allowCrossNamespaceRefs: deps.allowCrossNamespaceRefs,
   });
-  if (!remote.ok) throw new GitAccessError(remote.error.message);
-  const { url, branch, credentials, gitRepository } = remote.remote;
+  if (!remote.ok) throw new GitAccessError(remote.error.message, remote.error);
+  const { url, branch, credentials, gitRepository, branchField } = remote.remote;
   const target = { url, branch, credentials };
   const ws = await (deps.pool
     ? deps.pool.open(deps.cacheDir, target)
     : GitWorkspace.open({ root: deps.cacheDir, remote: target }));
-  return { ws, url, branch, gitRepository };
+  return { ws, url, branch, gitRepository, branchField };
 }

@@ -3,7 +3,13 @@
 // force. Idempotent (architecture note, §7): a branch that already holds the target is adopted,
 // and a push that loses a race is redone on the new head, a bounded number of times.
 import type { PlanGit } from "../../api/index.ts";
-import { readImageTags, readValue, setImageTag, setValue } from "../../git/yaml-edit.ts";
+import {
+  currentTag,
+  readImageTags,
+  readValue,
+  setImageTag,
+  setValue,
+} from "../../git/yaml-edit.ts";
 import type { GitWorkspace } from "../../git/workspace.ts";
 
 export const IMAGES_VERSION_PATH = "images";
@@ -30,7 +36,8 @@ export function fileState(
       const tags = readImageTags(content, image.name);
       if (!tags.ok) return "other" as const;
       const w = want(image);
-      const found = [...new Set(tags.occurrences.map((o) => o.tag ?? ""))];
+      // An untagged container reference runs `latest`, as the plan recorded it.
+      const found = [...new Set(tags.occurrences.map((o) => currentTag(o) ?? ""))];
       const joined = found.join(",");
       if (found.every((t) => t === w.to)) return "to" as const;
       return joined === w.from ? ("from" as const) : ("other" as const);

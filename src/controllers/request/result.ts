@@ -3,18 +3,11 @@
 // and nowhere else, so handlers never copy-paste "mark failed, emit event, return".
 import { ConditionReason, ConditionType, type RequestStatus } from "../../api/index.ts";
 import { setCondition, type Condition } from "../../runtime/conditions.ts";
-import { isPast } from "./deadlines.ts";
+import { deadlineAfter, isPast } from "./deadlines.ts";
 import { phaseOf, type NextStep, type StepDef, type StepName } from "./step-table.ts";
+import { requestTime } from "./time.ts";
 
-/**
- * A request's own times (start, end, each step's start, end and deadline), with milliseconds:
- * requests are listed in the order they started, a quick dry run and the request after it can
- * start within one second, and "B started after A finished" must hold at every precision.
- * Conditions keep metav1.Time's whole seconds.
- */
-export function requestTime(date: Date): string {
-  return date.toISOString();
-}
+export { requestTime };
 
 export interface StepEvent {
   readonly type: "Normal" | "Warning";
@@ -132,7 +125,7 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
       if (result.progressed && input.timeoutMs !== undefined && next.step) {
         next = {
           ...next,
-          step: { ...next.step, deadline: requestTime(new Date(now.getTime() + input.timeoutMs)) },
+          step: { ...next.step, deadline: deadlineAfter(now, input.timeoutMs) },
         };
       }
       requeueMs = result.afterMs ?? DEFAULT_WAIT_MS;

@@ -11,10 +11,20 @@ import type {
   PreflightCheck,
   UpgradeRequest,
 } from "../../api/index.ts";
-import { lineDiff, readImageTags, readValue, setImageTag, setValue } from "../../git/yaml-edit.ts";
+import { VERSION_VALUE_PATTERN } from "../../api/fields.ts";
+import {
+  currentTag,
+  lineDiff,
+  readImageTags,
+  readValue,
+  setImageTag,
+  setValue,
+} from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { verifyChartTarget, type SourceVersions } from "../../updates/verify-target.ts";
+import type { ReleaseStorageView } from "../managedapp/release-storage.ts";
 import { snapshotName } from "../request/snapshots.ts";
+import { releaseStorageCheck } from "./release-check.ts";
 import { isSuspended, readyNow } from "../request/flux.ts";
 
 export const DEFAULT_HELM_VERSION_PATH = "spec.chart.spec.version";
@@ -52,6 +62,8 @@ export function plannedVolume(pvc: KubeObject, snapshot: string | undefined): Pl
   };
 }
 
+const VERSION_VALUE = new RegExp(VERSION_VALUE_PATTERN);
+
 export interface PlanInput {
   readonly request: UpgradeRequest;
   readonly app: ManagedApp;
@@ -72,7 +84,12 @@ export interface PlanInput {
         readonly content: string | undefined;
         readonly canPush: { readonly ok: boolean; readonly message: string };
       }
-    | { readonly ok: false; readonly message: string };
+    | {
+        readonly ok: false;
+        /** Which check failed (gitFailureCheck); GitReachable when not told. */
+        readonly check?: string;
+        readonly message: string;
+      };
   /**
    * The versions the chart's source offers, read when a chart target is planned for an app with
    * a HelmRelease; absent otherwise (the version in Git is then not a chart's).
@@ -83,6 +100,8 @@ export interface PlanInput {
   readonly workloads: readonly PlannedWorkload[];
   /** Problems discovery found (a bare pod writing to a PVC, an unsafe StatefulSet …). */
   readonly discoveryProblems: readonly string[];
+  /** Helm's storage, read for an app with a HelmRelease (inventory or not). */
+  readonly releaseStorage?: ReleaseStorageView | undefined;
   readonly snapshotClass:
     | { readonly ok: true; readonly name: string | undefined; readonly message: string }
     | { readonly ok: false; readonly message: string }
@@ -152,13 +171,15 @@ export function composePlan(input: PlanInput): PlanOutput {
         : `the suspend target is applied by ${input.runningParents.join(", ")}, whose apply sets its spec.suspend and which is not suspended: its next apply would resume the target mid-upgrade; suspend the parent first or remove spec.suspend from the child's manifest`,
     ),
   );
+  const storage = releaseStorageCheck(input.releaseStorage);
+  if (storage) checks.push(storage);
   if (!input.gitRepository)
     checks.push(check("GitSource", false, "the Kustomization's sourceRef is not a GitRepository"));
 
   // Git: reachable, the file exists, the version path resolves, and the target differs.
   let git: Plan["git"] | undefined;
   if (!input.git.ok) {
-    checks.push(check("GitReachable", false, input.git.message));
+    checks.push(check(input.git.check ?? "GitReachable", false, input.git.message));
   } else {
     checks.push(
       check(
@@ -199,6 +220,15 @@ export function composePlan(input: PlanInput): PlanOutput {
               "VersionPath",
               false,
               `spec.versionPolicy.versionPath ${versionPath} in ${app.spec.gitPath}: ${error?.message ?? "cannot be edited"}`,
+            ),
+          );
+        } else if (!VERSION_VALUE.test(current.value)) {
+          // A range ("~1.2") or a template is no version to record or to roll back to.
+          checks.push(
+            check(
+              "VersionPath",
+              false,
+              `spec.versionPolicy.versionPath ${versionPath} in ${app.spec.gitPath}: the current value ${JSON.stringify(current.value.slice(0, 140))} is not a version or tag (letters, digits, '_', '.', '+' and '-'); pin the version in Git first`,
             ),
           );
         } else if (current.value === chart) {
@@ -242,6 +272,7 @@ export function composePlan(input: PlanInput): PlanOutput {
     } else if (images !== undefined && chart === undefined) {
       let edited = content;
       const planned: PlannedImage[] = [];
+      const untagged = new Set<string>();
       let failed = false;
       for (const image of images) {
         const tags = readImageTags(edited, image.name);
@@ -256,7 +287,24 @@ export function composePlan(input: PlanInput): PlanOutput {
           failed = true;
           continue;
         }
-        const from = [...new Set(tags.occurrences.map((o) => o.tag ?? ""))].join(",");
+        // A bare container reference (`image: registry/app`) runs `latest`; the plan says so
+        // rather than recording an empty version the API would refuse.
+        const from = [...new Set(tags.occurrences.map((o) => currentTag(o) ?? ""))].join(",");
+        if (tags.occurrences.some((o) => o.tag === undefined && currentTag(o) !== undefined)) {
+          untagged.add(image.name);
+        }
+        const unreadable = from.split(",").find((tag) => !VERSION_VALUE.test(tag));
+        if (unreadable !== undefined) {
+          checks.push(
+            check(
+              "Images",
+              false,
+              `spec.targetVersion.images ${image.name}: the current tag ${JSON.stringify(unreadable.slice(0, 140))} in ${app.spec.gitPath} is not an image tag`,
+            ),
+          );
+          failed = true;
+          continue;
+        }
         const set = setImageTag(edited, image.name, image.tag);
         if (!set.ok) {
           checks.push(
@@ -273,7 +321,15 @@ export function composePlan(input: PlanInput): PlanOutput {
         checks.push(check("Target", false, "every target image tag equals the current one"));
       } else if (!failed && first) {
         checks.push(
-          check("Images", true, planned.map((p) => `${p.name}: ${p.from} → ${p.to}`).join("; ")),
+          check(
+            "Images",
+            true,
+            planned
+              .map(
+                (p) => `${p.name}: ${p.from}${untagged.has(p.name) ? " (untagged)" : ""} → ${p.to}`,
+              )
+              .join("; "),
+          ),
         );
         git = {
           branch: input.git.branch,

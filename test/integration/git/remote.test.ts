@@ -134,6 +134,7 @@ describe("resolveGitRemote", () => {
         source: { kind: "GitRepository", namespace: ns, name: "shop" },
         gitRepository: { namespace: ns, name: "shop" },
         secret: { namespace: ns, name: "flux-auth" },
+        branchField: `GitRepository ${ns}/shop spec.ref.branch`,
       },
     });
     // Exactly the GitRepository and the one named Secret were read.
@@ -265,7 +266,13 @@ describe("resolveGitRemote", () => {
         error: { code: "missing-key", key: "username" },
       },
     });
-    if (!result.ok) expect(result.error.message).toContain(`Secret ${ns}/half`);
+    if (!result.ok) {
+      expect(result.error.message).toMatch(
+        new RegExp(
+          `^GitRepository ${ns}/broken-secret spec\\.secretRef\\.name: Secret ${ns}/half: `,
+        ),
+      );
+    }
   });
 
   it("reports missing objects", async () => {
@@ -288,6 +295,11 @@ describe("resolveGitRemote", () => {
     expect(noAppSecret).toMatchObject({
       error: { code: "not-found", kind: "Secret", name: "nope" },
     });
+    if (!noAppSecret.ok) {
+      expect(noAppSecret.error.message).toBe(
+        `spec.git.secretRef.name: Secret ${ns}/nope not found`,
+      );
+    }
     const noRepo = await resolveGitRemote({
       client,
       app: app(ns),

@@ -9,6 +9,8 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { describeZodError, parseWithMessage } from "../../../src/api/errors.ts";
 import {
+  DURATION_BOUNDS_MESSAGE,
+  DURATION_RULE,
   GIT_PATH_MESSAGE,
   GIT_PATH_RULE,
   IMMUTABLE_SPEC_MESSAGE,
@@ -244,12 +246,34 @@ interface KindSchemas {
   readonly columns: readonly (readonly [string, string, string])[];
 }
 
+/** Every duration of a ManagedApp's spec, each bounded by the same CEL rule, in the CRD's order. */
+const DURATION_FIELDS = [
+  "spec.healthCheck.timeout",
+  ...[
+    "suspend",
+    "scaleDown",
+    "snapshot",
+    "commit",
+    "fluxApply",
+    "scaleUp",
+    "health",
+    "volumeRestore",
+  ].map((name) => `spec.timeouts.${name}`),
+];
+
 const KINDS: Record<Kind, KindSchemas> = {
   ManagedApp: {
     object: ManagedApp,
     spec: ManagedAppSpec,
     status: ManagedAppStatus,
-    rules: [{ path: "spec.gitPath", rule: GIT_PATH_RULE, message: GIT_PATH_MESSAGE }],
+    rules: [
+      { path: "spec.gitPath", rule: GIT_PATH_RULE, message: GIT_PATH_MESSAGE },
+      ...DURATION_FIELDS.map((path) => ({
+        path,
+        rule: DURATION_RULE,
+        message: DURATION_BOUNDS_MESSAGE,
+      })),
+    ],
     shortName: "mapp",
     columns: [
       ["Version", "string", ".status.currentVersion"],
@@ -476,11 +500,13 @@ describe("valid values at the edges", () => {
     expect(UpgradeRequest.safeParse(obj).success).toBe(true);
   });
 
-  it.each(["300ms", "1.5h", "1h30m", "2µs", "90s"])("duration %s", (d) => {
-    expect(ManagedApp.safeParse(withValue(managedApp, "spec.healthCheck.timeout", d)).success).toBe(
-      true,
-    );
-  });
+  it.each(["1s", "1000ms", "1.5h", "1h30m", "90s", "168h", "167h59m60s", "0.001h"])(
+    "duration %s",
+    (d) => {
+      const parsed = ManagedApp.safeParse(withValue(managedApp, "spec.healthCheck.timeout", d));
+      expect(parsed.success).toBe(true);
+    },
+  );
 
   it.each([
     "https://git.example.com/org/apps.git",
@@ -490,14 +516,16 @@ describe("valid values at the edges", () => {
     expect(ManagedApp.safeParse(withValue(managedApp, "spec.git.url", url)).success).toBe(true);
   });
 
-  it.each(["apps/db/release.yaml", "release.yaml", "apps/..hidden/x.yaml", "apps/x..y/z.yaml"])(
-    "gitPath %s",
-    (gitPath) => {
-      expect(ManagedApp.safeParse(withValue(managedApp, "spec.gitPath", gitPath)).success).toBe(
-        true,
-      );
-    },
-  );
+  it.each([
+    "apps/db/release.yaml",
+    "release.yaml",
+    "apps/..hidden/x.yaml",
+    "apps/x..y/z.yaml",
+    ".flux.yaml",
+    "apps/.../x.yaml",
+  ])("gitPath %s", (gitPath) => {
+    expect(ManagedApp.safeParse(withValue(managedApp, "spec.gitPath", gitPath)).success).toBe(true);
+  });
 });
 
 describe("status", () => {

@@ -44,6 +44,8 @@ function input(overrides: Partial<EvaluateInput> = {}, extra: Extra = {}): Evalu
     allowCrossNamespaceRefs: false,
     kustomization: captured("kustomization.json"),
     helmRelease: captured("helmrelease.json"),
+    // Read for every HelmRelease, inventory or not.
+    releaseStorage: storage([captured("helm-secret-v1.json"), captured("helm-secret-v2.json")]),
     objects: (namespaces) => {
       expect(namespaces).toEqual(["shop"]);
       return {
@@ -213,10 +215,46 @@ describe("ManagedApp discovery from Helm's storage (HelmRelease without an inven
     });
   });
 
-  it("ignores Helm's storage while the HelmRelease has an inventory", () => {
-    const r = evaluate(input({ releaseStorage: storage([]) }));
+  it("takes the objects from the inventory, and still reads the storage's state", () => {
+    const r = evaluate(input());
     expect(r.discovery?.via).toBe("Inventory");
     expect(r.ready.status).toBe("True");
+  });
+
+  it("reports a release stuck in pending-upgrade although the HelmRelease has an inventory", () => {
+    const r = evaluate(
+      input({
+        releaseStorage: storage([
+          captured("helm-secret-v1.json"),
+          captured("helm-secret-v2.json"),
+          captured("helm-secret-v3-pending.json"),
+        ]),
+      }),
+    );
+    expect(r.discovery?.via).toBe("Inventory");
+    expect(r.ready).toEqual({
+      status: "False",
+      reason: "ReleasePending",
+      message:
+        "Helm release: shop/demo revision 3 (demo 2.0.0) is pending-upgrade above the deployed revision 2 (Secret shop/sh.helm.release.v1.demo.v3): an action was interrupted and the release is stuck; Helm refuses every further action until it is rolled back: helm rollback demo 2 --namespace shop --no-hooks",
+    });
+  });
+
+  it("reports a release Secret that does not decode although the HelmRelease has an inventory, naming it", () => {
+    const corrupt = derive(captured("helm-secret-v2.json"), (s) => {
+      (s["data"] as { release: string }).release = "not!base64";
+    });
+    const r = evaluate(
+      input({ releaseStorage: storage([captured("helm-secret-v1.json"), corrupt]) }),
+    );
+    expect(r.ready.status).toBe("False");
+    expect(r.ready.reason).toBe("ReleaseUnreadable");
+    expect(r.ready.message).toContain("Secret shop/sh.helm.release.v1.demo.v2");
+  });
+
+  it("is not Ready when the storage of a HelmRelease with an inventory was not read", () => {
+    const r = evaluate(input({ releaseStorage: undefined }));
+    expect(r.ready).toMatchObject({ status: "False", reason: "ReleaseStorageNotRead" });
   });
 });
 

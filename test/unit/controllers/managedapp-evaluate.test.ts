@@ -1,3 +1,5 @@
+import { selectRelease } from "../../../src/helm/select.ts";
+import { captured } from "../../fixtures/load.ts";
 import { describe, expect, it } from "vitest";
 import { ManagedApp } from "../../../src/api/index.ts";
 import { evaluate } from "../../../src/controllers/managedapp/evaluate.ts";
@@ -78,6 +80,14 @@ describe("ManagedApp evaluation", () => {
       allowCrossNamespaceRefs: false,
       kustomization: ready("Kustomization", "apps"),
       helmRelease: hr,
+      releaseStorage: {
+        kind: "read",
+        location: { name: "demo", namespace: "shop", storageNamespace: "shop" },
+        selection: selectRelease([
+          captured("helm-secret-v1.json"),
+          captured("helm-secret-v2.json"),
+        ]),
+      },
       objects: none,
     });
     expect(r.discovery).toEqual({

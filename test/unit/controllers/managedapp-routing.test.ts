@@ -4,6 +4,7 @@ import {
   appRoutes,
   objectRoutes,
   route,
+  routesChanged,
 } from "../../../src/controllers/managedapp/routing.ts";
 import type { KubeObject } from "../../../src/kube/client.ts";
 import { captured, capturedList } from "../../fixtures/load.ts";
@@ -146,5 +147,20 @@ describe("appChanged", () => {
         changed((o) => (o.metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z")),
       ),
     ).toBe(true);
+  });
+});
+
+describe("routesChanged", () => {
+  it("is false for a status echo that keeps the routes", () => {
+    const echo = app({ ...discovered, currentVersion: "1.0.0" });
+    expect(routesChanged(app(discovered), echo)).toBe(false);
+  });
+
+  it("is true for the first summary, a new workload, or one that left", () => {
+    expect(routesChanged(app(undefined), app(discovered))).toBe(true);
+    const more = structuredClone(discovered);
+    more.discovery.workloads.push({ kind: "Deployment", namespace: "shop", name: "demo-worker" });
+    expect(routesChanged(app(discovered), app(more))).toBe(true);
+    expect(routesChanged(app(more), app(discovered))).toBe(true);
   });
 });

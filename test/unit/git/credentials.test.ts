@@ -86,11 +86,21 @@ describe("credentialsFromSecretData", () => {
     ).toMatchObject({ ok: false, error: { code: "unsupported", key: "password" } });
   });
 
-  it("yields no credentials for a Secret without credential keys (a CA only)", () => {
+  it("refuses a Secret without any credential key (a CA only, or a typo), naming what it has", () => {
     expect(credentialsFromSecretData(data({ "ca.crt": "-----BEGIN CERTIFICATE-----" }))).toEqual({
-      ok: true,
-      credentials: { kind: "none" },
+      ok: false,
+      error: {
+        code: "missing-key",
+        key: "username",
+        message:
+          "has none of the keys Cairn pushes with over http(s): username (with password) or bearerToken; found ca.crt",
+      },
     });
+    expect(credentialsFromSecretData(data({ usrename: "cairn", password: "pw" }))).toMatchObject({
+      ok: false,
+      error: { code: "missing-key", key: "username" },
+    });
+    expect(credentialsFromSecretData({})).toMatchObject({ ok: false });
   });
 
   it("refuses values that would break the header or are not base64", () => {

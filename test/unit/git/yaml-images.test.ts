@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { lineDiff, readImageTags, setImageTag } from "../../../src/git/yaml-edit.ts";
-import { imageNameMatches, parseImageRef } from "../../../src/git/yaml-images.ts";
+import {
+  currentTag,
+  imageNameMatches,
+  parseImageRef,
+  type ImageOccurrence,
+} from "../../../src/git/yaml-images.ts";
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -138,6 +143,21 @@ describe("readImageTags", () => {
     expect(readImageTags("image: org/app\n", "org/app")).toMatchObject({
       occurrences: [{ form: "container", tag: undefined }],
     });
+  });
+
+  it("gives a bare container reference its implied tag latest, and nothing else one", () => {
+    const occurrences = (content: string): readonly ImageOccurrence[] => {
+      const read = readImageTags(content, "org/app");
+      return read.ok ? read.occurrences : [];
+    };
+    expect(occurrences("image: org/app\n").map(currentTag)).toEqual(["latest"]);
+    expect(occurrences("image: org/app:1.2\n").map(currentTag)).toEqual(["1.2"]);
+    // Pinned by digest: the digest chooses the image, no tag is implied.
+    expect(occurrences("image: org/app@sha256:0123abcd\n").map(currentTag)).toEqual([undefined]);
+    // A Helm values map without a tag runs the chart's appVersion, not latest.
+    expect(occurrences("image:\n  repository: org/app\n").map(currentTag)).toEqual([undefined]);
+    const kustomize = "images:\n  - name: org/app\n    newName: org/app\n";
+    expect(occurrences(kustomize).map(currentTag)).toEqual([undefined]);
   });
 
   it("errors when the image is set nowhere, or the name is not an image name", () => {

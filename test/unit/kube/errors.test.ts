@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { isKubeError, KubeError, kubeErrorFromStatus } from "../../../src/kube/errors.ts";
+import {
+  isApiUnreachable,
+  isKubeError,
+  KubeError,
+  kubeErrorFromStatus,
+} from "../../../src/kube/errors.ts";
 
 describe("kubeErrorFromStatus", () => {
   it.each([
@@ -35,5 +40,23 @@ describe("kubeErrorFromStatus", () => {
 
   it("treats a body that is not JSON as the message", () => {
     expect(kubeErrorFromStatus(500, "boom", "list").message).toBe("list: boom");
+  });
+});
+
+describe("isApiUnreachable", () => {
+  it("is true for no answer at all and for 502/503/504, also wrapped", () => {
+    const refused = new KubeError("Transient", "get x: connect ECONNREFUSED 127.0.0.1:6443");
+    expect(isApiUnreachable(refused)).toBe(true);
+    expect(isApiUnreachable(kubeErrorFromStatus(503, {}, "get x"))).toBe(true);
+    expect(isApiUnreachable(kubeErrorFromStatus(504, {}, "get x"))).toBe(true);
+    expect(isApiUnreachable(new Error("step failed", { cause: refused }))).toBe(true);
+  });
+
+  it("is false for an answer about the request, throttling, and other errors", () => {
+    expect(isApiUnreachable(kubeErrorFromStatus(500, {}, "get x"))).toBe(false);
+    expect(isApiUnreachable(kubeErrorFromStatus(429, {}, "get x"))).toBe(false);
+    expect(isApiUnreachable(kubeErrorFromStatus(409, {}, "get x"))).toBe(false);
+    expect(isApiUnreachable(new Error("git push failed"))).toBe(false);
+    expect(isApiUnreachable("ECONNREFUSED")).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { KubeError } from "../../../src/kube/errors.ts";
 import { Controller, type ControllerOptions } from "../../../src/runtime/controller.ts";
 import type { LogLevel } from "../../../src/runtime/log.ts";
 import { done, requeueAfter, retry, terminal, type Outcome } from "../../../src/runtime/outcome.ts";
@@ -201,5 +202,20 @@ describe("Controller", () => {
     expect(await controller.shutdown(1_000)).toEqual({ drained: true, abandoned: [] });
     expect(queue.failures("ns/a")).toBe(0);
     expect(queue.stats()).toMatchObject({ waiting: 0, depth: 0, inFlight: 0 });
+  });
+
+  it("caps the backoff of a key that failed only because the API was unreachable", async () => {
+    const refused = new KubeError("Transient", "patch ManagedApp shop/a: connect ECONNREFUSED");
+    const conflict = new KubeError("Conflict", "patch ManagedApp shop/a: conflict", 409);
+    // Six outage failures would back off 1, 2, 4, 8, 16, 32 s; capped, never more than 2 s.
+    const h = harness([...Array.from({ length: 6 }, () => retry(refused)), retry(conflict)]);
+    h.controller.enqueue("ns/a");
+    await flush();
+    for (let i = 0; i < 6; i++) await h.clock.advance(2_000);
+    expect(h.calls).toHaveLength(7);
+    const waits = h.logs.filter((l) => l.level === "warn").map((l) => l.fields["retryInMs"]);
+    // The seventh failure is about the key: its own backoff (64 s, capped at the 60 s maximum).
+    expect(waits).toEqual([1_000, 2_000, 2_000, 2_000, 2_000, 2_000, 60_000]);
+    expect(h.logs.at(-1)?.fields).toMatchObject({ apiUnreachable: false, failures: 7 });
   });
 });

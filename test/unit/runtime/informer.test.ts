@@ -412,7 +412,9 @@ describe("Informer: other failures", () => {
   it("restarts the watch with doubling backoff, capped, resuming from the last version", async () => {
     const h = harness({ backoff: { baseMs: 1_000, maxMs: 4_000, jitter: 0 } });
     h.source.answerList([a1], "10");
-    for (let i = 0; i < 4; i++) h.source.scriptWatch({ then: new KubeError("Transient", "reset") });
+    // An answer from a serving API (500), so the cap for an unreachable one does not apply.
+    for (let i = 0; i < 4; i++)
+      h.source.scriptWatch({ then: new KubeError("Transient", "internal error", 500) });
     await h.start();
     await h.watchOpened(1);
     const waits: number[] = [];
@@ -436,6 +438,27 @@ describe("Informer: other failures", () => {
     expect(h.source.listCalls).toHaveLength(1);
     expect(h.informer.stats().restarts).toBe(4);
     expect(h.logs.filter((l) => l.message === "watch failed; restarting")).toHaveLength(4);
+  });
+
+  it("retries at least every 2 s while the API cannot be reached", async () => {
+    const h = harness({ backoff: { baseMs: 1_000, maxMs: 30_000, jitter: 0 } });
+    h.source.answerList([a1], "10");
+    const refused = new KubeError("Transient", "watch ConfigMap: connect ECONNREFUSED");
+    for (let i = 0; i < 5; i++) h.source.scriptWatch({ then: refused });
+    await h.start();
+    await h.watchOpened(1);
+    const waits: number[] = [];
+    for (let n = 2; n <= 6; n++) {
+      let waited = 0;
+      while (h.source.watches.length < n) {
+        await h.clock.advance(500);
+        waited += 500;
+        if (waited > 60_000) throw new Error(`watch #${n} never opened`);
+      }
+      waits.push(waited);
+    }
+    // Uncapped this would be 1, 2, 4, 8, 16 s.
+    expect(waits).toEqual([1_000, 2_000, 2_000, 2_000, 2_000]);
   });
 
   it("starts the backoff afresh after a watch that delivered events", async () => {

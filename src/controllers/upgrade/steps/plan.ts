@@ -23,7 +23,9 @@ import { workloadsToStop } from "../../../discovery/workloads.ts";
 import type { KubeObject } from "../../../kube/client.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
 import { applierOwnsSuspend, appliedBy, fluxRef, isSuspended } from "../../request/flux.ts";
-import { openRepo } from "../../request/git-access.ts";
+import { ReleaseCache } from "../../../helm/cache.ts";
+import { ReleaseStorage } from "../../managedapp/release-storage.ts";
+import { openRepo, type OpenedRepo } from "../../request/git-access.ts";
 import { holderIsLive, lockHolder } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
@@ -31,6 +33,7 @@ import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
 import { readSourceVersions } from "../../../updates/source-versions.ts";
 import type { SourceVersions } from "../../../updates/verify-target.ts";
 import { chartTargetOf, composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
+import { gitFailureCheck } from "../git-checks.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
 export type PlanDeps = Pick<
@@ -154,8 +157,9 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         message: `Kustomization ${refs.kustomization.namespace}/${refs.kustomization.name} not found`,
       };
     } else {
+      let repo: OpenedRepo | undefined;
       try {
-        const repo = await openRepo(deps.gitAccess, app, kustomization);
+        repo = await openRepo(deps.gitAccess, app, kustomization);
         const head = await repo.ws.fetch();
         const content = await repo.ws.readFile(head, app.spec.gitPath);
         let canPush: { ok: boolean; message: string };
@@ -171,9 +175,16 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         }
         git = { ok: true, url: repo.url, branch: repo.branch, head, content, canPush };
       } catch (err) {
-        git = { ok: false, message: err instanceof Error ? err.message : String(err) };
+        // Filed under the check that says what failed: settings, credential, branch, file, server.
+        const failure = gitFailureCheck(err, { repo, gitPath: app.spec.gitPath });
+        git = { ok: false, check: failure.check, message: failure.message };
       }
     }
+    // Helm's storage, whatever the HelmRelease's status says: never upgrade over a release Helm
+    // cannot act on (pending-*) or whose newest revision cannot be read.
+    const releaseStorage = helmRelease
+      ? await new ReleaseStorage(client, new ReleaseCache()).read(helmRelease)
+      : undefined;
 
     // Discovery, once: inventory → workloads → PVCs → every workload that mounts them.
     const source = refs.helmRelease ? helmRelease : kustomization;
@@ -249,6 +260,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       missingVolumes: [...new Set(missingVolumes)],
       workloads: plannedWorkloads,
       discoveryProblems,
+      releaseStorage,
       snapshotClass,
     });
     const failed = failedChecks(checks);

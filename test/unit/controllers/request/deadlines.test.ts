@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  boundedTimeoutMs,
+  deadlineAfter,
   DEFAULT_TIMEOUTS_MS,
   isPast,
   parseDuration,
@@ -7,6 +9,7 @@ import {
   timeoutsFromApp,
 } from "../../../../src/controllers/request/deadlines.ts";
 import type { ManagedApp } from "../../../../src/api/index.ts";
+import { DURATION_MAX_MS, DURATION_MIN_MS } from "../../../../src/api/fields.ts";
 import type { StepName } from "../../../../src/controllers/request/step-table.ts";
 
 const S = 1000;
@@ -149,6 +152,14 @@ describe("stepTimeoutMs", () => {
     expect(stepTimeoutMs("AwaitFlux", { healthCheckTimeout: "1h" })).toBe(10 * M);
   });
 
+  it("keeps a stored override within the API's bounds (objects stored before the bounds)", () => {
+    expect(stepTimeoutMs("Commit", { timeouts: { commit: "9999999999h" } })).toBe(168 * H);
+    expect(stepTimeoutMs("Suspend", { timeouts: { suspend: "0s" } })).toBe(S);
+    expect(stepTimeoutMs("HealthCheck", { healthCheckTimeout: "9".repeat(400) + "h" })).toBe(
+      168 * H,
+    );
+  });
+
   it("falls back to the default when an override does not parse", () => {
     expect(stepTimeoutMs("Snapshot", { timeouts: { snapshot: "soon" } })).toBe(30 * M);
     expect(stepTimeoutMs("HealthCheck", { healthCheckTimeout: "later" })).toBe(5 * M);
@@ -189,5 +200,32 @@ describe("isPast", () => {
     ["2025-03-02T00:00:00Z", false],
   ])("deadline %s is past: %s", (deadline, past) => {
     expect(isPast(deadline, now)).toBe(past);
+  });
+
+  it("treats a deadline that is not a date as past (it can never be met)", () => {
+    expect(isPast("soon", now)).toBe(true);
+  });
+});
+
+describe("deadline arithmetic is total", () => {
+  const now = new Date("2025-03-01T12:00:00.000Z");
+
+  it("bounds a timeout to 1s..168h, NaN and infinities included", () => {
+    expect(boundedTimeoutMs(5 * M)).toBe(5 * M);
+    expect(boundedTimeoutMs(0)).toBe(DURATION_MIN_MS);
+    expect(boundedTimeoutMs(-1)).toBe(DURATION_MIN_MS);
+    expect(boundedTimeoutMs(Number.POSITIVE_INFINITY)).toBe(DURATION_MAX_MS);
+    expect(boundedTimeoutMs(Number.NEGATIVE_INFINITY)).toBe(DURATION_MIN_MS);
+    expect(boundedTimeoutMs(Number.NaN)).toBe(DURATION_MAX_MS);
+    expect(DURATION_MAX_MS).toBe(168 * H);
+  });
+
+  it("gives a deadline for any number, never throwing", () => {
+    expect(deadlineAfter(now, 90 * S)).toBe("2025-03-01T12:01:30.000Z");
+    expect(deadlineAfter(now, 9999999999 * H)).toBe("2025-03-08T12:00:00.000Z");
+    expect(deadlineAfter(now, Number.NaN)).toBe("2025-03-08T12:00:00.000Z");
+    expect(deadlineAfter(now, -5)).toBe("2025-03-01T12:00:01.000Z");
+    // Without the bound, the same arithmetic throws: this is what the runner used to do.
+    expect(() => new Date(now.getTime() + 9999999999 * H).toISOString()).toThrow(RangeError);
   });
 });

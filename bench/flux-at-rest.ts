@@ -1,0 +1,461 @@
+// ManagedApps at rest with the real Flux controllers (issue 19.5): every app's Kustomization
+// reconciles on a 1-minute interval, so kustomize-controller passes each one through
+// Ready=Unknown/Reconciling once a minute without changing anything. Cairn must stay quiet:
+// how many API requests it makes per minute (by kind), how often a ManagedApp's Ready flips,
+// how many Warning Events it records, and how much memory it holds.
+//
+//   node bench/flux-at-rest.ts [--apps=1000] [--helm-apps=100] [--minutes=10]
+//                                                       (Node 24: `npx node …`)
+//
+// Starts its own full test bed (Flux, Git server, Helm repository) unless
+// CAIRN_TESTBED_KUBECONFIG names a running one. One namespace holds every app:
+//   - plain app i: a Deployment (one kwok pod) in Git at apps/app-i/, its Kustomization;
+//   - Helm app j (--helm-apps of the --apps): the demo chart's HelmRelease (a StatefulSet with a
+//     volumeClaimTemplate and a Deployment with a PVC) in Git at apps/helm-j/, its Kustomization,
+//     one shared HelmRepository;
+//   - a ManagedApp per app, with Cairn as it ships (src/main.ts under deploy/'s RBAC, default
+//     flags, leader election on) selecting them by label.
+// Once every app is Ready, a 60 s settle, then --minutes at rest, measuring:
+//   - API requests/min of Cairn's ServiceAccount, counted by the API server per FlowSchema
+//     (apiserver_flowcontrol_dispatched_requests_total): status writes, Events, leases, other;
+//   - Ready flips: changes of a ManagedApp's Ready status seen by the bench's own watch;
+//   - Warning Events about ManagedApps (new ones and repeats of a series);
+//   - routine reconciles: Kustomizations seen entering Ready=Unknown (proof Flux was busy);
+//   - RSS of the controller process (procfs, once a second): median and highest.
+// Progress goes to stderr, the table to stdout. Exits 1 if a Ready flip or a Warning Event was
+// seen during the window.
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { KubeClient, type KubeObject } from "../src/kube/client.ts";
+import { isKubeError } from "../src/kube/errors.ts";
+import { systemClock } from "../src/runtime/clock.ts";
+import { Informer } from "../src/runtime/informer.ts";
+import { LocalCairn } from "../testbed/src/cairn.ts";
+import { Cluster, type GitAccess } from "../testbed/src/cluster.ts";
+import { createNamespace } from "../testbed/src/demo-app.ts";
+import { commitFiles, createBareRepo } from "../testbed/src/git-fixtures.ts";
+import { httpGet } from "../testbed/src/readiness.ts";
+import { ClusterState } from "../testbed/src/state.ts";
+
+const { values } = parseArgs({
+  options: {
+    apps: { type: "string", default: "1000" },
+    "helm-apps": { type: "string" },
+    minutes: { type: "string", default: "10" },
+  },
+});
+const whole = (name: string, v: string | undefined, min: number) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number`);
+  return n;
+};
+const APPS = whole("apps", values.apps, 1);
+const HELM_APPS = whole("helm-apps", values["helm-apps"] ?? String(Math.ceil(APPS / 10)), 0);
+const MINUTES = whole("minutes", values.minutes, 1);
+if (HELM_APPS > APPS) throw new Error("--helm-apps cannot exceed --apps");
+const CONCURRENCY = 16;
+const SETTLE_MS = 60_000;
+const READY_TIMEOUT_MS = 30 * 60_000;
+const API = "cairn.dev/v1alpha1";
+const KS = "kustomize.toolkit.fluxcd.io/v1";
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const isHelm = (i: number) => i < HELM_APPS;
+const nameOf = (i: number) =>
+  isHelm(i) ? `helm-${String(i).padStart(4, "0")}` : `app-${String(i).padStart(4, "0")}`;
+
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function withRetry<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isKubeError(err, "AlreadyExists")) return undefined;
+      if (!isKubeError(err, "Transient") || attempt >= 8) throw err;
+      await delay(200 * attempt);
+    }
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+function readyStatus(obj: KubeObject): string | undefined {
+  const conditions = (
+    obj["status"] as { conditions?: { type: string; status: string }[] } | undefined
+  )?.conditions;
+  return conditions?.find((c) => c.type === "Ready")?.status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The apps
+
+/** The files of the fleet's Git repository. */
+function repoFiles(namespace: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < APPS; i++) {
+    const name = nameOf(i);
+    if (isHelm(i)) {
+      files[`apps/${name}/release.yaml`] = stringify({
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: { name, namespace },
+        spec: {
+          interval: "1m",
+          chart: {
+            spec: {
+              chart: "demo",
+              version: "1.0.0",
+              sourceRef: { kind: "HelmRepository", name: "demo" },
+            },
+          },
+          values: { storageClassName: "" },
+        },
+      });
+    } else {
+      const labels = { app: name };
+      files[`apps/${name}/deployment.yaml`] = stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name, labels: { ...labels, "app.kubernetes.io/version": "1.0.0" } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: { containers: [{ name: "app", image: "registry.invalid/app:1.0.0" }] },
+          },
+        },
+      });
+    }
+  }
+  return files;
+}
+
+function clusterObjects(
+  namespace: string,
+  repoUrl: string,
+  helmRepoUrl: string,
+  labels: Readonly<Record<string, string>>,
+): KubeObject[] {
+  const objects: KubeObject[] = [
+    {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "fleet", namespace },
+      spec: { url: repoUrl, ref: { branch: "main" }, interval: "10m" },
+    },
+  ];
+  if (HELM_APPS > 0) {
+    objects.push({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      metadata: { name: "demo", namespace },
+      spec: { url: helmRepoUrl, interval: "10m" },
+    });
+  }
+  for (let i = 0; i < APPS; i++) {
+    const name = nameOf(i);
+    const file = isHelm(i) ? "release.yaml" : "deployment.yaml";
+    objects.push(
+      {
+        apiVersion: KS,
+        kind: "Kustomization",
+        metadata: { name, namespace },
+        spec: {
+          sourceRef: { kind: "GitRepository", name: "fleet" },
+          path: `./apps/${name}`,
+          prune: true,
+          targetNamespace: namespace,
+          interval: "1m",
+          timeout: "2m",
+        },
+      },
+      {
+        apiVersion: API,
+        kind: "ManagedApp",
+        metadata: { name, namespace, labels: { ...labels } },
+        spec: {
+          gitPath: `apps/${name}/${file}`,
+          kustomizationRef: { name },
+          ...(isHelm(i) ? { helmReleaseRef: { name } } : {}),
+        },
+      },
+    );
+  }
+  return objects;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the API server counts of Cairn
+
+const FLOWS = {
+  status: {
+    apiGroups: ["cairn.dev"],
+    resources: ["managedapps/status", "upgraderequests/status", "rollbackrequests/status"],
+  },
+  events: { apiGroups: ["events.k8s.io", ""], resources: ["events"] },
+  leases: { apiGroups: ["coordination.k8s.io"], resources: ["leases"] },
+  other: { apiGroups: ["*"], resources: ["*"] },
+} as const;
+type Flow = keyof typeof FLOWS;
+
+function flowSchemas(namespace: string, serviceAccount: string): KubeObject[] {
+  return (Object.keys(FLOWS) as Flow[]).map((flow, index) => ({
+    apiVersion: "flowcontrol.apiserver.k8s.io/v1",
+    kind: "FlowSchema",
+    metadata: { name: `cairn-bench-rest-${flow}` },
+    spec: {
+      priorityLevelConfiguration: { name: "workload-high" },
+      // Specific schemas first; "other" takes whatever the account sends besides.
+      matchingPrecedence: 150 + index,
+      distinguisherMethod: { type: "ByUser" },
+      rules: [
+        {
+          subjects: [
+            { kind: "ServiceAccount", serviceAccount: { namespace, name: serviceAccount } },
+          ],
+          resourceRules: [{ verbs: ["*"], ...FLOWS[flow], namespaces: ["*"], clusterScope: true }],
+          ...(flow === "other"
+            ? { nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }] }
+            : {}),
+        },
+      ],
+    },
+  }));
+}
+
+function dispatched(text: string): Record<Flow, number> {
+  const counts: Record<Flow, number> = { status: 0, events: 0, leases: 0, other: 0 };
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("apiserver_flowcontrol_dispatched_requests_total{")) continue;
+    const flow = /flow_schema="cairn-bench-rest-([a-z]+)"/.exec(line)?.[1] as Flow | undefined;
+    if (flow && flow in counts) counts[flow] += Number(line.split(" ").at(-1));
+  }
+  return counts;
+}
+
+/** Warning Events about ManagedApps, by Event name, with their series counts. */
+async function warnings(admin: KubeClient, namespace: string): Promise<Map<string, number>> {
+  const { items } = await admin.list("events.k8s.io/v1", "Event", { namespace });
+  const out = new Map<string, number>();
+  for (const e of items) {
+    if (e["type"] !== "Warning") continue;
+    if ((e["regarding"] as { kind?: string } | undefined)?.kind !== "ManagedApp") continue;
+    const count = (e["series"] as { count?: number } | undefined)?.count ?? 1;
+    out.set(e.metadata.name ?? "", count);
+  }
+  return out;
+}
+
+function rssMiB(pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+async function main(): Promise<void> {
+  console.log(
+    `flux-at-rest: ${APPS} apps (${HELM_APPS} Helm), Kustomizations every 1 min, ${MINUTES} min ` +
+      `at rest (Node ${process.version}, ${cpus().length} CPUs, ${Math.round(totalmem() / 1024 ** 3)} GiB)`,
+  );
+  const reuse = process.env["CAIRN_TESTBED_KUBECONFIG"];
+  let cluster: Cluster | undefined;
+  let kubeconfig: string;
+  let dir: string;
+  let git: GitAccess;
+  let helmRepoUrl: string;
+  if (reuse) {
+    kubeconfig = reuse;
+    dir = dirname(reuse);
+    const state = ClusterState.parse(JSON.parse(await readFile(join(dir, "cluster.json"), "utf8")));
+    if (!state.git || !state.helmRepoUrl) throw new Error(`${reuse}: not a full test bed`);
+    git = state.git;
+    helmRepoUrl = state.helmRepoUrl;
+  } else {
+    log("starting a full test bed …");
+    cluster = await Cluster.start({ profile: "full", log });
+    kubeconfig = cluster.kubeconfig;
+    dir = cluster.dir;
+    if (!cluster.git || !cluster.helmRepoUrl)
+      throw new Error("the full test bed has no git server");
+    git = cluster.git;
+    helmRepoUrl = cluster.helmRepoUrl;
+  }
+  const admin = KubeClient.fromKubeconfigFile(kubeconfig);
+  const cairn = await LocalCairn.prepare({
+    admin,
+    clusterKubeconfig: kubeconfig,
+    suffix: "-bench-rest",
+    labels: { "cairn.dev/test": "bench-rest" },
+    // As deployed: leader election on, with its default timings.
+    leaderElect: true,
+  });
+  const namespace = `bench-rest-${Date.now().toString(36)}`;
+  const schemas = flowSchemas(cairn.namespace, cairn.serviceAccount);
+  const tls = {
+    ca: await readFile(join(dir, "ca.crt")),
+    cert: await readFile(join(dir, "admin.crt")),
+    key: await readFile(join(dir, "admin.key")),
+  };
+  const apiMetrics = async () =>
+    (await httpGet({ url: `${admin.server}/metrics`, ...tls, accept: () => true }, 10_000)).body;
+
+  const abort = new AbortController();
+  const cleanup = async () => {
+    abort.abort();
+    await cairn.cleanup().catch(() => undefined);
+    await admin
+      .delete({ apiVersion: "v1", kind: "Namespace", name: namespace })
+      .catch(() => undefined);
+    for (const fs of schemas) {
+      await admin
+        .delete({ apiVersion: fs.apiVersion, kind: fs.kind, name: fs.metadata.name ?? "" })
+        .catch(() => undefined);
+    }
+    await cluster?.stop();
+  };
+  process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  const verdict = { failed: false };
+  try {
+    for (const fs of schemas) await admin.apply(fs, { force: true });
+    await createNamespace(admin, namespace);
+    const repo = `${namespace}-fleet`;
+    await createBareRepo(git.root, repo);
+    await commitFiles(git.root, repo, repoFiles(namespace), "The fleet");
+    const objects = clusterObjects(namespace, `${git.url}/${repo}.git`, helmRepoUrl, cairn.labels);
+    const t0 = performance.now();
+    await pool(objects, CONCURRENCY, async (obj) => {
+      await withRetry(() => admin.create(obj));
+    });
+    log(`created ${objects.length} objects in ${Math.round(performance.now() - t0)} ms`);
+
+    // The bench's own watches: every ManagedApp's Ready, and Kustomizations entering Unknown.
+    const apps = new Informer({
+      source: admin,
+      apiVersion: API,
+      kind: "ManagedApp",
+      namespace,
+      clock: systemClock(),
+    });
+    const kustomizations = new Informer({
+      source: admin,
+      apiVersion: KS,
+      kind: "Kustomization",
+      namespace,
+      clock: systemClock(),
+    });
+    const counting = { on: false, flips: 0, routine: 0 };
+    const flipped = new Map<string, number>();
+    apps.onChange((ev) => {
+      if (ev.type !== "updated" || ev.resync || !counting.on) return;
+      if (readyStatus(ev.old) !== readyStatus(ev.object)) {
+        counting.flips++;
+        flipped.set(ev.key, (flipped.get(ev.key) ?? 0) + 1);
+      }
+    });
+    kustomizations.onChange((ev) => {
+      if (ev.type !== "updated" || ev.resync || !counting.on) return;
+      if (readyStatus(ev.old) !== "Unknown" && readyStatus(ev.object) === "Unknown") {
+        counting.routine++;
+      }
+    });
+    const running = [apps.run(abort.signal), kustomizations.run(abort.signal)];
+    await apps.waitForSync(abort.signal);
+
+    await cairn.start();
+    const pid = cairn.process?.pid ?? 0;
+    const rss: number[] = [];
+    const sampler = setInterval(() => {
+      const v = rssMiB(pid);
+      if (v !== undefined) rss.push(v);
+    }, 1_000);
+    try {
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      for (;;) {
+        const ready = apps.list().filter((a) => readyStatus(a) === "True").length;
+        log(`${ready}/${APPS} ManagedApps Ready`);
+        if (ready >= APPS) break;
+        if (Date.now() > deadline) throw new Error(`only ${ready} of ${APPS} apps became Ready`);
+        if (!cairn.process?.running) throw new Error(`the controller exited:\n${cairn.logTail()}`);
+        await delay(10_000);
+      }
+      log(`all Ready; settling ${SETTLE_MS / 1000} s`);
+      await delay(SETTLE_MS);
+
+      const before = dispatched(await apiMetrics());
+      const warningsBefore = await warnings(admin, namespace);
+      const steadyFrom = rss.length;
+      counting.on = true;
+      const start = performance.now();
+      for (let m = 1; m <= MINUTES; m++) {
+        await delay(60_000);
+        if (!cairn.process?.running) throw new Error(`the controller exited:\n${cairn.logTail()}`);
+        log(
+          `minute ${m} of ${MINUTES}: ${counting.routine} routine reconciles seen, ` +
+            `${counting.flips} Ready flips, RSS ${rss.at(-1)?.toFixed(0)} MiB`,
+        );
+      }
+      counting.on = false;
+      const minutes = (performance.now() - start) / 60_000;
+      const after = dispatched(await apiMetrics());
+      const warningsAfter = await warnings(admin, namespace);
+      let newWarnings = 0;
+      for (const [name, count] of warningsAfter)
+        newWarnings += count - (warningsBefore.get(name) ?? 0);
+      const perMinute = Object.fromEntries(
+        (Object.keys(after) as Flow[]).map((f) => [f, (after[f] - before[f]) / minutes]),
+      ) as Record<Flow, number>;
+      const total = Object.values(perMinute).reduce((a, b) => a + b, 0);
+      const steady = rss.slice(steadyFrom);
+      const rows: [string, string][] = [
+        ["API requests/min at rest, total", total.toFixed(1)],
+        ["  status writes (cairn.dev */status)", perMinute.status.toFixed(1)],
+        ["  events", perMinute.events.toFixed(1)],
+        ["  leases (leader election)", perMinute.leases.toFixed(1)],
+        ["  other (watches, lists, gets, Secrets)", perMinute.other.toFixed(1)],
+        ["ManagedApp Ready flips (must be 0)", String(counting.flips)],
+        ["Warning Events about ManagedApps (must be 0)", String(newWarnings)],
+        ["routine Kustomization reconciles seen (Ready=Unknown)", String(counting.routine)],
+        ["RSS at rest, median (MiB)", median(steady).toFixed(0)],
+        ["RSS at rest, highest sample (MiB)", Math.max(...steady).toFixed(0)],
+      ];
+      const width = Math.max(...rows.map(([l]) => l.length));
+      for (const [label, value] of rows)
+        console.log(`${label.padEnd(width)}  ${value.padStart(8)}`);
+      if (counting.flips > 0) {
+        log(`apps that flipped: ${[...flipped].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
+      }
+      verdict.failed = counting.flips > 0 || newWarnings > 0;
+    } finally {
+      clearInterval(sampler);
+      abort.abort();
+      await Promise.all(running);
+    }
+  } finally {
+    await cleanup();
+  }
+  if (verdict.failed) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,183 @@
+// composePlan on the values a file can hold at the version path: an untagged image is planned
+// from `latest` (its implied tag) and said to be untagged; a value that is no version (a range,
+// a template) is refused by a check naming the field, instead of a plan the API would reject.
+import { describe, expect, it } from "vitest";
+import { VERSION_VALUE_PATTERN } from "../../../../src/api/fields.ts";
+import { ManagedApp, PlanGit, UpgradeRequest } from "../../../../src/api/index.ts";
+import { composePlan, type PlanInput } from "../../../../src/controllers/upgrade/plan.ts";
+import { editContent, fileState } from "../../../../src/controllers/request/git-change.ts";
+import { selectRelease } from "../../../../src/helm/select.ts";
+import { captured } from "../../../fixtures/load.ts";
+
+const HEAD = "a".repeat(40);
+
+const app = (spec: Record<string, unknown>) =>
+  ManagedApp.parse({
+    apiVersion: "cairn.dev/v1alpha1",
+    kind: "ManagedApp",
+    metadata: { name: "web", namespace: "shop" },
+    spec: { gitPath: "apps/web.yaml", kustomizationRef: { name: "apps" }, ...spec },
+  });
+
+const request = (targetVersion: Record<string, unknown>) =>
+  UpgradeRequest.parse({
+    apiVersion: "cairn.dev/v1alpha1",
+    kind: "UpgradeRequest",
+    metadata: { name: "up", namespace: "shop" },
+    spec: { managedAppRef: { name: "web" }, targetVersion },
+  });
+
+function input(over: Partial<PlanInput> & Pick<PlanInput, "app" | "request">, content: string) {
+  const base: PlanInput = {
+    ...over,
+    flux: [],
+    runningParents: [],
+    gitRepository: { namespace: "flux-system", name: "apps" },
+    git: {
+      ok: true,
+      url: "http://127.0.0.1/apps.git",
+      branch: "main",
+      head: HEAD,
+      content,
+      canPush: { ok: true, message: "can push" },
+    },
+    volumes: [],
+    missingVolumes: [],
+    workloads: [],
+    discoveryProblems: [],
+    snapshotClass: undefined,
+  };
+  return base;
+}
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/team/web
+`;
+
+describe("an untagged image", () => {
+  const out = composePlan(
+    input(
+      {
+        app: app({}),
+        request: request({ images: [{ name: "registry.example.com/team/web", tag: "1.2.0" }] }),
+      },
+      DEPLOYMENT,
+    ),
+  );
+
+  it("is planned from latest, a version status accepts, and shown as untagged", () => {
+    expect(out.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(out.plan?.git.from).toBe("latest");
+    expect(out.plan?.git.images).toEqual([
+      { name: "registry.example.com/team/web", from: "latest", to: "1.2.0" },
+    ]);
+    expect(PlanGit.safeParse(out.plan?.git).success).toBe(true);
+    expect(out.checks.find((c) => c.name === "Images")?.message).toBe(
+      "registry.example.com/team/web: latest (untagged) → 1.2.0",
+    );
+  });
+
+  it("is recognised by the commit as the planned value, and is rolled back to latest", () => {
+    const git = out.plan?.git;
+    if (!git) throw new Error("no plan");
+    expect(fileState(DEPLOYMENT, git, "forward")).toBe("from");
+    const upgraded = editContent(DEPLOYMENT, git, "forward");
+    expect(upgraded).toContain("image: registry.example.com/team/web:1.2.0");
+    expect(fileState(upgraded, git, "forward")).toBe("to");
+    // A clean revert brings the bare reference back: that is the rollback's target too.
+    expect(fileState(DEPLOYMENT, git, "back")).toBe("to");
+    const back = editContent(upgraded, git, "back");
+    expect(back).toContain("image: registry.example.com/team/web:latest");
+    expect(fileState(back, git, "back")).toBe("to");
+  });
+});
+
+describe("a current value that is no version", () => {
+  it.each([
+    ["a semver range", "~1.2"],
+    ["a template", "{{ .Values.version }}"],
+  ])("(%s) is refused naming spec.versionPolicy.versionPath", (_, value) => {
+    expect(new RegExp(VERSION_VALUE_PATTERN).test(value)).toBe(false);
+    const content = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+spec:
+  chart:
+    spec:
+      chart: web
+      version: "${value}"
+`;
+    const out = composePlan(
+      input(
+        { app: app({ helmReleaseRef: { name: "web" } }), request: request({ chart: "1.3.0" }) },
+        content,
+      ),
+    );
+    expect(out.plan).toBeUndefined();
+    const failed = out.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.name)).toEqual(["VersionPath"]);
+    expect(failed[0]?.message).toMatch(
+      /^spec\.versionPolicy\.versionPath spec\.chart\.spec\.version in apps\/web\.yaml: the current value .* is not a version or tag/,
+    );
+  });
+
+  it("as a Helm values tag is refused naming the image", () => {
+    const content = `image:
+  repository: registry.example.com/team/web
+  tag: "{{ .Chart.AppVersion }}"
+`;
+    const out = composePlan(
+      input(
+        {
+          app: app({}),
+          request: request({ images: [{ name: "registry.example.com/team/web", tag: "1.2.0" }] }),
+        },
+        content,
+      ),
+    );
+    expect(out.plan).toBeUndefined();
+    expect(out.checks.filter((c) => !c.passed).map((c) => c.message)).toEqual([
+      'spec.targetVersion.images registry.example.com/team/web: the current tag "{{ .Chart.AppVersion }}" in apps/web.yaml is not an image tag',
+    ]);
+  });
+});
+
+describe("a Helm release stuck in pending-upgrade", () => {
+  it("fails the plan's HelmReleaseStorage check, with the recovery command", () => {
+    const content = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+spec:
+  chart:
+    spec:
+      chart: demo
+      version: 1.1.0
+`;
+    const out = composePlan(
+      input(
+        {
+          app: app({ helmReleaseRef: { name: "demo" } }),
+          request: request({ chart: "1.2.0" }),
+          releaseStorage: {
+            kind: "read",
+            location: { name: "demo", namespace: "shop", storageNamespace: "shop" },
+            selection: selectRelease([
+              captured("helm-secret-v2.json"),
+              captured("helm-secret-v3-pending.json"),
+            ]),
+          },
+        },
+        content,
+      ),
+    );
+    const failed = out.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.name)).toEqual(["HelmReleaseStorage"]);
+    expect(failed[0]?.message).toContain("helm rollback demo 2 --namespace shop --no-hooks");
+  });
+});
