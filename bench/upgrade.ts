@@ -181,7 +181,12 @@ async function main(): Promise<void> {
         apiVersion: API,
         kind: "UpgradeRequest",
         metadata: { name, namespace },
-        spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: to } },
+        // Every other run goes back to 1.0.0: a downgrade, which Plan refuses unless allowed.
+        spec: {
+          managedAppRef: { name: "demo" },
+          targetVersion: { chart: to },
+          allowDowngrade: true,
+        },
       });
       const done = await eventually(
         `${name} to finish`,

@@ -21,6 +21,7 @@ import {
 import { API_VERSION, Kind } from "./group.ts";
 import { ObjectMeta } from "./meta.ts";
 import { FluxObjectRef, WorkloadKind } from "./request-status.ts";
+import { constraintProblem } from "./version-constraint.ts";
 
 const plainPath = new RegExp(PLAIN_PATH_PATTERN);
 const dotSegment = new RegExp(DOT_SEGMENT_PATTERN);
@@ -71,13 +72,23 @@ export const VolumeSnapshots = z.object({
 });
 export type VolumeSnapshots = z.infer<typeof VolumeSnapshots>;
 
-export const AutoUpdate = z.enum(["none", "patch", "minor", "major"]);
-export type AutoUpdate = z.infer<typeof AutoUpdate>;
+/** A semver range an available update must satisfy; checked by the `semver` package. */
+export const VersionConstraint = z
+  .string()
+  .min(1)
+  .max(256)
+  .superRefine((range, ctx) => {
+    const problem = constraintProblem(range);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const VersionPolicy = z.object({
-  autoUpdate: AutoUpdate.default("none"),
   /** Where the version sits in the file at gitPath, e.g. "spec.chart.spec.version". */
   versionPath: z.string().min(1).max(VERSION_PATH_MAX).optional(),
+  /** Only versions in this range are offered as status.availableUpdate. */
+  constraint: VersionConstraint.optional(),
+  /** Offer pre-release versions (1.2.0-rc.1) as status.availableUpdate too. */
+  prereleases: z.boolean().default(false),
 });
 export type VersionPolicy = z.infer<typeof VersionPolicy>;
 
@@ -162,13 +173,34 @@ export const DiscoverySummary = z.object({
 });
 export type DiscoverySummary = z.infer<typeof DiscoverySummary>;
 
+/** Where the app's newer versions were looked for, and when. */
+export const UpdateCheck = z.object({
+  source: z.object({
+    kind: z.enum(["HelmRepository"]),
+    namespace: Text(63),
+    name: Text(253),
+  }),
+  /** The repository's URL, without credentials. */
+  url: Text(2048),
+  chart: Text(253),
+  /** source-controller's artifact revision of the index, when it had one. */
+  revision: Text(256).optional(),
+  /** When the index was read. */
+  checkedAt: Timestamp,
+});
+export type UpdateCheck = z.infer<typeof UpdateCheck>;
+
 export const ManagedAppStatus = z.object({
   conditions: Conditions.optional(),
   observedGeneration: Count.optional(),
   /** The version the app runs: the HelmRelease's chart, or versionPath at the applied commit. */
   currentVersion: VersionValue.optional(),
-  /** A newer version allowed by versionPolicy; an UpgradeRequest without target uses it. */
+  /**
+   * The newest chart version in the HelmRelease's HelmRepository newer than currentVersion that
+   * versionPolicy allows; an UpgradeRequest without target uses it.
+   */
   availableUpdate: VersionValue.optional(),
+  updateCheck: UpdateCheck.optional(),
   lastUpgrade: LastUpgrade.optional(),
   discovery: DiscoverySummary.optional(),
   /**

@@ -52,6 +52,8 @@ export const UpgradeRequestSpec = z.object({
   dryRun: z.boolean().default(false),
   /** Danger checks of the impact preview this upgrade proceeds despite, by name. */
   acknowledgeDangers: z.array(DangerCheckName).max(DANGER_CHECK_NAMES.length).optional(),
+  /** Allow a chart target older than the version the app runs. */
+  allowDowngrade: z.boolean().default(false),
 });
 export type UpgradeRequestSpec = z.infer<typeof UpgradeRequestSpec>;
 

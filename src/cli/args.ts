@@ -16,6 +16,8 @@ export interface Target {
   /** A chart version; absent with no images: the app's status.availableUpdate. */
   readonly chart?: string;
   readonly images: readonly { readonly name: string; readonly tag: string }[];
+  /** Allow a chart version older than the one in Git (spec.allowDowngrade). */
+  readonly allowDowngrade: boolean;
 }
 
 /** Table output options: `--no-headers`. */
@@ -56,6 +58,7 @@ export type Command =
   | { readonly name: "abort"; readonly request: string; readonly yes: boolean }
   | { readonly name: "unfreeze"; readonly app: string; readonly force: boolean }
   | ({ readonly name: "history"; readonly app: string; readonly all: boolean } & TableOptions)
+  | { readonly name: "updates"; readonly app?: string; readonly allNamespaces: boolean }
   | { readonly name: "version"; readonly clientOnly: boolean }
   | { readonly name: "completion"; readonly shell: "bash" | "zsh" | "fish" }
   | { readonly name: "__complete"; readonly words: readonly string[] };
@@ -85,7 +88,11 @@ function dnsLabel(value: string | undefined, what: string): string {
   return value;
 }
 
-function target(to: string | undefined, images: readonly string[] | undefined): Target {
+function target(
+  to: string | undefined,
+  images: readonly string[] | undefined,
+  allowDowngrade: boolean,
+): Target {
   if (to !== undefined && !new RegExp(CHART_VERSION_PATTERN).test(to)) {
     throw new UsageError(`--to "${to}" is not a chart version (SemVer, such as 1.2.3)`);
   }
@@ -104,7 +111,7 @@ function target(to: string | undefined, images: readonly string[] | undefined): 
   const names = parsed.map((i) => i.name);
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated !== undefined) throw new UsageError(`--image ${repeated} is given twice`);
-  return { ...(to !== undefined ? { chart: to } : {}), images: parsed };
+  return { ...(to !== undefined ? { chart: to } : {}), images: parsed, allowDowngrade };
 }
 
 function timeout(value: string | undefined, fallbackMs: number): number {
@@ -186,7 +193,7 @@ export function toInvocation(raw: RawInvocation): Invocation {
         return {
           name: "plan",
           app: dnsLabel(first, "app"),
-          target: target(text(o, "to"), list(o, "image")),
+          target: target(text(o, "to"), list(o, "image"), flag(o, "allowDowngrade")),
           timeoutMs: timeout(text(o, "timeout"), PLAN_TIMEOUT_MS),
         };
       case "upgrade": {
@@ -199,7 +206,7 @@ export function toInvocation(raw: RawInvocation): Invocation {
           throw new UsageError("--dry-run takes no snapshot: --skip-snapshot has no meaning");
         }
         const app = dnsLabel(first, "app");
-        const goal = target(text(o, "to"), list(o, "image"));
+        const goal = target(text(o, "to"), list(o, "image"), flag(o, "allowDowngrade"));
         // A dry run is a plan: it waits for the result, bounded by default.
         if (dryRun) {
           return {
@@ -251,6 +258,17 @@ export function toInvocation(raw: RawInvocation): Invocation {
           all: flag(o, "all"),
           ...tableOptions(o),
         };
+      case "updates": {
+        const allNamespaces = flag(o, "allNamespaces");
+        if (allNamespaces && first !== undefined) {
+          throw new UsageError("an app name and --all-namespaces exclude each other");
+        }
+        return {
+          name: "updates",
+          allNamespaces,
+          ...(first !== undefined ? { app: dnsLabel(first, "app") } : {}),
+        };
+      }
       case "version":
         return { name: "version", clientOnly: flag(o, "client") };
       case "completion":

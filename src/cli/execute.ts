@@ -31,6 +31,8 @@ async function run(ctx: CommandContext, command: ClusterCommand, io: Io): Promis
       return (await import("./commands/unfreeze.ts")).unfreeze(ctx, command);
     case "history":
       return (await import("./commands/history.ts")).history(ctx, command);
+    case "updates":
+      return (await import("./commands/updates.ts")).updates(ctx, command);
     case "version":
       return (await import("./commands/version.ts")).version(ctx, command);
     case "completion":

@@ -62,6 +62,11 @@ const target = () => [
     (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
   ),
 ];
+const allowDowngrade = () =>
+  new Option(
+    "--allow-downgrade",
+    "allow a chart version older than the one in Git (refused by the Downgrade check otherwise)",
+  );
 const watchFlag = () => new Option("-w, --watch", "follow the request until it finishes");
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -86,7 +91,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "check and the Git diff. Exit 1 when planning fails. Same as upgrade --dry-run.",
     args: [{ syntax: "<app>", what: "the app to plan an upgrade of" }],
     completes: ["app"],
-    options: [...target(), timeoutOption("planning").default("5m")],
+    options: [...target(), allowDowngrade(), timeoutOption("planning").default("5m")],
     examples: ["kubectl cairn plan web", "kubectl cairn plan web --to 2.1.0"],
   },
   {
@@ -98,6 +103,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     completes: ["app"],
     options: [
       ...target(),
+      allowDowngrade(),
       new Option("--skip-snapshot", "upgrade without volume snapshots (not recommended)"),
       new Option("--dry-run", "plan only: the same as kubectl cairn plan"),
       watchFlag(),
@@ -178,6 +184,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     completes: ["app"],
     options: [new Option("--all", "include dry runs (plans)"), noHeaders()],
     examples: ["kubectl cairn history web", "kubectl cairn history web --all -o yaml"],
+  },
+  {
+    name: "updates",
+    summary: "apps: current and available version, and where it was found",
+    description:
+      "Shows each app's status.availableUpdate as the controller found it in the app's " +
+      "HelmRepository, with the source, when it was read and why it could not be.",
+    args: [{ syntax: "[app]", what: "one app (default: every app of the namespace)" }],
+    completes: ["app"],
+    options: [allNamespaces()],
+    examples: ["kubectl cairn updates", "kubectl cairn updates web", "kubectl cairn updates -A"],
   },
   {
     name: "version",

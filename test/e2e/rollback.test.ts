@@ -141,7 +141,8 @@ describe("RollbackRequest", () => {
       apiVersion: API,
       kind: "UpgradeRequest",
       metadata: { name, namespace: a.ns },
-      spec: { managedAppRef: { name: "demo" }, ...spec },
+      // The tests flip between 1.0.0 and 1.1.0, so every other upgrade is a downgrade.
+      spec: { managedAppRef: { name: "demo" }, allowDowngrade: true, ...spec },
     });
     const r = await finished(a, "UpgradeRequest", name);
     expect(complete(r)?.reason, `UpgradeRequest ${name}: ${complete(r)?.message ?? ""}`).toBe(

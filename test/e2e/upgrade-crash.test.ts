@@ -88,7 +88,12 @@ describe("UpgradeRequest survives kill -9 after every step's side effect", () =>
         apiVersion: API,
         kind: "UpgradeRequest",
         metadata: { name, namespace: app.namespace },
-        spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: to } },
+        // Every other case goes back to 1.0.0: a downgrade.
+        spec: {
+          managedAppRef: { name: "demo" },
+          targetVersion: { chart: to },
+          allowDowngrade: true,
+        },
       });
       await controller.exited(240_000);
       expect(controller.logTail()).toContain(`"failpoint":"UpgradeRequest/${step}"`);

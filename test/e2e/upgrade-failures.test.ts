@@ -5,8 +5,11 @@
 // a missing app, an invalid spec). Each case runs in its own namespace against one controller,
 // and ends by checking what the request promises to leave behind: Flux resumed, replicas back,
 // Git untouched when the request failed before its commit.
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import type { KubeClient, KubeObject, ObjectRef } from "../../src/kube/client.ts";
 import {
   commitFiles,
@@ -14,7 +17,9 @@ import {
   readFileAt,
   revParse,
 } from "../../testbed/src/git-fixtures.ts";
+import { REPO_ROOT } from "../../testbed/src/binaries.ts";
 import type { GitAccess } from "../../testbed/src/cluster.ts";
+import { archiveName, packageCharts, startHelmRepo } from "../../testbed/src/helm-repo.ts";
 import {
   ANN_FAULT_SNAPSHOT,
   ANN_FAULT_SNAPSHOT_DELAY,
@@ -151,8 +156,8 @@ describe.concurrent("UpgradeRequest failures", () => {
   }
 
   /** A demo app (Helm release with two PVCs) of its own, Ready. */
-  async function demoApp(opts: Omit<DemoOptions, "labels">) {
-    const app = await setUpDemoApp(admin, git(), inject("helmRepoUrl"), {
+  async function demoApp(opts: Omit<DemoOptions, "labels">, helmRepoUrl = inject("helmRepoUrl")) {
+    const app = await setUpDemoApp(admin, git(), helmRepoUrl, {
       ...opts,
       labels: controller.labels,
     });
@@ -488,11 +493,30 @@ describe.concurrent("UpgradeRequest failures", () => {
     await expectGitAt(app.repo, app.head);
   });
 
-  it("6. a Flux apply that never finishes (no such chart): RollbackRequired after the commit, Flux resumed", async () => {
-    const app = await demoApp({
-      prefix: "fail-flux",
-      spec: { timeouts: { health: "45s", fluxApply: "30s" } },
+  it("6. a Flux apply that never finishes (the chart's archive is gone): RollbackRequired after the commit, Flux resumed", async () => {
+    // A repository whose index lists 9.9.9 (so Plan finds the target) but cannot serve it.
+    const tmp = await mkdtemp(join(tmpdir(), "cairn-fail-flux-"));
+    const charts = join(tmp, "charts");
+    const fixture = join(REPO_ROOT, "testbed", "fixtures", "charts", "demo-1.0.0");
+    await cp(fixture, join(charts, "demo-1.0.0"), { recursive: true });
+    await cp(fixture, join(charts, "demo-9.9.9"), { recursive: true });
+    const chartYaml = join(charts, "demo-9.9.9", "Chart.yaml");
+    await writeFile(
+      chartYaml,
+      (await readFile(chartYaml, "utf8")).replace(/^version: .*$/m, "version: 9.9.9"),
+    );
+    const served = join(tmp, "served");
+    const helm = await startHelmRepo({ root: served });
+    onTestFinished(async () => {
+      await helm.close();
+      await rm(tmp, { recursive: true, force: true });
     });
+    await packageCharts(charts, served, helm.url);
+    await rm(join(served, archiveName({ name: "demo", version: "9.9.9" })));
+    const app = await demoApp(
+      { prefix: "fail-flux", spec: { timeouts: { health: "45s", fluxApply: "30s" } } },
+      helm.url,
+    );
     const ns = app.namespace;
     await request(ns, "to-999", { targetVersion: { chart: "9.9.9" } });
     const r = await finished(ns, "to-999");
@@ -558,7 +582,7 @@ describe.concurrent("UpgradeRequest failures", () => {
       return condition(r, "Admitted")?.status === "True" ? r : undefined;
     });
     // 1.0.0 is the version in Git now; it is a valid target only once the first has committed.
-    await request(ns, "second", { targetVersion: { chart: "1.0.0" } });
+    await request(ns, "second", { targetVersion: { chart: "1.0.0" }, allowDowngrade: true });
     const waiting = await eventually("second to wait for first", async () => {
       alive();
       const r = await admin.get(requestRef(ns, "second"));

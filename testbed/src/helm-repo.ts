@@ -41,6 +41,8 @@ export interface HelmRepoOptions {
   readonly root: string;
   /** 0 or absent: a free port. */
   readonly port?: number;
+  /** Answer 401 to requests without these basic-auth credentials (a private repository). */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
 }
 
 export interface HelmRepo {
@@ -78,7 +80,21 @@ function send(res: ServerResponse, status: number, text: string): void {
   res.end(`${text}\n`);
 }
 
-async function serve(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  options: HelmRepoOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const root = options.root;
+  if (options.basicAuth) {
+    const { username, password } = options.basicAuth;
+    const expected = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+    if (req.headers.authorization !== expected) {
+      res.setHeader("WWW-Authenticate", 'Basic realm="charts"');
+      send(res, 401, "unauthorized");
+      return;
+    }
+  }
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("Allow", "GET, HEAD");
     send(res, 405, "method not allowed");
@@ -113,7 +129,7 @@ function sendFile(req: IncomingMessage, res: ServerResponse, path: string, size:
 
 export async function startHelmRepo(options: HelmRepoOptions): Promise<HelmRepo> {
   const server = createServer((req, res) => {
-    serve(options.root, req, res).catch(() => {
+    serve(options, req, res).catch(() => {
       if (res.headersSent) res.destroy();
       else send(res, 500, "internal error");
     });

@@ -52,6 +52,7 @@ async function createUpgrade(
     ...targetSpec(target, app),
     ...(opts.skipSnapshot ? { skipSnapshot: true } : {}),
     ...(opts.dryRun ? { dryRun: true } : {}),
+    ...(target.allowDowngrade ? { allowDowngrade: true } : {}),
   };
   return createNamed(
     ctx.client,

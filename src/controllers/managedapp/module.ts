@@ -31,6 +31,12 @@ import type { LogFn } from "../../runtime/log.ts";
 import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.ts";
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
+import {
+  applyUpdateOutcome,
+  newUpdateEvent,
+  UPDATE_AVAILABLE,
+  UpdateChecker,
+} from "../../updates/checker.ts";
 import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import { refsOf } from "../../discovery/app-refs.ts";
 import { frozenApps } from "../../health/frozen-apps.ts";
@@ -183,8 +189,21 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     retryAfterMs: GIT_RETRY_MS,
   });
 
+  // The newest chart version the app's HelmRepository offers, woken by HelmRepository changes.
+  const updateChecker = new UpdateChecker({
+    client: deps.client,
+    clock: deps.clock,
+    informers: deps.informers,
+    allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+    enqueue: (key) => controller.enqueue(key),
+  });
+  informers.set(updateChecker.informer.kind, updateChecker.informer);
+
   apps.onChange((ev) => {
-    if (ev.type === "deleted") gitVersions.forget(ev.key);
+    if (ev.type === "deleted") {
+      gitVersions.forget(ev.key);
+      updateChecker.forget(ev.key);
+    }
     if (ev.type === "updated" && !ev.resync && !appChanged(ev.old, ev.object)) {
       // A status echo needs a pass only when it moved the app's wake routes (routesChanged).
       if (!routesChanged(ev.old, ev.object)) return;
@@ -279,6 +298,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       conditions?: Condition[];
       fluxSuspendedSince?: string;
       currentVersion?: string;
+      availableUpdate?: string;
     };
     const now = deps.clock.now();
     const parsed = parseWithMessage(ManagedApp, obj);
@@ -287,6 +307,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     let suspension: SuspensionDecision | undefined;
     let version: VersionReading | undefined;
     let versionRequeueMs: number | undefined;
+    let update: ReturnType<UpdateChecker["check"]> | undefined;
     let operationRunning = false;
     if (!parsed.success) {
       ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
@@ -339,6 +360,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         versionRequeueMs = cached.requeueAfterMs;
       }
       if (version?.value !== undefined) next["currentVersion"] = version.value;
+      update = updateChecker.check(key, parsed.data, helmRelease?.object, {
+        current: next["currentVersion"] as string | undefined,
+        reported: previous.conditions?.some((c) => c.type === UPDATE_AVAILABLE) ?? false,
+      });
+      if (update.outcome) applyUpdateOutcome(next, update.outcome);
       if (result.discovery) next["discovery"] = result.discovery;
       const flux = [kustomization, ...(helmRelease ? [helmRelease] : [])];
       // The suspendRef is what Cairn suspends instead, so a forgotten suspend may sit there.
@@ -373,6 +399,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       { type: ConditionType.Ready, ...ready },
       ...(suspension ? [{ type: FLUX_SUSPENDED, ...suspension.condition }] : []),
       ...(version ? [{ type: VERSION_RESOLVED, ...version.condition }] : []),
+      ...(update?.outcome ? [{ type: UPDATE_AVAILABLE, ...update.outcome.condition }] : []),
     ];
     const conditions = updates.reduce<Condition[] | undefined>(
       (list, update) => setCondition(list, update, now, generation),
@@ -414,7 +441,10 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       );
     }
     recordVersionEvents(regarding, versionBefore, version, previous.currentVersion);
-    const requeues = [suspension?.requeueAfterMs, versionRequeueMs].filter(
+    const offered = update?.outcome && newUpdateEvent(previous.availableUpdate, update.outcome);
+    if (offered)
+      void deps.events.record(regarding, "Normal", offered.reason, "CheckUpdates", offered.message);
+    const requeues = [suspension?.requeueAfterMs, versionRequeueMs, update?.requeueAfterMs].filter(
       (ms): ms is number => ms !== undefined,
     );
     return requeues.length > 0 ? requeueAfter(Math.min(...requeues)) : done();

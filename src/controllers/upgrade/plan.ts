@@ -22,6 +22,7 @@ import {
 } from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ReleaseStorageView } from "../../helm/release-storage.ts";
+import { verifyChartTarget, type SourceVersions } from "../../updates/verify-target.ts";
 import { snapshotName } from "../request/snapshots.ts";
 import { releaseStorageCheck } from "./release-check.ts";
 import { fluxSettling, isSuspended, readyNow } from "../request/flux.ts";
@@ -89,6 +90,11 @@ export interface PlanInput {
         readonly check?: string;
         readonly message: string;
       };
+  /**
+   * The versions the chart's source offers, read when a chart target is planned for an app with
+   * a HelmRelease; absent otherwise (the version in Git is then not a chart's).
+   */
+  readonly chartSource?: SourceVersions | undefined;
   readonly volumes: readonly KubeObject[];
   readonly missingVolumes: readonly string[];
   readonly workloads: readonly PlannedWorkload[];
@@ -117,12 +123,18 @@ export function snapshotsWanted(request: UpgradeRequest, app: ManagedApp): boole
   return app.spec.volumeSnapshots.enabled && !request.spec.skipSnapshot;
 }
 
+/** The chart version a request upgrades to: its target's, or the app's available update. */
+export function chartTargetOf(request: UpgradeRequest, app: ManagedApp): string | undefined {
+  const target = request.spec.targetVersion;
+  return target?.chart ?? (target?.images ? undefined : app.status?.availableUpdate);
+}
+
 export function composePlan(input: PlanInput): PlanOutput {
   const { request, app } = input;
   const checks: PreflightCheck[] = [];
   const settling: PreflightCheck[] = [];
   const target = request.spec.targetVersion;
-  const chart = target?.chart ?? (target?.images ? undefined : app.status?.availableUpdate);
+  const chart = chartTargetOf(request, app);
   const images = target?.images;
 
   // Flux objects: they exist, are Ready, and nobody else suspended them.
@@ -250,6 +262,16 @@ export function composePlan(input: PlanInput): PlanOutput {
               `${app.spec.gitPath} ${versionPath}: ${current.value} → ${chart}`,
             ),
           );
+          // The target exists in the chart's source and is no unasked-for downgrade.
+          if (input.chartSource) {
+            const verified = verifyChartTarget({
+              target: chart,
+              current: current.value,
+              source: input.chartSource,
+              allowDowngrade: request.spec.allowDowngrade,
+            });
+            for (const v of verified) checks.push(check(v.name, v.passed, v.message));
+          }
           git = {
             branch: input.git.branch,
             path: app.spec.gitPath,

@@ -190,7 +190,7 @@ describe("valid objects", () => {
     const app = await client.get(ref("ManagedApp", "minimal-managedapp"));
     expect(specOf(app)).toMatchObject({
       volumeSnapshots: { enabled: false, retentionPolicy: { maxCount: 3 } },
-      versionPolicy: { autoUpdate: "none" },
+      versionPolicy: { prereleases: false },
       healthCheck: { timeout: "5m" },
       autoRollback: false,
     });

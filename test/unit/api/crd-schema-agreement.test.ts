@@ -278,6 +278,7 @@ const KINDS: Record<Kind, KindSchemas> = {
     columns: [
       ["Version", "string", ".status.currentVersion"],
       ["Update", "string", ".status.availableUpdate"],
+      ["Update-Check", "string", '.status.conditions[?(@.type=="UpdateAvailable")].reason'],
       ["Ready", "string", '.status.conditions[?(@.type=="Ready")].status'],
       ["Age", "date", ".metadata.creationTimestamp"],
     ],
@@ -401,7 +402,7 @@ describe("the walk", () => {
       schemaDifferences(SchemaNode.parse(withValue({ ...crdSpec }, path, value)), zodSpec, "spec")
         .length;
     expect(changed("properties.healthCheck.properties.timeout.default", "10m")).toBe(1);
-    expect(changed("properties.versionPolicy.properties.autoUpdate.enum", ["none"])).toBe(1);
+    expect(changed("properties.suspendRef.properties.kind.enum", ["Kustomization"])).toBe(1);
     expect(changed("properties.git.properties.url.pattern", "^https://")).toBe(1);
     expect(changed("properties.volumeSnapshots.properties.pvcs.maxItems", 65)).toBe(1);
     expect(
@@ -423,7 +424,7 @@ describe("defaults", () => {
       gitPath: "apps/a.yaml",
       kustomizationRef: { name: "apps" },
       volumeSnapshots: { enabled: false, retentionPolicy: { maxCount: 3 } },
-      versionPolicy: { autoUpdate: "none" },
+      versionPolicy: { prereleases: false },
       healthCheck: { timeout: "5m" },
       autoRollback: false,
     });
@@ -443,6 +444,7 @@ describe("defaults", () => {
       managedAppRef: { name: "a" },
       skipSnapshot: false,
       dryRun: false,
+      allowDowngrade: false,
     });
     expect(RollbackRequestSpec.parse({ upgradeRequestRef: { name: "u" } })).toEqual({
       upgradeRequestRef: { name: "u" },

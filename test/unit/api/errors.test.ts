@@ -48,8 +48,16 @@ describe("parseWithMessage and describeZodError", () => {
 
   it("list the allowed values of an enum", () => {
     expect(
-      messageOf(ManagedAppSpec, { ...minimal, versionPolicy: { autoUpdate: "all" } }, "spec"),
-    ).toBe('spec.versionPolicy.autoUpdate: must be one of "none", "patch", "minor", "major"');
+      messageOf(ManagedAppSpec, { ...minimal, suspendRef: { kind: "Bucket", name: "x" } }, "spec"),
+    ).toBe('spec.suspendRef.kind: must be one of "Kustomization", "HelmRelease"');
+  });
+
+  it("name a version constraint the semver package cannot parse", () => {
+    expect(
+      messageOf(ManagedAppSpec, { ...minimal, versionPolicy: { constraint: "one.two" } }, "spec"),
+    ).toBe(
+      'spec.versionPolicy.constraint: "one.two" is not a semver range (e.g. ">=1.2.0 <2.0.0", "1.x", "~1.4")',
+    );
   });
 
   it("explain a pattern in words", () => {
@@ -101,7 +109,12 @@ describe("parseWithMessage and describeZodError", () => {
     const parsed = parseWithMessage(UpgradeRequestSpec, { managedAppRef: { name: "a" } });
     expect(parsed).toEqual({
       success: true,
-      data: { managedAppRef: { name: "a" }, skipSnapshot: false, dryRun: false },
+      data: {
+        managedAppRef: { name: "a" },
+        skipSnapshot: false,
+        dryRun: false,
+        allowDowngrade: false,
+      },
     });
   });
 });

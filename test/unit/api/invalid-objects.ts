@@ -175,11 +175,11 @@ export const INVALID_CASES: readonly InvalidCase[] = [
     field: "spec.volumeSnapshots.pvcs",
   },
   {
-    what: "unknown autoUpdate",
+    what: "versionPolicy.prereleases not a boolean",
     kind: "ManagedApp",
-    set: "spec.versionPolicy.autoUpdate",
-    value: "latest",
-    field: "spec.versionPolicy.autoUpdate",
+    set: "spec.versionPolicy.prereleases",
+    value: "yes",
+    field: "spec.versionPolicy.prereleases",
   },
   {
     what: "healthCheck.timeout not a duration",

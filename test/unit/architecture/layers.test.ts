@@ -27,6 +27,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   git: ["api", "kube"],
   render: ["api", "kube"],
   impact: ["api", "kube", "discovery", "helm", "render"],
+  updates: ["api", "kube", "runtime", "helm", "config.ts"],
   // The plugin refuses what the rollback controller would refuse with the controller's own pure
   // checks (controllers/rollback/plan.ts), and prints the impact with the impact layer's types.
   cli: ["api", "kube", "impact", "controllers/rollback"],
@@ -37,8 +38,15 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "http.ts": ["config.ts", "runtime"],
   "build-info.ts": ["metrics.ts", "runtime"],
   "controllers/request": [...LOWER, ...PROCESS],
-  "controllers/managedapp": [...LOWER, ...PROCESS],
-  "controllers/upgrade": [...LOWER, ...PROCESS, "impact", "render", "controllers/request"],
+  "controllers/managedapp": [...LOWER, ...PROCESS, "updates"],
+  "controllers/upgrade": [
+    ...LOWER,
+    ...PROCESS,
+    "impact",
+    "render",
+    "updates",
+    "controllers/request",
+  ],
   "controllers/rollback": [...LOWER, ...PROCESS, "controllers/request"],
   controllers: [
     ...LOWER,

@@ -75,11 +75,13 @@ describe("the command line", () => {
       "--timeout",
       "1h30m",
       "--skip-snapshot",
+      "--allow-downgrade",
     ]);
     expect(parsed.command).toEqual({
       name: "upgrade",
       app: "web",
       target: {
+        allowDowngrade: true,
         chart: "v2.1.0-rc.1",
         images: [
           { name: "ghcr.io/org/web", tag: "2.1" },
@@ -92,8 +94,24 @@ describe("the command line", () => {
     });
   });
 
+  it("reads updates with an app or every namespace, never both", () => {
+    expect(parse(["updates"]).command).toEqual({ name: "updates", allNamespaces: false });
+    expect(parse(["updates", "web"]).command).toEqual({
+      name: "updates",
+      app: "web",
+      allNamespaces: false,
+    });
+    expect(parse(["updates", "-A"]).command).toEqual({ name: "updates", allNamespaces: true });
+    expect(() => parse(["updates", "web", "-A"])).toThrow(/exclude each other/);
+  });
+
   it("leaves the target empty without --to and bounds plan waits; upgrade --dry-run is plan", () => {
-    const plan = { name: "plan", app: "web", target: { images: [] }, timeoutMs: 300_000 };
+    const plan = {
+      name: "plan",
+      app: "web",
+      target: { images: [], allowDowngrade: false },
+      timeoutMs: 300_000,
+    };
     expect(parse(["plan", "web"]).command).toEqual(plan);
     expect(parse(["upgrade", "web", "--dry-run"]).command).toEqual(plan);
     expect(parse(["upgrade", "web", "--dry-run", "--timeout", "1m"]).command).toEqual({

@@ -31,6 +31,7 @@ describe("completion", () => {
       "abort",
       "unfreeze",
       "history",
+      "updates",
       "version",
       "completion",
       ":4",

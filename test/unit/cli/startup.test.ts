@@ -109,7 +109,7 @@ describe("bash completion", () => {
           "-c",
           // compdef and _describe belong to compinit; stand-ins record what the script hands them.
           `compdef() { :; }; _describe() { print -l -- "\${(@P)2}"; }; source ${file}; ` +
-            "words=(kubectl-cairn up); CURRENT=2; _kubectl_cairn; " +
+            "words=(kubectl-cairn upg); CURRENT=2; _kubectl_cairn; " +
             "words=(kubectl-cairn history --a); CURRENT=3; _kubectl_cairn",
         ],
         { encoding: "utf8", env },
@@ -129,7 +129,7 @@ describe("bash completion", () => {
         "fish",
         [
           "-c",
-          `source ${file}; complete -C 'kubectl-cairn up'; complete -C 'kubectl-cairn history --a'`,
+          `source ${file}; complete -C 'kubectl-cairn upg'; complete -C 'kubectl-cairn history --a'`,
         ],
         { encoding: "utf8", env },
       );
@@ -141,7 +141,7 @@ describe("bash completion", () => {
   );
 
   it("completes commands and flags through kubectl-cairn __complete", () => {
-    expect(completeInBash(["kubectl-cairn", "up"])).toEqual(["upgrade"]);
+    expect(completeInBash(["kubectl-cairn", "upg"])).toEqual(["upgrade"]);
     expect(completeInBash(["kubectl-cairn", "history", "--a"])).toEqual(["--all"]);
     // No cluster to ask: no names, and no error in the middle of the command line.
     expect(completeInBash(["kubectl-cairn", "upgrade", ""])).toEqual([]);

@@ -273,8 +273,9 @@ describe("deploy/ RBAC", () => {
     expect(grants(rules("ClusterRole", "cairn-controller")).sort()).toEqual(
       [
         ...["get", "list", "watch", "patch", "update"].map((v) => `cairn.dev/managedapps ${v}`),
-        ...["upgraderequests", "rollbackrequests"].flatMap((r) =>
-          ["get", "list", "watch", "create", "patch", "update"].map((v) => `cairn.dev/${r} ${v}`),
+        ...["get", "list", "watch", "patch", "update"].map((v) => `cairn.dev/upgraderequests ${v}`),
+        ...["get", "list", "watch", "create", "patch", "update"].map(
+          (v) => `cairn.dev/rollbackrequests ${v}`,
         ),
         ...["managedapps", "upgraderequests", "rollbackrequests"].flatMap((r) => [
           ...["get", "patch", "update"].map((v) => `cairn.dev/${r}/status ${v}`),
@@ -299,6 +300,7 @@ describe("deploy/ RBAC", () => {
           `snapshot.storage.k8s.io/volumesnapshotclasses ${v}`,
           `storage.k8s.io/storageclasses ${v}`,
           `autoscaling/horizontalpodautoscalers ${v}`,
+          `source.toolkit.fluxcd.io/helmrepositories ${v}`,
         ]),
         ...["get", "list", "watch", "create", "delete"].flatMap((v) => [
           `core/persistentvolumeclaims ${v}`,

@@ -197,6 +197,29 @@ describe("helm repository", () => {
   });
 });
 
+describe("helm repository with basic auth", () => {
+  it("answers 401 without the credentials and serves with them", async () => {
+    const privateRepo = await startHelmRepo({
+      root: out,
+      basicAuth: { username: "reader", password: "s3cret" },
+    });
+    try {
+      const url = `${privateRepo.url}/index.yaml`;
+      const anonymous = await fetch(url);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get("www-authenticate")).toBe('Basic realm="charts"');
+      const wrong = `Basic ${Buffer.from("reader:wrong").toString("base64")}`;
+      expect((await fetch(url, { headers: { Authorization: wrong } })).status).toBe(401);
+      const right = `Basic ${Buffer.from("reader:s3cret").toString("base64")}`;
+      const res = await fetch(url, { headers: { Authorization: right } });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(await readFile(join(out, "index.yaml"), "utf8"));
+    } finally {
+      await privateRepo.close();
+    }
+  });
+});
+
 describe("servableName", () => {
   it("accepts only plain index.yaml and .tgz names", () => {
     expect(servableName("/index.yaml")).toEqual({ name: "index.yaml" });

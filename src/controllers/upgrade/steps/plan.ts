@@ -31,9 +31,11 @@ import { waitWhileHeld } from "../../request/plan-wait.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
+import { readSourceVersions } from "../../../updates/source-versions.ts";
+import type { SourceVersions } from "../../../updates/verify-target.ts";
 import { gitFailureCheck } from "../git-checks.ts";
 import { planImpact } from "../impact.ts";
-import { composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
+import { chartTargetOf, composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
 export type PlanDeps = Pick<
@@ -222,11 +224,30 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
             app.spec.volumeSnapshots.volumeSnapshotClassName,
           )
         : undefined;
+    // A chart target is checked against what its source offers now, before any side effect.
+    const chartTarget = chartTargetOf(ctx.request, app);
+    let chartSource: SourceVersions | undefined;
+    if (chartTarget !== undefined && helmRelease) {
+      try {
+        chartSource = await readSourceVersions({
+          client,
+          helmRelease,
+          namespace: own,
+          allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+        });
+      } catch (err) {
+        chartSource = {
+          kind: "unreadable",
+          message: err instanceof Error ? err.message : String(err),
+        };
+      }
+    }
     const {
       plan: composed,
       checks,
       settling,
     } = composePlan({
+      chartSource,
       request: ctx.request,
       app,
       flux,

@@ -1,0 +1,80 @@
+// `kubectl cairn updates`: one row per app, from its status: the version it runs, the newest one
+// its chart source offers under the app's versionPolicy, and where and when that was looked for
+// (or why it could not be: the UpdateAvailable condition's reason and message).
+import type { ManagedApp } from "../../api/managedapp.ts";
+import { between, formatDuration } from "./duration.ts";
+import { renderTable } from "./table.ts";
+
+export interface UpdateSummary {
+  readonly namespace: string;
+  readonly name: string;
+  readonly current: string | null;
+  readonly available: string | null;
+  /** The UpdateAvailable condition's reason (NewerVersion, UpToDate, or why not checked). */
+  readonly state: string;
+  readonly message: string | null;
+  /** The chart source, e.g. "HelmRepository flux-system/charts", when one was read. */
+  readonly source: string | null;
+  readonly chart: string | null;
+  readonly checkedAt: string | null;
+  /** What the version policy allows: the constraint and whether pre-releases count. */
+  readonly policy: string;
+  readonly constraint: string | null;
+  readonly prereleases: boolean;
+}
+
+export function summarizeUpdates(app: ManagedApp): UpdateSummary {
+  const c = app.status?.conditions?.find((x) => x.type === "UpdateAvailable");
+  const check = app.status?.updateCheck;
+  const policy = app.spec.versionPolicy;
+  return {
+    namespace: app.metadata.namespace ?? "",
+    name: app.metadata.name,
+    current: app.status?.currentVersion ?? null,
+    available: app.status?.availableUpdate ?? null,
+    state: c?.reason ?? "NotReported",
+    message: c?.message ?? null,
+    source: check ? `${check.source.kind} ${check.source.namespace}/${check.source.name}` : null,
+    chart: check?.chart ?? null,
+    checkedAt: check?.checkedAt ?? null,
+    policy: [
+      policy.constraint ?? "any version",
+      policy.prereleases ? "pre-releases included" : "no pre-releases",
+    ].join(", "),
+    constraint: policy.constraint ?? null,
+    prereleases: policy.prereleases,
+  };
+}
+
+export function renderUpdatesTable(
+  apps: readonly UpdateSummary[],
+  withNamespace: boolean,
+  now: Date,
+): string {
+  // Cells hold no spaces (awk picks columns): the source as kind/namespace/name, the check's
+  // age as kubectl prints ages, the policy as its constraint with "+pre" for pre-releases.
+  const headers = ["name", "current", "available", "state", "source", "checked", "policy"];
+  const rows = apps.map((a) => {
+    const age = a.checkedAt ? between(a.checkedAt, now.toISOString()) : undefined;
+    return [
+      a.name,
+      a.current ?? "-",
+      a.available ?? "-",
+      a.state,
+      a.source?.replace(" ", "/") ?? "-",
+      age !== undefined ? formatDuration(age) : "-",
+      `${a.constraint ?? "any"}${a.prereleases ? "+pre" : ""}`,
+    ];
+  });
+  const table = withNamespace
+    ? renderTable(
+        ["namespace", ...headers],
+        rows.map((row, i) => [apps[i]?.namespace ?? "", ...row]),
+      )
+    : renderTable(headers, rows);
+  // Why an app is not checked matters more than a reason code: its message, one line per app.
+  const notes = apps
+    .filter((a) => a.state !== "NewerVersion" && a.state !== "UpToDate" && a.message)
+    .map((a) => `${withNamespace ? `${a.namespace}/` : ""}${a.name}: ${a.message ?? ""}`);
+  return notes.length > 0 ? `${table.trimEnd()}\n\n${notes.join("\n")}\n` : table;
+}

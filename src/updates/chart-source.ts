@@ -1,0 +1,141 @@
+// Where an app's chart versions come from (pure): the HelmRelease's spec.chart.spec names a chart
+// and its source; only an HTTP HelmRepository is read today. Anything else is an answer that
+// names what was found, so the app's UpdateAvailable condition can say why it is not checked.
+import { z } from "zod";
+import type { KubeObject } from "../kube/client.ts";
+
+export interface RepositoryRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export type ChartSource =
+  | { readonly ok: true; readonly chart: string; readonly repository: RepositoryRef }
+  | { readonly ok: false; readonly message: string };
+
+const HelmReleaseChart = z.object({
+  metadata: z.object({ namespace: z.string().optional(), name: z.string().optional() }),
+  spec: z
+    .object({
+      chartRef: z.object({ kind: z.string(), name: z.string() }).optional(),
+      chart: z
+        .object({
+          spec: z
+            .object({
+              chart: z.string().optional(),
+              sourceRef: z
+                .object({ kind: z.string(), name: z.string(), namespace: z.string().optional() })
+                .optional(),
+            })
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+export function chartSourceOf(helmRelease: KubeObject): ChartSource {
+  const parsed = HelmReleaseChart.safeParse(helmRelease);
+  const hr = `HelmRelease ${helmRelease.metadata.namespace ?? ""}/${helmRelease.metadata.name ?? ""}`;
+  if (!parsed.success) return { ok: false, message: `${hr} has no readable spec.chart` };
+  const spec = parsed.data.spec;
+  if (spec?.chartRef) {
+    return {
+      ok: false,
+      message: `${hr} takes its chart from ${spec.chartRef.kind} ${spec.chartRef.name} (spec.chartRef); update checks read HTTP HelmRepositories only`,
+    };
+  }
+  const chart = spec?.chart?.spec;
+  if (!chart?.chart || !chart.sourceRef) {
+    return { ok: false, message: `${hr} names no spec.chart.spec.chart and sourceRef` };
+  }
+  if (chart.sourceRef.kind !== "HelmRepository") {
+    return {
+      ok: false,
+      message: `${hr} takes chart ${chart.chart} from ${chart.sourceRef.kind} ${chart.sourceRef.name}; update checks read HTTP HelmRepositories only`,
+    };
+  }
+  return {
+    ok: true,
+    chart: chart.chart,
+    repository: {
+      namespace: chart.sourceRef.namespace ?? helmRelease.metadata.namespace ?? "",
+      name: chart.sourceRef.name,
+    },
+  };
+}
+
+/** What of a HelmRepository the index read needs. */
+export interface RepositorySettings {
+  readonly ref: RepositoryRef;
+  readonly url: string;
+  readonly type: string;
+  /** Basic auth (username/password) and, in Flux's deprecated layout, TLS files. */
+  readonly secretName: string | undefined;
+  /** TLS: ca.crt, and tls.crt + tls.key for a client certificate. */
+  readonly certSecretName: string | undefined;
+  readonly timeout: string | undefined;
+  /** Changes whenever the index must be read again: a new spec, or a new artifact revision. */
+  readonly fingerprint: string;
+  /** The artifact revision source-controller last fetched, when it has one. */
+  readonly revision: string | undefined;
+}
+
+const HelmRepositoryFields = z.object({
+  metadata: z.object({ generation: z.number().optional() }),
+  spec: z.object({
+    url: z.string().min(1),
+    type: z.string().optional(),
+    secretRef: z.object({ name: z.string() }).optional(),
+    certSecretRef: z.object({ name: z.string() }).optional(),
+    timeout: z.string().optional(),
+  }),
+  status: z
+    .object({ artifact: z.object({ revision: z.string().optional() }).nullish() })
+    .optional(),
+});
+
+export type SettingsResult =
+  | { readonly ok: true; readonly settings: RepositorySettings }
+  | {
+      readonly ok: false;
+      readonly message: string;
+      /** A kind of repository Cairn does not read (OCI), as opposed to a broken one. */
+      readonly unsupported: boolean;
+    };
+
+export function repositorySettings(ref: RepositoryRef, obj: KubeObject): SettingsResult {
+  const parsed = HelmRepositoryFields.safeParse(obj);
+  const name = `HelmRepository ${ref.namespace}/${ref.name}`;
+  if (!parsed.success) return { ok: false, message: `${name} has no spec.url`, unsupported: false };
+  const { spec, metadata, status } = parsed.data;
+  const type = spec.type ?? "default";
+  if (type !== "default") {
+    return {
+      ok: false,
+      message: `${name} is of type ${type}; update checks read HTTP HelmRepositories only`,
+      unsupported: true,
+    };
+  }
+  if (!/^https?:\/\//.test(spec.url)) {
+    return {
+      ok: false,
+      message: `${name}: spec.url ${spec.url} is not an http(s) URL`,
+      unsupported: false,
+    };
+  }
+  const revision = status?.artifact?.revision ?? undefined;
+  return {
+    ok: true,
+    settings: {
+      ref,
+      url: spec.url,
+      type,
+      secretName: spec.secretRef?.name,
+      certSecretName: spec.certSecretRef?.name,
+      timeout: spec.timeout,
+      fingerprint: `${metadata.generation ?? 0}/${revision ?? ""}`,
+      revision,
+    },
+  };
+}

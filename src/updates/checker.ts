@@ -1,0 +1,346 @@
+// The ManagedApp controller's update check: for an app whose HelmRelease takes its chart from an
+// HTTP HelmRepository, the newest version the repository's index offers that the app's
+// versionPolicy allows, as status.availableUpdate, status.updateCheck (where and when it was
+// looked for) and the UpdateAvailable condition, which also says why an app is not checked.
+// Event-driven: an informer on HelmRepositories wakes the apps that use one when its spec or
+// artifact revision changes; the index itself is read by IndexCache, off the reconcile path.
+import type { ManagedApp } from "../api/index.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import type { BackoffOptions } from "../runtime/backoff.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { Informer } from "../runtime/informer.ts";
+import type { InformerFactory } from "../runtime/informer-factory.ts";
+import {
+  chartSourceOf,
+  repositorySettings,
+  type RepositoryRef,
+  type RepositorySettings,
+} from "./chart-source.ts";
+import { displayUrl, fetchHelmIndex, IndexReadError } from "./fetch-index.ts";
+import { parseHelmIndex } from "./helm-index.ts";
+import { IndexCache, type IndexReading, type ReadIndex } from "./index-cache.ts";
+import { selectUpdate } from "./versions.ts";
+
+export const UPDATE_AVAILABLE = "UpdateAvailable";
+
+export const UpdateReason = {
+  NewerVersion: "NewerVersion",
+  UpToDate: "UpToDate",
+  /** The app has no HelmRelease, or its chart comes from a source Cairn does not read. */
+  NotChecked: "NotChecked",
+  CurrentVersionUnknown: "CurrentVersionUnknown",
+  CurrentVersionInvalid: "CurrentVersionInvalid",
+  ReferenceDenied: "ReferenceDenied",
+  SourceNotFound: "SourceNotFound",
+  SourceInvalid: "SourceInvalid",
+  ChartNotFound: "ChartNotFound",
+  Checking: "Checking",
+} as const;
+
+export interface UpdateCondition {
+  readonly status: "True" | "False" | "Unknown";
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Where the app's versions were looked for, and when (status.updateCheck). */
+export interface UpdateCheckStatus {
+  readonly source: {
+    readonly kind: "HelmRepository";
+    readonly namespace: string;
+    readonly name: string;
+  };
+  readonly url: string;
+  readonly chart: string;
+  /** source-controller's artifact revision of the index, when it had one. */
+  readonly revision?: string;
+  readonly checkedAt: string;
+}
+
+export interface UpdateOutcome {
+  readonly condition: UpdateCondition;
+  /** undefined: remove status.availableUpdate. */
+  readonly availableUpdate: string | undefined;
+  /** undefined: remove status.updateCheck. */
+  readonly updateCheck: UpdateCheckStatus | undefined;
+}
+
+export interface UpdateDecisionInput {
+  readonly app: ManagedApp;
+  readonly current: string | undefined;
+  readonly chart: string;
+  readonly settings: RepositorySettings;
+  readonly reading: IndexReading;
+}
+
+const repoName = (ref: RepositoryRef) => `HelmRepository ${ref.namespace}/${ref.name}`;
+
+const notChecked = (reason: string, message: string): UpdateOutcome => ({
+  condition: { status: "Unknown", reason, message },
+  availableUpdate: undefined,
+  updateCheck: undefined,
+});
+
+/** Shown while the first read of an app's repository runs and nothing was said before. */
+const checking = (): UpdateOutcome =>
+  notChecked(UpdateReason.Checking, "reading the versions the app's chart source offers");
+
+/** Writes an outcome into the status to patch; absent fields are removed, not left stale. */
+export function applyUpdateOutcome(status: Record<string, unknown>, outcome: UpdateOutcome): void {
+  const { availableUpdate, updateCheck } = outcome;
+  if (availableUpdate === undefined) delete status["availableUpdate"];
+  else status["availableUpdate"] = availableUpdate;
+  if (updateCheck === undefined) delete status["updateCheck"];
+  else status["updateCheck"] = updateCheck;
+}
+
+/** A Normal Event when a version is offered that was not before; nothing otherwise. */
+export function newUpdateEvent(
+  before: string | undefined,
+  outcome: UpdateOutcome,
+): { readonly reason: string; readonly message: string } | undefined {
+  if (outcome.availableUpdate === undefined || outcome.availableUpdate === before) return undefined;
+  return { reason: UpdateReason.NewerVersion, message: outcome.condition.message };
+}
+
+/** The status an index reading gives the app (pure). */
+export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
+  const { settings, reading, chart } = input;
+  const where = `${repoName(settings.ref)} (${displayUrl(settings.url)})`;
+  if (!reading.ok) return notChecked(reading.reason, `${where}: ${reading.message}`);
+  const updateCheck: UpdateCheckStatus = {
+    source: { kind: "HelmRepository", ...settings.ref },
+    url: displayUrl(settings.url),
+    chart,
+    ...(settings.revision ? { revision: settings.revision } : {}),
+    checkedAt: reading.readAt.toISOString(),
+  };
+  const versions = reading.charts.get(chart);
+  if (!versions) {
+    return {
+      ...notChecked(UpdateReason.ChartNotFound, `${where} has no chart ${chart}`),
+      updateCheck,
+    };
+  }
+  if (input.current === undefined) {
+    return {
+      ...notChecked(
+        UpdateReason.CurrentVersionUnknown,
+        `the app's current version is not known yet (see the VersionResolved condition)`,
+      ),
+      updateCheck,
+    };
+  }
+  const policy = input.app.spec.versionPolicy;
+  const selection = selectUpdate(input.current, versions, {
+    constraint: policy.constraint,
+    prereleases: policy.prereleases,
+  });
+  const rules = [
+    policy.prereleases ? "pre-releases included" : "pre-releases excluded",
+    ...(policy.constraint ? [`constraint ${policy.constraint}`] : []),
+  ].join(", ");
+  switch (selection.kind) {
+    case "currentInvalid":
+      return {
+        ...notChecked(UpdateReason.CurrentVersionInvalid, selection.message),
+        updateCheck,
+      };
+    case "update":
+      return {
+        condition: {
+          status: "True",
+          reason: UpdateReason.NewerVersion,
+          message: `chart ${chart} ${selection.version} (running ${input.current}) in ${where} (${rules})`,
+        },
+        availableUpdate: selection.version,
+        updateCheck,
+      };
+    case "upToDate":
+      return {
+        condition: {
+          status: "False",
+          reason: UpdateReason.UpToDate,
+          message: `no version of chart ${chart} newer than ${input.current} in ${where} (${rules})`,
+        },
+        availableUpdate: undefined,
+        updateCheck,
+      };
+  }
+}
+
+/** Reads an index through the HelmRepository's settings; never rejects. */
+export function helmIndexReader(client: Pick<KubeClient, "get">, clock: Clock): ReadIndex {
+  return async (settings) => {
+    try {
+      const parsed = parseHelmIndex(await fetchHelmIndex(client, settings));
+      return parsed.ok
+        ? { ok: true, charts: parsed.charts, readAt: clock.now() }
+        : { ok: false, reason: "IndexInvalid", message: parsed.message, readAt: clock.now() };
+    } catch (err) {
+      // IndexReadErrors name the URL without credentials; API errors (reading a Secret) name
+      // the object only.
+      const reason = err instanceof IndexReadError ? err.reason : "IndexUnreachable";
+      const message = err instanceof Error ? err.message : String(err);
+      return { ok: false, reason, message, readAt: clock.now() };
+    }
+  };
+}
+
+export interface UpdateCheckerDeps {
+  readonly client: Pick<KubeClient, "get">;
+  readonly clock: Clock;
+  readonly informers: InformerFactory;
+  readonly allowCrossNamespaceRefs: boolean;
+  /** Runs a pass of the app with this key. */
+  readonly enqueue: (appKey: string) => void;
+  /** How a failed read is retried; defaults to 30s doubling up to 30m. */
+  readonly backoff?: BackoffOptions;
+  readonly random?: () => number;
+  /** Replaces the HTTP read (unit tests). */
+  readonly read?: ReadIndex;
+}
+
+export interface UpdateCheck {
+  /** undefined: the first read runs; the app's update status stays as it is. */
+  readonly outcome: UpdateOutcome | undefined;
+  readonly requeueAfterMs?: number;
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 30_000, maxMs: 30 * 60_000, jitter: 0.2 };
+
+export class UpdateChecker {
+  /** HelmRepositories, for the manager to run with the module's other informers. */
+  readonly informer: Informer;
+  readonly #deps: UpdateCheckerDeps;
+  readonly #cache: IndexCache;
+  /** Repository key → the apps whose last pass used it. */
+  readonly #users = new Map<string, Set<string>>();
+  /** App key → the repository key it used. */
+  readonly #uses = new Map<string, string>();
+
+  constructor(deps: UpdateCheckerDeps) {
+    this.#deps = deps;
+    this.informer = deps.informers.for("source.toolkit.fluxcd.io/v1", "HelmRepository");
+    this.#cache = new IndexCache({
+      read: deps.read ?? helmIndexReader(deps.client, deps.clock),
+      clock: deps.clock,
+      onSettled: (repo) => this.#wake(repo),
+      backoff: deps.backoff ?? DEFAULT_BACKOFF,
+      random: deps.random ?? Math.random,
+    });
+    this.informer.onChange((ev) => {
+      if (ev.type === "updated" && ev.resync) return;
+      if (ev.type === "deleted") this.#cache.forget(ev.key);
+      this.#wake(ev.key);
+    });
+  }
+
+  /** The app is gone. */
+  forget(appKey: string): void {
+    this.#use(appKey, undefined);
+  }
+
+  /**
+   * The app's update status. `current` is its current version; `reported` says whether its
+   * status already has an UpdateAvailable condition, which stands while a first read runs.
+   */
+  check(
+    appKey: string,
+    app: ManagedApp,
+    helmRelease: KubeObject | undefined,
+    seen: { readonly current: string | undefined; readonly reported: boolean },
+  ): UpdateCheck {
+    const check = this.#check(appKey, app, helmRelease, seen.current);
+    if (check.outcome || seen.reported) return check;
+    return { ...check, outcome: checking() };
+  }
+
+  #check(
+    appKey: string,
+    app: ManagedApp,
+    helmRelease: KubeObject | undefined,
+    current: string | undefined,
+  ): UpdateCheck {
+    const ns = app.metadata.namespace ?? "";
+    if (!app.spec.helmReleaseRef) {
+      this.#use(appKey, undefined);
+      return {
+        outcome: notChecked(
+          UpdateReason.NotChecked,
+          "update checks read the chart versions of the app's HelmRelease; the app has no spec.helmReleaseRef",
+        ),
+      };
+    }
+    if (!helmRelease) {
+      this.#use(appKey, undefined);
+      return {
+        outcome: notChecked(UpdateReason.NotChecked, "the app's HelmRelease was not found"),
+      };
+    }
+    const source = chartSourceOf(helmRelease);
+    if (!source.ok) {
+      this.#use(appKey, undefined);
+      return { outcome: notChecked(UpdateReason.NotChecked, source.message) };
+    }
+    const ref = source.repository;
+    const repoKey = `${ref.namespace}/${ref.name}`;
+    if (ref.namespace !== ns && !this.#deps.allowCrossNamespaceRefs) {
+      this.#use(appKey, undefined);
+      return {
+        outcome: notChecked(
+          UpdateReason.ReferenceDenied,
+          `the HelmRelease's chart source ${repoName(ref)} is in another namespace than the ManagedApp; the controller reads it only with --allow-cross-namespace-refs`,
+        ),
+      };
+    }
+    // From here on the app follows the repository: its appearance or change wakes the app.
+    this.#use(appKey, repoKey);
+    const obj = this.informer.get(repoKey);
+    if (!obj) {
+      return {
+        outcome: notChecked(UpdateReason.SourceNotFound, `${repoName(ref)} not found`),
+      };
+    }
+    const settings = repositorySettings(ref, obj);
+    if (!settings.ok) {
+      const reason = settings.unsupported ? UpdateReason.NotChecked : UpdateReason.SourceInvalid;
+      return { outcome: notChecked(reason, settings.message) };
+    }
+    const cached = this.#cache.lookup(settings.settings);
+    const outcome = cached.reading
+      ? decideUpdate({
+          app,
+          current,
+          chart: source.chart,
+          settings: settings.settings,
+          reading: cached.reading,
+        })
+      : undefined;
+    return cached.requeueAfterMs === undefined
+      ? { outcome }
+      : { outcome, requeueAfterMs: cached.requeueAfterMs };
+  }
+
+  #use(appKey: string, repoKey: string | undefined): void {
+    const before = this.#uses.get(appKey);
+    if (before === repoKey) return;
+    if (before !== undefined) {
+      const users = this.#users.get(before);
+      users?.delete(appKey);
+      if (users?.size === 0) this.#users.delete(before);
+    }
+    if (repoKey === undefined) {
+      this.#uses.delete(appKey);
+      return;
+    }
+    this.#uses.set(appKey, repoKey);
+    let users = this.#users.get(repoKey);
+    if (!users) this.#users.set(repoKey, (users = new Set()));
+    users.add(appKey);
+  }
+
+  #wake(repoKey: string): void {
+    for (const app of this.#users.get(repoKey) ?? []) this.#deps.enqueue(app);
+  }
+}

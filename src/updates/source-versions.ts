@@ -1,0 +1,64 @@
+// The versions an app's chart source offers, read fresh when an upgrade is planned: the
+// HelmRelease's HelmRepository (same namespace rules and credentials as the update check),
+// its index read and parsed now rather than taken from the ManagedApp's status.
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import { isKubeError } from "../kube/errors.ts";
+import { chartSourceOf, repositorySettings } from "./chart-source.ts";
+import { displayUrl, fetchHelmIndex } from "./fetch-index.ts";
+import { parseHelmIndex } from "./helm-index.ts";
+import type { SourceVersions } from "./verify-target.ts";
+
+export interface SourceVersionsInput {
+  readonly client: Pick<KubeClient, "get">;
+  readonly helmRelease: KubeObject;
+  /** The ManagedApp's namespace: a HelmRepository elsewhere needs allowCrossNamespaceRefs. */
+  readonly namespace: string;
+  readonly allowCrossNamespaceRefs: boolean;
+}
+
+export async function readSourceVersions(input: SourceVersionsInput): Promise<SourceVersions> {
+  const source = chartSourceOf(input.helmRelease);
+  if (!source.ok) return { kind: "unsupported", message: source.message };
+  const ref = source.repository;
+  const name = `HelmRepository ${ref.namespace}/${ref.name}`;
+  if (ref.namespace !== input.namespace && !input.allowCrossNamespaceRefs) {
+    return {
+      kind: "unreadable",
+      message: `${name} is in another namespace than the ManagedApp; the controller reads it only with --allow-cross-namespace-refs`,
+    };
+  }
+  let obj: KubeObject;
+  try {
+    obj = await input.client.get({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      namespace: ref.namespace,
+      name: ref.name,
+    });
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return { kind: "unreadable", message: `${name} not found` };
+    throw err;
+  }
+  const settings = repositorySettings(ref, obj);
+  // An OCI HelmRepository is a source Cairn does not read yet, not a broken one.
+  if (!settings.ok) {
+    return settings.unsupported
+      ? { kind: "unsupported", message: settings.message }
+      : { kind: "unreadable", message: settings.message };
+  }
+  const where = `${name} (${displayUrl(settings.settings.url)})`;
+  let text: string;
+  try {
+    text = await fetchHelmIndex(input.client, settings.settings);
+  } catch (err) {
+    return { kind: "unreadable", message: `${where}: ${(err as Error).message}` };
+  }
+  const parsed = parseHelmIndex(text);
+  if (!parsed.ok) return { kind: "unreadable", message: `${where}: ${parsed.message}` };
+  return {
+    kind: "read",
+    source: where,
+    chart: source.chart,
+    versions: parsed.charts.get(source.chart) ?? [],
+  };
+}

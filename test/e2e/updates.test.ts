@@ -1,0 +1,342 @@
+// Update checks end to end: the real controller (under its shipped RBAC) reads the chart
+// versions of the demo app's HelmRepository, a private Helm repository on loopback that Flux's
+// source-controller reads with the same basic-auth Secret. Publishing a new chart version sets
+// status.availableUpdate without a restart once source-controller fetched the new index; a
+// pre-release is not offered; a repository Cairn cannot read is named in the UpdateAvailable
+// condition, and fixing its spec is picked up at once.
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import { REPO_ROOT } from "../../testbed/src/binaries.ts";
+import {
+  DEMO_RELEASE_PATH,
+  demoFluxObjects,
+  gitWriteSecret,
+  seedDemoRepo,
+} from "../../testbed/src/demo-app.ts";
+import { commitFiles, readFileAt, revParse } from "../../testbed/src/git-fixtures.ts";
+import { packageCharts, startHelmRepo, type HelmRepo } from "../../testbed/src/helm-repo.ts";
+import { TestController } from "../support/controller.ts";
+import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
+import { conditions, requestReconcile, statusOf } from "../support/objects.ts";
+
+const API = "cairn.dev/v1alpha1";
+const FIXTURES = join(REPO_ROOT, "testbed", "fixtures", "charts");
+const AUTH = { username: "chart-reader", password: "e2e-secret" };
+
+interface UpdateStatus {
+  availableUpdate: string;
+  currentVersion: string;
+  updateCheck: {
+    source: { kind: string; namespace: string; name: string };
+    url: string;
+    chart: string;
+    revision: string;
+    checkedAt: string;
+  };
+}
+
+describe("update checks", () => {
+  const admin: KubeClient = testClient();
+  const git = inject("git");
+  let controller: TestController;
+  let ns = "";
+  let tmp = "";
+  let charts = "";
+  let helm: HelmRepo | undefined;
+  let repo = "";
+
+  const appRef = (name: string) => ({ apiVersion: API, kind: "ManagedApp", namespace: ns, name });
+  const updateCondition = (obj: KubeObject) =>
+    conditions(obj).find((c) => c.type === "UpdateAvailable");
+  /** Packs charts/ into the served folder and rewrites its index. */
+  const publish = async () => {
+    if (!helm) throw new Error("no Helm repository");
+    await packageCharts(charts, join(tmp, "served"), helm.url);
+  };
+  const addChart = async (fixture: string, version?: string) => {
+    const target = join(charts, version ? `demo-${version}` : fixture);
+    await cp(join(FIXTURES, fixture), target, { recursive: true });
+    if (version) {
+      const chartYaml = join(target, "Chart.yaml");
+      const text = await readFile(chartYaml, "utf8");
+      await writeFile(chartYaml, text.replace(/^version: .*$/m, `version: ${version}`));
+    }
+  };
+
+  beforeAll(async () => {
+    if (!git) throw new Error("the e2e tier needs the full test bed");
+    tmp = await mkdtemp(join(tmpdir(), "cairn-updates-e2e-"));
+    charts = join(tmp, "charts");
+    await addChart("demo-1.0.0");
+    // The index needs the URL: start the server over the (empty) served folder first.
+    helm = await startHelmRepo({ root: join(tmp, "served"), basicAuth: AUTH });
+    await publish();
+
+    controller = await TestController.prepare({
+      admin,
+      clusterKubeconfig: inject("kubeconfig"),
+      suffix: "-updates",
+    });
+    ns = await createTestNamespace(admin, "upd");
+    repo = `${ns}-config`;
+    // The demo release, its HelmRepository reading the private repository with a Secret.
+    await seedDemoRepo(git.root, repo, helm.url);
+    const release = await readFileAt(git.root, repo, DEMO_RELEASE_PATH);
+    await commitFiles(
+      git.root,
+      repo,
+      {
+        [DEMO_RELEASE_PATH]: release.replace(
+          /^(spec:\n {2}url: .*\n)/m,
+          "$1  secretRef:\n    name: chart-reader\n",
+        ),
+      },
+      "Private chart repository",
+    );
+    await admin.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "chart-reader", namespace: ns },
+      stringData: AUTH,
+    });
+    for (const obj of demoFluxObjects(ns, `${git.url}/${repo}.git`)) await admin.create(obj);
+    await admin.create(gitWriteSecret(ns, "git-write", git.username, git.password));
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "demo", namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: DEMO_RELEASE_PATH,
+        kustomizationRef: { name: "apps" },
+        helmReleaseRef: { name: "demo" },
+        git: { secretRef: { name: "git-write" } },
+      },
+    });
+    await controller.start();
+  }, 400_000);
+
+  afterAll(async () => {
+    await controller.cleanup();
+    if (ns) await deleteNamespace(admin, ns);
+    await helm?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("finds the app up to date while the repository has only its version", async () => {
+    const app = await eventually(
+      "the app's UpdateAvailable condition UpToDate",
+      async () => {
+        const obj = await admin.get(appRef("demo"));
+        return updateCondition(obj)?.reason === "UpToDate" ? obj : undefined;
+      },
+      240_000,
+    );
+    expect(updateCondition(app)?.message).toBe(
+      `no version of chart demo newer than 1.0.0 in HelmRepository ${ns}/demo (${helm?.url ?? ""}/) (pre-releases excluded)`,
+    );
+    const s = statusOf<UpdateStatus>(app);
+    expect(s.availableUpdate).toBeUndefined();
+    expect(s.updateCheck).toMatchObject({
+      source: { kind: "HelmRepository", namespace: ns, name: "demo" },
+      chart: "demo",
+    });
+  });
+
+  it("offers a newly published version, not a pre-release, once Flux fetched the new index", async () => {
+    const before = statusOf<UpdateStatus>(await admin.get(appRef("demo"))).updateCheck;
+    await addChart("demo-1.1.0");
+    await addChart("demo-1.1.0", "1.2.0-rc.1");
+    await addChart("demo-1.0.0", "0.9.0");
+    await publish();
+    const repoRef = {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      namespace: ns,
+      name: "demo",
+    };
+    await requestReconcile(admin, repoRef);
+    const app = await eventually(
+      "status.availableUpdate 1.1.0",
+      async () => {
+        const obj = await admin.get(appRef("demo"));
+        return statusOf<UpdateStatus>(obj).availableUpdate === "1.1.0" ? obj : undefined;
+      },
+      180_000,
+    );
+    const s = statusOf<UpdateStatus>(app);
+    const repository = await admin.get(repoRef);
+    const revision = (repository["status"] as { artifact?: { revision?: string } }).artifact
+      ?.revision;
+    // The index read is the one source-controller fetched: its artifact revision moved.
+    expect(revision).toBeDefined();
+    expect(s.updateCheck?.revision).toBe(revision);
+    expect(s.updateCheck?.revision).not.toBe(before?.revision);
+    expect(Date.parse(s.updateCheck?.checkedAt ?? "")).toBeGreaterThan(
+      Date.parse(before?.checkedAt ?? ""),
+    );
+    expect(updateCondition(app)).toMatchObject({
+      status: "True",
+      reason: "NewerVersion",
+      message: expect.stringContaining(
+        `chart demo 1.1.0 (running 1.0.0) in HelmRepository ${ns}/demo`,
+      ) as unknown,
+    });
+    // Announced once, as a Normal Event on the app.
+    const announced = await eventually("a NewerVersion Event", async () => {
+      const { items } = await admin.list("v1", "Event", {
+        namespace: ns,
+        fieldSelector:
+          "involvedObject.kind=ManagedApp,involvedObject.name=demo,reason=NewerVersion",
+      });
+      return items.length > 0 ? items : undefined;
+    });
+    expect(announced).toHaveLength(1);
+    expect(String(announced[0]?.["type"])).toBe("Normal");
+  });
+
+  it("names a repository it cannot read, and reads again when its spec is fixed", async () => {
+    // A second app on a HelmRelease (suspended: helm-controller leaves it alone) whose
+    // HelmRepository lacks the credentials.
+    if (!helm) throw new Error("no Helm repository");
+    await admin.create({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      metadata: { name: "no-auth", namespace: ns },
+      spec: { url: helm.url, interval: "10m" },
+    });
+    await admin.create({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name: "other", namespace: ns },
+      spec: {
+        suspend: true,
+        interval: "10m",
+        chart: {
+          spec: {
+            chart: "demo",
+            version: "1.0.0",
+            sourceRef: { kind: "HelmRepository", name: "no-auth" },
+          },
+        },
+      },
+    });
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "other", namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: DEMO_RELEASE_PATH,
+        kustomizationRef: { name: "apps" },
+        helmReleaseRef: { name: "other" },
+      },
+    });
+    const denied = await eventually(
+      "UpdateAvailable IndexUnreachable",
+      async () => {
+        const c = updateCondition(await admin.get(appRef("other")));
+        return c?.reason === "IndexUnreachable" ? c : undefined;
+      },
+      120_000,
+    );
+    expect(denied).toMatchObject({
+      status: "Unknown",
+      message: `HelmRepository ${ns}/no-auth (${helm.url}/): GET ${helm.url}/index.yaml: HTTP 401`,
+    });
+    await admin.mergePatch(
+      {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "HelmRepository",
+        namespace: ns,
+        name: "no-auth",
+      },
+      { spec: { secretRef: { name: "chart-reader" } } },
+    );
+    // A new generation: read again at once, not after the failure's backoff.
+    await eventually(
+      "status.availableUpdate 1.1.0 on the fixed repository",
+      async () => {
+        const obj = await admin.get(appRef("other"));
+        return statusOf<UpdateStatus>(obj).availableUpdate === "1.1.0" ? obj : undefined;
+      },
+      20_000,
+    );
+  });
+
+  it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {
+    if (!git) throw new Error("the e2e tier needs the full test bed");
+    const head = await revParse(git.root, repo, "main");
+    const finished = (name: string) =>
+      eventually(
+        `UpgradeRequest ${name} to finish`,
+        async () => {
+          const r = await admin.get({
+            apiVersion: API,
+            kind: "UpgradeRequest",
+            namespace: ns,
+            name,
+          });
+          const c = conditions(r).find((x) => x.type === "Complete");
+          return c && c.status !== "Unknown" ? r : undefined;
+        },
+        120_000,
+      );
+    const preflight = (r: KubeObject) =>
+      (
+        statusOf<{ preflight: { name: string; passed: boolean; message: string }[] }>(r)
+          .preflight ?? []
+      ).filter((c) => c.name === "TargetExists" || c.name === "Downgrade");
+    const create = (name: string, spec: Record<string, unknown>) =>
+      admin.create({
+        apiVersion: API,
+        kind: "UpgradeRequest",
+        metadata: { name, namespace: ns },
+        spec: { managedAppRef: { name: "demo" }, ...spec },
+      });
+    const where = `HelmRepository ${ns}/demo (${helm?.url ?? ""}/)`;
+    await create("missing-dry", { targetVersion: { chart: "9.9.9" }, dryRun: true });
+    await create("missing", { targetVersion: { chart: "9.9.9" } });
+    await create("older", { targetVersion: { chart: "0.9.0" } });
+    const dry = await finished("missing-dry");
+    expect(conditions(dry).find((c) => c.type === "Complete")?.reason).toBe("DryRunFailed");
+    const missing = await finished("missing");
+    expect(conditions(missing).find((c) => c.type === "Complete")).toMatchObject({
+      reason: "PlanFailed",
+      message: expect.stringContaining(
+        `TargetExists: chart demo has no version 9.9.9 in ${where}`,
+      ) as unknown,
+    });
+    for (const r of [dry, missing]) {
+      expect(preflight(r)).toEqual([
+        {
+          name: "TargetExists",
+          passed: false,
+          message: `chart demo has no version 9.9.9 in ${where}`,
+        },
+      ]);
+    }
+    const older = await finished("older");
+    expect(preflight(older)).toEqual([
+      { name: "TargetExists", passed: true, message: `chart demo 0.9.0 is in ${where}` },
+      {
+        name: "Downgrade",
+        passed: false,
+        message:
+          "0.9.0 is older than the running 1.0.0; set spec.allowDowngrade: true on the request to downgrade",
+      },
+    ]);
+    // Nothing happened: Git where it was, Flux running, no request ever suspended anything.
+    expect(await revParse(git.root, repo, "main")).toBe(head);
+    const ks = await admin.get({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      namespace: ns,
+      name: "apps",
+    });
+    expect((ks["spec"] as { suspend?: boolean }).suspend ?? false).toBe(false);
+    for (const r of [dry, missing, older])
+      expect(conditions(r).some((c) => c.type === "Suspended")).toBe(false);
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { renderUpdatesTable, summarizeUpdates } from "../../../src/cli/format/updates.ts";
+import { app, condition } from "./fixtures.ts";
+
+const NOW = new Date("2026-01-01T12:00:00Z");
+
+const web = app(
+  "web",
+  { versionPolicy: { constraint: "<2.0.0" } },
+  {
+    conditions: [
+      condition("UpdateAvailable", "True", "NewerVersion", "chart web 1.1.0 (running 1.0.0) …"),
+    ],
+    currentVersion: "1.0.0",
+    availableUpdate: "1.1.0",
+    updateCheck: {
+      source: { kind: "HelmRepository", namespace: "shop", name: "charts" },
+      url: "https://charts.example/",
+      chart: "web",
+      revision: "sha256:abc",
+      checkedAt: "2026-01-01T11:58:00Z",
+    },
+  },
+);
+const notes = app(
+  "notes",
+  {},
+  {
+    conditions: [
+      condition(
+        "UpdateAvailable",
+        "Unknown",
+        "NotChecked",
+        "update checks read the chart versions of the app's HelmRelease; the app has no spec.helmReleaseRef",
+      ),
+    ],
+    currentVersion: "2.0",
+  },
+);
+
+describe("summarizeUpdates", () => {
+  it("reports the current and available version, the source, when, and the policy", () => {
+    expect(summarizeUpdates(web)).toEqual({
+      namespace: "shop",
+      name: "web",
+      current: "1.0.0",
+      available: "1.1.0",
+      state: "NewerVersion",
+      message: "chart web 1.1.0 (running 1.0.0) …",
+      source: "HelmRepository shop/charts",
+      chart: "web",
+      checkedAt: "2026-01-01T11:58:00Z",
+      policy: "<2.0.0, no pre-releases",
+      constraint: "<2.0.0",
+      prereleases: false,
+    });
+    expect(summarizeUpdates(app("new")).state).toBe("NotReported");
+  });
+});
+
+describe("renderUpdatesTable", () => {
+  it("shows one row per app and says why an app is not checked", () => {
+    const text = renderUpdatesTable([web, notes].map(summarizeUpdates), false, NOW);
+    const lines = text.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^NAME\s+CURRENT\s+AVAILABLE\s+STATE\s+SOURCE\s+CHECKED\s+POLICY$/);
+    expect(lines[1]).toMatch(
+      /^web\s+1\.0\.0\s+1\.1\.0\s+NewerVersion\s+HelmRepository\/shop\/charts\s+2m\s+<2\.0\.0$/,
+    );
+    expect(lines[2]).toMatch(/^notes\s+2\.0\s+-\s+NotChecked\s+-\s+-\s+any$/);
+    expect(lines.at(-1)).toBe(
+      "notes: update checks read the chart versions of the app's HelmRelease; the app has no spec.helmReleaseRef",
+    );
+  });
+
+  it("adds the namespace with --all-namespaces", () => {
+    const text = renderUpdatesTable([summarizeUpdates(web)], true, NOW);
+    expect(text.split("\n")[0]).toMatch(/^NAMESPACE\s+NAME/);
+    expect(text.split("\n")[1]).toMatch(/^shop\s+web/);
+  });
+});
