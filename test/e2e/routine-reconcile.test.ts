@@ -14,6 +14,7 @@ import { demoFluxObjects, seedDemoRepo } from "../../testbed/src/demo-app.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { readObjects } from "../support/manifests.ts";
 import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
+import { gitWriteSecret } from "../support/controller.ts";
 
 const SUFFIX = `-quiet-${randomBytes(3).toString("hex")}`;
 const TEST_LABELS = { "cairn.dev/test": `cairn${SUFFIX}` };
@@ -78,6 +79,7 @@ describe("a routine Flux reconcile", () => {
     const repo = `${ns}-config`;
     await seedDemoRepo(git.root, repo, inject("helmRepoUrl"));
     for (const obj of demoFluxObjects(ns, `${git.url}/${repo}.git`)) await admin.create(obj);
+    await admin.create(gitWriteSecret(ns, "git-write", git.username, git.password));
     await admin.create({
       apiVersion: "cairn.dev/v1alpha1",
       kind: "ManagedApp",
@@ -86,6 +88,7 @@ describe("a routine Flux reconcile", () => {
         gitPath: "apps/demo/release.yaml",
         kustomizationRef: { name: "apps" },
         helmReleaseRef: { name: "demo" },
+        git: { secretRef: { name: "git-write" } },
       },
     });
     cairn = await LocalCairn.prepare({
@@ -156,6 +159,37 @@ describe("a routine Flux reconcile", () => {
     const readyBefore = conditions(before).find((c) => c.type === "Ready");
     expect(ready).toEqual(readyBefore);
     expect(await managedAppWarnings(admin, ns)).toEqual(warningsBefore);
+  });
+
+  it("does not refuse a plan made while it runs (issue 19.2)", async () => {
+    // The request is created right after the reconcile is asked for, as in the report: Plan
+    // reads the Kustomization and HelmRelease mid-reconcile and must not refuse them.
+    const token = new Date().toISOString();
+    const annotate = { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": token } } };
+    await admin.mergePatch(ksRef(), annotate);
+    await admin.mergePatch(hrRef(), annotate);
+    const name = "plan-during-reconcile";
+    await admin.create({
+      apiVersion: "cairn.dev/v1alpha1",
+      kind: "UpgradeRequest",
+      metadata: { name, namespace: ns, labels: TEST_LABELS },
+      spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: "1.1.0" }, dryRun: true },
+    });
+    const ref = { apiVersion: "cairn.dev/v1alpha1", kind: "UpgradeRequest", namespace: ns, name };
+    const done = await eventually(
+      "the dry run to finish",
+      async () => {
+        const r = await admin.get(ref);
+        return conditions(r).find((c) => c.type === "Complete") ? r : undefined;
+      },
+      180_000,
+    );
+    const complete = conditions(done).find((c) => c.type === "Complete");
+    expect(complete?.reason, complete?.message).toBe("DryRunSucceeded");
+    const preflight = statusOf<{ preflight: { name: string; passed: boolean }[] }>(done).preflight;
+    const flux = (preflight ?? []).filter((c) => c.name === "FluxObjects");
+    expect(flux.length).toBeGreaterThan(0);
+    expect(flux.every((c) => c.passed)).toBe(true);
   });
 });
 

@@ -3,6 +3,13 @@
 // Flux has applied a commit.
 import type { FluxObjectRef } from "../../api/index.ts";
 import { revisionSha } from "../../git/revision.ts";
+import {
+  classifyHelmRelease,
+  classifyKustomization,
+  HelmRelease,
+  Kustomization,
+  type FluxState,
+} from "../../health/flux.ts";
 import type { KubeApi, KubeObject, ObjectRef } from "../../kube/client.ts";
 
 export const FLUX_API = {
@@ -85,6 +92,24 @@ export function readyNow(obj: KubeObject | undefined): {
     reason: ready.reason ?? "",
     message: ready.message ?? "",
   };
+}
+
+/**
+ * Pure: a Kustomization or HelmRelease in a routine reconcile of what it already applied (Ready
+ * Unknown while it works, at an observed generation, on the same revision, chart and values):
+ * health.ts's classification, so that Plan reads Flux exactly as the app's health does. Such a
+ * reconcile is no change in flight, so Plan treats it as Ready instead of waiting it out.
+ */
+export function routineReconcile(kind: string, obj: KubeObject): FluxState | undefined {
+  let state: FluxState | undefined;
+  if (kind === "Kustomization") {
+    const k = Kustomization.safeParse(obj);
+    state = k.success ? classifyKustomization(k.data) : undefined;
+  } else if (kind === "HelmRelease") {
+    const hr = HelmRelease.safeParse(obj);
+    state = hr.success ? classifyHelmRelease(hr.data) : undefined;
+  }
+  return state?.phase === "settled" && state.reason === "ReconcilingUnchanged" ? state : undefined;
 }
 
 /**

@@ -25,7 +25,7 @@ import type { ReleaseStorageView } from "../../helm/release-storage.ts";
 import { verifyChartTarget, type SourceVersions } from "../../updates/verify-target.ts";
 import { snapshotName } from "../request/snapshots.ts";
 import { releaseStorageCheck } from "./release-check.ts";
-import { fluxSettling, isSuspended, readyNow } from "../request/flux.ts";
+import { fluxSettling, isSuspended, readyNow, routineReconcile } from "../request/flux.ts";
 
 export const DEFAULT_HELM_VERSION_PATH = "spec.chart.spec.version";
 
@@ -155,13 +155,18 @@ export function composePlan(input: PlanInput): PlanOutput {
       continue;
     }
     const ready = readyNow(f.object);
+    const routine = ready.ready ? undefined : routineReconcile(f.ref.kind, f.object);
     const c = check(
       "FluxObjects",
-      ready.ready,
-      ready.ready ? `${what} is Ready` : `${what} is not Ready (${ready.reason}: ${ready.message})`,
+      ready.ready || routine !== undefined,
+      ready.ready
+        ? `${what} is Ready`
+        : routine
+          ? `${what} is Ready: ${routine.message}`
+          : `${what} is not Ready (${ready.reason}: ${ready.message})`,
     );
     checks.push(c);
-    if (fluxSettling(f.object)) settling.push(c);
+    if (!c.passed && fluxSettling(f.object)) settling.push(c);
   }
   checks.push(
     check(

@@ -222,6 +222,42 @@ spec:
     }
   });
 
+  it("is Ready during a routine reconcile of the revision it applied, and waits on a new one", () => {
+    const routine = (revision: string) => {
+      const k = structuredClone(captured("kustomization.json")) as ReturnType<typeof ks>;
+      const status = k["status"] as Record<string, unknown>;
+      const generation = k.metadata.generation;
+      // As kustomize-controller starts every reconcile, also the periodic one (health/flux.ts).
+      status["conditions"] = [
+        {
+          type: "Ready",
+          status: "Unknown",
+          reason: "Progressing",
+          message: "Reconciliation in progress",
+          observedGeneration: generation,
+        },
+        {
+          type: "Reconciling",
+          status: "True",
+          reason: "Progressing",
+          message: `Fetching manifests for revision ${revision} with a timeout of 2m0s`,
+          observedGeneration: generation,
+        },
+      ];
+      return k;
+    };
+    const applied = (captured("kustomization.json")["status"] as { lastAppliedRevision: string })
+      .lastAppliedRevision;
+    const same = plan(routine(applied));
+    const flux = same.checks.find((c) => c.name === "FluxObjects");
+    expect(flux?.passed).toBe(true);
+    expect(flux?.message).toMatch(/is Ready: .*again, which it applied successfully before/);
+    expect(same.settling).toEqual([]);
+    const next = plan(routine("main@sha1:9d1e0b7a2a8f4c7b1e3d5f6a7b8c9d0e1f2a3b4c"));
+    expect(next.checks.find((c) => c.name === "FluxObjects")?.passed).toBe(false);
+    expect(next.settling.map((c) => c.name)).toEqual(["FluxObjects"]);
+  });
+
   it("is not waited out when it failed (Ready=False)", () => {
     const out = plan(
       ks(2, 2, { status: "False", reason: "BuildFailed", message: "kustomize build failed" }),
