@@ -85,6 +85,7 @@ describe("kubectl cairn plan", () => {
       targetVersion: { chart: "2.0.0" },
       dryRun: true,
       skipSnapshot: false,
+      allowDowngrade: false,
     });
     await cli.printed(`planning web → 2.0.0 (upgraderequest/${request.metadata.name ?? ""})`);
     await setStatus(client, request, {
@@ -201,6 +202,7 @@ describe("kubectl cairn upgrade", () => {
       managedAppRef: { name: "web" },
       dryRun: false,
       skipSnapshot: false,
+      allowDowngrade: false,
     });
     expect(created.metadata.labels).toEqual({ [Label.ManagedApp]: "web" });
     expect(before.items.some((i) => i.metadata.name === name)).toBe(false);
