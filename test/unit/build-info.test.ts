@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,8 +14,13 @@ describe("readBuildInfo", () => {
   });
 
   it("fails on a package.json without a version", () => {
-    const file = join(mkdtempSync(join(tmpdir(), "cairn-build-info-")), "package.json");
-    writeFileSync(file, JSON.stringify({ name: "x" }));
-    expect(() => readBuildInfo(pathToFileURL(file))).toThrow(/version/);
+    const dir = mkdtempSync(join(tmpdir(), "cairn-build-info-"));
+    try {
+      const file = join(dir, "package.json");
+      writeFileSync(file, JSON.stringify({ name: "x" }));
+      expect(() => readBuildInfo(pathToFileURL(file))).toThrow(/version/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
