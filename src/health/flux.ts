@@ -150,12 +150,24 @@ function classify(
 ): FluxState {
   if (obj.spec.suspend === true) return state("progressing", "Suspended", `${kind} is suspended`);
   const generation = obj.metadata.generation;
-  const stale = generationStatus(kind, generation, obj.status.observedGeneration);
-  if (stale) return state("progressing", stale.reason, stale.message);
   const fresh = (c: Condition | undefined) =>
     generation === undefined ||
     c?.observedGeneration === undefined ||
     c.observedGeneration >= generation;
+  const stale = generationStatus(kind, generation, obj.status.observedGeneration);
+  if (stale) {
+    // Flux writes status.observedGeneration only when a reconcile ends without a retry, so an
+    // object whose first reconcile keeps failing (a kustomize build error, say) stays "not
+    // observed" while its Ready condition, written for this generation, says why: show that.
+    const ready = findCondition(obj.status.conditions, "Ready");
+    if (ready?.status === "False" && ready.observedGeneration !== undefined && fresh(ready))
+      return state(
+        "progressing",
+        ready.reason ?? stale.reason,
+        `${kind} is retrying: ${describe(ready)}`,
+      );
+    return state("progressing", stale.reason, stale.message);
+  }
   for (const { type, phase } of failureTypes) {
     const c = findCondition(obj.status.conditions, type);
     if (isTrue(c) && fresh(c)) return state(phase, type, describe(c));

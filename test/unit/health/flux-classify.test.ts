@@ -116,6 +116,53 @@ describe("classifyKustomization", () => {
     });
   });
 
+  it("a first reconcile that keeps failing says why while its generation is not observed", () => {
+    // kustomize-controller 1.9 under load: the build failed and is retried; it leaves
+    // status.observedGeneration at -1 and writes Ready=False for generation 1.
+    const k = ks((x) => {
+      x.status.observedGeneration = -1;
+      x.status.conditions = [
+        {
+          type: "Reconciling",
+          status: "True",
+          reason: "ProgressingWithRetry",
+          message: `Building manifests for revision ${APPLIED} with a timeout of 2m0s`,
+          observedGeneration: x.metadata.generation,
+        },
+        {
+          type: "Ready",
+          status: "False",
+          reason: "BuildFailed",
+          message: "kustomize build failed: must build at directory",
+          observedGeneration: x.metadata.generation,
+        },
+      ];
+    });
+    const state = classifyKustomization(k);
+    expect(state).toMatchObject({ phase: "progressing", reason: "BuildFailed" });
+    expect(state.message).toContain("kustomize build failed");
+  });
+
+  it("a Ready=False left from an older generation does not stand for the new one", () => {
+    const k = ks((x) => {
+      x.status.observedGeneration = -1;
+      x.metadata.generation = 2;
+      x.status.conditions = [
+        {
+          type: "Ready",
+          status: "False",
+          reason: "BuildFailed",
+          message: "old",
+          observedGeneration: 1,
+        },
+      ];
+    });
+    expect(classifyKustomization(k)).toMatchObject({
+      phase: "progressing",
+      reason: "GenerationNotObserved",
+    });
+  });
+
   it("a failure shows at once", () => {
     const k = ks((x) => {
       x.status.conditions = [
