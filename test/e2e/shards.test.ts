@@ -84,6 +84,13 @@ describe("shards", () => {
     ].sort();
   }
 
+  /** reporters, once there are any: the recorder writes Events after the status they tell of. */
+  const reportersOnce = (namespace: string, kind: string, name: string) =>
+    eventually(`Events about ${kind} ${namespace}/${name}`, async () => {
+      const found = await reporters(namespace, kind, name);
+      return found.length > 0 ? found : undefined;
+    });
+
   /** The apps (namespace/name) a controller's cairn_app_info reports. */
   async function appsIn(controller: LocalCairn): Promise<string[]> {
     const text = await controller.metrics();
@@ -163,8 +170,8 @@ describe("shards", () => {
   it("each controller reconciles only the ManagedApps of its shard", async () => {
     expect(await appsIn(main)).toEqual([`${nsA}/demo`]);
     expect(await appsIn(shardB)).toEqual([`${nsB}/demo`]);
-    expect(await reporters(nsA, "ManagedApp", "demo")).toEqual([main.identity]);
-    expect(await reporters(nsB, "ManagedApp", "demo")).toEqual([shardB.identity]);
+    expect(await reportersOnce(nsA, "ManagedApp", "demo")).toEqual([main.identity]);
+    expect(await reportersOnce(nsB, "ManagedApp", "demo")).toEqual([shardB.identity]);
   });
 
   it("upgrades in both shards complete, each handled only by its app's shard", async () => {
@@ -173,8 +180,8 @@ describe("shards", () => {
     const [a, b] = await Promise.all([finished(nsA, "to-110"), finished(nsB, "to-110")]);
     expect(complete(a)?.reason, complete(a)?.message).toBe("Succeeded");
     expect(complete(b)?.reason, complete(b)?.message).toBe("Succeeded");
-    expect(await reporters(nsA, "UpgradeRequest", "to-110")).toEqual([main.identity]);
-    expect(await reporters(nsB, "UpgradeRequest", "to-110")).toEqual([shardB.identity]);
+    expect(await reportersOnce(nsA, "UpgradeRequest", "to-110")).toEqual([main.identity]);
+    expect(await reportersOnce(nsB, "UpgradeRequest", "to-110")).toEqual([shardB.identity]);
     // The owner copies its selector's labels from the app: the request names its shard.
     expect(b.metadata.labels).toMatchObject({ ...TEST_LABELS, [KEY]: "b" });
     expect(a.metadata.labels).toMatchObject(TEST_LABELS);
@@ -199,7 +206,7 @@ describe("shards", () => {
     await shardB.start();
     const done = await finished(nsB, "dry-b");
     expect(complete(done)?.reason, complete(done)?.message).toBe("DryRunSucceeded");
-    expect(await reporters(nsB, "UpgradeRequest", "dry-b")).toEqual([shardB.identity]);
+    expect(await reportersOnce(nsB, "UpgradeRequest", "dry-b")).toEqual([shardB.identity]);
     expect(done.metadata.labels).toMatchObject({ [KEY]: "b" });
   });
 
@@ -214,7 +221,7 @@ describe("shards", () => {
       const r = await finished(nsA, name);
       expect(complete(r)?.reason).toBe("AppNotFound");
       expect(complete(r)?.message).toContain("spec.managedAppRef.name");
-      expect(await reporters(nsA, "UpgradeRequest", name)).toEqual([owner.identity]);
+      expect(await reportersOnce(nsA, "UpgradeRequest", name)).toEqual([owner.identity]);
     }
   });
 
@@ -230,7 +237,7 @@ describe("shards", () => {
     await request(nsA, "after-move", { targetVersion: { chart: "2.0.0" }, dryRun: true });
     const r = await finished(nsA, "after-move");
     expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
-    expect(await reporters(nsA, "UpgradeRequest", "after-move")).toEqual([shardB.identity]);
+    expect(await reportersOnce(nsA, "UpgradeRequest", "after-move")).toEqual([shardB.identity]);
     expect(r.metadata.labels).toMatchObject({ [KEY]: "b" });
   });
 });
