@@ -240,4 +240,33 @@ describe("shards", () => {
     expect(await reportersOnce(nsA, "UpgradeRequest", "after-move")).toEqual([shardB.identity]);
     expect(r.metadata.labels).toMatchObject({ [KEY]: "b" });
   });
+
+  it("an app moved while its request runs: the new shard resumes the request from its status", async () => {
+    // Back to the main controller (what removing the label does), idle.
+    await admin.jsonPatch(appRef(nsA), [
+      { op: "remove", path: `/metadata/labels/${KEY.replace("/", "~1")}` },
+    ]);
+    await eventually("the main controller to report the app again", async () =>
+      (await appsIn(main)).includes(`${nsA}/demo`) ? true : undefined,
+    );
+    // The main controller dies mid-request, right after the snapshots (Flux suspended, the
+    // workloads stopped), so the two controllers never run a pass at the same time.
+    await main.stop();
+    await main.start(["--failpoint=UpgradeRequest/Snapshot"]);
+    await request(nsA, "mid-move", { targetVersion: { chart: "1.0.0" }, allowDowngrade: true });
+    await main.exited(240_000);
+    expect(main.logTail()).toContain('"failpoint":"UpgradeRequest/Snapshot"');
+    await main.stop();
+    const midway = await admin.get(requestRef(nsA, "mid-move"));
+    expect((midway["status"] as { step?: { name?: string } }).step?.name).toBe("Snapshot");
+
+    await admin.mergePatch(appRef(nsA), { metadata: { labels: { [KEY]: "b" } } });
+    const r = await finished(nsA, "mid-move");
+    expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
+    // Both wrote Events about it: the main controller up to its crash, shard b from then on.
+    expect(await reportersOnce(nsA, "UpgradeRequest", "mid-move")).toEqual(
+      [main.identity, shardB.identity].sort(),
+    );
+    expect(r.metadata.labels).toMatchObject({ [KEY]: "b" });
+  });
 });
