@@ -432,6 +432,23 @@ describe("NOTES.txt", () => {
     expect(notes).toContain("with the labels team=a");
     expect(notes).toContain("service/cairn-controller-metrics, port 8080");
   });
+
+  it("names the shards' Deployments and the label that puts an app in one", async () => {
+    const out = await helmRun([
+      "install",
+      "cairn",
+      CHART,
+      "--namespace",
+      "cairn-system",
+      "--dry-run=client",
+      ...valuesArgs({ sharding: { key: "sharding.cairn.dev/key", shards: ["one", "two"] } }),
+    ]);
+    const notes = out.slice(out.indexOf("NOTES:"));
+    expect(notes).toContain(
+      "Shards: deployment/cairn-controller-one, deployment/cairn-controller-two.",
+    );
+    expect(notes).toContain("Label a ManagedApp sharding.cairn.dev/key=<shard> to put it in one");
+  });
 });
 
 describe("server-side dry run of the render on the test bed", () => {
