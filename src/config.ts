@@ -121,8 +121,8 @@ const ConfigSchema = z.object({
   gitCacheDir: z.string().min(1, "must not be empty"),
   gitAuthorName: z.string().min(1, "must not be empty").max(256),
   gitAuthorEmail: z.string().regex(/^[^<>\s]+@[^<>\s]+$/, "must be an e-mail address"),
-  // Like Flux's --watch-label-selector: only ManagedApps with these labels, and requests that
-  // carry them or name such an app, are handled (several Cairns side by side, or sharding).
+  // Like Flux's --watch-label-selector: only ManagedApps with these labels, and the requests of
+  // those apps, are handled (several Cairns side by side, or shards: docs/sharding.md).
   watchLabelSelector: z
     .string()
     .refine((text) => parseLabelSelector(text).ok, {

@@ -68,6 +68,11 @@ export interface LocalCairnOptions {
    */
   readonly labels?: Readonly<Record<string, string>>;
   /**
+   * More requirements for --watch-label-selector after those of labels, in the flag's syntax
+   * (e.g. "sharding.cairn.dev/key notin (b)"): a shard of a sharded install.
+   */
+  readonly selector?: string;
+  /**
    * Run leader election as a deployed controller does (its Lease in the controller's namespace,
    * identity "<namespace>-0"); default off, so that a restarted process starts at once. Lease
    * timings, if any, go in extraArgs.
@@ -100,6 +105,7 @@ export class LocalCairn {
     serviceAccount: string,
     rbac: KubeObject[],
     labels: Readonly<Record<string, string>>,
+    moreSelector: string,
     leaderElect: boolean,
     args: readonly string[],
   ) {
@@ -110,8 +116,8 @@ export class LocalCairn {
     this.serviceAccount = serviceAccount;
     this.#rbac = rbac;
     this.labels = labels;
-    const selector = Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
+    const selector = [...Object.entries(labels).map(([k, v]) => `${k}=${v}`), moreSelector]
+      .filter((r) => r !== "")
       .join(",");
     this.#baseArgs = [
       ...(leaderElect ? [] : ["--leader-elect=false"]),
@@ -154,6 +160,7 @@ export class LocalCairn {
       sa,
       rbac,
       opts.labels ?? {},
+      opts.selector ?? "",
       opts.leaderElect ?? false,
       opts.extraArgs ?? [],
     );

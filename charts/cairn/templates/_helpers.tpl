@@ -36,3 +36,19 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
+
+{{/*
+A shard's pods: a component of their own, so that the main Deployment's selector (deploy/'s,
+which cannot change on upgrade) never matches them. Argument: (list $ shardName).
+*/}}
+{{- define "cairn.shardSelectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: cairn
+app.kubernetes.io/component: controller-shard
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+sharding.cairn.dev/shard: {{ index . 1 | quote }}
+{{- end -}}
+
+{{- define "cairn.shardName" -}}
+{{- printf "%s-%s" (include "cairn.fullname" (index . 0)) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}

@@ -8,6 +8,7 @@ import type { KubeObject } from "../../kube/client.ts";
 import type { ControllerModule } from "../../manager.ts";
 import { Controller } from "../../runtime/controller.ts";
 import type { Informer } from "../../runtime/informer.ts";
+import { isKubeError } from "../../kube/errors.ts";
 import { splitKey } from "../../runtime/keys.ts";
 import { parseLabelSelector } from "../../runtime/label-selector.ts";
 import { done } from "../../runtime/outcome.ts";
@@ -28,7 +29,8 @@ import {
 } from "./runner.ts";
 import { namespaceOf, type StepDeps } from "./step-deps.ts";
 import type { StepDef, StepName } from "./step-table.ts";
-import { handlesRequest, wireWakeups, World } from "./world.ts";
+import { judgeRequest, shardLabelPatch } from "./shard.ts";
+import { wireWakeups, World } from "./world.ts";
 
 export interface RequestKind<R extends RequestObject<unknown>, N extends StepName> {
   /** The controller's name (queue metrics, logs). */
@@ -58,8 +60,54 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     ? parseLabelSelector(deps.config.watchLabelSelector)
     : undefined;
   const selector = parsedSelector?.ok ? parsedSelector.requirements : undefined;
-  const appVisible = (namespace: string, name: string) =>
-    world.apps.get(`${namespace}/${name}`) !== undefined;
+  // Under --watch-label-selector another Cairn may own this request's app (shard.ts).
+  const handles = async (request: KubeObject | undefined): Promise<boolean> => {
+    if (!selector || !request) return true;
+    const namespace = request.metadata.namespace ?? "";
+    const appName = rawAppName(request);
+    const app = appName !== undefined ? world.apps.get(`${namespace}/${appName}`) : undefined;
+    const verdict = judgeRequest(selector, {
+      labels: request.metadata.labels,
+      appName,
+      appSelected: app !== undefined,
+    });
+    if (verdict === "theirs") return false;
+    if (verdict === "if-app-missing") {
+      // Rare: the request carries this Cairn's labels but its app is not selected here. Only
+      // the API can tell an app of another shard (or one this informer has not seen yet, whose
+      // arrival wakes the request) from no app at all.
+      const ref = {
+        apiVersion: API_VERSION,
+        kind: Kind.ManagedApp,
+        namespace,
+        name: appName ?? "",
+      };
+      return client.get(ref).then(
+        () => false,
+        (err: unknown) => {
+          if (isKubeError(err, "NotFound")) return true;
+          throw err;
+        },
+      );
+    }
+    const patch = shardLabelPatch(selector, app?.metadata.labels, request.metadata.labels);
+    if (patch)
+      await client
+        .mergePatch(
+          {
+            apiVersion: API_VERSION,
+            kind: kind.kind,
+            namespace,
+            name: request.metadata.name ?? "",
+          },
+          { metadata: { labels: patch } },
+        )
+        // A request deleted meanwhile: the runner's pass sees it gone.
+        .catch((err: unknown) => {
+          if (!isKubeError(err, "NotFound")) throw err;
+        });
+    return true;
+  };
 
   const queue = new WorkQueue({
     clock: deps.clock,
@@ -69,11 +117,9 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
   const controller = new Controller({
     name: kind.name,
     queue,
-    reconcile: (key, signal) => {
+    reconcile: async (key, signal) => {
       const { namespace, name } = splitKey(key);
-      // Under --watch-label-selector another Cairn may own this request's app.
-      if (!handlesRequest(selector, requests.get(key), appVisible, rawAppName))
-        return Promise.resolve(done());
+      if (!(await handles(requests.get(key)))) return done();
       return runRequest(machine, runnerDeps, { namespace: namespace ?? "", name }, signal);
     },
     log: deps.log,

@@ -8,7 +8,6 @@ import type { KubeObject } from "../../kube/client.ts";
 import type { ChangeEvent, Informer } from "../../runtime/informer.ts";
 import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import { objectKey } from "../../runtime/keys.ts";
-import { matches, type Requirement } from "../../runtime/label-selector.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { FLUX_API } from "./flux.ts";
 import { SNAPSHOT_API } from "./snapshots.ts";
@@ -109,23 +108,6 @@ export class World {
       pvcs: pick(this.pvcs),
     };
   }
-}
-
-/**
- * Whether this controller handles a request under --watch-label-selector: the request carries
- * the labels itself, or names an app the (label-filtered) app informer holds. Without a
- * selector every request is handled.
- */
-export function handlesRequest(
-  requirements: readonly Requirement[] | undefined,
-  request: KubeObject | undefined,
-  appVisible: (namespace: string, name: string) => boolean,
-  appName: (request: KubeObject) => string | undefined,
-): boolean {
-  if (!requirements || !request) return true;
-  if (matches(requirements, request.metadata.labels)) return true;
-  const name = appName(request);
-  return name !== undefined && appVisible(request.metadata.namespace ?? "", name);
 }
 
 /** Namespaces a request's plan touches: a change there may be what it waits for. */

@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { loadConfig } from "../../../src/config.ts";
+import { matches, parseLabelSelector } from "../../../src/runtime/label-selector.ts";
 import type { KubeClient, KubeObject, ObjectRef } from "../../../src/kube/client.ts";
 import { isKubeError } from "../../../src/kube/errors.ts";
 import { ensureTools } from "../../../testbed/src/binaries.ts";
@@ -283,6 +284,106 @@ describe("helm template with every optional value", () => {
   });
 });
 
+describe("helm template with shards", () => {
+  const KEY = "sharding.cairn.dev/key";
+  const SHARDS = { sharding: { key: KEY, shards: ["one", "two"] } };
+  let objects: KubeObject[] = [];
+  beforeAll(async () => {
+    objects = await render({ ...SHARDS, watchLabelSelector: "team=a" });
+  });
+  const deployments = () => objects.filter((o) => o.kind === "Deployment");
+  const argsOf = (d: KubeObject) => podOf(d).spec.containers[0]?.["args"] as string[];
+  const configOf = (d: KubeObject) => {
+    const result = loadConfig(argsOf(d), {}, { hostname: "x" });
+    if (!result.ok) throw new Error(result.message);
+    return result.config;
+  };
+
+  it("renders one controller per shard besides the main one, each with its own Lease", () => {
+    const byName = Object.fromEntries(
+      deployments().map((d) => [d.metadata.name ?? "", configOf(d)] as const),
+    );
+    expect(Object.keys(byName).sort()).toEqual([
+      "cairn-controller",
+      "cairn-controller-one",
+      "cairn-controller-two",
+    ]);
+    expect(byName["cairn-controller"]).toMatchObject({
+      leaseName: "cairn-controller",
+      watchLabelSelector: `team=a,${KEY} notin (one,two)`,
+    });
+    expect(byName["cairn-controller-one"]).toMatchObject({
+      leaseName: "cairn-controller-one",
+      watchLabelSelector: `team=a,${KEY}=one`,
+    });
+    expect(byName["cairn-controller-two"]).toMatchObject({
+      leaseName: "cairn-controller-two",
+      watchLabelSelector: `team=a,${KEY}=two`,
+    });
+  });
+
+  it("gives every app of the selected team to exactly one controller", () => {
+    const selectors = deployments().map((d) => {
+      const parsed = parseLabelSelector(configOf(d).watchLabelSelector ?? "");
+      if (!parsed.ok) throw new Error(parsed.message);
+      return [d.metadata.name, parsed.requirements] as const;
+    });
+    const owners = (labels: Record<string, string>) =>
+      selectors.filter(([, r]) => matches(r, labels)).map(([name]) => name);
+    expect(owners({ team: "a" })).toEqual(["cairn-controller"]);
+    expect(owners({ team: "a", [KEY]: "one" })).toEqual(["cairn-controller-one"]);
+    expect(owners({ team: "a", [KEY]: "two" })).toEqual(["cairn-controller-two"]);
+    // A shard name nobody runs stays with the main controller instead of with nobody.
+    expect(owners({ team: "a", [KEY]: "typo" })).toEqual(["cairn-controller"]);
+    expect(owners({ team: "b", [KEY]: "one" })).toEqual([]);
+  });
+
+  it("keeps the pods of each Deployment out of the others' selectors", () => {
+    for (const d of deployments()) {
+      const selector = (d["spec"] as { selector: { matchLabels: Record<string, string> } }).selector
+        .matchLabels;
+      const selected = deployments().filter((other) =>
+        Object.entries(selector).every(
+          ([k, v]) => (podOf(other).metadata.labels as Record<string, string>)[k] === v,
+        ),
+      );
+      expect(selected.map((o) => o.metadata.name)).toEqual([d.metadata.name]);
+    }
+  });
+
+  it("lets each shard hold its Lease and exposes its metrics", () => {
+    const roles = objects.filter((o) => o.kind === "Role");
+    const leaseNames = roles.flatMap((r) =>
+      (r["rules"] as { resourceNames?: string[] }[]).flatMap((rule) => rule.resourceNames ?? []),
+    );
+    expect(leaseNames.sort()).toEqual([
+      "cairn-controller",
+      "cairn-controller-one",
+      "cairn-controller-two",
+    ]);
+    const bindings = objects.filter((o) => o.kind === "RoleBinding");
+    expect(bindings.map((b) => (b["roleRef"] as { name: string }).name).sort()).toEqual(
+      roles.map((r) => r.metadata.name).sort(),
+    );
+    const services = objects.filter((o) => o.kind === "Service");
+    for (const d of deployments()) {
+      const labels = podOf(d).metadata.labels as Record<string, string>;
+      const serving = services.filter((s) =>
+        Object.entries((s["spec"] as { selector: Record<string, string> }).selector).every(
+          ([k, v]) => labels[k] === v,
+        ),
+      );
+      expect(serving.map((s) => s.metadata.name)).toEqual([`${d.metadata.name ?? ""}-metrics`]);
+    }
+  });
+
+  it("passes helm lint", async () => {
+    expect(await helmRun(["lint", "--strict", CHART, ...valuesArgs(SHARDS)])).toContain(
+      "0 chart(s) failed",
+    );
+  });
+});
+
 describe("values.schema.json and the templates refuse bad values at render", () => {
   it.each([
     [{ unknownValue: 1 }, "additional properties 'unknownValue' not allowed"],
@@ -294,6 +395,9 @@ describe("values.schema.json and the templates refuse bad values at render", () 
     [{ extraArgs: ["watch-label-selector=x"] }, "/extraArgs/0"],
     [{ extraEnv: [{ value: "x" }] }, "/extraEnv/0"],
     [{ podLabels: { team: 1 } }, "/podLabels/team"],
+    [{ sharding: { shards: ["One"] } }, "/sharding/shards/0"],
+    [{ sharding: { shards: ["a", "a"] } }, "/sharding/shards"],
+    [{ sharding: { key: "not a key" } }, "/sharding/key"],
     [
       { metrics: { serviceMonitor: { enabled: true, interval: "soon" } } },
       "/metrics/serviceMonitor/interval",
@@ -327,6 +431,23 @@ describe("NOTES.txt", () => {
     expect(notes).toContain("kubectl -n cairn-system rollout status deployment/cairn-controller");
     expect(notes).toContain("with the labels team=a");
     expect(notes).toContain("service/cairn-controller-metrics, port 8080");
+  });
+
+  it("names the shards' Deployments and the label that puts an app in one", async () => {
+    const out = await helmRun([
+      "install",
+      "cairn",
+      CHART,
+      "--namespace",
+      "cairn-system",
+      "--dry-run=client",
+      ...valuesArgs({ sharding: { key: "sharding.cairn.dev/key", shards: ["one", "two"] } }),
+    ]);
+    const notes = out.slice(out.indexOf("NOTES:"));
+    expect(notes).toContain(
+      "Shards: deployment/cairn-controller-one, deployment/cairn-controller-two.",
+    );
+    expect(notes).toContain("Label a ManagedApp sharding.cairn.dev/key=<shard> to put it in one");
   });
 });
 
@@ -381,6 +502,7 @@ describe("server-side dry run of the render on the test bed", () => {
   it.each([
     ["the defaults", {}],
     ["every optional value", FULL_VALUES],
+    ["two shards", { ...FULL_VALUES, sharding: { shards: ["one", "two"] } }],
   ])("the API accepts every object rendered with %s", async (_, values) => {
     // A release name of its own keeps the cluster-scoped names apart from other tests'.
     const release = `chart-${randomBytes(3).toString("hex")}`;
