@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
+import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KubeClient, KubeObject, ObjectRef } from "../../src/kube/client.ts";
 import { REPO_ROOT, TESTBED_DIR } from "../../testbed/src/binaries.ts";
@@ -70,6 +71,7 @@ describe("the impact preview in Plan", () => {
   let controller: TestController;
   let ns = "";
   let repo = "";
+  const extraNamespaces: string[] = [];
 
   const requestRef = (name: string): ObjectRef => ({
     apiVersion: API,
@@ -141,6 +143,7 @@ describe("the impact preview in Plan", () => {
   afterAll(async () => {
     await controller.cleanup();
     if (ns) await deleteNamespace(admin, ns);
+    await Promise.all(extraNamespaces.map((n) => deleteNamespace(admin, n)));
   });
 
   function alive(): void {
@@ -315,5 +318,159 @@ describe("the impact preview in Plan", () => {
     expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
     expect(await chartInGit()).toBe("2.0.0");
     expect(await suspended()).toEqual([false, false]);
+  });
+
+  it("a Kustomization app's image bump: one changed Deployment, built with the Kustomization's namespace, patches and postBuild", async () => {
+    const kns = await createTestNamespace(admin, "impact-ks");
+    extraNamespaces.push(kns);
+    const krepo = `${kns}-config`;
+    const path = "apps/notes/deployment.yaml";
+    // Variables and a patch the build must apply, or the live objects would differ in them too.
+    const deployment = stringify({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "notes" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "notes" } },
+        template: {
+          metadata: { labels: { app: "notes" } },
+          spec: {
+            containers: [
+              {
+                name: "notes",
+                image: "registry.invalid/notes:1.0",
+                env: [
+                  { name: "GREETING", value: "${GREETING}" },
+                  { name: "COLOUR", value: "${COLOUR}" },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    });
+    const settings = stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "notes-settings" },
+      data: { greeting: "${GREETING}" },
+    });
+    await createBareRepo(git().root, krepo);
+    await commitFiles(
+      git().root,
+      krepo,
+      { [path]: deployment, "apps/notes/settings.yaml": settings },
+      "Add notes",
+    );
+    await admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "notes-vars", namespace: kns },
+      data: { GREETING: "hello", COLOUR: "red" },
+    });
+    await admin.create({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "plain", namespace: kns },
+      spec: { url: `${git().url}/${krepo}.git`, ref: { branch: "main" }, interval: "1m" },
+    });
+    await admin.create({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "notes", namespace: kns },
+      spec: {
+        sourceRef: { kind: "GitRepository", name: "plain" },
+        path: "./apps/notes",
+        prune: true,
+        targetNamespace: kns,
+        interval: "1m",
+        timeout: "2m",
+        patches: [
+          {
+            target: { kind: "Deployment", name: "notes" },
+            patch: stringify([{ op: "add", path: "/metadata/labels", value: { team: "docs" } }]),
+          },
+        ],
+        postBuild: {
+          substitute: { COLOUR: "blue" },
+          substituteFrom: [{ kind: "ConfigMap", name: "notes-vars" }],
+        },
+      },
+    });
+    await admin.create(gitWriteSecret(kns, "git-write", git().username, git().password));
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "notes", namespace: kns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: path,
+        kustomizationRef: { name: "notes" },
+        git: { secretRef: { name: "git-write" } },
+      },
+    });
+    await eventually(
+      "the notes app Ready",
+      async () =>
+        isReadyNow(
+          await admin.get({ apiVersion: API, kind: "ManagedApp", namespace: kns, name: "notes" }),
+        )
+          ? true
+          : undefined,
+      240_000,
+    );
+    // What Flux applied: substituted (inline over the ConfigMap) and patched.
+    const live = await admin.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: kns,
+      name: "notes",
+    });
+    expect(live.metadata.labels).toMatchObject({ team: "docs" });
+
+    const name = "notes-image";
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name, namespace: kns, labels: { ...controller.labels } },
+      spec: {
+        managedAppRef: { name: "notes" },
+        targetVersion: { images: [{ name: "registry.invalid/notes", tag: "2.0" }] },
+        dryRun: true,
+      },
+    });
+    const r = await eventually(
+      `UpgradeRequest ${kns}/${name} to finish`,
+      async () => {
+        alive();
+        const got = await admin.get({ ...requestRef(name), namespace: kns });
+        const c = complete(got);
+        return c && c.status !== "Unknown" ? got : undefined;
+      },
+      300_000,
+    );
+    expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
+    const s = statusOf<RequestStatus>(r);
+    expect(s.plan?.impact).toMatchObject({ added: 0, changed: 1, removed: 0, unchanged: 1 });
+    expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
+      `Changed Deployment.apps ${kns}/notes`,
+    ]);
+    const cm = await admin.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: kns,
+      name: `${name}-impact`,
+    });
+    const packed = (cm["binaryData"] as Record<string, string>)["impact.json.gz"] ?? "";
+    const detail = JSON.parse(gunzipSync(Buffer.from(packed, "base64")).toString("utf8")) as {
+      impact: { changed: { changes: unknown[] }[] };
+    };
+    expect(detail.impact.changed[0]?.changes).toEqual([
+      {
+        path: "spec.template.spec.containers[0].image",
+        from: "registry.invalid/notes:1.0",
+        to: "registry.invalid/notes:2.0",
+      },
+    ]);
   });
 });
