@@ -276,6 +276,31 @@ describe("the impact preview in Plan", () => {
     expect(check?.message).toContain("demo-web");
   });
 
+  it("kubectl cairn plan --diff -o json carries the impact a CI job posts", async () => {
+    const bin = join(REPO_ROOT, "bin/kubectl-cairn.js");
+    const { stdout } = await run(
+      process.execPath,
+      [bin, "plan", "demo", "--to", "1.1.0", "--diff", "-o", "json", "-n", ns],
+      { env: { ...process.env, KUBECONFIG: inject("kubeconfig") }, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const printed = JSON.parse(stdout) as {
+      impact: {
+        summary: { added: number; changed: number; removed: number };
+        dangers: { name: string; passed: boolean }[];
+        detail: { impact: { added: { id: { name: string }; object: Record<string, unknown> }[] } };
+      };
+    };
+    expect(printed.impact.summary).toMatchObject({ added: 2, changed: 5, removed: 0 });
+    expect(printed.impact.dangers.map((d) => [d.name, d.passed])).toEqual(
+      DANGER_CHECKS.map((c) => [c, true]),
+    );
+    expect(printed.impact.detail.impact.added.map((a) => a.id.name)).toEqual([
+      "demo-features",
+      "demo-web",
+    ]);
+    expect(printed.impact.detail.impact.added[0]?.object["kind"]).toBe("ConfigMap");
+  });
+
   it.each([
     ["2.0.0", "ReferencedConfigRemoved", "demo-credentials"],
     ["3.0.0", "ImmutableFieldChanged", "demo-db"],
