@@ -37,6 +37,8 @@ export type Command =
       readonly app: string;
       readonly target: Target;
       readonly timeoutMs: number;
+      /** The whole per-object impact diff (--diff). */
+      readonly diff: boolean;
     }
   | {
       readonly name: "upgrade";
@@ -195,6 +197,7 @@ export function toInvocation(raw: RawInvocation): Invocation {
           app: dnsLabel(first, "app"),
           target: target(text(o, "to"), list(o, "image"), flag(o, "allowDowngrade")),
           timeoutMs: timeout(text(o, "timeout"), PLAN_TIMEOUT_MS),
+          diff: flag(o, "diff"),
         };
       case "upgrade": {
         const dryRun = flag(o, "dryRun");
@@ -214,6 +217,7 @@ export function toInvocation(raw: RawInvocation): Invocation {
             app,
             target: goal,
             timeoutMs: timeout(text(o, "timeout"), PLAN_TIMEOUT_MS),
+            diff: false,
           };
         }
         return {

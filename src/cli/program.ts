@@ -85,14 +85,28 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "plan",
-    summary: "dry-run an upgrade: plan, preflight checks, Git diff",
+    summary: "dry-run an upgrade: plan, impact, preflight checks, Git diff",
     description:
-      "Creates a dry-run UpgradeRequest, waits for it and prints the plan, every preflight " +
-      "check and the Git diff. Exit 1 when planning fails. Same as upgrade --dry-run.",
+      "Creates a dry-run UpgradeRequest, waits for it and prints the plan, the impact (with " +
+      "--render-helper on the controller), every preflight check and the Git diff. Exit 1 " +
+      "when planning fails. Same as upgrade --dry-run.",
     args: [{ syntax: "<app>", what: "the app to plan an upgrade of" }],
     completes: ["app"],
-    options: [...target(), allowDowngrade(), timeoutOption("planning").default("5m")],
-    examples: ["kubectl cairn plan web", "kubectl cairn plan web --to 2.1.0"],
+    options: [
+      ...target(),
+      allowDowngrade(),
+      new Option(
+        "--diff",
+        "the whole impact diff: every field change and the body of every added object (with -o json, the detail)",
+      ),
+      timeoutOption("planning").default("5m"),
+    ],
+    examples: [
+      "kubectl cairn plan web",
+      "kubectl cairn plan web --to 2.1.0",
+      "kubectl cairn plan web --to 2.1.0 --diff",
+      "kubectl cairn plan web --to 2.1.0 -o json",
+    ],
   },
   {
     name: "upgrade",

@@ -235,6 +235,30 @@ export class GitWorkspace {
   }
 
   /**
+   * Writes the files of commit into dest (an existing empty folder) through a throwaway index,
+   * for a build that needs a tree on disk (the impact preview's kustomize build). The cache
+   * repository itself stays without a working tree.
+   */
+  async exportTree(commit: string, dest: string, call: CallOptions = {}): Promise<void> {
+    checkSha(commit, "commit");
+    const signal = call.signal;
+    return this.#exclusive(async () => {
+      await this.#requireCommit(commit, signal);
+      const index = join(this.#tmp, `index-${randomUUID()}`);
+      const env = { GIT_INDEX_FILE: index };
+      try {
+        await this.#git("read-tree", ["read-tree", commit], { env, signal });
+        await this.#git("checkout-index", ["--work-tree", dest, "checkout-index", "--all"], {
+          env,
+          signal,
+        });
+      } finally {
+        await rm(index, { force: true });
+      }
+    });
+  }
+
+  /**
    * A commit on parent whose only change is path's new content, built in a throwaway index
    * without a checkout. The committer is the author.
    */

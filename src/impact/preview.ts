@@ -24,7 +24,13 @@ import { type AddedObject, type Impact, computeImpact } from "./diff.ts";
 import { type KubeObject as PlainObject, objectKey, parseObjects } from "./objects.ts";
 
 export type PreviewResult =
-  | { readonly ok: true; readonly impact: Impact; readonly findings: readonly Finding[] }
+  | {
+      readonly ok: true;
+      readonly impact: Impact;
+      readonly findings: readonly Finding[];
+      /** What the comparison left out, and why. */
+      readonly note?: string;
+    }
   | { readonly ok: false; readonly message: string };
 
 const HelmReleaseSpec = z.object({
@@ -196,7 +202,7 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
  * The live metadata of objects the new version adds, for the ownership check: an added object
  * that already exists belongs to someone else. Kinds Cairn may not read are skipped.
  */
-async function liveOwners(
+export async function liveOwners(
   client: PreviewClient,
   added: readonly AddedObject[],
 ): Promise<Map<string, PlainObject>> {

@@ -8,6 +8,8 @@ import type { Target } from "../args.ts";
 import { createNamed, getApp } from "../cluster.ts";
 import { emit, say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { DETAIL_KEY } from "../../impact/summary.ts";
+import { type ImpactDetail, decodeImpactDetail, impactJson } from "../format/impact.ts";
 import { renderPlan } from "../format/plan.ts";
 import { errorLine } from "../format/progress.ts";
 import { reportOutcome, watchRequest } from "../watch-request.ts";
@@ -71,9 +73,40 @@ async function createUpgrade(
   );
 }
 
+/**
+ * The request's impact ConfigMap, decoded. One that cannot be read (gone, forbidden, garbled)
+ * leaves the plan as it is, with the bounded list from status and a line saying why.
+ */
+async function readImpactDetail(
+  ctx: CommandContext,
+  name: string,
+): Promise<ImpactDetail | undefined> {
+  let why: string;
+  try {
+    const configMap = await ctx.client.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ctx.namespace,
+      name,
+    });
+    const detail = decodeImpactDetail(configMap);
+    if (detail) return detail;
+    why = `it holds no ${DETAIL_KEY}`;
+  } catch (err) {
+    why = err instanceof Error ? err.message : String(err);
+  }
+  say(ctx, `the impact detail (ConfigMap ${name}) cannot be read: ${why}`);
+  return undefined;
+}
+
 export async function plan(
   ctx: CommandContext,
-  cmd: { readonly app: string; readonly target: Target; readonly timeoutMs: number },
+  cmd: {
+    readonly app: string;
+    readonly target: Target;
+    readonly timeoutMs: number;
+    readonly diff: boolean;
+  },
 ): Promise<ExitCode> {
   const app = await getApp(ctx.client, ctx.namespace, cmd.app);
   const created = await createUpgrade(ctx, app, cmd.target, { dryRun: true, skipSnapshot: false });
@@ -85,7 +118,25 @@ export async function plan(
     timeoutMs: cmd.timeoutMs,
     steps: false,
   });
-  if (!emit(ctx, raw)) ctx.stdout.write(renderPlan(request, app.metadata.name));
+  const impact = request.status?.plan?.impact;
+  // The per-object detail: shown (bounded) in the table, and in -o json only with --diff.
+  const detail =
+    impact?.detailConfigMap && (ctx.output === "table" || cmd.diff)
+      ? await readImpactDetail(ctx, impact.detailConfigMap)
+      : undefined;
+  const printed = impact
+    ? {
+        ...raw,
+        impact: impactJson(impact, request.status?.preflight ?? [], cmd.diff ? detail : undefined),
+      }
+    : raw;
+  if (!emit(ctx, printed))
+    ctx.stdout.write(
+      renderPlan(request, app.metadata.name, {
+        ...(detail ? { impactDetail: detail } : {}),
+        fullDiff: cmd.diff,
+      }),
+    );
   const error = errorLine(request);
   if (error !== undefined) ctx.stderr.write(`${error}\n`);
   return error === undefined ? ExitCode.Ok : ExitCode.Failure;

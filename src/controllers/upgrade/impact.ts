@@ -1,20 +1,31 @@
-// The impact preview inside Plan (HelmRelease apps, with --render-helper): renders the target
-// version, writes the full per-object diff into a ConfigMap the request owns, and turns the
-// dangers into preflight checks. A preview that cannot be made (an OCI chart, a repository
-// that needs credentials, a chart that does not render, the helper missing) is reported as the
-// ImpactPreview check, passed: the upgrade proceeds as it would without a helper.
+// The impact preview inside Plan (with --render-helper): renders the target version, writes
+// the full per-object diff into a ConfigMap the request owns, and turns the dangers into
+// preflight checks. A HelmRelease app's chart bump renders the chart (compared with the release
+// in Helm storage); a Kustomization app's bump builds the Kustomization's path in the Git tree
+// at the planned head with the bumped file (compared with the inventory's live objects). A
+// preview that cannot be made (an OCI chart, a repository that needs credentials, a source that
+// does not render, the helper missing) is reported as the ImpactPreview check, passed: the
+// upgrade proceeds as it would without a helper.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import {
   API_VERSION,
   Kind,
+  type ManagedApp,
+  type Plan,
   type PlanImpact,
   type PreflightCheck,
   type UpgradeRequest,
 } from "../../api/index.ts";
-import { previewHelmRelease } from "../../impact/preview.ts";
+import { previewHelmRelease, type PreviewResult } from "../../impact/preview.ts";
+import { previewKustomization } from "../../impact/preview-kustomization.ts";
 import { DETAIL_KEY, dangerChecks, encodeDetail, summarizeImpact } from "../../impact/summary.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import { DEFAULT_HELPER_LIMITS } from "../../render/helper.ts";
+import { editContent } from "../request/git-change.ts";
+import { openRepo, type GitAccessDeps } from "../request/git-access.ts";
 
 export interface ImpactOutcome {
   readonly impact?: PlanImpact;
@@ -26,24 +37,68 @@ export function detailName(request: string): string {
   return `${request.slice(0, 253 - "-impact".length)}-impact`;
 }
 
+export type ImpactSource =
+  | {
+      readonly kind: "HelmRelease";
+      readonly helmRelease: KubeObject;
+      readonly targetVersion: string;
+    }
+  | {
+      readonly kind: "Kustomization";
+      readonly kustomization: KubeObject;
+      /** The plan's Git change: its head, file and edit. */
+      readonly git: Plan["git"];
+      readonly app: ManagedApp;
+      readonly gitAccess: GitAccessDeps;
+    };
+
+/**
+ * Which preview a plan gets: a HelmRelease app's chart bump, or any bump of an app without a
+ * HelmRelease (its Kustomization builds the bumped file). A HelmRelease app's image bump edits
+ * the HelmRelease itself, which the chart render does not cover: no preview.
+ */
+export function impactSourceOf(input: {
+  readonly plan: Plan;
+  readonly helmRelease: KubeObject | undefined;
+  readonly kustomization: KubeObject | undefined;
+  readonly app: ManagedApp;
+  readonly gitAccess: GitAccessDeps;
+}): ImpactSource | undefined {
+  if (input.helmRelease)
+    return input.plan.git.images === undefined
+      ? { kind: "HelmRelease", helmRelease: input.helmRelease, targetVersion: input.plan.git.to }
+      : undefined;
+  if (!input.kustomization) return undefined;
+  return {
+    kind: "Kustomization",
+    kustomization: input.kustomization,
+    git: input.plan.git,
+    app: input.app,
+    gitAccess: input.gitAccess,
+  };
+}
+
 export async function planImpact(input: {
   readonly client: Pick<KubeClient, "get" | "list" | "serverVersion" | "create" | "mergePatch">;
   readonly helperPath: string;
   readonly request: UpgradeRequest;
-  readonly helmRelease: KubeObject;
-  readonly targetVersion: string;
+  readonly source: ImpactSource;
   readonly allowCrossNamespaceRefs: boolean;
 }): Promise<ImpactOutcome> {
   const { client, request } = input;
-  let preview;
+  const helper = { path: input.helperPath, ...DEFAULT_HELPER_LIMITS };
+  let preview: PreviewResult;
   try {
-    preview = await previewHelmRelease({
-      client,
-      helper: { path: input.helperPath, ...DEFAULT_HELPER_LIMITS },
-      helmRelease: input.helmRelease,
-      targetVersion: input.targetVersion,
-      allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
-    });
+    preview =
+      input.source.kind === "HelmRelease"
+        ? await previewHelmRelease({
+            client,
+            helper,
+            helmRelease: input.source.helmRelease,
+            targetVersion: input.source.targetVersion,
+            allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
+          })
+        : await previewBumpedTree(client, helper, input.source);
   } catch (err) {
     preview = { ok: false as const, message: err instanceof Error ? err.message : String(err) };
   }
@@ -97,9 +152,47 @@ export async function planImpact(input: {
       {
         name: "ImpactPreview",
         passed: true,
-        message: `${preview.impact.added.length} added, ${preview.impact.changed.length} changed, ${preview.impact.removed.length} removed; full diff in ConfigMap ${name}`,
+        message:
+          `${preview.impact.added.length} added, ${preview.impact.changed.length} changed, ${preview.impact.removed.length} removed; full diff in ConfigMap ${name}${preview.note ? `; ${preview.note}` : ""}`.slice(
+            0,
+            1024,
+          ),
       },
       ...dangerChecks(preview.findings, acknowledged),
     ],
   };
+}
+
+/**
+ * The Kustomization's build at the planned head with the bumped file: the tree written to a
+ * temporary folder (removed afterwards), the plan's edit applied to the app's file.
+ */
+async function previewBumpedTree(
+  client: Pick<KubeClient, "get" | "list" | "serverVersion">,
+  helper: Parameters<typeof previewKustomization>[0]["helper"],
+  source: Extract<ImpactSource, { kind: "Kustomization" }>,
+): Promise<PreviewResult> {
+  const git = source.git;
+  const head = git.baseCommit;
+  if (!head) return { ok: false, message: "the plan pins no Git commit" };
+  const repo = await openRepo(source.gitAccess, source.app, source.kustomization);
+  const dir = await mkdtemp(join(tmpdir(), "cairn-impact-"));
+  try {
+    const root = join(dir, "source");
+    await mkdir(root);
+    await repo.ws.exportTree(head, root);
+    const content = await repo.ws.readFile(head, git.path);
+    if (content === undefined) return { ok: false, message: `${git.path} not found` };
+    const file = join(root, git.path);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, editContent(content, git, "forward"));
+    return await previewKustomization({
+      client,
+      helper,
+      kustomization: source.kustomization,
+      root,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -111,8 +111,10 @@ describe("the command line", () => {
       app: "web",
       target: { images: [], allowDowngrade: false },
       timeoutMs: 300_000,
+      diff: false,
     };
     expect(parse(["plan", "web"]).command).toEqual(plan);
+    expect(parse(["plan", "web", "--diff"]).command).toEqual({ ...plan, diff: true });
     expect(parse(["upgrade", "web", "--dry-run"]).command).toEqual(plan);
     expect(parse(["upgrade", "web", "--dry-run", "--timeout", "1m"]).command).toEqual({
       ...plan,

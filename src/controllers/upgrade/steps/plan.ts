@@ -34,7 +34,7 @@ import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
 import { readSourceVersions } from "../../../updates/source-versions.ts";
 import type { SourceVersions } from "../../../updates/verify-target.ts";
 import { gitFailureCheck } from "../git-checks.ts";
-import { planImpact } from "../impact.ts";
+import { impactSourceOf, planImpact } from "../impact.ts";
 import { chartTargetOf, composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
 
@@ -272,20 +272,25 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         message: `waiting for Flux to settle before planning: ${settleFailed.map((c) => c.message).join("; ")}`,
         afterMs: 5_000,
       };
-    // The impact preview: only for a chart bump of a HelmRelease app whose other checks pass
-    // (a failed plan ends before it anyway), and only with a rendering helper configured.
+    // The impact preview: only for a plan whose other checks pass (a failed plan ends before it
+    // anyway), and only with a rendering helper configured.
+    const impactSource =
+      composed && deps.config.renderHelper && settleFailed.length === 0
+        ? impactSourceOf({
+            plan: composed,
+            helmRelease,
+            kustomization,
+            app,
+            gitAccess: deps.gitAccess,
+          })
+        : undefined;
     const previewed =
-      composed &&
-      deps.config.renderHelper &&
-      helmRelease &&
-      composed.git.images === undefined &&
-      settleFailed.length === 0
+      impactSource && deps.config.renderHelper
         ? await planImpact({
             client,
             helperPath: deps.config.renderHelper,
             request: ctx.request,
-            helmRelease,
-            targetVersion: composed.git.to,
+            source: impactSource,
             allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
           })
         : undefined;

@@ -161,8 +161,7 @@ describe("planImpact", () => {
       client,
       helperPath,
       request: request(),
-      helmRelease,
-      targetVersion: "2.0.0",
+      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
       allowCrossNamespaceRefs: false,
     });
     const asked = JSON.parse(await readFile(`${seen}.json`, "utf8")) as {
@@ -186,8 +185,7 @@ describe("planImpact", () => {
       client,
       helperPath,
       request: request(),
-      helmRelease,
-      targetVersion: "2.0.0",
+      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
       allowCrossNamespaceRefs: false,
     });
     expect(outcome.impact).toEqual({
@@ -228,8 +226,7 @@ describe("planImpact", () => {
       client,
       helperPath,
       request: request(["ReferencedConfigRemoved"]),
-      helmRelease,
-      targetVersion: "2.0.0",
+      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
       allowCrossNamespaceRefs: false,
     });
     expect(acked.checks.find((c) => c.name === "ReferencedConfigRemoved")?.passed).toBe(true);
@@ -242,8 +239,7 @@ describe("planImpact", () => {
       client,
       helperPath,
       request: request(),
-      helmRelease,
-      targetVersion: "2.0.0",
+      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
       allowCrossNamespaceRefs: false,
     });
     expect(outcome).toEqual({

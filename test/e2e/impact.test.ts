@@ -1,0 +1,501 @@
+// The impact preview inside Plan, end to end on the full test bed: a HelmRelease app on the bed's
+// `impact` chart (real Flux, Git server and Helm repository), and Cairn started with
+// --render-helper pointing at the cached cairn-render. A dry run lists exactly what the target
+// version adds, changes and removes; a real upgrade to a version with a danger is refused before
+// any side effect (no commit, Flux never suspended, no snapshot); acknowledging the check by name
+// lets it proceed.
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { KubeClient, KubeObject, ObjectRef } from "../../src/kube/client.ts";
+import { REPO_ROOT, TESTBED_DIR } from "../../testbed/src/binaries.ts";
+import type { GitAccess } from "../../testbed/src/cluster.ts";
+import { DEMO_RELEASE_PATH, demoFluxObjects, gitWriteSecret } from "../../testbed/src/demo-app.ts";
+import {
+  commitFiles,
+  createBareRepo,
+  readFileAt,
+  revParse,
+} from "../../testbed/src/git-fixtures.ts";
+import { TestController } from "../support/controller.ts";
+import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
+import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
+
+const run = promisify(execFile);
+const API = "cairn.dev/v1alpha1";
+
+interface ImpactObject {
+  change: string;
+  group?: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+interface RequestStatus {
+  plan: {
+    git: { from: string; to: string };
+    impact?: {
+      added: number;
+      changed: number;
+      removed: number;
+      unchanged: number;
+      objects: ImpactObject[];
+      detailConfigMap?: string;
+    };
+  };
+  preflight: { name: string; passed: boolean; message: string }[];
+  history: { name: string }[];
+  commit: { sha: string };
+}
+
+const DANGER_CHECKS = [
+  "ReferencedConfigRemoved",
+  "VolumeDataRemoved",
+  "ImmutableFieldChanged",
+  "CustomResourceDefinitionRemoved",
+  "OwnershipChanged",
+];
+
+describe("the impact preview in Plan", () => {
+  const admin: KubeClient = testClient();
+  const gitOrNull = inject("git");
+  const git = (): GitAccess => {
+    if (!gitOrNull) throw new Error("the e2e tier needs the full test bed");
+    return gitOrNull;
+  };
+  let controller: TestController;
+  let ns = "";
+  let repo = "";
+  const extraNamespaces: string[] = [];
+
+  const requestRef = (name: string): ObjectRef => ({
+    apiVersion: API,
+    kind: "UpgradeRequest",
+    namespace: ns,
+    name,
+  });
+  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const describeObject = (o: ImpactObject) =>
+    `${o.change} ${o.kind}${o.group ? `.${o.group}` : ""} ${o.namespace ?? ""}/${o.name}`;
+
+  beforeAll(async () => {
+    git();
+    const { stdout } = await run("bash", [join(TESTBED_DIR, "build.sh"), "render"]);
+    // build.sh's last line maps each component asked for to its cache folder.
+    const render = (JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { render?: string })
+      .render;
+    if (!render) throw new Error("testbed/build.sh listed no render helper");
+    controller = await TestController.prepare({
+      admin,
+      clusterKubeconfig: inject("kubeconfig"),
+      suffix: "-impact",
+      extraArgs: [`--render-helper=${join(render, "cairn-render")}`],
+    });
+    ns = await createTestNamespace(admin, "impact");
+    repo = `${ns}-config`;
+    // The demo's release file, on the bed's `impact` chart instead of `demo`.
+    const release = await readFile(
+      join(REPO_ROOT, "testbed/fixtures/repos/demo-app", DEMO_RELEASE_PATH),
+      "utf8",
+    );
+    await createBareRepo(git().root, repo);
+    await commitFiles(
+      git().root,
+      repo,
+      {
+        [DEMO_RELEASE_PATH]: release
+          .replaceAll("{{HELM_URL}}", inject("helmRepoUrl"))
+          .replace("chart: demo", "chart: impact"),
+      },
+      "Add the impact app",
+    );
+    for (const obj of demoFluxObjects(ns, `${git().url}/${repo}.git`)) await admin.create(obj);
+    await admin.create(gitWriteSecret(ns, "git-write", git().username, git().password));
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "demo", namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: DEMO_RELEASE_PATH,
+        kustomizationRef: { name: "apps" },
+        helmReleaseRef: { name: "demo" },
+        volumeSnapshots: { enabled: true },
+        git: { secretRef: { name: "git-write" } },
+        timeouts: { health: "45s" },
+      },
+    });
+    await controller.start();
+    await eventually(
+      "the ManagedApp Ready",
+      async () =>
+        isReadyNow(await admin.get({ ...requestRef("demo"), kind: "ManagedApp" }))
+          ? true
+          : undefined,
+      240_000,
+    );
+  }, 400_000);
+
+  afterAll(async () => {
+    await controller.cleanup();
+    if (ns) await deleteNamespace(admin, ns);
+    await Promise.all(extraNamespaces.map((n) => deleteNamespace(admin, n)));
+  });
+
+  function alive(): void {
+    if (!controller.process?.running)
+      throw new Error(`controller exited:\n${controller.logTail()}`);
+  }
+
+  async function request(name: string, spec: Record<string, unknown>): Promise<KubeObject> {
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name, namespace: ns, labels: { ...controller.labels } },
+      spec: { managedAppRef: { name: "demo" }, ...spec },
+    });
+    return eventually(
+      `UpgradeRequest ${ns}/${name} to finish`,
+      async () => {
+        alive();
+        const r = await admin.get(requestRef(name));
+        const c = complete(r);
+        return c && c.status !== "Unknown" ? r : undefined;
+      },
+      300_000,
+    );
+  }
+
+  const chartInGit = async () =>
+    /version: "([^"]+)"/.exec(await readFileAt(git().root, repo, DEMO_RELEASE_PATH))?.[1];
+
+  async function suspended(): Promise<boolean[]> {
+    const ks = await admin.get({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      namespace: ns,
+      name: "apps",
+    });
+    const hr = await admin.get({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      namespace: ns,
+      name: "demo",
+    });
+    return [ks, hr].map((o) => (o["spec"] as { suspend?: boolean }).suspend ?? false);
+  }
+
+  async function snapshots(): Promise<number> {
+    const list = await admin.list("snapshot.storage.k8s.io/v1", "VolumeSnapshot", {
+      namespace: ns,
+    });
+    return list.items.length;
+  }
+
+  /** The request's impact ConfigMap, decoded. */
+  async function detailOf(name: string) {
+    const cm = await admin.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ns,
+      name: `${name}-impact`,
+    });
+    const packed = (cm["binaryData"] as Record<string, string>)["impact.json.gz"] ?? "";
+    const owner = (cm.metadata["ownerReferences"] as { kind: string; name: string }[])[0];
+    return {
+      owner,
+      detail: JSON.parse(gunzipSync(Buffer.from(packed, "base64")).toString("utf8")) as {
+        impact: {
+          changed: {
+            id: { name: string };
+            changes: { path: string; from?: unknown; to?: unknown }[];
+          }[];
+        };
+      },
+    };
+  }
+
+  it("a dry run to 1.1.0 lists exactly the objects added, changed and removed, without danger", async () => {
+    const r = await request("dry-110", { targetVersion: { chart: "1.1.0" }, dryRun: true });
+    expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
+    const s = statusOf<RequestStatus>(r);
+    const impact = s.plan?.impact;
+    expect(impact).toMatchObject({ added: 2, changed: 5, removed: 0 });
+    expect(impact?.objects.map(describeObject)).toEqual([
+      `Changed ConfigMap ${ns}/demo-settings`,
+      `Changed Deployment.apps ${ns}/demo-web`,
+      `Changed Secret ${ns}/demo-credentials`,
+      `Changed Service ${ns}/demo-db`,
+      `Changed StatefulSet.apps ${ns}/demo-db`,
+      `Added ConfigMap ${ns}/demo-features`,
+      `Added Service ${ns}/demo-web`,
+    ]);
+    expect(impact?.detailConfigMap).toBe("dry-110-impact");
+    const preview = s.preflight?.find((c) => c.name === "ImpactPreview");
+    expect(preview).toEqual({
+      name: "ImpactPreview",
+      passed: true,
+      message: "2 added, 5 changed, 0 removed; full diff in ConfigMap dry-110-impact",
+    });
+    for (const check of DANGER_CHECKS)
+      expect(s.preflight?.find((c) => c.name === check)).toMatchObject({
+        passed: true,
+        message: "none found",
+      });
+    const { owner, detail } = await detailOf("dry-110");
+    expect(owner).toMatchObject({ kind: "UpgradeRequest", name: "dry-110" });
+    const settings = detail.impact.changed.find((c) => c.id.name === "demo-settings");
+    expect(settings?.changes).toContainEqual({
+      path: "data.GREETING",
+      from: "hello",
+      to: "hello again",
+    });
+    expect(await chartInGit()).toBe("1.0.0");
+    expect(await suspended()).toEqual([false, false]);
+  });
+
+  it("a dry run to 2.0.0 shows the dropped Secret the Deployment reads as a failed check", async () => {
+    const r = await request("dry-200", { targetVersion: { chart: "2.0.0" }, dryRun: true });
+    expect(complete(r)?.reason).toBe("DryRunFailed");
+    const s = statusOf<RequestStatus>(r);
+    // The dangerous object leads the list.
+    expect(s.plan?.impact?.objects.map(describeObject)[0]).toBe(
+      `Removed Secret ${ns}/demo-credentials`,
+    );
+    expect(s.plan?.impact).toMatchObject({ added: 0, removed: 1 });
+    const check = s.preflight?.find((c) => c.name === "ReferencedConfigRemoved");
+    expect(check?.passed).toBe(false);
+    expect(check?.message).toMatch(
+      /^refused unless spec.acknowledgeDangers lists ReferencedConfigRemoved: /,
+    );
+    expect(check?.message).toContain("demo-credentials");
+    expect(check?.message).toContain("demo-web");
+  });
+
+  it("kubectl cairn plan --diff -o json carries the impact a CI job posts", async () => {
+    const bin = join(REPO_ROOT, "bin/kubectl-cairn.js");
+    const { stdout } = await run(
+      process.execPath,
+      [bin, "plan", "demo", "--to", "1.1.0", "--diff", "-o", "json", "-n", ns],
+      { env: { ...process.env, KUBECONFIG: inject("kubeconfig") }, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const printed = JSON.parse(stdout) as {
+      impact: {
+        summary: { added: number; changed: number; removed: number };
+        dangers: { name: string; passed: boolean }[];
+        detail: { impact: { added: { id: { name: string }; object: Record<string, unknown> }[] } };
+      };
+    };
+    expect(printed.impact.summary).toMatchObject({ added: 2, changed: 5, removed: 0 });
+    expect(printed.impact.dangers.map((d) => [d.name, d.passed])).toEqual(
+      DANGER_CHECKS.map((c) => [c, true]),
+    );
+    expect(printed.impact.detail.impact.added.map((a) => a.id.name)).toEqual([
+      "demo-features",
+      "demo-web",
+    ]);
+    expect(printed.impact.detail.impact.added[0]?.object["kind"]).toBe("ConfigMap");
+  });
+
+  it.each([
+    ["2.0.0", "ReferencedConfigRemoved", "demo-credentials"],
+    ["3.0.0", "ImmutableFieldChanged", "demo-db"],
+  ])(
+    "a real upgrade to %s is refused by %s before any side effect",
+    async (version, check, object) => {
+      const head = await revParse(git().root, repo, "main");
+      const name = `to-${version.replaceAll(".", "")}`;
+      const r = await request(name, { targetVersion: { chart: version } });
+      expect(complete(r)?.reason, complete(r)?.message).toBe("PlanFailed");
+      expect(complete(r)?.message).toContain(check);
+      const s = statusOf<RequestStatus>(r);
+      const failed = s.preflight?.filter((c) => !c.passed).map((c) => c.name);
+      expect(failed).toEqual([check]);
+      expect(s.preflight?.find((c) => c.name === check)?.message).toContain(object);
+      expect(s.history?.map((h) => h.name)).toEqual(["Plan"]);
+      expect(s.commit).toBeUndefined();
+      expect(await revParse(git().root, repo, "main")).toBe(head);
+      expect(await chartInGit()).toBe("1.0.0");
+      expect(await suspended()).toEqual([false, false]);
+      expect(await snapshots()).toBe(0);
+    },
+  );
+
+  it("acknowledged by name, the upgrade to 2.0.0 passes the check and proceeds to its commit", async () => {
+    const r = await request("to-200-ack", {
+      targetVersion: { chart: "2.0.0" },
+      acknowledgeDangers: ["ReferencedConfigRemoved"],
+    });
+    const s = statusOf<RequestStatus>(r);
+    const check = s.preflight?.find((c) => c.name === "ReferencedConfigRemoved");
+    expect(check?.passed).toBe(true);
+    expect(check?.message).toMatch(/^acknowledged \(spec.acknowledgeDangers\): /);
+    expect(check?.message).toContain("demo-credentials");
+    expect(s.history?.map((h) => h.name)).toEqual(
+      expect.arrayContaining(["Plan", "Suspend", "Snapshot", "Commit"]),
+    );
+    expect(s.commit?.sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(await snapshots()).toBeGreaterThan(0);
+    expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
+    expect(await chartInGit()).toBe("2.0.0");
+    expect(await suspended()).toEqual([false, false]);
+  });
+
+  it("a Kustomization app's image bump: one changed Deployment, built with the Kustomization's namespace, patches and postBuild", async () => {
+    const kns = await createTestNamespace(admin, "impact-ks");
+    extraNamespaces.push(kns);
+    const krepo = `${kns}-config`;
+    const path = "apps/notes/deployment.yaml";
+    // Variables and a patch the build must apply, or the live objects would differ in them too.
+    const deployment = stringify({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "notes" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "notes" } },
+        template: {
+          metadata: { labels: { app: "notes" } },
+          spec: {
+            containers: [
+              {
+                name: "notes",
+                image: "registry.invalid/notes:1.0",
+                env: [
+                  { name: "GREETING", value: "${GREETING}" },
+                  { name: "COLOUR", value: "${COLOUR}" },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    });
+    const settings = stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "notes-settings" },
+      data: { greeting: "${GREETING}" },
+    });
+    await createBareRepo(git().root, krepo);
+    await commitFiles(
+      git().root,
+      krepo,
+      { [path]: deployment, "apps/notes/settings.yaml": settings },
+      "Add notes",
+    );
+    await admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "notes-vars", namespace: kns },
+      data: { GREETING: "hello", COLOUR: "red" },
+    });
+    await admin.create({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "plain", namespace: kns },
+      spec: { url: `${git().url}/${krepo}.git`, ref: { branch: "main" }, interval: "1m" },
+    });
+    await admin.create({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "notes", namespace: kns },
+      spec: {
+        sourceRef: { kind: "GitRepository", name: "plain" },
+        path: "./apps/notes",
+        prune: true,
+        targetNamespace: kns,
+        interval: "1m",
+        timeout: "2m",
+        patches: [
+          {
+            target: { kind: "Deployment", name: "notes" },
+            patch: stringify([{ op: "add", path: "/metadata/labels", value: { team: "docs" } }]),
+          },
+        ],
+        postBuild: {
+          substitute: { COLOUR: "blue" },
+          substituteFrom: [{ kind: "ConfigMap", name: "notes-vars" }],
+        },
+      },
+    });
+    await admin.create(gitWriteSecret(kns, "git-write", git().username, git().password));
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "notes", namespace: kns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: path,
+        kustomizationRef: { name: "notes" },
+        git: { secretRef: { name: "git-write" } },
+      },
+    });
+    await eventually(
+      "the notes app Ready",
+      async () =>
+        isReadyNow(
+          await admin.get({ apiVersion: API, kind: "ManagedApp", namespace: kns, name: "notes" }),
+        )
+          ? true
+          : undefined,
+      240_000,
+    );
+    // What Flux applied: substituted (inline over the ConfigMap) and patched.
+    const live = await admin.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: kns,
+      name: "notes",
+    });
+    expect(live.metadata.labels).toMatchObject({ team: "docs" });
+
+    const name = "notes-image";
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name, namespace: kns, labels: { ...controller.labels } },
+      spec: {
+        managedAppRef: { name: "notes" },
+        targetVersion: { images: [{ name: "registry.invalid/notes", tag: "2.0" }] },
+        dryRun: true,
+      },
+    });
+    const r = await eventually(
+      `UpgradeRequest ${kns}/${name} to finish`,
+      async () => {
+        alive();
+        const got = await admin.get({ ...requestRef(name), namespace: kns });
+        const c = complete(got);
+        return c && c.status !== "Unknown" ? got : undefined;
+      },
+      300_000,
+    );
+    expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
+    const s = statusOf<RequestStatus>(r);
+    expect(s.plan?.impact).toMatchObject({ added: 0, changed: 1, removed: 0, unchanged: 1 });
+    expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
+      `Changed Deployment.apps ${kns}/notes`,
+    ]);
+    const cm = await admin.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: kns,
+      name: `${name}-impact`,
+    });
+    const packed = (cm["binaryData"] as Record<string, string>)["impact.json.gz"] ?? "";
+    const detail = JSON.parse(gunzipSync(Buffer.from(packed, "base64")).toString("utf8")) as {
+      impact: { changed: { changes: unknown[] }[] };
+    };
+    expect(detail.impact.changed[0]?.changes).toEqual([
+      {
+        path: "spec.template.spec.containers[0].image",
+        from: "registry.invalid/notes:1.0",
+        to: "registry.invalid/notes:2.0",
+      },
+    ]);
+  });
+});
