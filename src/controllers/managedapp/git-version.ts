@@ -140,7 +140,7 @@ export function gitVersionReader(deps: GitVersionReadDeps): ReadVersion {
         // A GitRepository or Secret that appears later wakes no app: read again after a while.
         return failed(VersionReason.GitSourceInvalid, remote.error.message, true);
       }
-      const { url, branch, credentials } = remote.remote;
+      const { url, branch, credentials, branchField } = remote.remote;
       const ws = await deps.pool.open(deps.cacheDir, { url, branch, credentials });
       const signal = AbortSignal.timeout(deps.timeoutMs);
       // undefined content: no such file; null: the commit is not in the cache repository.
@@ -154,12 +154,25 @@ export function gitVersionReader(deps: GitVersionReadDeps): ReadVersion {
       };
       let content: string | undefined | null;
       try {
-        content = await read();
-        if (content === null) {
-          // The branch head brings the applied commit along.
+        // A fetch per query (a new commit or new settings): it brings the applied commit along,
+        // and it is what tells that the branch Cairn would push to exists. The cache folder is
+        // shared by every branch of the URL, so a cached commit says nothing about the branch.
+        let fetchError: Error | undefined;
+        try {
           await ws.fetch({ signal });
-          content = await read();
+        } catch (err) {
+          if (isGitError(err, "not-found") && /couldn't find remote ref/.test(err.message)) {
+            return failed(
+              VersionReason.GitSourceInvalid,
+              `${branchField}: branch ${branch} does not exist in ${url}`,
+              true,
+            );
+          }
+          fetchError = err instanceof Error ? err : new Error(String(err));
         }
+        content = await read();
+        // A server down is no reason to withhold an answer the cache holds.
+        if (content === null && fetchError !== undefined) throw fetchError;
       } catch (err) {
         // A folder where the file should be: an answer about this commit, not a failure to ask.
         if (isGitError(err, "invalid")) {

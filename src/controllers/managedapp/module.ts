@@ -344,6 +344,20 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       });
       if (versionSource.from === "known") {
         version = versionSource.reading;
+        if (versionSource.check && kustomization.object) {
+          // A HelmRelease app's version is its HelmRelease's; its Git settings are still
+          // checked, and a failure (naming the field) is what VersionResolved shows.
+          const checked = gitVersions.lookup(
+            key,
+            parsed.data,
+            kustomization.object,
+            versionSource.check,
+          );
+          if (checked.reading?.condition.status === "False") {
+            version = { ...versionSource.reading, condition: checked.reading.condition };
+          }
+          versionRequeueMs = checked.requeueAfterMs;
+        }
       } else if (kustomization.object) {
         const cached = gitVersions.lookup(
           key,

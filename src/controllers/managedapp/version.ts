@@ -64,8 +64,20 @@ export interface GitVersionQuery {
 }
 
 export type VersionSource =
-  | { readonly from: "known"; readonly reading: VersionReading }
+  | {
+      readonly from: "known";
+      readonly reading: VersionReading;
+      /**
+       * A HelmRelease app's Git settings, checked by reading its file the way an upgrade will:
+       * a failure (a missing branch, an unusable Secret, a folder at gitPath) is shown instead
+       * of the reading, so bad settings show on the app before an upgrade trips over them.
+       */
+      readonly check?: GitVersionQuery;
+    }
   | { readonly from: "git"; readonly query: GitVersionQuery };
+
+/** The versionPath an upgrade of a HelmRelease app edits when the spec names none. */
+const HELM_VERSION_PATH = "spec.chart.spec.version";
 
 const unknown = (reason: string, message: string): VersionSource => ({
   from: "known",
@@ -96,8 +108,16 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
     }
     // An empty version names nothing.
     const version = chartVersionOf(input.helmRelease) || undefined;
+    const check = version
+      ? gitQueryOf(
+          input,
+          app.spec.versionPolicy.versionPath ?? HELM_VERSION_PATH,
+          input.kustomization,
+        )
+      : undefined;
     return {
       from: "known",
+      ...(check ? { check } : {}),
       reading: version
         ? {
             condition: {
@@ -130,33 +150,42 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
       `Kustomization ${k.namespace}/${k.name} not found`,
     );
   }
-  const status = input.kustomization["status"] as { lastAppliedRevision?: unknown } | undefined;
-  const commit = revisionSha(status?.lastAppliedRevision);
-  if (commit === undefined) {
+  const query = gitQueryOf(input, versionPath, input.kustomization);
+  if (query === undefined) {
     return unknown(
       VersionReason.NotApplied,
       `Kustomization ${k.namespace}/${k.name} has not applied a Git revision yet`,
     );
   }
-  const sourceRef = (input.kustomization["spec"] as { sourceRef?: unknown } | undefined)?.sourceRef;
+  return { from: "git", query };
+}
+
+/** The read of versionPath in gitPath at the commit the Kustomization applied, if it applied one. */
+function gitQueryOf(
+  input: VersionSourceInput,
+  versionPath: string,
+  kustomization: KubeObject | undefined,
+): GitVersionQuery | undefined {
+  const { app, refs } = input;
+  const status = kustomization?.["status"] as { lastAppliedRevision?: unknown } | undefined;
+  const commit = revisionSha(status?.lastAppliedRevision);
+  if (commit === undefined) return undefined;
+  const sourceRef = (kustomization?.["spec"] as { sourceRef?: unknown } | undefined)?.sourceRef;
   return {
-    from: "git",
-    query: {
-      gitPath: app.spec.gitPath,
-      versionPath,
+    gitPath: app.spec.gitPath,
+    versionPath,
+    commit,
+    kustomization: refs.kustomization,
+    // The uid: a recreated app starts afresh. The Git settings and the Kustomization's source
+    // decide which repository is read, so a change of either reads again.
+    fingerprint: JSON.stringify([
+      app.metadata.uid ?? "",
       commit,
-      kustomization: k,
-      // The uid: a recreated app starts afresh. The Git settings and the Kustomization's source
-      // decide which repository is read, so a change of either reads again.
-      fingerprint: JSON.stringify([
-        app.metadata.uid ?? "",
-        commit,
-        app.spec.gitPath,
-        versionPath,
-        app.spec.git ?? null,
-        sourceRef ?? null,
-      ]),
-    },
+      app.spec.gitPath,
+      versionPath,
+      app.spec.git ?? null,
+      sourceRef ?? null,
+    ]),
   };
 }
 

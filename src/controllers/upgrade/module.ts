@@ -6,6 +6,7 @@
 import { Kind, UpgradeRequest } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ControllerModule } from "../../manager.ts";
+import { requiringApp } from "../request/app-required.ts";
 import { buildRequestModule } from "../request/build-module.ts";
 import type { RequestDeps } from "../request/deps.ts";
 import { UPGRADE_STEPS } from "../request/step-table.ts";
@@ -34,15 +35,18 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
     requests: (world) => world.upgrades,
     appNameOf: () => upgradeAppName,
     handlers: (d) => ({
-      handlers: {
-        // Admit, Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck.
-        ...sharedSteps(d),
-        Plan: planStep(d),
-        Snapshot: snapshotStep(d),
-        Commit: commitStep(d),
-        Finish: finishStep(d),
-        Compensate: compensateStep(d),
-      },
+      handlers: requiringApp(
+        {
+          // Admit, Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck.
+          ...sharedSteps(d),
+          Plan: planStep(d),
+          Snapshot: snapshotStep(d),
+          Commit: commitStep(d),
+          Finish: finishStep(d),
+          Compensate: compensateStep(d),
+        },
+        d.requireApp,
+      ),
       onDelete: thawOnDelete(d),
     }),
   });

@@ -161,6 +161,23 @@ describe("gitVersionReader", () => {
     }
   });
 
+  it("names spec.git.branch for a branch the remote does not have, even with the commit cached", async () => {
+    const read = readVersion();
+    const k = kustomization("plain", second);
+    // The cache repository is per URL and already holds the applied commit.
+    expect((await read(app(), k, query(app(), k))).value).toBe("1.1.0");
+    const a = app({ git: { branch: "no-such-branch" } });
+    const r = await read(a, k, query(a, k));
+    expect(r).toEqual({
+      condition: {
+        status: "False",
+        reason: "GitSourceInvalid",
+        message: `spec.git.branch: branch no-such-branch does not exist in ${repo.url}`,
+      },
+      transient: true,
+    });
+  });
+
   it("reports an applied commit the branch does not hold, to be read again later", async () => {
     const read = readVersion();
     const a = app();

@@ -92,6 +92,14 @@ describe("where an app's version comes from", () => {
         },
         value: "1.2.0",
       },
+      // Its Git settings are checked by reading the file an upgrade edits, at the applied commit.
+      check: {
+        gitPath: "apps/notes/deployment.yaml",
+        versionPath: "spec.chart.spec.version",
+        commit: SHA,
+        kustomization: { namespace: "shop", name: "notes" },
+        fingerprint: expect.any(String) as string,
+      },
     });
     expect(source(a, kustomization(), helmRelease())).toMatchObject({
       reading: { condition: { status: "False", reason: "NoChartVersion" } },
@@ -105,6 +113,38 @@ describe("where an app's version comes from", () => {
         },
       },
     });
+  });
+
+  it("checks a Helm app's Git settings at its own versionPath, once the Kustomization applied a commit", () => {
+    const custom = app({
+      helmReleaseRef: { name: "demo" },
+      versionPolicy: { versionPath: "spec.values.image.tag" },
+    });
+    const withCheck = source(custom, kustomization(`main@sha1:${SHA}`), helmRelease("1.2.0"));
+    expect(withCheck).toMatchObject({
+      from: "known",
+      reading: { value: "1.2.0" },
+      check: { versionPath: "spec.values.image.tag", commit: SHA },
+    });
+    // Nothing applied yet, or no chart version to show: nothing to check against.
+    expect(source(custom, kustomization(), helmRelease("1.2.0"))).not.toHaveProperty("check");
+    expect(source(custom, kustomization(`main@sha1:${SHA}`), helmRelease())).not.toHaveProperty(
+      "check",
+    );
+    // Other Git settings read again, as for a Kustomization app.
+    const plain = source(
+      app({ helmReleaseRef: { name: "demo" } }),
+      kustomization(`main@sha1:${SHA}`),
+      helmRelease("1.2.0"),
+    );
+    const moved = source(
+      app({ helmReleaseRef: { name: "demo" }, git: { branch: "release" } }),
+      kustomization(`main@sha1:${SHA}`),
+      helmRelease("1.2.0"),
+    );
+    const fingerprint = (s: typeof moved) => (s.from === "known" ? s.check?.fingerprint : "");
+    expect(fingerprint(plain)).toEqual(expect.any(String));
+    expect(fingerprint(moved)).not.toBe(fingerprint(plain));
   });
 
   it("is unknown without a versionPath, naming the field", () => {

@@ -12,7 +12,7 @@ import type { RequestObject, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
 
 /** The HelmRelease field a chart bump changes (Plan's default version path for a Helm app). */
-const CHART_VERSION_PATH = "spec.chart.spec.version";
+export const CHART_VERSION_PATH = "spec.chart.spec.version";
 
 export type AwaitFluxDeps<R> = Pick<StepDeps<R>, "world" | "requireApp" | "repoFor" | "ancestry">;
 

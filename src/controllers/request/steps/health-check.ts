@@ -6,9 +6,9 @@ import { inventoryOf } from "../../../discovery/inventory.ts";
 import { workloadRefs } from "../../../discovery/refs.ts";
 import { checkHealth } from "../../../health/check.ts";
 import type { KubeObject } from "../../../kube/client.ts";
-import { IMAGES_VERSION_PATH } from "../git-change.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
+import { CHART_VERSION_PATH } from "./await-flux.ts";
 
 export type HealthCheckDeps<R> = Pick<StepDeps<R>, "world" | "requireApp">;
 
@@ -60,7 +60,9 @@ export function healthCheckStep<R extends RequestObject<unknown>>(
       ),
       expected: {
         replicasByWorkload: [...expected.values()],
-        ...(p.git.versionPath !== IMAGES_VERSION_PATH && refs.helmRelease
+        // Only a chart bump names the chart version to expect; a value (spec.values.image.tag)
+        // leaves the chart where it was.
+        ...(p.git.versionPath === CHART_VERSION_PATH && refs.helmRelease
           ? { chartVersion: p.git.to }
           : {}),
         pvcs: p.volumes.map((v) => ({ namespace: v.namespace, name: v.name })),

@@ -15,8 +15,8 @@ import {
   setSuspend,
 } from "../flux.ts";
 import { revisionSha } from "../../../git/revision.ts";
-import { IMAGES_VERSION_PATH } from "../git-change.ts";
 import type { StepResult } from "../result.ts";
+import { CHART_VERSION_PATH } from "./await-flux.ts";
 import type { RequestObject, StepContext, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
 
@@ -48,7 +48,9 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
     const source = p.source ? { kind: "GitRepository" as const, ...p.source } : undefined;
     if (source && !handled(source)) await requestReconcile(client, source, token);
     const suspended = ctx.status().suspended ?? [];
-    const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH;
+    // Only a chart bump shows as the release's chart version; any other change (an image tag
+    // in spec.values, a chartRef) is in the spec once the Kustomization applied the commit.
+    const chartBump = p.git.versionPath === CHART_VERSION_PATH;
     const waitingFor: string[] = [];
     const showsChart = (hr: KubeObject | undefined) =>
       (hr?.["spec"] as { chart?: { spec?: { version?: string } } } | undefined)?.chart?.spec

@@ -80,6 +80,36 @@ describe("Resume", () => {
   });
 });
 
+describe("Resume of a change outside the chart version", () => {
+  it("holds the HelmRelease until the Kustomization applied the commit, not until a chart version that never comes", async () => {
+    const base = planWith({ source: { namespace: NS, name: "repo" } });
+    const status = {
+      plan: { ...base, git: { ...base.git, versionPath: "spec.values.image.tag" } },
+      commit: { sha: SHA, adopted: false },
+      suspended: [
+        { kind: "Kustomization" as const, namespace: NS, name: "apps" },
+        { kind: "HelmRelease" as const, namespace: NS, name: "db" },
+      ],
+    };
+    const api = new FakeObjectApi();
+    seedApp(api);
+    seedFlux(api, "GitRepository", "repo");
+    seedFlux(api, "Kustomization", "apps", { suspend: true });
+    seedFlux(api, "HelmRelease", "db", { suspend: true });
+    const up = seedUpgrade(api);
+    const resume = resumeStep(testStepDeps<UpgradeRequest>(api));
+    expect(await resume(stepContext(up, status))).toMatchObject({
+      kind: "waiting",
+      message: expect.stringContaining(`HelmRelease ${NS}/db to show the commit`) as unknown,
+    });
+    expect(specOf(api, "HelmRelease", "db").suspend).toBe(true);
+    // The chart version stays what it was; the Kustomization applying the commit is the signal.
+    api.write(ref("Kustomization", "apps"), { status: ready(SHA) });
+    expect(await resume(stepContext(up, status))).toMatchObject({ kind: "succeeded" });
+    expect(specOf(api, "HelmRelease", "db").suspend).toBe(false);
+  });
+});
+
 describe("AwaitFlux", () => {
   const plan = planWith({ source: { namespace: NS, name: "repo" } });
   const status = { plan, commit: { sha: SHA, adopted: false } };

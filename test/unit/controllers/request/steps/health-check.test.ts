@@ -28,6 +28,55 @@ describe("HealthCheck", () => {
     expect(result).toMatchObject({ kind: "waiting", reason: "InProgress", afterMs: 5_000 });
   });
 
+  it("expects the target chart version only for a chart bump, not for a value such as spec.values.image.tag", async () => {
+    const api = new FakeObjectApi();
+    seedApp(api);
+    api.seed({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "apps", namespace: NS, generation: 1 },
+      spec: { interval: "10m" },
+      status: {
+        observedGeneration: 1,
+        lastAppliedRevision: `main@sha1:${"c".repeat(40)}`,
+        conditions: [
+          {
+            type: "Ready",
+            status: "True",
+            reason: "ReconciliationSucceeded",
+            observedGeneration: 1,
+          },
+        ],
+      },
+    });
+    const released = {
+      observedGeneration: 1,
+      conditions: [
+        { type: "Ready", status: "True", reason: "UpgradeSucceeded", observedGeneration: 1 },
+      ],
+      history: [{ chartName: "db", chartVersion: "1.0.0", status: "deployed", version: 2 }],
+    };
+    api.seed({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name: "db", namespace: NS, generation: 1 },
+      spec: { interval: "10m", chart: { spec: { chart: "db", version: "1.0.0" } } },
+      status: released,
+    });
+    const up = seedUpgrade(api);
+    const step = healthCheckStep(testStepDeps<UpgradeRequest>(api));
+    const chartBump = await step(stepContext(up, { plan: planWith() }));
+    expect(chartBump).toMatchObject({ kind: "waiting" });
+    expect(chartBump.message).toContain("expected 1.1.0");
+    const base = planWith();
+    const valueBump = await step(
+      stepContext(up, {
+        plan: { ...base, git: { ...base.git, versionPath: "spec.values.image.tag" } },
+      }),
+    );
+    expect(valueBump.message).not.toContain("expected 1.1.0");
+  });
+
   it("throws when the app is gone, so the runner retries until the deadline", () => {
     const api = new FakeObjectApi();
     const ctx = stepContext(seedUpgrade(api), { plan: planWith() });
