@@ -20,9 +20,9 @@ const API = "cairn.dev/v1alpha1";
 // Short but valid timings (lease > renew deadline > retry period): the takeover comes within
 // seconds of the leader freezing.
 const LEASE_ARGS = [
-  "--lease-duration-seconds=6",
-  "--renew-deadline-seconds=4",
-  "--retry-period-seconds=1",
+  "--lease-duration-seconds=15",
+  "--renew-deadline-seconds=10",
+  "--retry-period-seconds=2",
 ];
 
 interface StatusShape {
