@@ -135,6 +135,9 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^(UpgradeRequest|RollbackRequest)\/[A-Za-z]+$/, "must be <Kind>/<Step>")
     .optional(),
+  // What the failpoint does: kill (the default) or stop (SIGSTOP: the process freezes there, as a
+  // replica paused past its lease does, and goes on from there when it gets SIGCONT).
+  failpointAction: z.enum(["kill", "stop"], { error: "must be kill or stop" }).optional(),
   suspendedWarningAfterMs: durationMs(1_000, 30 * 24 * 3_600_000, "1s to 720h"),
   // The impact preview's rendering helper (cairn-render, go/render); unset: plans carry no impact.
   renderHelper: z
@@ -261,6 +264,11 @@ const FIELDS: { readonly [K in Field]-?: FieldSpec } = {
     fallback: () => undefined,
   },
   failpoint: { flag: "failpoint", env: ["CAIRN_FAILPOINT"], fallback: () => undefined },
+  failpointAction: {
+    flag: "failpoint-action",
+    env: ["CAIRN_FAILPOINT_ACTION"],
+    fallback: () => undefined,
+  },
   // Long enough for any upgrade Cairn runs; a Flux object suspended for longer, with no Cairn
   // operation running, is a forgotten suspend.
   suspendedWarningAfterMs: {

@@ -1,6 +1,8 @@
 // Cairn's entry point: config → logger → kube client → metrics and probes → leader election →
-// controllers. SIGTERM drains in-flight reconciles and releases the lease; losing the lease
-// exits non-zero so that the Deployment restarts the pod as a follower.
+// controllers. SIGTERM drains in-flight reconciles and releases the lease. Losing the lease
+// exits non-zero at once, without draining, so that the Deployment restarts the pod as a
+// follower; until then every write of the controllers is fenced (docs/architecture.md,
+// "Fencing"): it is sent only while the lease is still ours by this process's clock.
 import { writeSync } from "node:fs";
 import { readBuildInfo } from "./build-info.ts";
 import { loadConfig } from "./config.ts";
@@ -22,7 +24,7 @@ if (!loaded.ok) {
 const config = loaded.config;
 const logger = createLogger(config);
 const log = toLogFn(logger);
-const client = config.kubeconfig
+const baseClient = config.kubeconfig
   ? KubeClient.fromKubeconfigFile(config.kubeconfig)
   : KubeClient.fromDefault();
 const clock = systemClock();
@@ -46,22 +48,52 @@ const healthServer = await serve({
 const metricsServer = await serve({ address: config.metricsAddr, registry: metrics.registry, log });
 log("info", "cairn starting", { identity: config.podName, namespace: config.namespace });
 
-// --failpoint: die the hardest way right after one step's side effects, before its status write.
+// The logger writes asynchronously, and neither SIGKILL nor process.exit waits for it: a line
+// that says why the process dies (or freezes) goes to stderr synchronously.
+const logNow = (level: string, msg: string, fields: Record<string, unknown>) =>
+  writeSync(
+    2,
+    `${JSON.stringify({ level, time: new Date().toISOString(), msg, identity: config.podName, ...fields })}\n`,
+  );
+
+// The elector decides whether the leader's work may still write: the fence (see below).
+const elector = config.leaderElect
+  ? new LeaderElector({
+      client: baseClient,
+      clock,
+      name: config.leaseName,
+      namespace: config.namespace,
+      identity: config.podName,
+      leaseDurationMs: config.leaseDurationSeconds * 1000,
+      renewDeadlineMs: config.renewDeadlineSeconds * 1000,
+      retryPeriodMs: config.retryPeriodSeconds * 1000,
+      log,
+    })
+  : undefined;
+// The controllers' client: with leader election, a write is sent only while the lease is still
+// ours by our own clock. Asking finds a lapsed lease even before the deadline timer fires (a
+// process resumed after SIGSTOP runs its I/O callbacks first) and ends the term as lost, which
+// exits the process below. Lease renewals use the unfenced client.
+const client = elector ? baseClient.fenced(() => elector.holds()) : baseClient;
+
+// --failpoint: right after one step's side effects, before its status write, die the hardest way
+// (kill) or freeze (stop) as a replica paused past its lease would, until SIGCONT.
 const afterEffect = (step: string) => {
   if (config.failpoint !== undefined && step === config.failpoint) {
-    // The logger writes asynchronously and SIGKILL drops what it has not written yet: the one
-    // line that says why the process died goes to stderr synchronously.
-    writeSync(
-      2,
-      `${JSON.stringify({ level: "warn", time: new Date().toISOString(), msg: "failpoint reached; killing the process", failpoint: step })}\n`,
-    );
+    if (config.failpointAction === "stop") {
+      logNow("warn", "failpoint reached; stopping the process", { failpoint: step });
+      process.kill(process.pid, "SIGSTOP");
+      logNow("warn", "resumed after the failpoint", { failpoint: step });
+      return;
+    }
+    logNow("warn", "failpoint reached; killing the process", { failpoint: step });
     process.kill(process.pid, "SIGKILL");
   }
 };
 const events = new EventRecorder({ client, clock, reportingInstance: config.podName, log });
 const work = (signal: AbortSignal) =>
   runControllers(
-    buildModules({ client, clock, log, metrics, events, config, afterEffect }),
+    buildModules({ client, clock, log, metrics, events, config, afterEffect, signal }),
     signal,
     {
       metrics,
@@ -80,18 +112,7 @@ const stopOn = (sig: NodeJS.Signals) =>
 stopOn("SIGTERM");
 stopOn("SIGINT");
 
-if (config.leaderElect) {
-  const elector = new LeaderElector({
-    client,
-    clock,
-    name: config.leaseName,
-    namespace: config.namespace,
-    identity: config.podName,
-    leaseDurationMs: config.leaseDurationSeconds * 1000,
-    renewDeadlineMs: config.renewDeadlineSeconds * 1000,
-    retryPeriodMs: config.retryPeriodSeconds * 1000,
-    log,
-  });
+if (elector) {
   const exit = await elector.run(shutdown.signal, {
     onStartedLeading: (leaderSignal) => {
       leading.now = true;
@@ -101,7 +122,14 @@ if (config.leaderElect) {
     onStoppedLeading: (reason) => {
       leading.now = false;
       metrics.setLeader(false);
-      log(reason === "lost" ? "error" : "info", "stopped leading", { reason });
+      if (reason === "lost") {
+        // At once: another replica may lead already. The leader signal has aborted (git
+        // processes are killed with it) and the fence refuses every write meanwhile; nothing
+        // is drained, the next leader resumes every request from its status.
+        logNow("error", "lost the lease; exiting", { exitCode: 1 });
+        process.exit(1);
+      }
+      log("info", "stopped leading", { reason });
     },
     onNewLeader: (identity) => log("info", "leader observed", { leader: identity }),
   });

@@ -23,6 +23,8 @@ export interface ModuleDeps {
   readonly config: Config;
   /** See RunnerDeps.afterEffect: main.ts turns --failpoint into a self-kill here. */
   readonly afterEffect?: (step: string) => void;
+  /** The leader's term: when it ends, every git process the controllers started is killed. */
+  readonly signal?: AbortSignal;
 }
 
 export function buildModules(deps: ModuleDeps): ControllerModule[] {
@@ -35,7 +37,7 @@ export function buildModules(deps: ModuleDeps): ControllerModule[] {
     log: deps.log,
     ...(selector !== undefined ? { labelSelectors: { ManagedApp: selector } } : {}),
   });
-  const gitWorkspaces = new WorkspacePool();
+  const gitWorkspaces = new WorkspacePool({ signal: deps.signal });
   return [
     buildManagedAppModule({ ...deps, informers, gitWorkspaces }),
     buildUpgradeModule({ ...deps, informers, gitWorkspaces }),

@@ -9,6 +9,12 @@ import { GitWorkspace, type GitRemote } from "./workspace.ts";
  */
 export class WorkspacePool {
   readonly #workspaces = new Map<string, Promise<GitWorkspace>>();
+  readonly #signal: AbortSignal | undefined;
+
+  /** `signal`: kills every git process of every workspace when it aborts (see OpenOptions). */
+  constructor(opts: { readonly signal?: AbortSignal | undefined } = {}) {
+    this.#signal = opts.signal;
+  }
 
   open(root: string, remote: GitRemote): Promise<GitWorkspace> {
     const key = createHash("sha256")
@@ -16,7 +22,7 @@ export class WorkspacePool {
       .digest("hex");
     let ws = this.#workspaces.get(key);
     if (!ws) {
-      ws = GitWorkspace.open({ root, remote });
+      ws = GitWorkspace.open({ root, remote, signal: this.#signal });
       // A failed open is not cached: the next attempt may find the server back.
       ws.catch(() => this.#workspaces.delete(key));
       this.#workspaces.set(key, ws);

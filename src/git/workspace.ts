@@ -42,6 +42,11 @@ export interface OpenOptions {
    */
   readonly baseEnv?: Readonly<Record<string, string>>;
   readonly runner?: GitRunner;
+  /**
+   * Kills every git process of this workspace when it aborts, on top of each call's own signal:
+   * the leader's term, so that a replica that lost its lease leaves no push running behind it.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface CommitFileOptions {
@@ -156,9 +161,11 @@ export class GitWorkspace {
   readonly #baseEnv: Readonly<Record<string, string>>;
   readonly #runner: GitRunner;
   readonly #secrets: readonly string[];
+  readonly #signal: AbortSignal | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(options: OpenOptions, dir: string) {
+    this.#signal = options.signal;
     this.#dir = dir;
     this.#tmp = join(options.root, "tmp");
     this.#remote = options.remote;
@@ -648,7 +655,7 @@ export class GitWorkspace {
         cwd: this.#tmp,
         input: options.input,
         timeoutMs: this.#timeoutMs,
-        signal: options.signal,
+        signal: eitherSignal(this.#signal, options.signal),
         maxOutputBytes: MAX_OUTPUT_BYTES,
       });
       if (exit.kind === "exited") {
@@ -691,4 +698,13 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Aborts when either does; undefined when neither is given. */
+function eitherSignal(
+  a: AbortSignal | undefined,
+  b: AbortSignal | undefined,
+): AbortSignal | undefined {
+  if (!a || !b) return a ?? b;
+  return AbortSignal.any([a, b]);
 }

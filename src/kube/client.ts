@@ -13,7 +13,7 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
-import { KubeError, kubeErrorFromStatus } from "./errors.ts";
+import { FencedWriteError, KubeError, kubeErrorFromStatus } from "./errors.ts";
 
 export const FIELD_MANAGER = "cairn";
 
@@ -197,11 +197,23 @@ export interface Preconditions {
 export class KubeClient {
   readonly #config: KubeConfig;
   readonly #api: RawObjectApi;
+  readonly #mayWrite: (() => boolean) | undefined;
 
-  private constructor(config: KubeConfig) {
+  private constructor(config: KubeConfig, api?: RawObjectApi, mayWrite?: () => boolean) {
     this.#config = config;
-    this.#api = config.makeApiClient(RawObjectApi);
-    this.#api.useUserAgent(USER_AGENT);
+    this.#api = api ?? config.makeApiClient(RawObjectApi);
+    if (!api) this.#api.useUserAgent(USER_AGENT);
+    this.#mayWrite = mayWrite;
+  }
+
+  /**
+   * The same connection, fenced: every request but a GET first asks `mayWrite` and, on false,
+   * throws FencedWriteError without sending anything. The leader's controllers write through
+   * this, asking whether the Lease is still theirs, so a replica that was stopped past its
+   * lease (and whose timers have not noticed yet) cannot act on what another replica now owns.
+   */
+  fenced(mayWrite: () => boolean): KubeClient {
+    return new KubeClient(this.#config, this.#api, mayWrite);
   }
 
   static fromKubeconfigFile(path: string, context?: string): KubeClient {
@@ -287,9 +299,21 @@ export class KubeClient {
     resolvePath: () => Promise<string>,
     opts: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string } = {},
   ): Promise<unknown> {
+    let path: string;
+    try {
+      path = await resolvePath();
+    } catch (err) {
+      throw toKubeError(err, context);
+    }
+    // Asked after the last await before sending: the answer must hold when the request leaves.
+    if (method !== HttpMethod.GET && this.#mayWrite?.() === false) {
+      throw new FencedWriteError(
+        `${context}: not sent, this replica no longer holds the leader lease`,
+      );
+    }
     let answer: { status: number; text: string };
     try {
-      answer = await this.#api.send(method, await resolvePath(), opts);
+      answer = await this.#api.send(method, path, opts);
     } catch (err) {
       throw toKubeError(err, context);
     }

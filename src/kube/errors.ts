@@ -24,6 +24,14 @@ export class KubeError extends Error {
   }
 }
 
+/**
+ * A write this process refused to send: it no longer holds the leader Lease (see
+ * KubeClient.fenced), so another replica may be acting on the same objects.
+ */
+export class FencedWriteError extends Error {
+  override readonly name = "FencedWriteError";
+}
+
 export function isKubeError(err: unknown, code: KubeErrorCode): err is KubeError {
   return err instanceof KubeError && err.code === code;
 }

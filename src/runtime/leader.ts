@@ -106,6 +106,10 @@ export class LeaderElector {
 
   #observed: Observation | undefined;
   #leading = false;
+  /** While leading: our clock's time by which the next renewal must have started. */
+  #renewBy = 0;
+  /** While leading: ends the term as lost (the renew deadline passed). */
+  #declareLost: (() => void) | undefined;
   #running = false;
   #onNewLeader: ((identity: string) => void) | undefined;
 
@@ -143,6 +147,23 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * The fence every write of the leader's work asks first: true while this replica leads and,
+   * by its own clock, its last successful renewal started less than the renew deadline ago.
+   * Unlike the deadline timer, this cannot be late: a process that was stopped (SIGSTOP, a
+   * frozen VM) past its lease may run I/O callbacks before any timer when it wakes, and the
+   * first write they attempt finds the deadline passed here. That ends the term as lost at once
+   * (the leader signal aborts, onStoppedLeading("lost") follows), and the write is not sent.
+   * Since the renew deadline is shorter than the lease duration, a replica that answers true
+   * here still holds the lease by every other candidate's clock.
+   */
+  holds(): boolean {
+    if (!this.#leading) return false;
+    if (this.#now() < this.#renewBy) return true;
+    this.#declareLost?.();
+    return false;
   }
 
   /** The holder as last observed; undefined before the first read. */
@@ -197,6 +218,7 @@ export class LeaderElector {
     // us leading past it.
     let cancelDeadline: Cancel = () => undefined;
     const armDeadline = (renewedAt: number) => {
+      this.#renewBy = renewedAt + this.#renewDeadlineMs;
       cancelDeadline();
       cancelDeadline = this.#clock.setTimeout(
         () => {
@@ -211,6 +233,15 @@ export class LeaderElector {
       );
     };
     armDeadline(acquiredAt);
+    this.#declareLost = () => {
+      if (lost.isOpen) return;
+      this.#log(
+        "error",
+        "the renew deadline passed before the lease was renewed",
+        this.#fields({ renewDeadlineMs: this.#renewDeadlineMs }),
+      );
+      lost.open();
+    };
 
     // A function, so the compiler does not take the flags for constants across awaits.
     const over = () => stopRenewing.signal.aborted || lost.isOpen;
@@ -256,6 +287,11 @@ export class LeaderElector {
 
     await Promise.race([lost.promise, stepDown.promise]);
     signal.removeEventListener("abort", onAbort);
+    if (lost.isOpen) {
+      // Nothing of the work may act any more, not even while it winds down.
+      this.#leading = false;
+      this.#renewBy = 0;
+    }
     leaderAbort.abort();
     // Keep renewing while the work drains, so nobody else starts on the same keys meanwhile;
     // the deadline may still pass, and then leadership is lost after all.
@@ -263,6 +299,8 @@ export class LeaderElector {
     stopRenewing.abort();
     cancelDeadline();
     this.#leading = false;
+    this.#renewBy = 0;
+    this.#declareLost = undefined;
     if (lost.isOpen) {
       this.#safely(() => callbacks.onStoppedLeading?.("lost"));
       return "lost";

@@ -8,7 +8,9 @@
 // the mode to use. A key that is sent goes whole (a conditions list, say), so if two writers
 // change the same key, the last one wins.
 //
-// Where several writers may change the same key, use `optimistic: true`: every patch then also
+// Where several writers may change the same key, or where a write must not land on a version
+// this writer has not seen (a replica that lost its lease must not overwrite what the new leader
+// wrote: runner.ts), use `optimistic: true`: every patch then also
 // carries metadata.resourceVersion, which the API server treats as a precondition and answers
 // with 409 Conflict when the object changed since it was read. The patcher re-reads the object
 // and tries again, a bounded number of times. On a retry, a function passed as the next status is
@@ -35,6 +37,12 @@ export interface StatusPatcherOptions {
   readonly optimistic?: boolean;
   /** Attempts per patch in optimistic mode, the first one included. Default 3. */
   readonly maxAttempts?: number;
+  /**
+   * Optimistic, but a Conflict is retried only while the status the API holds is still the
+   * baseline (someone wrote the object's metadata or spec, not its status); a status someone
+   * else wrote throws the Conflict. Default false.
+   */
+  readonly fenced?: boolean;
 }
 
 export interface StatusPatchResult {
@@ -56,6 +64,7 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 
 export class StatusPatcher {
   readonly #optimistic: boolean;
+  readonly #fenced: boolean;
   readonly #maxAttempts: number;
   #baseline: Record<string, unknown>;
   #resourceVersion: string | undefined;
@@ -67,13 +76,27 @@ export class StatusPatcher {
   ) {
     this.#baseline = toJsonRecord(status);
     this.#resourceVersion = resourceVersion;
-    this.#optimistic = opts.optimistic ?? false;
+    this.#fenced = opts.fenced ?? false;
+    this.#optimistic = this.#fenced || (opts.optimistic ?? false);
     this.#maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
   }
 
   /** Takes a deep copy of the object's status (and its resourceVersion) as the baseline. */
   static from(obj: WithStatus, opts: StatusPatcherOptions = {}): StatusPatcher {
     return new StatusPatcher(obj.status, obj.metadata?.resourceVersion, opts);
+  }
+
+  /**
+   * Takes a newer version of the object that a write of ours elsewhere (its metadata, say)
+   * answered with as the precondition for the next patch, if its status is still the baseline.
+   * False when the status differs: someone else wrote it, and the caller should read it again.
+   */
+  rebase(obj: WithStatus): boolean {
+    const resourceVersion = obj.metadata?.resourceVersion;
+    if (resourceVersion === undefined) return false;
+    if (Object.keys(statusDelta(this.#baseline, toJsonRecord(obj.status))).length > 0) return false;
+    this.#resourceVersion = resourceVersion;
+    return true;
   }
 
   /** A copy of the status as the patcher believes the server has it. */
@@ -120,7 +143,15 @@ export class StatusPatcher {
         if (!this.#optimistic || !isKubeError(err, "Conflict") || requests >= this.#maxAttempts) {
           throw err;
         }
+        const before = { baseline: this.#baseline, resourceVersion: this.#resourceVersion };
         ({ desired, delta } = await this.#reread(client, ref, next, intent));
+        if (this.#fenced && Object.keys(statusDelta(before.baseline, this.#baseline)).length > 0) {
+          // Someone else wrote the status: what this writer built must not land on it, now or
+          // in a later patch of the same pass.
+          this.#baseline = before.baseline;
+          this.#resourceVersion = before.resourceVersion;
+          throw err;
+        }
         continue;
       }
       this.#baseline = desired;

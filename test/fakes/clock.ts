@@ -53,6 +53,14 @@ export class FakeClock implements Clock {
     await flush();
   }
 
+  /**
+   * Moves time forward by ms without firing any timer: a process that was stopped (SIGSTOP)
+   * and has just woken, before its overdue timers ran. The next advance fires them.
+   */
+  jump(ms: number): void {
+    this.#now += ms;
+  }
+
   #due(target: number): Timer | undefined {
     let best: Timer | undefined;
     for (const t of this.#timers) {

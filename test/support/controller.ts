@@ -15,6 +15,8 @@ export interface ControllerOptions {
   /** Makes the RBAC objects' names unique to the test file, e.g. "-upgrade". */
   readonly suffix: string;
   readonly extraArgs?: readonly string[];
+  /** Leader election on, as deployed (LocalCairnOptions.leaderElect). */
+  readonly leaderElect?: boolean;
 }
 
 export const TestController = {

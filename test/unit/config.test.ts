@@ -82,6 +82,7 @@ describe("loadConfig", () => {
       "--git-author-email=bot@example.com",
       "--watch-label-selector=team=a",
       "--failpoint=UpgradeRequest/Commit",
+      "--failpoint-action=stop",
       "--suspended-warning-after=1h30m",
       "--render-helper=/usr/local/bin/cairn-render",
     ]);
@@ -105,6 +106,7 @@ describe("loadConfig", () => {
       gitAuthorEmail: "bot@example.com",
       watchLabelSelector: "team=a",
       failpoint: "UpgradeRequest/Commit",
+      failpointAction: "stop",
       suspendedWarningAfterMs: 90 * 60_000,
       renderHelper: "/usr/local/bin/cairn-render",
     });
@@ -265,7 +267,7 @@ describe("loadConfig", () => {
     const usage = describeFlags();
     expect(usage).toContain("--namespace=VALUE (env CAIRN_NAMESPACE, POD_NAMESPACE)");
     expect(usage).toContain("--leader-elect[=true|false] (env CAIRN_LEADER_ELECT)");
-    expect(usage.split("\n")).toHaveLength(21);
+    expect(usage.split("\n")).toHaveLength(22);
   });
 
   it("takes the rendering helper from CAIRN_RENDER_HELPER, as an absolute path only", () => {
@@ -350,6 +352,14 @@ describe("request-controller flags", () => {
     if (bad.ok) return;
     expect(bad.message).toContain("watchLabelSelector");
     expect(bad.message).toContain("failpoint");
+  });
+
+  it("refuses a failpoint action other than kill or stop", () => {
+    const bad = loadConfig(["--failpoint-action=pause"], {}, { hostname: "h" });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.message).toContain("failpointAction");
+    expect(bad.message).toContain("must be kill or stop");
   });
 
   it("takes set-based selectors, as Flux's sharding does", () => {

@@ -90,7 +90,10 @@ export class LocalCairn {
   readonly kubeconfig: string;
   readonly #admin: KubeClient;
   readonly #rbac: KubeObject[];
+  readonly #leaderElect: boolean;
+  readonly #args: readonly string[];
   readonly #baseArgs: readonly string[];
+  readonly #replica: number;
   #proc: ManagedProcess | undefined;
   #starts = 0;
   readonly #onExit = () => this.#proc?.killNow();
@@ -108,8 +111,12 @@ export class LocalCairn {
     moreSelector: string,
     leaderElect: boolean,
     args: readonly string[],
+    replica = 0,
   ) {
     this.#admin = admin;
+    this.#leaderElect = leaderElect;
+    this.#args = args;
+    this.#replica = replica;
     this.work = work;
     this.kubeconfig = kubeconfig;
     this.namespace = ns;
@@ -170,6 +177,28 @@ export class LocalCairn {
     return this.#proc;
   }
 
+  /**
+   * Another process of this install, as a Deployment's next replica: the same ServiceAccount,
+   * RBAC, flags and Lease, its own identity ("<namespace>-<index>"), work folder and Git cache.
+   * Stop it with stop(); cleanup() of the first one removes what they share.
+   */
+  async replica(index: number): Promise<LocalCairn> {
+    const work = join(this.work, `replica-${index}`);
+    await mkdir(work, { recursive: true });
+    return new LocalCairn(
+      this.#admin,
+      work,
+      this.kubeconfig,
+      this.namespace,
+      this.serviceAccount,
+      this.#rbac,
+      this.labels,
+      this.#leaderElect,
+      this.#args,
+      index,
+    );
+  }
+
   /** The log of the latest start. */
   get logFile(): string {
     return join(this.work, `cairn-${this.#starts}.log`);
@@ -177,11 +206,17 @@ export class LocalCairn {
 
   /** The identity it runs leader election under (--pod-name). */
   get identity(): string {
-    return `${this.namespace}-0`;
+    return `${this.namespace}-${this.#replica}`;
   }
 
-  /** Starts the controller (with extra flags, e.g. a failpoint) and waits until it runs its controllers. */
-  async start(extraArgs: readonly string[] = []): Promise<void> {
+  /**
+   * Starts the controller (with extra flags, e.g. a failpoint) and waits until it runs its
+   * controllers, or, with `standby`, until it stands by for a Lease another replica holds.
+   */
+  async start(
+    extraArgs: readonly string[] = [],
+    opts: { readonly standby?: boolean } = {},
+  ): Promise<void> {
     this.healthPort = await freePort();
     this.metricsPort = await freePort();
     this.#starts++;
@@ -214,7 +249,8 @@ export class LocalCairn {
           url: `http://127.0.0.1:${this.healthPort}/readyz`,
           accept: () => true,
         }).catch(() => undefined);
-        return res?.status === 200 && /controllers running/.test(res.body) ? true : undefined;
+        const wanted = opts.standby ? /standing by for the lease/ : /controllers running/;
+        return res?.status === 200 && wanted.test(res.body) ? true : undefined;
       },
       { timeoutMs: 60_000 },
     );

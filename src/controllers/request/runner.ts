@@ -119,6 +119,16 @@ export class StatusRejectedError extends Error {
 }
 
 /**
+ * The request changed since this pass read it: a status write held against the version read
+ * (metadata.resourceVersion as a precondition) got a Conflict. Someone else wrote the request
+ * (another replica that took over, a user), so nothing this pass built may land on it; the next
+ * pass reads the request again and resumes from what the API holds.
+ */
+export class StatusConflictError extends Error {
+  override readonly name = "StatusConflictError";
+}
+
+/**
  * Pure: the status that ends a request whose status write the API refused, built on the status
  * the API holds (which it accepted). Before Compensate, Aborting turns True and Compensate undoes
  * what was done and releases the app's lock; if Compensate's or Finish's own write was refused,
@@ -161,8 +171,30 @@ function regardingOf(obj: KubeObject): EventRegarding {
   };
 }
 
-/** One pass over one request. */
+/**
+ * One pass over one request. A pass whose status write met a Conflict ends there, having written
+ * nothing more, and the request is read again from the API at once.
+ */
 export async function runRequest<R extends RequestObject<unknown>, N extends StepName>(
+  machine: RequestMachine<R, N>,
+  deps: RunnerDeps,
+  key: { namespace: string; name: string },
+  signal: AbortSignal,
+): Promise<Outcome> {
+  try {
+    return await runPass(machine, deps, key, signal);
+  } catch (err) {
+    if (!(err instanceof StatusConflictError)) throw err;
+    deps.versions?.forget(`${key.namespace}/${key.name}`);
+    deps.log("info", "the request changed since this pass read it; reading it again", {
+      controller: machine.kind,
+      key: `${key.namespace}/${key.name}`,
+    });
+    return requeueAfter(0);
+  }
+}
+
+async function runPass<R extends RequestObject<unknown>, N extends StepName>(
   machine: RequestMachine<R, N>,
   deps: RunnerDeps,
   key: { namespace: string; name: string },
@@ -197,6 +229,12 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
   let latest: KubeObject = raw;
   const patchStatus = async (next: RequestStatus) => {
     const sent = await patcher.patch(deps.client, ref, next).catch((err: unknown) => {
+      if (isKubeError(err, "Conflict")) {
+        throw new StatusConflictError(
+          `${machine.kind} ${key.namespace}/${key.name} changed since it was read: ${toError(err).message}`,
+          { cause: err },
+        );
+      }
       if (isKubeError(err, "Invalid")) {
         throw new StatusRejectedError(
           `the API refused the request's status, so it cannot go on: ${toError(err).message}`.slice(
@@ -218,7 +256,13 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
       key: `${key.namespace}/${key.name}`,
       ...fields,
     });
-  const patcher = StatusPatcher.from(raw);
+  // Fencing: every status write is held against the version this pass read (or its own last
+  // write), so a write built on an old read never lands. A replica that lost its lease while it
+  // was stopped mid-step, say, cannot overwrite what the new leader wrote since: its write gets a
+  // Conflict (StatusConflictError above) and the pass ends. Only when the status is still the
+  // one this pass read (Plan labelled the request, a user edited its metadata or spec) does the
+  // write go again, against the new version.
+  const patcher = StatusPatcher.from(raw, { fenced: true });
   const generation = raw.metadata.generation ?? 0;
   const parsed = parseWithMessage(machine.schema, raw);
   if (!parsed.success) {
@@ -301,6 +345,10 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
   if (!request.spec.dryRun && !hasFinalizer(raw, REQUEST_FINALIZER)) {
     latest = await ensureFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
     wrote(latest);
+    // Our own metadata write moved the version on; if the status moved too, someone else wrote
+    // it since our read.
+    if (!patcher.rebase(latest))
+      throw new StatusConflictError(`${machine.kind} ${cacheKey} changed since it was read`);
   }
 
   try {
@@ -349,8 +397,9 @@ export async function runRequest<R extends RequestObject<unknown>, N extends Ste
     try {
       result = await handler(ctx);
     } catch (err) {
-      // A refused status write is no failure of the step to retry: it ends the request.
-      if (err instanceof StatusRejectedError) throw err;
+      // A refused status write is no failure of the step to retry: it ends the request. A
+      // conflicting one is none either: the pass ends and the next one reads the request again.
+      if (err instanceof StatusRejectedError || err instanceof StatusConflictError) throw err;
       const error = toError(err);
       // Retrying cannot help: fail now (Compensate itself has nothing to fail into).
       const failNow = err instanceof StepFailedError && step.name !== "Compensate";

@@ -273,6 +273,53 @@ describe("LeaderElector", () => {
     expect(w.api.callsOf("mergePatch")).toHaveLength(0);
   });
 
+  describe("holds(), the fence for the leader's writes", () => {
+    it("is true while renewals keep up and false once the renew deadline passed", async () => {
+      const w = world();
+      const a = w.candidate("a");
+      await flush();
+      expect(a.elector.holds()).toBe(true);
+      w.api.failAlways("mergePatch", new KubeError("Transient", "etcd unavailable", 503));
+      await w.clock.advance(29_999);
+      expect(a.elector.holds()).toBe(true);
+      await w.clock.advance(1);
+      expect(a.elector.holds()).toBe(false);
+      expect(await a.exit).toBe("lost");
+    });
+
+    it("finds a lapsed lease by its clock before any timer ran (a process woken from SIGSTOP) and ends the term as lost", async () => {
+      const w = world();
+      const a = w.candidate("a");
+      await flush();
+      await w.clock.advance(5_000); // renewed at 5 s: the deadline is 35 s
+      expect(a.elector.holds()).toBe(true);
+      // Stopped for 40 s: no timer has fired yet when the first write asks.
+      w.clock.jump(40_000);
+      expect(a.leaderSignal().aborted).toBe(false);
+      expect(a.elector.holds()).toBe(false);
+      // Asking was enough: the term ends as lost without waiting for the deadline timer.
+      await flush();
+      expect(a.leaderSignal().aborted).toBe(true);
+      expect(a.events).toEqual(["started@0", "stopped:lost@45000"]);
+      expect(await state(a.exit)).toBe("lost");
+      expect(a.elector.holds()).toBe(false);
+    });
+
+    it("is false before it ever led and after a graceful release", async () => {
+      const w = world();
+      w.seedLease({ holderIdentity: "other", leaseDurationSeconds: 35 });
+      const a = w.candidate("a");
+      await flush();
+      expect(a.elector.holds()).toBe(false);
+      const b = w.candidate("b2", { elector: { name: "other-lock" } });
+      await flush();
+      expect(b.elector.holds()).toBe(true);
+      b.stop.abort();
+      expect(await b.exit).toBe("released");
+      expect(b.elector.holds()).toBe(false);
+    });
+  });
+
   it("steps down at once when it sees another holder in the lease", async () => {
     const w = world();
     const a = w.candidate("a");

@@ -239,4 +239,51 @@ describe("StatusPatcher", () => {
       expect(body.metadata.resourceVersion).toBe(obj.metadata.resourceVersion);
     });
   });
+
+  describe("fenced mode", () => {
+    it("throws the Conflict when someone else wrote the status, and keeps fencing after it", async () => {
+      const { api, obj } = setup({ phase: "Pending" });
+      const patcher = StatusPatcher.from(obj, { fenced: true });
+      api.beforeNext("patchStatus", () => void api.write(ref, { status: { phase: "Done" } }));
+      await expect(patcher.patch(api, ref, { phase: "Running" })).rejects.toMatchObject({
+        code: "Conflict",
+      });
+      expect(api.peek(ref)?.["status"]).toEqual({ phase: "Done" });
+      // A later patch of the same writer is still held against the version it had seen.
+      await expect(patcher.patch(api, ref, { phase: "Running" })).rejects.toMatchObject({
+        code: "Conflict",
+      });
+      expect(api.peek(ref)?.["status"]).toEqual({ phase: "Done" });
+      const bodies = api.callsOf("patchStatus").map((c) => c.body as { metadata: unknown });
+      expect(bodies.map((b) => b.metadata)).toEqual([
+        { resourceVersion: obj.metadata.resourceVersion },
+        { resourceVersion: obj.metadata.resourceVersion },
+      ]);
+    });
+
+    it("writes again when only the metadata or spec changed since its read", async () => {
+      const { api, obj } = setup({ phase: "Pending" });
+      const patcher = StatusPatcher.from(obj, { fenced: true });
+      api.beforeNext(
+        "patchStatus",
+        () => void api.write(ref, { metadata: { labels: { a: "b" } } }),
+      );
+      const result = await patcher.patch(api, ref, { phase: "Running" });
+      expect(result.attempts).toBe(2);
+      expect(api.peek(ref)?.["status"]).toEqual({ phase: "Running" });
+      expect(api.peek(ref)?.metadata.labels).toEqual({ a: "b" });
+    });
+
+    it("rebase takes a newer version of our own whose status is unchanged, and refuses others", async () => {
+      const { api, obj } = setup({ phase: "Pending" });
+      const patcher = StatusPatcher.from(obj, { fenced: true });
+      const labelled = api.write(ref, { metadata: { labels: { a: "b" } } });
+      expect(patcher.rebase(labelled)).toBe(true);
+      await patcher.patch(api, ref, { phase: "Running" });
+      expect(api.callsOf("patchStatus")).toHaveLength(1);
+      const theirs = api.write(ref, { status: { phase: "Done" } });
+      expect(patcher.rebase(theirs)).toBe(false);
+      expect(patcher.rebase({ metadata: {}, status: { phase: "Running" } })).toBe(false);
+    });
+  });
 });

@@ -208,6 +208,112 @@ describe("runRequest", () => {
   });
 });
 
+describe("fenced status writes (a replica that lost its lease writes nothing)", () => {
+  // Another replica took over while this pass ran its handler, and wrote the request on: what
+  // the new leader wrote must survive, and the stale pass must end without a write.
+  let theirs: unknown;
+  function takeOver(api: FakeObjectApi, status: RequestStatus) {
+    theirs = api.write(REF, { status })["status"];
+  }
+  const admitted = (): RequestStatus => ({
+    phase: "Admitted",
+    step: { name: "Admit", startedAt: "2026-01-01T00:00:30.000Z" },
+    conditions: [
+      {
+        type: ConditionType.Planned,
+        status: "True",
+        reason: "Succeeded",
+        message: "planned by the new leader",
+        lastTransitionTime: "2026-01-01T00:00:30Z",
+        observedGeneration: 1,
+      },
+    ],
+  });
+
+  it("a pass whose status write conflicts with another writer's status writes nothing and re-reads", async () => {
+    const { api, pass, status, logs, events } = setUp();
+    let planRuns = 0;
+    let admitRuns = 0;
+    const m = machine({
+      Plan: () => {
+        planRuns++;
+        takeOver(api, admitted());
+        return ok("planned by the old leader");
+      },
+      Admit: () => {
+        admitRuns++;
+        return Promise.resolve({ kind: "waiting", message: "admitting" });
+      },
+    });
+    const writesBefore = api.callsOf("patchStatus").length;
+    expect(await pass(m)).toEqual({ kind: "requeue", afterMs: 0 });
+    expect(status()).toEqual(theirs);
+    expect(logs).toContain("info the request changed since this pass read it; reading it again");
+    expect(logs).not.toContain("warn step failed; retrying");
+    expect(events).toEqual([]);
+    // The step's start went out before the handler; its result was refused (409), not retried.
+    const writes = api.callsOf("patchStatus").slice(writesBefore);
+    expect(writes).toHaveLength(2);
+    // The next pass starts from what the API holds: Plan is done, so it does not run again.
+    await pass(m);
+    expect(planRuns).toBe(1);
+    expect(admitRuns).toBe(1);
+    expect(status().conditions?.find((c) => c.type === ConditionType.Planned)?.message).toBe(
+      "planned by the new leader",
+    );
+  });
+
+  it("a conflicting ctx.save is no step failure, even past the step's deadline", async () => {
+    const { api, pass, status, clock, logs } = setUp();
+    const m = machine({
+      Plan: async (ctx) => {
+        takeOver(api, admitted());
+        await clock.advance(61_000);
+        await ctx.save({ completedAt: "2026-01-01T00:01:01.000Z" });
+        return ok();
+      },
+    });
+    expect(await pass(m)).toEqual({ kind: "requeue", afterMs: 0 });
+    expect(status()).toEqual(theirs);
+    expect(logs.some((l) => l.startsWith("warn"))).toBe(false);
+  });
+
+  it("a handler failure past its deadline does not fail a request another replica moved on", async () => {
+    const { api, pass, status, clock } = setUp();
+    const m = machine({
+      Plan: async () => {
+        takeOver(api, admitted());
+        await clock.advance(61_000);
+        throw new Error("git push: connection reset");
+      },
+    });
+    expect(await pass(m)).toEqual({ kind: "requeue", afterMs: 0 });
+    expect(status()).toEqual(theirs);
+  });
+
+  it("writes on when only the request's metadata changed meanwhile (a label)", async () => {
+    const { api, pass, cond } = setUp();
+    const m = machine({
+      Plan: () => {
+        api.write(REF, { metadata: { labels: { "cairn.dev/app": "db" } } });
+        return ok("planned");
+      },
+    });
+    expect(await pass(m)).toEqual({ kind: "requeue", afterMs: 0 });
+    expect(cond(ConditionType.Planned)).toMatchObject({ status: "True", message: "planned" });
+    expect(api.peek(REF)?.metadata.labels).toMatchObject({ "cairn.dev/app": "db" });
+  });
+
+  it("every status write carries the version it builds on as a precondition", async () => {
+    const { api, pass } = setUp();
+    await pass(machine({ Plan: () => ok() }));
+    const bodies = api.callsOf("patchStatus").map((c) => c.body as Record<string, unknown>);
+    expect(bodies.length).toBeGreaterThan(0);
+    for (const body of bodies)
+      expect(body["metadata"]).toEqual({ resourceVersion: expect.any(String) as string });
+  });
+});
+
 describe("the app lock at the end of a request", () => {
   it("is released only after the final status write; a failed write keeps it", async () => {
     const { api, pass, cond } = setUp();
