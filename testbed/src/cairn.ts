@@ -92,6 +92,7 @@ export class LocalCairn {
   readonly #rbac: KubeObject[];
   readonly #leaderElect: boolean;
   readonly #args: readonly string[];
+  readonly #moreSelector: string;
   readonly #baseArgs: readonly string[];
   readonly #replica: number;
   #proc: ManagedProcess | undefined;
@@ -116,6 +117,7 @@ export class LocalCairn {
     this.#admin = admin;
     this.#leaderElect = leaderElect;
     this.#args = args;
+    this.#moreSelector = moreSelector;
     this.#replica = replica;
     this.work = work;
     this.kubeconfig = kubeconfig;
@@ -193,6 +195,7 @@ export class LocalCairn {
       this.serviceAccount,
       this.#rbac,
       this.labels,
+      this.#moreSelector,
       this.#leaderElect,
       this.#args,
       index,
