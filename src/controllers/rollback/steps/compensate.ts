@@ -10,6 +10,7 @@ import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
 import { abortCause } from "../../request/abort-cause.ts";
 import { observeLandedCommit } from "../../request/landed-commit.ts";
 import { undoFreeze } from "../../request/freeze.ts";
+import { unadoptedHandover } from "../handover.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import type { StepDeps } from "../../request/step-deps.ts";
@@ -38,7 +39,13 @@ export function compensateStep(deps: CompensateDeps): StepHandler<RollbackReques
         event: { type: "Warning", reason: RESTORE_INCOMPLETE, message },
       };
     }
-    const undone = await undoFreeze(client, ctx.status(), suspensionHolder(ctx, deps.me(ctx)));
+    // Before Plan succeeded nothing is adopted yet: what the failed upgrade handed over is thawed.
+    const handover = await unadoptedHandover(client, ctx);
+    const undone = await undoFreeze(
+      client,
+      handover ?? ctx.status(),
+      suspensionHolder(ctx, deps.me(ctx)),
+    );
     const resumed = isTrue(status.conditions as Conditions, ConditionType.Resumed);
     const git = status.commit
       ? `Git reverted at ${status.commit.sha.slice(0, 12)}, which Flux applies`

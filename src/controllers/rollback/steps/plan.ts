@@ -57,6 +57,7 @@ import {
   type Refusal,
 } from "../plan.ts";
 import { probeRevert } from "../revert.ts";
+import { handoverOf } from "../handover.ts";
 import { upgradeName } from "../upgrade-of.ts";
 import { snapshotRef } from "../volume-refs.ts";
 
@@ -143,15 +144,7 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
     // An auto-triggered rollback gets the failed upgrade's freeze as it stands (its holds on the
     // Flux objects were passed to this request, upgrade/steps/compensate.ts; its recorded
     // replicas are adopted below), so the failed version never restarts on live data.
-    if (
-      !dry &&
-      upgradeComplete.reason === ConditionReason.RollbackTriggered &&
-      upgrade.status?.rollbackRef?.name === ctx.request.metadata.name
-    )
-      handover = {
-        suspended: upgrade.status.suspended ?? [],
-        replicas: upgrade.status.replicas ?? [],
-      };
+    if (!dry) handover = handoverOf(found, ctx.request.metadata.name);
     const notCommitted = upgradeRefusal(upgrade);
     if (notCommitted) return refuse(notCommitted);
     const commit = committedSha(upgrade) ?? "";
