@@ -41,6 +41,11 @@ export const Label = {
 export const Annotation = {
   /** On a restored PVC: the VolumeSnapshot it was recreated from. */
   RestoredFrom: `${GROUP}/restored-from`,
+  /**
+   * On a Flux object Cairn suspended: the requests that hold its suspension (JSON, see
+   * suspension-holders.ts). Shared by every request that needs it; the last one out resumes it.
+   */
+  SuspendedBy: `${GROUP}/suspended-by`,
 } as const;
 
 /** The finalizer on requests that are in flight: deleting one runs its compensation first. */

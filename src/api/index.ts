@@ -8,4 +8,5 @@ export * from "./managedapp.ts";
 export * from "./meta.ts";
 export * from "./request-status.ts";
 export * from "./rollbackrequest.ts";
+export * from "./suspension-holders.ts";
 export * from "./upgraderequest.ts";

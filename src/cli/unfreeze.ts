@@ -3,6 +3,7 @@
 // while a request runs would fight the controller, and resuming after a restore that deleted a
 // PVC and never recreated it would let Flux create that PVC again, empty.
 import { ConditionReason } from "../api/conditions.ts";
+import { describeHolder, type SuspensionHolder } from "../api/suspension-holders.ts";
 import { Kind } from "../api/group.ts";
 import type { ManagedApp } from "../api/managedapp.ts";
 import type { PlannedVolume } from "../api/request-status.ts";
@@ -95,5 +96,20 @@ export function missingVolumesMessage(
     `refusing to unfreeze "${app}": rollbackrequest "${rollback}" ended RestoreIncomplete and ` +
     `PVC${missing.length === 1 ? "" : "s"} ${names} ${missing.length === 1 ? "is" : "are"} missing; ` +
     `resuming Flux now would recreate ${them} empty. Restore the data first, or pass --force to resume anyway`
+  );
+}
+
+/**
+ * A Flux object shared with other apps (a parent Kustomization) is held by every request that
+ * suspended it; resuming it while one of them runs would undo that request's freeze.
+ */
+export function heldMessage(
+  app: string,
+  target: FluxTarget,
+  live: readonly SuspensionHolder[],
+): string {
+  return (
+    `refusing to unfreeze "${app}": ${describeTarget(target)} is held suspended by ` +
+    `${live.map(describeHolder).join(", ")}, still running; Cairn resumes it when the last holder finishes`
   );
 }

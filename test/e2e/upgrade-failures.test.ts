@@ -565,6 +565,18 @@ describe.concurrent("UpgradeRequest failures", () => {
       rb.metadata.uid,
     );
     expect(await chartVersionInGit(git(), app.repo)).toBe("2.0.0");
+    // The rollback took the app over as the upgrade left it and thaws it once it is done.
+    const back = await eventually(
+      "to-200-rollback to finish",
+      async () => {
+        alive();
+        const r = await admin.get(ref(ns, API, "RollbackRequest", "to-200-rollback"));
+        const c = complete(r);
+        return c && c.status !== "Unknown" ? r : undefined;
+      },
+      400_000,
+    );
+    expect(complete(back)?.reason, complete(back)?.message).toBe("Succeeded");
     await expectFluxResumed(ns);
     expect(await replicasOf(ns, "StatefulSet", "demo-db")).toBe(1);
     expect(await replicasOf(ns, "Deployment", "demo-web")).toBe(1);

@@ -1,5 +1,7 @@
 // `kubectl cairn unfreeze <app> [--force]`: resumes the app's Flux objects that a failed or
 // interrupted operation left suspended, after checking that doing so is safe.
+import { Annotation, API_VERSION } from "../../api/group.ts";
+import { suspensionHoldersOf, type SuspensionHolder } from "../../api/suspension-holders.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import { getApp, listRollbacks, listUpgrades } from "../cluster.ts";
@@ -8,6 +10,7 @@ import { CliError, ExitCode } from "../errors.ts";
 import { requestsOfApp } from "../requests.ts";
 import {
   describeTarget,
+  heldMessage,
   incompleteRestore,
   missingVolumesMessage,
   resumeOrder,
@@ -34,6 +37,36 @@ async function exists(
 
 type Result = "resumed" | "running" | "missing";
 
+/** The holders the object lists (cairn.dev/suspended-by) that are still live requests. */
+async function liveHolders(client: KubeClient, target: FluxTarget): Promise<SuspensionHolder[]> {
+  let obj;
+  try {
+    obj = await client.get(target);
+  } catch (err) {
+    if (isKubeError(err, "NotFound")) return [];
+    throw err;
+  }
+  const live: SuspensionHolder[] = [];
+  for (const h of suspensionHoldersOf(obj)) {
+    try {
+      const request = await client.get({
+        apiVersion: API_VERSION,
+        kind: h.kind,
+        namespace: h.namespace,
+        name: h.name,
+      });
+      const complete = (
+        request["status"] as { conditions?: { type: string; status: string }[] } | undefined
+      )?.conditions?.find((c) => c.type === "Complete");
+      if (request.metadata.uid === h.uid && !(complete && complete.status !== "Unknown"))
+        live.push(h);
+    } catch (err) {
+      if (!isKubeError(err, "NotFound")) throw err;
+    }
+  }
+  return live;
+}
+
 async function resume(ctx: CommandContext, target: FluxTarget): Promise<Result> {
   let obj;
   try {
@@ -43,8 +76,13 @@ async function resume(ctx: CommandContext, target: FluxTarget): Promise<Result> 
     throw err;
   }
   if ((obj["spec"] as { suspend?: unknown } | undefined)?.suspend !== true) return "running";
+  // Under the resourceVersion just read: a request that joined the suspension since the check
+  // above makes this write fail instead of being undone. The holders go with the suspension.
   await ctx.client.mergePatch(target, {
-    metadata: { annotations: { [REQUESTED_AT]: ctx.now().toISOString() } },
+    metadata: {
+      resourceVersion: obj.metadata.resourceVersion,
+      annotations: { [REQUESTED_AT]: ctx.now().toISOString(), [Annotation.SuspendedBy]: null },
+    },
     spec: { suspend: false },
   });
   return "resumed";
@@ -70,6 +108,11 @@ export async function unfreeze(
     if (missing.length > 0) {
       throw new CliError(missingVolumesMessage(cmd.app, restore.rollback.metadata.name, missing));
     }
+  }
+  // A target shared with other apps: never resumed while a request that holds it runs.
+  for (const target of resumeOrder(app)) {
+    const live = await liveHolders(ctx.client, target);
+    if (live.length > 0) throw new CliError(heldMessage(cmd.app, target, live));
   }
   const results: { target: FluxTarget; result: Result }[] = [];
   // One at a time, in order: the next object is resumed only once the previous one is.

@@ -2,10 +2,16 @@
 // recorded, checked before an irreversible step and undone by compensation and deletion. Each
 // helper reads the world fresh (or from the informers where a lag only repeats a no-op) and acts
 // only where something is still to do, so running it twice is harmless.
-import type { FluxObjectRef, RequestStatus } from "../../api/index.ts";
+import {
+  describeHolder,
+  type FluxObjectRef,
+  type RequestStatus,
+  type SuspensionHolder,
+} from "../../api/index.ts";
 import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
-import { fluxRef, isSuspended, setSuspend } from "./flux.ts";
+import { fluxRef, isSuspended } from "./flux.ts";
+import { releaseSuspension } from "./suspension.ts";
 import { specReplicas, workloadRef } from "./workloads.ts";
 
 export const describeRef = (f: { kind: string; namespace: string; name: string }): string =>
@@ -29,24 +35,31 @@ export async function stillSuspended(
   return undefined;
 }
 
-/** Resumes what Cairn suspended (never anything else), in the given order. */
+/**
+ * Lets go of what the request suspended (never anything else), in the given order: an object is
+ * resumed only when no other request still holds it (suspension.ts).
+ */
 export async function resumeRecorded(
   client: KubeApi,
   suspended: readonly FluxObjectRef[],
-): Promise<string[]> {
+  me: SuspensionHolder,
+): Promise<{ resumed: string[]; kept: string[] }> {
   const resumed: string[] = [];
+  const kept: string[] = [];
   for (const f of suspended) {
-    const obj = await freshFlux(client, f);
-    if (obj && isSuspended(obj)) {
-      await setSuspend(client, f, false);
-      resumed.push(describeRef(f));
-    }
+    const outcome = await releaseSuspension(client, f, me);
+    if (outcome.kind === "resumed") resumed.push(describeRef(f));
+    if (outcome.kind === "kept")
+      kept.push(`${describeRef(f)} (still held by ${outcome.by.map(describeHolder).join(", ")})`);
   }
-  return resumed;
+  return { resumed, kept };
 }
 
 /** Puts recorded replica counts back on workloads that are still at 0. */
-export async function restoreReplicas(client: KubeApi, status: RequestStatus): Promise<string[]> {
+export async function restoreReplicas(
+  client: KubeApi,
+  status: Pick<RequestStatus, "replicas">,
+): Promise<string[]> {
   const restored: string[] = [];
   for (const r of status.replicas ?? []) {
     // Fresh from the API: an informer that has not seen our scale-down yet would show the old
@@ -61,14 +74,24 @@ export async function restoreReplicas(client: KubeApi, status: RequestStatus): P
 }
 
 /**
- * Flux resumed (in reverse order of suspension) and replicas back, whatever point the request
- * failed at; only safe while every PVC exists (see the rollback's freeze).
+ * Flux resumed (in reverse order of suspension, each object once no other request holds it)
+ * and replicas back, whatever point the request failed at; only safe while every PVC exists
+ * (see the rollback's freeze).
  */
-export async function undoFreeze(client: KubeApi, status: RequestStatus): Promise<string> {
-  const resumed = await resumeRecorded(client, [...(status.suspended ?? [])].reverse());
+export async function undoFreeze(
+  client: KubeApi,
+  status: Pick<RequestStatus, "suspended" | "replicas">,
+  me: SuspensionHolder,
+): Promise<string> {
+  const { resumed, kept } = await resumeRecorded(
+    client,
+    [...(status.suspended ?? [])].reverse(),
+    me,
+  );
   const restored = await restoreReplicas(client, status);
   return [
     resumed.length > 0 ? `resumed ${resumed.join(", ")}` : "Flux not suspended by this request",
+    ...(kept.length > 0 ? [`left suspended for other requests: ${kept.join(", ")}`] : []),
     restored.length > 0 ? `restored ${restored.join(", ")}` : "replicas as recorded",
   ].join("; ");
 }

@@ -360,11 +360,16 @@ export type GitProbe =
 export interface RollbackPlanInput {
   readonly upgrade: UpgradeRequest;
   readonly commit: string;
-  /** The upgrade's Flux objects, as they are now; `adopted` ones a frozen rollback suspended. */
+  /**
+   * The upgrade's Flux objects, as they are now; `adopted` ones the failed upgrade handed over or
+   * a frozen rollback suspended; `holders` the Cairn requests its cairn.dev/suspended-by lists
+   * besides those, and whether each is still live.
+   */
   readonly flux: readonly {
     readonly ref: FluxObjectRef;
     readonly object: KubeObject | undefined;
     readonly adopted: boolean;
+    readonly holders?: readonly { readonly name: string; readonly live: boolean }[];
   }[];
   /** Each planned volume with a snapshot, and that snapshot fresh from the API. */
   readonly snapshots: readonly {
@@ -412,21 +417,36 @@ export function composeRollbackPlan(input: RollbackPlanInput): RollbackPlanOutpu
     const what = `${f.ref.kind} ${f.ref.namespace}/${f.ref.name}`;
     const suspended = (f.object?.["spec"] as { suspend?: unknown } | undefined)?.suspend === true;
     if (!f.object) checks.push(check("FluxObjects", false, `${what} not found`));
-    else if (suspended && !f.adopted)
+    else if (suspended && !f.adopted) {
+      const holders = f.holders ?? [];
+      const finished = holders.filter((h) => !h.live).map((h) => h.name);
+      const live = holders.filter((h) => h.live).map((h) => h.name);
       checks.push(
-        check(
-          "FluxObjects",
-          false,
-          `${what} is suspended by someone else; resume it before rolling back (Cairn resumes only what it suspended, and a suspended object would never apply the revert)`,
-        ),
+        finished.length > 0
+          ? check(
+              "FluxObjects",
+              false,
+              `${what} is held suspended by ${finished.join(", ")}, which finished and left it frozen; finish or undo that first (docs/rollback.md)`,
+            )
+          : live.length > 0
+            ? check(
+                "FluxObjects",
+                true,
+                `${what} is suspended by ${live.join(", ")}, still running: this rollback shares the suspension, and the last holder resumes it`,
+              )
+            : check(
+                "FluxObjects",
+                false,
+                `${what} is suspended, and not by a Cairn request; resume it before rolling back (Cairn resumes only what it suspended, and a suspended object would never apply the revert)`,
+              ),
       );
-    else
+    } else
       checks.push(
         check(
           "FluxObjects",
           true,
           f.adopted
-            ? `${what} stays suspended from an earlier rollback that did not finish; this rollback takes it over`
+            ? `${what} stays suspended from the failed upgrade or an earlier rollback that did not finish; this rollback takes it over`
             : `${what} exists`,
         ),
       );

@@ -71,6 +71,11 @@ export interface PlanInput {
   readonly flux: readonly {
     readonly ref: Plan["flux"][number];
     readonly object: KubeObject | undefined;
+    /**
+     * For a suspended object: the Cairn requests its cairn.dev/suspended-by lists, and whether
+     * each is still live (another app's request that shares the suspend target).
+     */
+    readonly holders?: readonly { readonly name: string; readonly live: boolean }[];
   }[];
   /** Parents of the suspend target whose apply owns its spec.suspend and that run. */
   readonly runningParents: readonly string[];
@@ -145,12 +150,30 @@ export function composePlan(input: PlanInput): PlanOutput {
       continue;
     }
     if (isSuspended(f.object)) {
+      // Held by Cairn requests that still run (another app sharing the suspend target): the
+      // suspension is shared, and the last holder resumes it. Held by one that finished: that
+      // request left it frozen on purpose. Neither: someone outside Cairn suspended it.
+      const holders = f.holders ?? [];
+      const finished = holders.filter((h) => !h.live).map((h) => h.name);
+      const live = holders.filter((h) => h.live).map((h) => h.name);
       checks.push(
-        check(
-          "FluxObjects",
-          false,
-          `${what} is already suspended by someone else; resume it (kubectl cairn unfreeze) before upgrading`,
-        ),
+        finished.length > 0
+          ? check(
+              "FluxObjects",
+              false,
+              `${what} is held suspended by ${finished.join(", ")}, which finished and left it frozen; finish or undo that first (docs/rollback.md)`,
+            )
+          : live.length > 0
+            ? check(
+                "FluxObjects",
+                true,
+                `${what} is suspended by ${live.join(", ")}, still running: this request shares the suspension, and the last holder resumes it`,
+              )
+            : check(
+                "FluxObjects",
+                false,
+                `${what} is suspended, and not by a Cairn request; whoever suspended it must resume it before upgrading`,
+              ),
       );
       continue;
     }

@@ -139,6 +139,43 @@ describe("kubectl cairn unfreeze", () => {
     expect(forced.stdout).toBe(`resumed HelmRelease ${ns}/web\nresumed Kustomization ${ns}/apps\n`);
   });
 
+  it("refuses while a running request of another app holds a shared object, naming it", async () => {
+    await suspendBoth();
+    // Another app's upgrade holds the Kustomization both apps suspend.
+    const other = await createUpgrade(client, ns, "other-upgrade", "other");
+    await setStatus(client, other, { phase: "ScalingDown", startedAt: "2026-03-01T10:00:00Z" });
+    const holder = {
+      kind: "UpgradeRequest",
+      namespace: ns,
+      name: "other-upgrade",
+      uid: other.metadata.uid,
+      upgrade: "other-upgrade",
+    };
+    await client.mergePatch(kustomization, {
+      metadata: { annotations: { "cairn.dev/suspended-by": JSON.stringify([holder]) } },
+    });
+    const refused = await runCli(["unfreeze", "web", "--force", "-n", ns]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `error: refusing to unfreeze "web": Kustomization ${ns}/apps is held suspended by ` +
+        `UpgradeRequest ${ns}/other-upgrade, still running; Cairn resumes it when the last holder finishes\n`,
+    );
+    // Nothing resumed, not even the HelmRelease that comes first.
+    expect(suspended(await client.get(helmRelease))).toBe(true);
+    expect(suspended(await client.get(kustomization))).toBe(true);
+
+    // Once that request has finished, its entry no longer holds: both resume, the list goes.
+    await setStatus(client, other, {
+      conditions: [condition("Complete", "True", "Succeeded", "upgraded")],
+    });
+    const result = await runCli(["unfreeze", "web", "--force", "-n", ns]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`resumed HelmRelease ${ns}/web\nresumed Kustomization ${ns}/apps\n`);
+    const ks = await client.get(kustomization);
+    expect(suspended(ks)).toBe(false);
+    expect(ks.metadata.annotations?.["cairn.dev/suspended-by"]).toBeUndefined();
+  });
+
   it("resumes the HelmRelease first, then the Kustomization, and says when nothing is suspended", async () => {
     await suspendBoth();
     const [hrBefore, ksBefore] = await Promise.all([

@@ -5,6 +5,7 @@ import { undoFreeze } from "../freeze.ts";
 import { releaseLock } from "../lock.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
 import { namespaceOf, type StepDeps } from "../step-deps.ts";
+import { suspensionHolder } from "../suspension.ts";
 
 export type OnDeleteDeps<R> = Pick<StepDeps<R>, "client" | "world" | "appOf" | "me">;
 
@@ -12,7 +13,7 @@ export function thawOnDelete<R extends RequestObject<unknown>>(
   deps: OnDeleteDeps<R>,
 ): StepHandler<R> {
   return async (ctx) => {
-    const undone = await undoFreeze(deps.client, ctx.status());
+    const undone = await undoFreeze(deps.client, ctx.status(), suspensionHolder(ctx, deps.me(ctx)));
     const app = deps.appOf(ctx);
     if (app) await releaseLock(deps.client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
     return {

@@ -4,6 +4,7 @@
 // Idempotent: every object carries this request's own requestedAt token once handled, and
 // resuming or requesting a reconcile again is a no-op write. Nothing here is kind-specific: the
 // target is status.plan.git.to and the commit status.commit.sha, whichever request wrote them.
+import { describeHolder } from "../../../api/index.ts";
 import type { KubeObject } from "../../../kube/client.ts";
 import {
   FLUX_API,
@@ -12,17 +13,17 @@ import {
   kustomizationApply,
   REQUESTED_AT,
   requestReconcile,
-  setSuspend,
 } from "../flux.ts";
 import { revisionSha } from "../../../git/revision.ts";
 import type { StepResult } from "../result.ts";
 import { CHART_VERSION_PATH } from "./await-flux.ts";
 import type { RequestObject, StepContext, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
+import { releaseSuspension, suspensionHolder } from "../suspension.ts";
 
 export type ResumeDeps<R> = Pick<
   StepDeps<R>,
-  "client" | "world" | "requireApp" | "repoFor" | "ancestry"
+  "client" | "world" | "requireApp" | "repoFor" | "ancestry" | "me"
 >;
 
 export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>): StepHandler<R> {
@@ -38,6 +39,7 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
 
   return async (ctx): Promise<StepResult> => {
     const p = planOf(ctx);
+    const me = suspensionHolder(ctx, deps.me(ctx));
     const token = `${ctx.request.metadata.uid ?? ""}-resume`;
     // The token is this request's alone and nothing takes it off, so a cached copy that shows it
     // is a version after our own write: the handshake is done, and if that copy is not
@@ -52,19 +54,19 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
     // in spec.values, a chartRef) is in the spec once the Kustomization applied the commit.
     const chartBump = p.git.versionPath === CHART_VERSION_PATH;
     const waitingFor: string[] = [];
+    const kept: string[] = [];
     const showsChart = (hr: KubeObject | undefined) =>
       (hr?.["spec"] as { chart?: { spec?: { version?: string } } } | undefined)?.chart?.spec
         ?.version === p.git.to;
     for (const f of suspended) {
       if (handled(f) && !isSuspended(world.flux(f.kind, f.namespace, f.name))) continue;
-      let live: KubeObject | undefined;
       if (f.kind === "HelmRelease" && suspended.some((s) => s.kind === "Kustomization")) {
         // Resume the release only once its spec shows the target: resuming it on the old spec
         // would run the version being left on the data. The cache says when to look; the
         // decision itself is taken on a fresh read.
         const ready = chartBump
           ? showsChart(world.flux(f.kind, f.namespace, f.name)) &&
-            showsChart((live = await client.get(fluxRef(f))))
+            showsChart(await client.get(fluxRef(f)))
           : await kustomizationApplied(ctx);
         if (!ready) {
           waitingFor.push(
@@ -73,22 +75,29 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
           continue;
         }
       }
-      live ??= await client.get(fluxRef(f));
-      if (isSuspended(live)) await setSuspend(client, f, false);
+      // Shared with another request (a parent Kustomization two apps suspend): only the last
+      // holder resumes it; this request's commit is applied once it does.
+      const released = await releaseSuspension(client, f, me);
+      if (released.kind === "kept")
+        kept.push(
+          `${f.kind} ${f.namespace}/${f.name} stays suspended for ${released.by.map(describeHolder).join(", ")}`,
+        );
       await requestReconcile(client, f, token);
     }
     if (waitingFor.length > 0)
       return {
         kind: "waiting",
-        message: `resumed what applies the commit; waiting for ${waitingFor.join(", ")}`,
+        message: `resumed what applies the commit${kept.length > 0 ? ` (${kept.join("; ")}: the last holder resumes it)` : ""}; waiting for ${waitingFor.join(", ")}`,
         afterMs: 3_000,
       };
     return {
       kind: "succeeded",
       message:
-        suspended.length > 0
-          ? `resumed ${suspended.map((f) => `${f.kind} ${f.namespace}/${f.name}`).join(", ")}`
-          : "nothing was suspended",
+        kept.length > 0
+          ? `released ${suspended.map((f) => `${f.kind} ${f.namespace}/${f.name}`).join(", ")}; ${kept.join("; ")}`
+          : suspended.length > 0
+            ? `resumed ${suspended.map((f) => `${f.kind} ${f.namespace}/${f.name}`).join(", ")}`
+            : "nothing was suspended",
     };
   };
 }

@@ -10,14 +10,16 @@ import { isTrue, type Conditions } from "../../../runtime/conditions.ts";
 import { abortCause } from "../../request/abort-cause.ts";
 import { observeLandedCommit } from "../../request/landed-commit.ts";
 import { undoFreeze } from "../../request/freeze.ts";
+import { unadoptedHandover } from "../handover.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import type { StepDeps } from "../../request/step-deps.ts";
+import { suspensionHolder } from "../../request/suspension.ts";
 import { RESTORE_INCOMPLETE } from "../../../health/frozen-apps.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
 
 export type CompensateDeps = FrozenStateDeps &
-  Pick<StepDeps<RollbackRequest>, "client" | "world" | "repoFor">;
+  Pick<StepDeps<RollbackRequest>, "client" | "world" | "repoFor" | "me">;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<RollbackRequest> {
   const { client } = deps;
@@ -37,7 +39,13 @@ export function compensateStep(deps: CompensateDeps): StepHandler<RollbackReques
         event: { type: "Warning", reason: RESTORE_INCOMPLETE, message },
       };
     }
-    const undone = await undoFreeze(client, ctx.status());
+    // Before Plan succeeded nothing is adopted yet: what the failed upgrade handed over is thawed.
+    const handover = await unadoptedHandover(client, ctx);
+    const undone = await undoFreeze(
+      client,
+      handover ?? ctx.status(),
+      suspensionHolder(ctx, deps.me(ctx)),
+    );
     const resumed = isTrue(status.conditions as Conditions, ConditionType.Resumed);
     const git = status.commit
       ? `Git reverted at ${status.commit.sha.slice(0, 12)}, which Flux applies`

@@ -3,7 +3,10 @@
 // goes and the freeze stays, since a deleted request must not bring a PVC back empty: a Warning
 // Event on the app says what state it is in and how to finish. Idempotent like compensation.
 import type { RollbackRequest } from "../../../api/index.ts";
+import { undoFreeze } from "../../request/freeze.ts";
 import { releaseLock } from "../../request/lock.ts";
+import { suspensionHolder } from "../../request/suspension.ts";
+import { unadoptedHandover } from "../handover.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
@@ -17,7 +20,12 @@ export type OnDeleteDeps = FrozenStateDeps &
 export function onDeleteStep(deps: OnDeleteDeps): StepHandler<RollbackRequest> {
   const thaw = thawOnDelete(deps);
   return async (ctx): Promise<StepResult> => {
-    if (!mustStayFrozen(ctx)) return thaw(ctx);
+    if (!mustStayFrozen(ctx)) {
+      // Deleted before its Plan succeeded: what the failed upgrade handed over is thawed too.
+      const handover = await unadoptedHandover(deps.client, ctx);
+      if (handover) await undoFreeze(deps.client, handover, suspensionHolder(ctx, deps.me(ctx)));
+      return thaw(ctx);
+    }
     const app = deps.appOf(ctx);
     // The request goes, the freeze stays: a deleted request must not bring a PVC back empty.
     const state = await frozenState(deps, ctx);

@@ -10,13 +10,17 @@ import {
   API_VERSION,
   ConditionReason,
   ConditionType,
+  describeHolder,
   Kind,
   Label,
   parseWithMessage,
+  sameHolder,
+  suspensionHoldersOf,
   UpgradeRequest,
   type FluxObjectRef,
   type PlannedVolume,
   type RecordedReplicas,
+  type RequestStatus,
   type RollbackRequest,
 } from "../../../api/index.ts";
 import { refsOf } from "../../../discovery/app-refs.ts";
@@ -25,6 +29,9 @@ import type { KubeObject } from "../../../kube/client.ts";
 import { getIfExists } from "../../../kube/get-if-exists.ts";
 import type { Conditions } from "../../../runtime/conditions.ts";
 import { isSuspended } from "../../request/flux.ts";
+import { freshFlux, undoFreeze } from "../../request/freeze.ts";
+import { holderIsLive } from "../../request/lock.ts";
+import { predecessorOf, suspensionHolder } from "../../request/suspension.ts";
 import { openRepo } from "../../request/git-access.ts";
 import { trailerOf } from "../../request/git-change.ts";
 import { planOutcome } from "../../request/plan-outcome.ts";
@@ -50,22 +57,41 @@ import {
   type Refusal,
 } from "../plan.ts";
 import { probeRevert } from "../revert.ts";
+import { handoverOf } from "../handover.ts";
 import { upgradeName } from "../upgrade-of.ts";
 import { snapshotRef } from "../volume-refs.ts";
 
-export type PlanDeps = Pick<StepDeps<RollbackRequest>, "client" | "world" | "gitAccess" | "author">;
+export type PlanDeps = Pick<
+  StepDeps<RollbackRequest>,
+  "client" | "world" | "gitAccess" | "author" | "me"
+>;
 
 export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
   const { client, world } = deps;
   return async (ctx): Promise<StepResult> => {
     const dry = ctx.request.spec.dryRun;
-    const refuse = (r: Refusal | { reason: string; message: string }): StepResult => ({
-      kind: "finished",
-      complete: "False",
-      reason: dry ? "DryRunFailed" : r.reason,
-      message: r.message,
-      facts: { preflight: [{ name: "Upgrade", passed: false, message: r.message.slice(0, 1024) }] },
-    });
+    const me = suspensionHolder(ctx, deps.me(ctx));
+    // Set once the failed upgrade is known to have handed this rollback its freeze: a refusal
+    // then thaws the app, since no request would be left to do it.
+    let handover: Pick<RequestStatus, "suspended" | "replicas"> | undefined;
+    const thawed = async (message: string): Promise<string> =>
+      handover
+        ? `${message}. The upgrade's freeze is undone: ${await undoFreeze(client, handover, me)}`
+        : message;
+    const refuse = async (
+      r: Refusal | { reason: string; message: string },
+    ): Promise<StepResult> => {
+      const message = await thawed(r.message);
+      return {
+        kind: "finished",
+        complete: "False",
+        reason: dry ? "DryRunFailed" : r.reason,
+        message,
+        facts: {
+          preflight: [{ name: "Upgrade", passed: false, message: r.message.slice(0, 1024) }],
+        },
+      };
+    };
     const namespace = namespaceOf(ctx);
     const name = upgradeName(ctx);
     const found = await getIfExists(client, {
@@ -115,6 +141,10 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         // Bounded by the upgrade's own deadlines: Plan's deadline is for Flux to settle.
         progressed: true,
       };
+    // An auto-triggered rollback gets the failed upgrade's freeze as it stands (its holds on the
+    // Flux objects were passed to this request, upgrade/steps/compensate.ts; its recorded
+    // replicas are adopted below), so the failed version never restarts on live data.
+    if (!dry) handover = handoverOf(found, ctx.request.metadata.name);
     const notCommitted = upgradeRefusal(upgrade);
     if (notCommitted) return refuse(notCommitted);
     const commit = committedSha(upgrade) ?? "";
@@ -205,11 +235,43 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         )
           adoptedReplicas.push(r);
     }
-    const flux = upgradePlan.flux.map((ref) => ({
-      ref,
-      object: world.flux(ref.kind, ref.namespace, ref.name),
-      adopted: adoptedSuspended.some((a) => fluxKey(a) === fluxKey(ref)),
-    }));
+    if (handover) {
+      for (const f of handover.suspended ?? []) {
+        const live = await freshFlux(client, f);
+        if (
+          live &&
+          isSuspended(live) &&
+          suspensionHoldersOf(live).some((h) => sameHolder(h, me)) &&
+          !adoptedSuspended.some((a) => fluxKey(a) === fluxKey(f))
+        )
+          adoptedSuspended.push(f);
+      }
+      for (const r of handover.replicas ?? [])
+        if (
+          !adoptedReplicas.some(
+            (a) => a.kind === r.kind && a.namespace === r.namespace && a.name === r.name,
+          )
+        )
+          adoptedReplicas.push(r);
+    }
+    const flux = [];
+    for (const ref of upgradePlan.flux) {
+      const object = world.flux(ref.kind, ref.namespace, ref.name);
+      const adopted = adoptedSuspended.some((a) => fluxKey(a) === fluxKey(ref));
+      // Who else holds a suspended object: a live request shares it, a finished one left it
+      // frozen (fresh: the holders decide whether this rollback may go on).
+      const holders: { name: string; live: boolean }[] = [];
+      if (!adopted && isSuspended(object)) {
+        const fresh = await freshFlux(client, ref);
+        for (const h of fresh ? suspensionHoldersOf(fresh) : [])
+          if (!predecessorOf(me)(h))
+            holders.push({
+              name: describeHolder(h),
+              live: await holderIsLive(client, h.namespace, h),
+            });
+      }
+      flux.push({ ref, object, adopted, holders });
+    }
 
     const wanted = upgradePlan.volumes.filter((v) => v.snapshot !== undefined);
     const snapshots: { volume: PlannedVolume; object: KubeObject | undefined }[] = [];
@@ -304,7 +366,7 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
       unstoppable,
       git,
     });
-    return planOutcome({
+    const outcome = planOutcome({
       dry,
       plan: composed,
       checks,
@@ -318,5 +380,8 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         ...(adoptedReplicas.length > 0 ? { replicas: adoptedReplicas } : {}),
       },
     });
+    if (outcome.kind === "finished" && outcome.complete === "False")
+      return { ...outcome, message: await thawed(outcome.message) };
+    return outcome;
   };
 }

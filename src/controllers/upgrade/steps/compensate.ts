@@ -1,16 +1,19 @@
-// Compensate (UpgradeRequest): a step failed for good. Flux is resumed and replicas restored
-// whatever the point of failure; before the commit that is all (Git untouched); after it, the app
-// runs the new version on data that may already be changed, so with autoRollback a
-// RollbackRequest is created and handed the app's lock, and without it the message says how to
-// roll back. The rollback is not owned by the upgrade (deleting the upgrade leaves it running).
-// Idempotent: the rollback's name is derived from the upgrade's (AlreadyExists reads
-// it), its reference is saved before the hand-over, and every write repeats harmlessly.
+// Compensate (UpgradeRequest): a step failed for good. Before the commit, Flux is resumed and
+// replicas restored whatever the point of failure (Git untouched). After it, the app may run the
+// new version on data already changed: with autoRollback a RollbackRequest is created and handed
+// the app's lock and its freeze as it stands (the Flux objects this upgrade still holds
+// suspended, the replicas it recorded), so the failed version is not started again on live data;
+// without it Flux is resumed, replicas restored, and the message says how to roll back. The
+// rollback is not owned by the upgrade (deleting the upgrade leaves it running). Idempotent: the
+// rollback's name is derived from the upgrade's (AlreadyExists reads it), its reference is saved
+// before the hand-over, and every write repeats harmlessly.
 import {
   API_VERSION,
   ConditionReason,
   ConditionType,
   Kind,
   Label,
+  type SuspensionHolder,
   type UpgradeRequest,
 } from "../../../api/index.ts";
 import type { KubeObject } from "../../../kube/client.ts";
@@ -19,11 +22,13 @@ import { isTrue, rfc3339 } from "../../../runtime/conditions.ts";
 import { abortCause } from "../../request/abort-cause.ts";
 import { observeLandedCommit } from "../../request/landed-commit.ts";
 import { recordOnApp } from "../../request/app-status.ts";
-import { undoFreeze } from "../../request/freeze.ts";
+import { describeRef, undoFreeze } from "../../request/freeze.ts";
 import { handOverLock } from "../../request/lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
+import { suspensionHolder, transferSuspension } from "../../request/suspension.ts";
+import { specReplicas } from "../../request/workloads.ts";
 
 /** The auto-triggered RollbackRequest's name: the upgrade's, suffixed, within 63 characters. */
 export function rollbackName(upgrade: string): string {
@@ -43,7 +48,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
     // Before anything else: did a push land that Commit did not get to record?
     const landed = await observeLandedCommit(deps, ctx, ConditionType.Committed);
     const status = ctx.status();
-    const undone = await undoFreeze(client, status);
+    const me = suspensionHolder(ctx, deps.me(ctx));
     const app = deps.appOf(ctx);
     // A recorded commit is on the branch, whether Commit or the look above recorded it.
     const committed =
@@ -61,6 +66,7 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         });
     };
     if (!committed) {
+      const undone = await undoFreeze(client, status, me);
       return {
         kind: "finished",
         complete: "False",
@@ -100,6 +106,25 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         });
       }
       await ctx.save({ rollbackRef: { name: rollback } });
+      // The freeze goes to the rollback as it is: resuming Flux and scaling up here would start
+      // the version that failed on live data (and perhaps run its migrations) only for the
+      // rollback to stop it again. Each hold passes to the rollback in one write, so the object
+      // never comes free in between; the recorded replicas are read from this status by the
+      // rollback's Plan (rollback/steps/plan.ts), which also thaws the app if it refuses.
+      const successor: SuspensionHolder = {
+        kind: Kind.RollbackRequest,
+        namespace: namespaceOf(ctx),
+        name: rollback,
+        uid: created.metadata.uid ?? "",
+        upgrade: name,
+      };
+      const handed: string[] = [];
+      for (const f of status.suspended ?? [])
+        if (await transferSuspension(client, f, me, successor)) handed.push(describeRef(f));
+      const stopped = (status.replicas ?? [])
+        .filter((r) => specReplicas(deps.world.workload(r.kind, r.namespace, r.name)) === 0)
+        .map((r) => `${describeRef(r)} (was ${r.original})`);
+      const frozen = `the app stays frozen for the rollback (suspended: ${handed.join(", ") || "nothing"}; stopped: ${stopped.join(", ") || "nothing"})`;
       await recordFailed();
       // The rollback gets the app straight from us: no other waiting request slips in between.
       await handOverLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx), {
@@ -111,10 +136,11 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
         kind: "finished",
         complete: "False",
         reason: ConditionReason.RollbackTriggered,
-        message: `${reason}: ${why}. After the commit: ${undone}; RollbackRequest ${rollback} restores the data and reverts Git`,
+        message: `${reason}: ${why}. After the commit: ${frozen}; RollbackRequest ${rollback} restores the data, reverts Git and then resumes Flux and restores the replicas`,
         facts: { rollbackRef: { name: rollback } },
       };
     }
+    const undone = await undoFreeze(client, status, me);
     await recordFailed();
     return {
       kind: "finished",

@@ -9,6 +9,8 @@
 import {
   API_VERSION,
   ConditionReason,
+  describeHolder,
+  suspensionHoldersOf,
   Kind,
   Label,
   type FluxObjectRef,
@@ -26,6 +28,7 @@ import { applierOwnsSuspend, appliedBy, fluxRef, isSuspended } from "../../reque
 import { ReleaseCache } from "../../../helm/cache.ts";
 import { ReleaseStorage } from "../../../helm/release-storage.ts";
 import { openRepo, type OpenedRepo } from "../../request/git-access.ts";
+import { holderIsLive } from "../../request/lock.ts";
 import { planOutcome } from "../../request/plan-outcome.ts";
 import { waitWhileHeld } from "../../request/plan-wait.ts";
 import type { StepResult } from "../../request/result.ts";
@@ -121,10 +124,21 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       )
     )
       fluxRefs.push({ kind: "HelmRelease", ...refs.helmRelease });
-    const flux = fluxRefs.map((ref) => ({
-      ref,
-      object: world.flux(ref.kind, ref.namespace, ref.name),
-    }));
+    const flux = [];
+    for (const ref of fluxRefs) {
+      const object = world.flux(ref.kind, ref.namespace, ref.name);
+      // Who holds a suspended object, fresh: it decides whether this request may share it.
+      const holders: { name: string; live: boolean }[] = [];
+      if (isSuspended(object)) {
+        const fresh = await getIfExists(client, fluxRef(ref));
+        for (const h of fresh ? suspensionHoldersOf(fresh) : [])
+          holders.push({
+            name: describeHolder(h),
+            live: await holderIsLive(client, h.namespace, h),
+          });
+      }
+      flux.push({ ref, object, holders });
+    }
     const runningParents: string[] = [];
     // Fresh from the API: the informers drop managedFields, which say who owns spec.suspend.
     const target0 = flux[0]?.ref;

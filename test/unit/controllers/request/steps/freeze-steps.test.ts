@@ -70,10 +70,10 @@ describe("Admit", () => {
 });
 
 describe("Suspend", () => {
-  it("records each object before suspending it, and only what it suspends itself", async () => {
+  it("records each object before suspending it", async () => {
     const api = new FakeObjectApi();
     seedFlux(api, "Kustomization", "apps");
-    seedFlux(api, "HelmRelease", "db", { suspend: true });
+    seedFlux(api, "HelmRelease", "db");
     const up = seedUpgrade(api);
     const ctx = stepContext(up, { plan: planWith() });
     // The record must be in status before the object is flipped: check at the moment of the write.
@@ -86,7 +86,27 @@ describe("Suspend", () => {
     const result = await suspendStep(testStepDeps<UpgradeRequest>(api))(ctx);
     expect(result.kind).toBe("succeeded");
     expect(suspended(api, "Kustomization", "apps")).toBe(true);
-    // Suspended before Cairn came: not recorded, so never resumed by Cairn.
+    expect(suspended(api, "HelmRelease", "db")).toBe(true);
+    expect(ctx.status().suspended).toEqual([
+      { kind: "Kustomization", namespace: NS, name: "apps" },
+      { kind: "HelmRelease", namespace: NS, name: "db" },
+    ]);
+  });
+
+  it("refuses, naming it, an object suspended by something that is not Cairn, and never records it", async () => {
+    const api = new FakeObjectApi();
+    seedFlux(api, "Kustomization", "apps");
+    seedFlux(api, "HelmRelease", "db", { suspend: true });
+    const ctx = stepContext(seedUpgrade(api), { plan: planWith() });
+    const result = await suspendStep(testStepDeps<UpgradeRequest>(api))(ctx);
+    expect(result).toMatchObject({
+      kind: "failed",
+      reason: "SuspendedByOther",
+      message: expect.stringContaining(
+        `HelmRelease ${NS}/db is suspended, and not by a Cairn request`,
+      ) as unknown,
+    });
+    // What Cairn did not suspend, Cairn never resumes: not in the record compensation reads.
     expect(ctx.status().suspended).toEqual([
       { kind: "Kustomization", namespace: NS, name: "apps" },
     ]);

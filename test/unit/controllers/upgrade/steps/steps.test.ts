@@ -5,6 +5,7 @@ import {
   ConditionReason,
   ConditionType,
   Kind,
+  suspensionHoldersOf,
   type UpgradeRequest,
 } from "../../../../../src/api/index.ts";
 import { acquireLock, lockHolder } from "../../../../../src/controllers/request/lock.ts";
@@ -205,6 +206,36 @@ describe("Compensate", () => {
     // Not owned by the upgrade, so deleting the upgrade never garbage-collects it.
     expect(rb?.metadata["ownerReferences"]).toBeUndefined();
     expect(ctx.status().rollbackRef).toEqual({ name: "up-1-rollback" });
+    // The freeze goes to the rollback as it is: Flux stays suspended, now held by the rollback,
+    // and the workload stays at 0 (the failed version does not start on live data).
+    const ks = api.peek({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      namespace: NS,
+      name: "apps",
+    });
+    expect((ks?.["spec"] as { suspend?: boolean }).suspend).toBe(true);
+    expect(suspensionHoldersOf(ks ?? { metadata: {} })).toEqual([
+      {
+        kind: Kind.RollbackRequest,
+        namespace: NS,
+        name: "up-1-rollback",
+        uid: rb?.metadata.uid,
+        upgrade: "up-1",
+      },
+    ]);
+    expect(
+      (
+        api.peek({ apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: "db" })?.[
+          "spec"
+        ] as { replicas: number }
+      ).replicas,
+    ).toBe(0);
+    expect(result).toMatchObject({
+      message: expect.stringContaining(
+        `the app stays frozen for the rollback (suspended: Kustomization ${NS}/apps; stopped: StatefulSet ${NS}/db (was 1))`,
+      ) as unknown,
+    });
     expect(await lockHolder(api, NS, app.metadata.uid ?? "")).toEqual({
       kind: Kind.RollbackRequest,
       name: "up-1-rollback",
