@@ -4,7 +4,7 @@
 // resolution, so durations are whole seconds.
 import { ConditionReason } from "../src/api/conditions.ts";
 import { between } from "../src/cli/format/duration.ts";
-import { downtimeMs } from "../src/cli/format/history.ts";
+import { downtimeMs, recoveryDowntimeMs } from "../src/cli/format/history.ts";
 import { renderTable } from "../src/cli/format/table.ts";
 import { outcomeOf, requestLabel, type AnyRequest } from "../src/cli/requests.ts";
 
@@ -76,9 +76,7 @@ export function summaryRows(requests: readonly AnyRequest[]): SummaryRow[] {
   return rows.map((row, i) => {
     if (row.downtimeMs !== undefined || !row.rollbackRef) return row;
     const at = rows.findIndex((r) => r.name === row.rollbackRef);
-    const down = sorted[i]?.status?.history?.find((h) => h.name === "ScaleDown");
-    const healthy = sorted[at]?.status?.history?.findLast((h) => h.name === "HealthCheck");
-    const ms = between(down?.startedAt, healthy?.completedAt);
+    const ms = recoveryDowntimeMs(sorted[i]?.status, sorted[at]?.status);
     return ms === undefined ? row : { ...row, downtimeMs: ms, downtimeUntil: at + 1 };
   });
 }

@@ -72,6 +72,15 @@ export const VolumeSnapshots = z.object({
 });
 export type VolumeSnapshots = z.infer<typeof VolumeSnapshots>;
 
+/** Finished requests kept per app, dry runs and real ones counted apart; older ones are deleted. */
+export const RequestHistoryLimits = z.object({
+  /** Finished real requests (upgrades and rollbacks) kept per app. */
+  maxCount: z.number().int().min(1).max(1000).default(10),
+  /** Finished dry runs (plans) kept per app. */
+  maxDryRunCount: z.number().int().min(1).max(1000).default(3),
+});
+export type RequestHistoryLimits = z.infer<typeof RequestHistoryLimits>;
+
 /** A semver range an available update must satisfy; checked by the `semver` package. */
 export const VersionConstraint = z
   .string()
@@ -127,6 +136,7 @@ export const ManagedAppSpec = z.object({
   volumeSnapshots: VolumeSnapshots.prefault({}),
   versionPolicy: VersionPolicy.prefault({}),
   healthCheck: HealthCheck.prefault({}),
+  requestHistory: RequestHistoryLimits.prefault({}),
   autoRollback: z.boolean().default(false),
   git: GitSettings.optional(),
   timeouts: Timeouts.optional(),

@@ -25,7 +25,7 @@ export async function history(
     );
   }
   const now = ctx.now();
-  const entries = requests.map((r) => historyEntry(r, now));
+  const entries = requests.map((r) => historyEntry(r, now, all));
   if (emit(ctx, { app: cmd.app, namespace: ctx.namespace, items: entries })) return ExitCode.Ok;
   if (entries.length === 0) {
     const hidden = all.length - requests.length;

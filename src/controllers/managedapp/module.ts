@@ -46,6 +46,7 @@ import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { readyEvent } from "./ready-event.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "../../helm/release-storage.ts";
 import { appChanged, appRoutes, objectRoutes, routesChanged } from "./routing.ts";
+import { pruneRequests } from "./prune-requests.ts";
 import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
@@ -458,6 +459,28 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     const offered = update?.outcome && newUpdateEvent(previous.availableUpdate, update.outcome);
     if (offered)
       void deps.events.record(regarding, "Normal", offered.reason, "CheckUpdates", offered.message);
+    if (parsed.success) {
+      // Finished requests beyond the app's spec.requestHistory limits (prune-requests.ts).
+      try {
+        const pruned = await pruneRequests(
+          deps.client,
+          { upgrades: requests[0], rollbacks: requests[1] },
+          parsed.data,
+        );
+        if (pruned.length > 0) {
+          const names = pruned.map((r) => `${r.kind} ${r.name}`).join(", ");
+          void deps.events.record(
+            regarding,
+            "Normal",
+            "RequestsPruned",
+            "PruneRequests",
+            `deleted ${pruned.length} finished request(s) beyond spec.requestHistory: ${names}`,
+          );
+        }
+      } catch (err) {
+        return retry(err);
+      }
+    }
     const requeues = [suspension?.requeueAfterMs, versionRequeueMs, update?.requeueAfterMs].filter(
       (ms): ms is number => ms !== undefined,
     );

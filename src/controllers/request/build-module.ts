@@ -3,7 +3,13 @@
 // (own-version tracking, metrics, the crash hook), and the step dependencies (the request's app,
 // its Git repository, its lock identity, its Events' second target). A request kind brings only
 // what differs: its schema, its step table, how a raw request names its app, and its handlers.
-import { API_VERSION, ConditionReason, Kind, type ManagedApp } from "../../api/index.ts";
+import {
+  API_VERSION,
+  ConditionReason,
+  Kind,
+  type ManagedApp,
+  type RequestStatus,
+} from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import type { ControllerModule } from "../../manager.ts";
 import { Controller } from "../../runtime/controller.ts";
@@ -46,6 +52,8 @@ export interface RequestKind<R extends RequestObject<unknown>, N extends StepNam
   readonly handlers: (deps: StepDeps<R>) => Pick<RequestMachine<R, N>, "handlers" | "onDelete">;
   /** Anything else the kind keeps up to date from the informers (the frozen-apps gauge). */
   readonly watch?: (world: World) => void;
+  /** Called once a request of this kind has finished, after its final status is written. */
+  readonly finished?: (world: World) => (request: R, reason: string, status: RequestStatus) => void;
 }
 
 export function buildRequestModule<R extends RequestObject<unknown>, N extends StepName>(
@@ -128,6 +136,7 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
   const versions = new OwnVersions();
   wireWakeups(world, requests, (key) => controller.enqueue(key), versions);
   kind.watch?.(world);
+  const onFinished = kind.finished?.(world);
 
   const runnerDeps = {
     client,
@@ -140,7 +149,15 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
       ? { afterEffect: (step: string) => deps.afterEffect?.(`${kind.kind}/${step}`) }
       : {}),
     onStepEnd: deps.metrics.requestStepEnded,
-    onFinished: deps.metrics.requestFinished,
+    onFinished: (
+      k: string,
+      reason: string,
+      status: RequestStatus,
+      request: RequestObject<unknown>,
+    ) => {
+      deps.metrics.requestFinished(k, reason, status);
+      onFinished?.(request as R, reason, status);
+    },
   };
 
   const gitAccess = {

@@ -90,7 +90,12 @@ export interface RunnerDeps {
    */
   readonly afterEffect?: (step: string) => void;
   readonly onStepEnd?: (kind: string, step: string, reason: string, seconds: number) => void;
-  readonly onFinished?: (kind: string, reason: string, status: RequestStatus) => void;
+  readonly onFinished?: (
+    kind: string,
+    reason: string,
+    status: RequestStatus,
+    request: RequestObject<unknown>,
+  ) => void;
   /** The request as the informer holds it (by `namespace/name`). */
   readonly cached?: (key: string) => KubeObject | undefined;
   /** What this process last read and wrote of each request: most passes need no GET. */
@@ -484,7 +489,7 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
           step.name,
           final.event?.message ?? final.message,
         );
-        deps.onFinished?.(machine.kind, final.reason, status);
+        deps.onFinished?.(machine.kind, final.reason, status, request);
         // The final status is written: only now may the next request take the app.
         if (!request.spec.dryRun) await machine.release?.(ctx);
         if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)

@@ -13,6 +13,7 @@ import type { RequestDeps } from "../request/deps.ts";
 import { ROLLBACK_STEPS } from "../request/step-table.ts";
 import { sharedSteps } from "../request/steps/shared.ts";
 import { watchFrozenApps } from "./frozen-gauge.ts";
+import { observeRecovery } from "./recovery.ts";
 import { compensateStep } from "./steps/compensate.ts";
 import { finishStep } from "./steps/finish.ts";
 import { onDeleteStep } from "./steps/on-delete.ts";
@@ -32,6 +33,7 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     requests: (world) => world.rollbacks,
     appNameOf: rollbackAppName,
     watch: (world) => watchFrozenApps(world, deps.metrics),
+    finished: (world) => observeRecovery(world, deps.metrics),
     handlers: (d) => ({
       handlers: {
         // Admit, Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck.

@@ -192,6 +192,7 @@ describe("valid objects", () => {
       volumeSnapshots: { enabled: false, retentionPolicy: { maxCount: 3 } },
       versionPolicy: { prereleases: false },
       healthCheck: { timeout: "5m" },
+      requestHistory: { maxCount: 10, maxDryRunCount: 3 },
       autoRollback: false,
     });
     const upgrade = await client.get(ref("UpgradeRequest", "minimal-upgraderequest"));

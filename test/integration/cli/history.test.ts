@@ -115,7 +115,8 @@ describe("kubectl cairn history", () => {
       ["NAME", "KIND", "VERSION", "OUTCOME", "DURATION", "DOWNTIME"],
       ["web-plan-c", "upgrade/dry-run", "?→1.3.0", "DryRunSucceeded", "5s", "-"],
       ["web-upgrade-b-rollback-d", "rollback", "1.2.0→1.1.0", "Succeeded", "4m", "3m10s"],
-      ["web-upgrade-b", "upgrade", "1.1.0→1.2.0", "RollbackRequired", "6m40s", "6m30s"],
+      // Its health check failed: down from its ScaleDown until its rollback's health check passed.
+      ["web-upgrade-b", "upgrade", "1.1.0→1.2.0", "RollbackRequired", "6m40s", "13m"],
       ["web-upgrade-a", "upgrade", "1.0.0→1.1.0", "Succeeded", "3m20s", "2m5s"],
     ]);
   });
@@ -142,7 +143,7 @@ describe("kubectl cairn history", () => {
     ).toEqual([
       ["web-plan-c", "succeeded", "DryRunSucceeded", 5, null],
       ["web-upgrade-b-rollback-d", "succeeded", "Succeeded", 240, 190],
-      ["web-upgrade-b", "failed", "RollbackRequired", 400, 390],
+      ["web-upgrade-b", "failed", "RollbackRequired", 400, 790],
       ["web-upgrade-a", "succeeded", "Succeeded", 200, 125],
     ]);
   });

@@ -426,6 +426,7 @@ describe("defaults", () => {
       volumeSnapshots: { enabled: false, retentionPolicy: { maxCount: 3 } },
       versionPolicy: { prereleases: false },
       healthCheck: { timeout: "5m" },
+      requestHistory: { maxCount: 10, maxDryRunCount: 3 },
       autoRollback: false,
     });
   });

@@ -161,6 +161,20 @@ export const INVALID_CASES: readonly InvalidCase[] = [
     field: "spec.volumeSnapshots.retentionPolicy.maxCount",
   },
   {
+    what: "requestHistory.maxCount 0 (the newest real request is always kept)",
+    kind: "ManagedApp",
+    set: "spec.requestHistory.maxCount",
+    value: 0,
+    field: "spec.requestHistory.maxCount",
+  },
+  {
+    what: "requestHistory.maxDryRunCount above 1000",
+    kind: "ManagedApp",
+    set: "spec.requestHistory.maxDryRunCount",
+    value: 1001,
+    field: "spec.requestHistory.maxDryRunCount",
+  },
+  {
     what: "PVC name not a DNS subdomain",
     kind: "ManagedApp",
     set: "spec.volumeSnapshots.pvcs.0.name",

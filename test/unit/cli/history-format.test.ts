@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { downtimeMs, historyEntry, renderHistoryTable } from "../../../src/cli/format/history.ts";
+import {
+  downtimeMs,
+  historyEntry,
+  recoveryDowntimeMs,
+  renderHistoryTable,
+} from "../../../src/cli/format/history.ts";
+import { recoveryDowntimeSeconds } from "../../../src/metrics.ts";
 import { complete, plan, rollback, upgrade } from "./fixtures.ts";
 
 const NOW = new Date("2026-01-01T12:00:00Z");
@@ -22,6 +28,17 @@ describe("downtimeMs", () => {
         ],
       }),
     ).toBe(125_000);
+  });
+
+  it("is unknown while no HealthCheck has succeeded: a failed one left the app down", () => {
+    expect(
+      downtimeMs({
+        history: [
+          step("ScaleDown", "2026-01-01T10:00:01Z", "2026-01-01T10:00:10Z"),
+          step("HealthCheck", "2026-01-01T10:01:00Z", "2026-01-01T10:06:00Z", "DeadlineExceeded"),
+        ],
+      }),
+    ).toBeUndefined();
   });
 
   it("is unknown when the app never came back", () => {
@@ -58,7 +75,61 @@ describe("historyEntry", () => {
       completedAt: "2026-01-01T10:03:20Z",
       durationSeconds: 200,
       downtimeSeconds: 185,
+      recoveredBy: null,
     });
+  });
+
+  it("gives a failed upgrade the downtime until the health check of the rollback that undid it", () => {
+    const failed = upgrade("web-upgrade-4", {
+      status: {
+        plan: plan(),
+        startedAt: "2026-01-01T10:00:00Z",
+        completedAt: "2026-01-01T10:08:00Z",
+        conditions: [complete("False", "RollbackTriggered", "unhealthy")],
+        rollbackRef: { name: "web-upgrade-4-rollback" },
+        history: [
+          step("ScaleDown", "2026-01-01T10:00:05Z", "2026-01-01T10:00:10Z"),
+          step("HealthCheck", "2026-01-01T10:02:00Z", "2026-01-01T10:07:00Z", "Unhealthy"),
+        ],
+      },
+    });
+    const rolledBack = (name: string, reason: string, over: Record<string, unknown> = {}) =>
+      rollback(name, {
+        upgrade: "web-upgrade-4",
+        ...over,
+        status: {
+          startedAt: "2026-01-01T10:08:00Z",
+          completedAt: "2026-01-01T10:12:00Z",
+          conditions: [complete(reason === "Succeeded" ? "True" : "False", reason)],
+          history: [
+            step("ScaleDown", "2026-01-01T10:08:05Z", "2026-01-01T10:08:06Z", "NotNeeded"),
+            step("HealthCheck", "2026-01-01T10:10:00Z", "2026-01-01T10:11:05Z"),
+          ],
+        },
+      });
+    const good = rolledBack("web-upgrade-4-rollback", "Succeeded");
+    // 10:00:05 → 10:11:05
+    expect(historyEntry(failed, NOW, [failed, good])).toMatchObject({
+      downtimeSeconds: 660,
+      recoveredBy: "web-upgrade-4-rollback",
+    });
+    // Without its rollback (or with one that failed, or a dry run) the app may still be down.
+    const none = { downtimeSeconds: null, recoveredBy: null };
+    expect(historyEntry(failed, NOW)).toMatchObject(none);
+    expect(
+      historyEntry(failed, NOW, [rolledBack("web-upgrade-4-rollback", "RestoreIncomplete")]),
+    ).toMatchObject(none);
+    expect(
+      historyEntry(failed, NOW, [
+        rolledBack("web-upgrade-4-plan", "Succeeded", { spec: { dryRun: true } }),
+      ]),
+    ).toMatchObject(none);
+    // The plugin's figure is the controller's metric.
+    expect((recoveryDowntimeMs(failed.status, good.status) ?? 0) / 1000).toBe(
+      recoveryDowntimeSeconds(failed.status ?? {}, good.status ?? {}),
+    );
+    const text = renderHistoryTable([historyEntry(failed, NOW, [good])], { noHeaders: true });
+    expect(text).toBe("web-upgrade-4   upgrade   1.0.0→2.0.0   RollbackTriggered   8m   11m\n");
   });
 
   it("shows the target of an unplanned upgrade and the time so far of a running one", () => {

@@ -273,8 +273,11 @@ describe("deploy/ RBAC", () => {
     expect(grants(rules("ClusterRole", "cairn-controller")).sort()).toEqual(
       [
         ...["get", "list", "watch", "patch", "update"].map((v) => `cairn.dev/managedapps ${v}`),
-        ...["get", "list", "watch", "patch", "update"].map((v) => `cairn.dev/upgraderequests ${v}`),
-        ...["get", "list", "watch", "create", "patch", "update"].map(
+        // delete: finished requests beyond a ManagedApp's spec.requestHistory are pruned.
+        ...["get", "list", "watch", "patch", "update", "delete"].map(
+          (v) => `cairn.dev/upgraderequests ${v}`,
+        ),
+        ...["get", "list", "watch", "create", "patch", "update", "delete"].map(
           (v) => `cairn.dev/rollbackrequests ${v}`,
         ),
         ...["managedapps", "upgraderequests", "rollbackrequests"].flatMap((r) => [
