@@ -575,8 +575,8 @@ describe.concurrent("UpgradeRequest failures", () => {
   it("8. two requests for one app run one after the other, the second planned after the first", async () => {
     const app = await demoApp({ prefix: "fail-two" });
     const ns = app.namespace;
-    // The first waits a little at Snapshot, so the second is seen waiting for it.
-    await annotatePvc(ns, "data-demo-db-0", { [ANN_FAULT_SNAPSHOT_DELAY]: "15" });
+    // The first waits a while at Snapshot, so the second (and a dry run) are seen beside it.
+    await annotatePvc(ns, "data-demo-db-0", { [ANN_FAULT_SNAPSHOT_DELAY]: "30" });
     await request(ns, "first", { targetVersion: { chart: "1.1.0" } });
     await eventually("first to hold the app", async () => {
       alive();
@@ -601,7 +601,18 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(condition(waiting, "Planned")).toBeUndefined();
     expect(statusOf<RequestStatus>(waiting).plan).toBeUndefined();
     expect(statusOf<RequestStatus>(waiting).phase).toBe("Pending");
+    // A dry run takes no lock: it plans at once, while the first still holds the app.
+    await request(ns, "peek", { targetVersion: { chart: "1.0.0" }, dryRun: true });
+    const peek = await finished(ns, "peek", 60_000);
+    expect(complete(peek)?.reason, complete(peek)?.message).toMatch(/^DryRun(Succeeded|Failed)$/);
+    expect(statusOf<RequestStatus>(peek).history).toMatchObject([
+      { name: "Admit", reason: "NotNeeded" },
+      { name: "Plan" },
+    ]);
     expect(complete(await admin.get(requestRef(ns, "first")))).toBeUndefined();
+    expect((await lease(ns, app.uid))?.metadata.annotations?.["cairn.dev/holder-name"]).toBe(
+      "first",
+    );
     const one = await finished(ns, "first");
     const two = await finished(ns, "second");
     expect(complete(one)?.reason, complete(one)?.message).toBe("Succeeded");

@@ -34,12 +34,14 @@ export function admitStep<R extends RequestObject<unknown>>(
         message: "a dry run changes nothing, so it takes no lock",
       };
     const app = deps.appOf(ctx);
-    if (!app)
+    if (!app) {
+      const name = deps.appNameOf(ctx.request);
       return {
         kind: "succeeded",
         reason: ConditionReason.NotNeeded,
-        message: `ManagedApp ${deps.appNameOf(ctx.request) ?? "?"} not found: no lock to take`,
+        message: `${name === undefined ? "nothing names a ManagedApp" : `ManagedApp ${name} not found`}: no lock to take`,
       };
+    }
     const held = await gate?.(ctx, app);
     if (held) return held;
     const result = await acquireLock(

@@ -157,6 +157,17 @@ describe("Admit", () => {
       reason: ConditionReason.AppNotFound,
     });
   });
+
+  it("says so when nothing names an app (a rollback of an upgrade that does not exist)", async () => {
+    const api = new FakeObjectApi();
+    seedApp(api);
+    const rb = seedRollback(api, "of-nothing", "no-such-upgrade");
+    expect(await rollbackAdmitStep(testStepDeps<RollbackRequest>(api))(stepContext(rb))).toEqual({
+      kind: "succeeded",
+      reason: ConditionReason.NotNeeded,
+      message: "nothing names a ManagedApp: no lock to take",
+    });
+  });
 });
 
 describe("Plan under the lock", () => {
