@@ -7,8 +7,8 @@ export const ConditionType = {
   /** ManagedApp: the app's references resolve and its discovery summary is current. */
   Ready: "Ready",
   // Request steps, in the order the phase machine walks them (docs/architecture.md).
-  Planned: "Planned",
   Admitted: "Admitted",
+  Planned: "Planned",
   Suspended: "Suspended",
   WorkloadsStopped: "WorkloadsStopped",
   /** Upgrade only. */

@@ -246,8 +246,8 @@ describe("RollbackRequest", () => {
     expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
     const s = statusOf<RequestStatus>(r);
     expect(s.history?.map((h) => h.name)).toEqual([
-      "Plan",
       "Admit",
+      "Plan",
       "Suspend",
       "ScaleDown",
       "RestoreVolumes",
@@ -530,8 +530,8 @@ describe("RollbackRequest", () => {
     })();
     const before = await pvcUids(app);
     const steps = [
-      "Plan",
       "Admit",
+      "Plan",
       "Suspend",
       "ScaleDown",
       "RestoreVolumes",

@@ -16,6 +16,8 @@ const run = promisify(execFile);
 const API = "cairn.dev/v1alpha1";
 const STEPS_WITH_EFFECTS = [
   "Admit",
+  // Plan puts the app label on the request and takes the lock again (a no-op under Admit's).
+  "Plan",
   "Suspend",
   "ScaleDown",
   "Snapshot",

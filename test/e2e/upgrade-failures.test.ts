@@ -37,7 +37,7 @@ const HOLD = "example.com/hold";
 interface RequestStatus {
   phase: string;
   step: { name: string };
-  plan: { git: { from: string; to: string } };
+  plan: { git: { from: string; to: string; baseCommit?: string } };
   preflight: { name: string; passed: boolean; message: string }[];
   commit: { sha: string; adopted: boolean };
   history: { name: string; reason: string; completedAt: string }[];
@@ -306,8 +306,8 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(complete(r)?.message).toContain("1.0 → 2.0");
     const s = statusOf<RequestStatus>(r);
     expect(s.history?.map((h) => h.name)).toEqual([
-      "Plan",
       "Admit",
+      "Plan",
       "Suspend",
       "ScaleDown",
       "Snapshot",
@@ -403,7 +403,9 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(complete(r)?.message).toContain(`Kustomization ${ns}/parent`);
     const target = statusOf<RequestStatus>(r).preflight?.find((c) => c.name === "SuspendTarget");
     expect(target?.passed).toBe(false);
-    expect(statusOf<RequestStatus>(r).history?.map((h) => h.name)).toEqual(["Plan"]);
+    expect(statusOf<RequestStatus>(r).history?.map((h) => h.name)).toEqual(["Admit", "Plan"]);
+    // The lock Admit took is let go with the failed plan.
+    expect(await lease(ns, app.uid)).toBeUndefined();
     await expectFluxResumed(ns);
     expect(await suspendOf(ns, "Kustomization", "parent")).toBe(false);
     await expectDemoReplicas(ns);
@@ -585,8 +587,8 @@ describe.concurrent("UpgradeRequest failures", () => {
   it("8. two requests for one app run one after the other, the second planned after the first", async () => {
     const app = await demoApp({ prefix: "fail-two" });
     const ns = app.namespace;
-    // The first waits a little at Snapshot, so the second is seen waiting for it.
-    await annotatePvc(ns, "data-demo-db-0", { [ANN_FAULT_SNAPSHOT_DELAY]: "15" });
+    // The first waits a while at Snapshot, so the second (and a dry run) are seen beside it.
+    await annotatePvc(ns, "data-demo-db-0", { [ANN_FAULT_SNAPSHOT_DELAY]: "30" });
     await request(ns, "first", { targetVersion: { chart: "1.1.0" } });
     await eventually("first to hold the app", async () => {
       alive();
@@ -601,12 +603,28 @@ describe.concurrent("UpgradeRequest failures", () => {
       const c = complete(r);
       if (c && c.status !== "Unknown")
         throw new Error(`second finished: ${c.reason ?? ""}: ${c.message ?? ""}`);
-      const planned = condition(r, "Planned");
-      return planned?.reason === "Waiting" ? planned : undefined;
+      return condition(r, "Admitted")?.reason === "Waiting" ? r : undefined;
     });
-    expect(waiting.status).toBe("False");
-    expect(waiting.message).toContain("waiting for UpgradeRequest first, which holds the app");
+    expect(condition(waiting, "Admitted")?.status).toBe("False");
+    expect(condition(waiting, "Admitted")?.message).toContain(
+      "waiting for UpgradeRequest first, which holds the app",
+    );
+    // It waits for the app before it plans: no plan made beside the first.
+    expect(condition(waiting, "Planned")).toBeUndefined();
+    expect(statusOf<RequestStatus>(waiting).plan).toBeUndefined();
+    expect(statusOf<RequestStatus>(waiting).phase).toBe("Pending");
+    // A dry run takes no lock: it plans at once, while the first still holds the app.
+    await request(ns, "peek", { targetVersion: { chart: "1.0.0" }, dryRun: true });
+    const peek = await finished(ns, "peek", 60_000);
+    expect(complete(peek)?.reason, complete(peek)?.message).toMatch(/^DryRun(Succeeded|Failed)$/);
+    expect(statusOf<RequestStatus>(peek).history).toMatchObject([
+      { name: "Admit", reason: "NotNeeded" },
+      { name: "Plan" },
+    ]);
     expect(complete(await admin.get(requestRef(ns, "first")))).toBeUndefined();
+    expect((await lease(ns, app.uid))?.metadata.annotations?.["cairn.dev/holder-name"]).toBe(
+      "first",
+    );
     const one = await finished(ns, "first");
     const two = await finished(ns, "second");
     expect(complete(one)?.reason, complete(one)?.message).toBe("Succeeded");
@@ -614,16 +632,119 @@ describe.concurrent("UpgradeRequest failures", () => {
     const s1 = statusOf<RequestStatus>(one);
     const s2 = statusOf<RequestStatus>(two);
     expect(s1.plan?.git).toMatchObject({ from: "1.0.0", to: "1.1.0" });
-    expect(s2.plan?.git).toMatchObject({ from: "1.1.0", to: "1.0.0" });
+    // Planned on what the first left: its version and its commit as the Git head.
+    expect(s2.plan?.git).toMatchObject({ from: "1.1.0", to: "1.0.0", baseCommit: s1.commit?.sha });
     const at = (s: Partial<RequestStatus>, step: string) =>
       Date.parse(s.history?.find((h) => h.name === step)?.completedAt ?? "");
-    // The second planned and took the app only after the first had finished.
-    expect(at(s2, "Plan")).toBeGreaterThanOrEqual(Date.parse(s1.completedAt ?? ""));
+    // The second took the app and planned only after the first had finished.
     expect(at(s2, "Admit")).toBeGreaterThanOrEqual(Date.parse(s1.completedAt ?? ""));
+    expect(at(s2, "Plan")).toBeGreaterThanOrEqual(at(s2, "Admit"));
     expect(Date.parse(s2.completedAt ?? "")).toBeGreaterThan(Date.parse(s1.completedAt ?? ""));
     expect(s1.commit?.adopted).toBe(false);
     expect(s2.commit?.adopted).toBe(false);
     await expectGitAt(app.repo, s2.commit?.sha ?? "");
+    expect(await chartVersionInGit(git(), app.repo)).toBe("1.0.0");
+    await expectFluxResumed(ns);
+    await expectDemoReplicas(ns);
+    expect(await lease(ns, app.uid)).toBeUndefined();
+  });
+
+  /** The two requests of a race, the one that got the app first, then the other. */
+  function inOrderOfAdmission(a: KubeObject, b: KubeObject): [KubeObject, KubeObject] {
+    const admitted = (r: KubeObject) =>
+      Date.parse(
+        statusOf<RequestStatus>(r).history?.find((h) => h.name === "Admit")?.completedAt ?? "",
+      );
+    return admitted(a) <= admitted(b) ? [a, b] : [b, a];
+  }
+
+  /** What a request that ended at Plan must have left: nothing of its own anywhere. */
+  async function expectNoSideEffects(ns: string, r: KubeObject, after: KubeObject): Promise<void> {
+    const s = statusOf<RequestStatus>(r);
+    expect(s.history?.map((h) => h.name)).toEqual(["Admit", "Plan"]);
+    expect(s.commit).toBeUndefined();
+    // It took the app only once the other request had finished.
+    const admittedAt = Date.parse(s.history?.[0]?.completedAt ?? "");
+    expect(admittedAt).toBeGreaterThanOrEqual(
+      Date.parse(statusOf<RequestStatus>(after).completedAt ?? ""),
+    );
+    const snapshots = await admin.list("snapshot.storage.k8s.io/v1", "VolumeSnapshot", {
+      namespace: ns,
+      labelSelector: `cairn.dev/request-uid=${r.metadata.uid ?? ""}`,
+    });
+    expect(snapshots.items).toEqual([]);
+  }
+
+  it("8b. two requests for the same target created at once: the second fails its plan (already current), before any side effect", async () => {
+    const app = await demoApp({ prefix: "fail-same" });
+    const ns = app.namespace;
+    await Promise.all([
+      request(ns, "same-a", { targetVersion: { chart: "1.1.0" } }),
+      request(ns, "same-b", { targetVersion: { chart: "1.1.0" } }),
+    ]);
+    const [first, second] = inOrderOfAdmission(
+      await finished(ns, "same-a"),
+      await finished(ns, "same-b"),
+    );
+    expect(complete(first)?.reason, complete(first)?.message).toBe("Succeeded");
+    const s1 = statusOf<RequestStatus>(first);
+    expect(s1.plan?.git).toMatchObject({ from: "1.0.0", to: "1.1.0", baseCommit: app.head });
+    expect(s1.commit?.adopted).toBe(false);
+    // Not a stale plan that "succeeds" by adopting the first one's commit: a plan made on 1.1.0.
+    expect(complete(second)?.reason, complete(second)?.message).toBe("PlanFailed");
+    expect(complete(second)?.message).toContain("the target 1.1.0 equals the current version");
+    await expectNoSideEffects(ns, second, first);
+    await expectGitAt(app.repo, s1.commit?.sha ?? "");
+    expect(await chartVersionInGit(git(), app.repo)).toBe("1.1.0");
+    await expectFluxResumed(ns);
+    await expectDemoReplicas(ns);
+    expect(await lease(ns, app.uid)).toBeUndefined();
+  });
+
+  it("8c. an upgrade and a rollback of the last upgrade created at once: the one admitted second plans on what the first left", async () => {
+    const app = await demoApp({ prefix: "fail-race-rb" });
+    const ns = app.namespace;
+    await request(ns, "to-110", { targetVersion: { chart: "1.1.0" } });
+    const up = await finished(ns, "to-110");
+    expect(complete(up)?.reason, complete(up)?.message).toBe("Succeeded");
+    const upCommit = statusOf<RequestStatus>(up).commit?.sha ?? "";
+    await Promise.all([
+      request(ns, "down", { targetVersion: { chart: "1.0.0" }, allowDowngrade: true }),
+      admin.create({
+        apiVersion: API,
+        kind: "RollbackRequest",
+        metadata: { name: "undo", namespace: ns, labels: { ...controller.labels } },
+        spec: { upgradeRequestRef: { name: "to-110" } },
+      }),
+    ]);
+    const rollback = await eventually(
+      `RollbackRequest ${ns}/undo to finish`,
+      async () => {
+        alive();
+        const r = await admin.get(ref(ns, API, "RollbackRequest", "undo"));
+        const c = complete(r);
+        return c && c.status !== "Unknown" ? r : undefined;
+      },
+      300_000,
+    );
+    const down = await finished(ns, "down", 300_000);
+    const [first, second] = inOrderOfAdmission(down, rollback);
+    expect(complete(first)?.reason, complete(first)?.message).toBe("Succeeded");
+    if (first === rollback) {
+      // The rollback reverted to 1.0.0: the upgrade, planned after it, has nothing to do.
+      expect(complete(second)?.reason, complete(second)?.message).toBe("PlanFailed");
+      expect(complete(second)?.message).toContain("the target 1.0.0 equals the current version");
+    } else {
+      // The upgrade went 1.1.0 → 1.0.0 from the upgrade's commit; the rollback, planned after
+      // it, refuses to undo an upgrade that is no longer the app's latest.
+      expect(statusOf<RequestStatus>(down).plan?.git).toMatchObject({
+        from: "1.1.0",
+        to: "1.0.0",
+        baseCommit: upCommit,
+      });
+      expect(complete(second)?.reason, complete(second)?.message).toBe("LaterUpgrade");
+    }
+    await expectNoSideEffects(ns, second, first);
     expect(await chartVersionInGit(git(), app.repo)).toBe("1.0.0");
     await expectFluxResumed(ns);
     await expectDemoReplicas(ns);

@@ -188,8 +188,8 @@ describe("UpgradeRequest", () => {
     expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
     const s = statusOf<RequestStatus>(r);
     expect(s.history?.map((h) => h.name)).toEqual([
-      "Plan",
       "Admit",
+      "Plan",
       "Suspend",
       "ScaleDown",
       "Snapshot",

@@ -22,9 +22,10 @@ export const DEFAULT_TIMEOUTS_MS = {
 } as const;
 
 /**
- * Admit and Finish have no deadline of their own: they wait on nothing but the API. Plan waits
- * for the app's Flux objects to settle (a routine reconcile in flight) for as long as Flux may
- * take to apply; its waits on another request restart it (that request has deadlines of its own).
+ * Admit and Finish have no deadline of their own: Admit waits for the request that holds the app
+ * (which has deadlines of its own), Finish on nothing but the API. Plan waits for the app's Flux
+ * objects to settle (a routine reconcile in flight) for as long as Flux may take to apply; its
+ * waits on another request (a rollback's upgrade writing its end) restart it.
  */
 const TIMEOUT_OF_STEP: Partial<Record<StepName, keyof typeof DEFAULT_TIMEOUTS_MS>> = {
   Plan: "fluxApply",

@@ -5,8 +5,8 @@ import { ConditionType } from "../../api/index.ts";
 import { getCondition, isTrue, type Conditions } from "../../runtime/conditions.ts";
 
 export type UpgradeStepName =
-  | "Plan"
   | "Admit"
+  | "Plan"
   | "Suspend"
   | "ScaleDown"
   | "Snapshot"
@@ -18,8 +18,8 @@ export type UpgradeStepName =
   | "Finish";
 
 export type RollbackStepName =
-  | "Plan"
   | "Admit"
+  | "Plan"
   | "Suspend"
   | "ScaleDown"
   | "RestoreVolumes"
@@ -38,9 +38,12 @@ export interface StepDef<N extends StepName = StepName> {
   readonly condition: ConditionType;
 }
 
+// Admit comes first: a real request plans only while it holds its app (admit.ts), so no other
+// request can move the app (Git, Flux, workloads) between its plan and its first side effect. A
+// dry run passes Admit without taking the lock and plans at once.
 export const UPGRADE_STEPS: readonly StepDef<UpgradeStepName>[] = [
-  { name: "Plan", condition: ConditionType.Planned },
   { name: "Admit", condition: ConditionType.Admitted },
+  { name: "Plan", condition: ConditionType.Planned },
   { name: "Suspend", condition: ConditionType.Suspended },
   { name: "ScaleDown", condition: ConditionType.WorkloadsStopped },
   { name: "Snapshot", condition: ConditionType.SnapshotsReady },
@@ -53,8 +56,8 @@ export const UPGRADE_STEPS: readonly StepDef<UpgradeStepName>[] = [
 ];
 
 export const ROLLBACK_STEPS: readonly StepDef<RollbackStepName>[] = [
-  { name: "Plan", condition: ConditionType.Planned },
   { name: "Admit", condition: ConditionType.Admitted },
+  { name: "Plan", condition: ConditionType.Planned },
   { name: "Suspend", condition: ConditionType.Suspended },
   { name: "ScaleDown", condition: ConditionType.WorkloadsStopped },
   { name: "RestoreVolumes", condition: ConditionType.VolumesRestored },

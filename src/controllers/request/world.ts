@@ -140,10 +140,12 @@ const REQUEST_KINDS = [Kind.UpgradeRequest, Kind.RollbackRequest] as const;
  * progress.
  */
 const WAITS_ON: Readonly<Partial<Record<StepName | "Compensate", readonly string[]>>> = {
-  // The app's lock, or (a rollback) the upgrade to undo: both end when another request moves;
-  // and the app's Flux objects settling after a routine reconcile.
-  Plan: [...REQUEST_KINDS, ...FLUX_KINDS],
+  // Admit: the app's lock, or (a rollback) the end of the upgrade to undo; Plan: an upgrade's
+  // last write after it handed its rollback the app, or the lock when Admit found no app. All
+  // end when another request moves. Plan also waits for the app's Flux objects to settle after
+  // a routine reconcile.
   Admit: REQUEST_KINDS,
+  Plan: [...REQUEST_KINDS, ...FLUX_KINDS],
   ScaleDown: ["Pod", "Deployment", "StatefulSet"],
   Snapshot: ["VolumeSnapshot"],
   RestoreVolumes: ["PersistentVolumeClaim", "Pod", "VolumeSnapshot"],

@@ -1,11 +1,11 @@
-// The RollbackRequest controller: undo one UpgradeRequest, data included. Plan (validate the
-// upgrade, pin the PVCs, snapshots, workloads and the Git change in status), take the app's
-// lock, suspend Flux, stop the workloads, restore each PVC from the upgrade's snapshot (delete,
-// wait until gone, recreate under the same name from the snapshot), revert the upgrade's commit,
-// resume Flux, wait until it applied the revert, scale back, check health, finish; or
-// compensate. One idempotent handler per step (steps/, and the shared ones in request/steps/),
-// run by the shared phase-machine shell with the wiring of request/build-module.ts. When a
-// failure leaves Flux suspended on purpose: frozen-state.ts.
+// The RollbackRequest controller: undo one UpgradeRequest, data included. Take the app's lock
+// once the upgrade has ended, plan (validate the upgrade, pin the PVCs, snapshots, workloads and
+// the Git change in status), suspend Flux, stop the workloads, restore each PVC from the
+// upgrade's snapshot (delete, wait until gone, recreate under the same name from the snapshot),
+// revert the upgrade's commit, resume Flux, wait until it applied the revert, scale back, check
+// health, finish; or compensate. One idempotent handler per step (steps/, and the shared ones in
+// request/steps/), run by the shared phase-machine shell with the wiring of
+// request/build-module.ts. When a failure leaves Flux suspended on purpose: frozen-state.ts.
 import { Kind, RollbackRequest } from "../../api/index.ts";
 import type { ControllerModule } from "../../manager.ts";
 import { buildRequestModule } from "../request/build-module.ts";
@@ -14,6 +14,7 @@ import { ROLLBACK_STEPS } from "../request/step-table.ts";
 import { sharedSteps } from "../request/steps/shared.ts";
 import { watchFrozenApps } from "./frozen-gauge.ts";
 import { observeRecovery } from "./recovery.ts";
+import { rollbackAdmitStep } from "./steps/admit.ts";
 import { compensateStep } from "./steps/compensate.ts";
 import { finishStep } from "./steps/finish.ts";
 import { onDeleteStep } from "./steps/on-delete.ts";
@@ -36,8 +37,10 @@ export function buildRollbackModule(deps: RequestDeps): ControllerModule {
     finished: (world) => observeRecovery(world, deps.metrics),
     handlers: (d) => ({
       handlers: {
-        // Admit, Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck.
+        // Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck; Admit waits for the
+        // upgrade to end first.
         ...sharedSteps(d),
+        Admit: rollbackAdmitStep(d),
         Plan: planStep(d),
         RestoreVolumes: restoreVolumesStep(d),
         Revert: revertStep(d),

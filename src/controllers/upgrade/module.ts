@@ -1,4 +1,4 @@
-// The UpgradeRequest controller: plan, take the app's lock, suspend Flux, stop the workloads
+// The UpgradeRequest controller: take the app's lock, plan, suspend Flux, stop the workloads
 // that mount the app's single-writer PVCs, snapshot them, commit the version bump, resume Flux,
 // wait until Flux applied the commit, scale back, check health, finish; or compensate. One
 // idempotent handler per step (steps/, and the shared ones in request/steps/), run by the shared

@@ -5,7 +5,7 @@
 // commit can be reverted). A rollback that ended RestoreIncomplete left the app frozen: its
 // suspensions and recorded replicas are taken over. Idempotent: it only reads (apart from the app
 // label it puts on the request), and the plan is written with the step's success. A real request
-// waits while another request holds the app.
+// plans only while it holds the app (plan-lock.ts).
 import {
   API_VERSION,
   ConditionReason,
@@ -35,7 +35,7 @@ import { predecessorOf, suspensionHolder } from "../../request/suspension.ts";
 import { openRepo } from "../../request/git-access.ts";
 import { trailerOf } from "../../request/git-change.ts";
 import { planOutcome } from "../../request/plan-outcome.ts";
-import { waitWhileHeld } from "../../request/plan-wait.ts";
+import { holdAppToPlan } from "../../request/plan-lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
@@ -206,12 +206,7 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         message: `ManagedApp ${namespace}/${app} of UpgradeRequest ${name} not found`,
       });
     if (!dry) {
-      const held = await waitWhileHeld(
-        client,
-        namespace,
-        managedApp.metadata.uid ?? "",
-        ctx.request.metadata.uid,
-      );
+      const held = await holdAppToPlan(client, managedApp, deps.me(ctx), ctx.now());
       if (held) return held;
     }
 

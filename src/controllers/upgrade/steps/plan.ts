@@ -4,8 +4,8 @@
 // push), the PVCs to snapshot and every workload that mounts them. Discovery runs once:
 // inventory → workloads → PVCs → workloads mounting them. Idempotent: it only reads (apart from
 // the app label it puts on the request), and a plan is written with the step's success. A dry
-// run ends here. A real request waits while another request holds the app, since that one is
-// changing what a plan reads.
+// run ends here. A real request plans only while it holds the app (Admit took the lock before:
+// plan-lock.ts), so no other request changes what the plan read before this one acts on it.
 import {
   API_VERSION,
   ConditionReason,
@@ -30,7 +30,7 @@ import { ReleaseStorage } from "../../../helm/release-storage.ts";
 import { openRepo, type OpenedRepo } from "../../request/git-access.ts";
 import { holderIsLive } from "../../request/lock.ts";
 import { planOutcome } from "../../request/plan-outcome.ts";
-import { waitWhileHeld } from "../../request/plan-wait.ts";
+import { holdAppToPlan } from "../../request/plan-lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
@@ -43,7 +43,7 @@ import { chooseSnapshotClass } from "../snapshot-class.ts";
 
 export type PlanDeps = Pick<
   StepDeps<UpgradeRequest>,
-  "client" | "world" | "config" | "gitAccess" | "appOf"
+  "client" | "world" | "config" | "gitAccess" | "appOf" | "me"
 >;
 
 export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
@@ -73,12 +73,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
     if (!dry) {
-      const held = await waitWhileHeld(
-        client,
-        namespaceOf(ctx),
-        app.metadata.uid ?? "",
-        ctx.request.metadata.uid,
-      );
+      const held = await holdAppToPlan(client, app, deps.me(ctx), ctx.now());
       if (held) return held;
     }
     const refs = refsOf(app);

@@ -86,7 +86,8 @@ describe("a status the API refuses", () => {
     const key = { namespace: "shop", name: "up" };
     const signal = new AbortController().signal;
 
-    await runRequest(machine, deps, key, signal);
+    await runRequest(machine, deps, key, signal); // Admit
+    await runRequest(machine, deps, key, signal); // Plan, whose write is refused
     let status = (api.peek(REF)?.["status"] ?? {}) as RequestStatus;
     const aborting = status.conditions?.find((c) => c.type === "Aborting");
     expect(aborting).toMatchObject({ status: "True", reason: "StatusRejected" });
@@ -95,7 +96,7 @@ describe("a status the API refuses", () => {
 
     await runRequest(machine, deps, key, signal);
     status = api.peek(REF)?.["status"] ?? {};
-    expect(ran).toEqual(["Plan", "Compensate"]);
+    expect(ran).toEqual(["Admit", "Plan", "Compensate"]);
     expect(status.conditions?.find((c) => c.type === "Complete")).toMatchObject({
       status: "False",
       reason: "StatusRejected",

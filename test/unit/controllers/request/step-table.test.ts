@@ -28,8 +28,8 @@ const allTrue = (types: readonly string[]) =>
 // The tables are written out literally, not derived from UPGRADE_STEPS / ROLLBACK_STEPS, so a
 // reordered or renamed step in the source shows up here.
 const UPGRADE_ORDER = [
-  ["Plan", "Planned"],
   ["Admit", "Admitted"],
+  ["Plan", "Planned"],
   ["Suspend", "Suspended"],
   ["ScaleDown", "WorkloadsStopped"],
   ["Snapshot", "SnapshotsReady"],
@@ -42,8 +42,8 @@ const UPGRADE_ORDER = [
 ] as const;
 
 const ROLLBACK_ORDER = [
-  ["Plan", "Planned"],
   ["Admit", "Admitted"],
+  ["Plan", "Planned"],
   ["Suspend", "Suspended"],
   ["ScaleDown", "WorkloadsStopped"],
   ["RestoreVolumes", "VolumesRestored"],
@@ -69,9 +69,17 @@ describe("step tables", () => {
 describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
   const types = order.map(([, c]) => c);
 
-  it("starts with Plan when there are no conditions", () => {
-    expect(nextStep(steps, [])).toEqual({ name: "Plan", condition: "Planned" });
-    expect(nextStep(steps, undefined)).toEqual({ name: "Plan", condition: "Planned" });
+  // A real request plans only under the app's lock: Admit comes first.
+  it("starts with Admit when there are no conditions", () => {
+    expect(nextStep(steps, [])).toEqual({ name: "Admit", condition: "Admitted" });
+    expect(nextStep(steps, undefined)).toEqual({ name: "Admit", condition: "Admitted" });
+  });
+
+  it("plans once admitted", () => {
+    expect(nextStep(steps, conds({ Admitted: "True" }))).toEqual({
+      name: "Plan",
+      condition: "Planned",
+    });
   });
 
   // Each prefix of True conditions → the step right after it.
@@ -96,8 +104,8 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
 
   it("treats an Unknown step condition as not done", () => {
     expect(
-      nextStep(steps, conds({ Planned: "True", Admitted: "Unknown", Suspended: "True" })),
-    ).toEqual({ name: "Admit", condition: "Admitted" });
+      nextStep(steps, conds({ Admitted: "True", Planned: "Unknown", Suspended: "True" })),
+    ).toEqual({ name: "Plan", condition: "Planned" });
   });
 
   it("does not depend on the order of the conditions in the list", () => {
@@ -121,13 +129,13 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
   });
 
   it("ignores Aborting when it is False or Unknown", () => {
-    expect(nextStep(steps, conds({ Planned: "True", Aborting: "False" }))).toEqual({
-      name: "Admit",
-      condition: "Admitted",
+    expect(nextStep(steps, conds({ Admitted: "True", Aborting: "False" }))).toEqual({
+      name: "Plan",
+      condition: "Planned",
     });
-    expect(nextStep(steps, conds({ Planned: "True", Aborting: "Unknown" }))).toEqual({
-      name: "Admit",
-      condition: "Admitted",
+    expect(nextStep(steps, conds({ Admitted: "True", Aborting: "Unknown" }))).toEqual({
+      name: "Plan",
+      condition: "Planned",
     });
   });
 
@@ -255,9 +263,9 @@ describe("phaseOf", () => {
     expect(phaseOf(steps, conds(allTrue(done)))).toBe("Finishing");
   });
 
-  it("is Planning with no conditions at all", () => {
-    expect(phaseOf(UPGRADE_STEPS, undefined)).toBe("Planning");
-    expect(phaseOf(ROLLBACK_STEPS, [])).toBe("Planning");
+  it("is Pending (waiting for the app's lock) with no conditions at all", () => {
+    expect(phaseOf(UPGRADE_STEPS, undefined)).toBe("Pending");
+    expect(phaseOf(ROLLBACK_STEPS, [])).toBe("Pending");
   });
 
   it("is Compensating while Aborting is True and Complete is not set", () => {
