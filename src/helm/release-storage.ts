@@ -3,10 +3,14 @@
 // app's objects; with one they still tell a stuck (pending-*) or undecodable revision.
 //
 // Cairn may list Secrets but not watch them (an informer would hold every Secret of the cluster in
-// memory), so nothing announces a changed Secret. The HelmRelease does: helm-controller rewrites
-// its status after every Helm action, so its resourceVersion moving is the signal to list again.
-// Between such changes the last answer is reused, and decoded releases are cached by the Secret's
-// resourceVersion (ReleaseCache), so an unchanged Secret is never decoded twice.
+// memory), so nothing announces a changed Secret. The HelmRelease does: helm-controller records
+// every Helm action it starts or ends in the HelmRelease's status (lastAttempted*, history,
+// failure counts), so a change of those (storageFingerprint) is the signal to list again. A
+// routine reconcile that changes nothing but conditions does not list: at rest that was most of
+// Cairn's API requests (bench/flux-at-rest.ts). What no HelmRelease change announces (a person
+// running the helm CLI) is found when the answer is older than maxAgeMs, and Plan always reads
+// the storage afresh. Decoded releases are cached by the Secret's resourceVersion
+// (ReleaseCache), so an unchanged Secret is never decoded twice.
 import type { KubeObject, ListOptions, ListResult } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import type { ReleaseDecoder } from "./cache.ts";
@@ -32,33 +36,71 @@ export interface SecretLister {
 }
 
 interface Entry {
-  /** uid/resourceVersion of the HelmRelease the answer was read for. */
+  /** storageFingerprint of the HelmRelease the answer was read for. */
   readonly version: string;
+  /** When it was read (ms since the epoch). */
+  readonly at: number;
   readonly view: ReleaseStorageView;
+}
+
+/**
+ * What changes on a HelmRelease when Helm's storage may have: its identity, spec and
+ * annotations (a `flux reconcile` request), and the status fields helm-controller writes around a
+ * Helm action. Conditions are left out: every routine reconcile flips them and back.
+ */
+export function storageFingerprint(helmRelease: KubeObject): string {
+  const status = (helmRelease["status"] ?? {}) as Record<string, unknown>;
+  const history = status["history"] as readonly unknown[] | undefined;
+  return JSON.stringify([
+    helmRelease.metadata.uid,
+    helmRelease.metadata.generation,
+    helmRelease.metadata.annotations,
+    history?.[0],
+    status["lastAttemptedRevision"],
+    status["lastAttemptedConfigDigest"],
+    status["lastAttemptedGeneration"],
+    status["lastAttemptedReleaseAction"],
+    status["storageNamespace"],
+    status["failures"],
+    status["installFailures"],
+    status["upgradeFailures"],
+  ]);
+}
+
+export interface ReleaseStorageOptions {
+  /** Lists again once an answer is this old, whatever the HelmRelease says. Default: never. */
+  readonly maxAgeMs?: number;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
 }
 
 export class ReleaseStorage {
   readonly #client: SecretLister;
   readonly #decoder: ReleaseDecoder;
   readonly #entries = new Map<string, Entry>();
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
   #lists = 0;
 
-  constructor(client: SecretLister, decoder: ReleaseDecoder) {
+  constructor(client: SecretLister, decoder: ReleaseDecoder, opts: ReleaseStorageOptions = {}) {
     this.#client = client;
     this.#decoder = decoder;
+    this.#maxAgeMs = opts.maxAgeMs ?? Number.POSITIVE_INFINITY;
+    this.#now = opts.now ?? Date.now;
   }
 
   /**
-   * The release of the HelmRelease, from a list made for its current resourceVersion. Throws
+   * The release of the HelmRelease, from a list made for its current storageFingerprint. Throws
    * (for the reconcile to retry) on failures that may pass: network errors, throttling.
    */
   async read(helmRelease: KubeObject): Promise<ReleaseStorageView> {
     const key = `${helmRelease.metadata.namespace ?? ""}/${helmRelease.metadata.name ?? ""}`;
-    const version = `${helmRelease.metadata.uid ?? ""}/${helmRelease.metadata.resourceVersion ?? ""}`;
+    const version = storageFingerprint(helmRelease);
+    const now = this.#now();
     const cached = this.#entries.get(key);
-    if (cached?.version === version) return cached.view;
+    if (cached?.version === version && now - cached.at < this.#maxAgeMs) return cached.view;
     const view = await this.#list(helmRelease);
-    this.#entries.set(key, { version, view });
+    this.#entries.set(key, { version, at: now, view });
     return view;
   }
 

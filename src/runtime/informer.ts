@@ -87,7 +87,7 @@ type WatchEnd =
 
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 };
 const DEFAULT_WATCH_TIMEOUT = { min: 300, max: 600 };
-const DEFAULT_RESYNC_MS = 10 * 60_000;
+export const DEFAULT_RESYNC_MS = 10 * 60_000;
 // While the API server cannot be reached, a list or watch is retried at least this often, so the
 // cache (and every wake-up it drives) resumes within this long of the API's return instead of
 // after a backoff that grew during the outage. A handful of informers make the cost negligible.

@@ -23,7 +23,7 @@ import type { Clock } from "../../runtime/clock.ts";
 import { setCondition, type Condition } from "../../runtime/conditions.ts";
 import { Controller } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
-import type { ChangeEvent, Informer } from "../../runtime/informer.ts";
+import { DEFAULT_RESYNC_MS, type ChangeEvent, type Informer } from "../../runtime/informer.ts";
 import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { objectKey } from "../../runtime/keys.ts";
@@ -126,7 +126,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
 
   const requests = [informer("upgradeRequest"), informer("rollbackRequest")] as const;
   // Decoded Helm releases, shared by every app, and the last Secret list per HelmRelease.
-  const releaseStorage = new ReleaseStorage(deps.client, new ReleaseCache());
+  // A stuck release nothing announces shows within the apps' resync period, as a missed event would.
+  const releaseStorage = new ReleaseStorage(deps.client, new ReleaseCache(), {
+    maxAgeMs: DEFAULT_RESYNC_MS,
+    now: () => deps.clock.now().getTime(),
+  });
 
   const parsedApp = (obj: KubeObject) => ManagedApp.safeParse(obj);
   // Which apps a Flux object or a namespace concerns, so a change wakes exactly those apps.

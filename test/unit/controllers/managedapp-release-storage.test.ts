@@ -5,11 +5,31 @@ import type { KubeObject, ListOptions } from "../../../src/kube/client.ts";
 import { KubeError } from "../../../src/kube/errors.ts";
 import { captured, derive } from "../../fixtures/load.ts";
 
-const withoutInventory = (resourceVersion: string) =>
+const withoutInventory = (
+  resourceVersion: string,
+  change: (status: Record<string, unknown>) => void = () => undefined,
+) =>
   derive(captured("helmrelease.json"), (hr) => {
-    delete (hr["status"] as Record<string, unknown>)["inventory"];
+    const status = hr["status"] as Record<string, unknown>;
+    delete status["inventory"];
     (hr.metadata as { resourceVersion: string }).resourceVersion = resourceVersion;
+    change(status);
   });
+/** helm-controller starting an upgrade: it records the attempt before running Helm. */
+const attempting = (status: Record<string, unknown>) => {
+  status["lastAttemptedRevision"] = "9.9.9";
+};
+/** A routine reconcile: Ready goes Unknown and back, nothing else moves. */
+const reconciling = (status: Record<string, unknown>) => {
+  status["conditions"] = [
+    {
+      type: "Ready",
+      status: "Unknown",
+      reason: "Progressing",
+      message: "Reconciliation in progress",
+    },
+  ];
+};
 
 class Lister {
   readonly calls: (ListOptions & { kind: string })[] = [];
@@ -32,7 +52,7 @@ describe("ReleaseStorage", () => {
     expect(view.kind === "read" && view.selection.current?.version).toBe(2);
   });
 
-  it("lists again only when the HelmRelease changed, and decodes unchanged Secrets once", async () => {
+  it("lists again only when a Helm action changed the HelmRelease, and decodes unchanged Secrets once", async () => {
     const lister = new Lister();
     const cache = new ReleaseCache();
     const storage = new ReleaseStorage(lister, cache);
@@ -41,14 +61,40 @@ describe("ReleaseStorage", () => {
     expect(lister.calls).toHaveLength(1);
     expect(cache.stats).toMatchObject({ misses: 2, hits: 0 });
     lister.secrets = [...lister.secrets, captured("helm-secret-v3-pending.json")];
-    const view = await storage.read(withoutInventory("8"));
+    // A routine reconcile moves the resourceVersion and the conditions only: no list.
+    await storage.read(withoutInventory("8", reconciling));
+    expect(lister.calls).toHaveLength(1);
+    const view = await storage.read(withoutInventory("9", attempting));
     expect(lister.calls).toHaveLength(2);
     expect(cache.stats).toMatchObject({ misses: 3, hits: 2 });
     expect(view.kind === "read" && view.selection.problems.map((p) => p.code)).toEqual([
       "PendingRelease",
     ]);
     storage.forget("shop", "demo");
-    await storage.read(withoutInventory("8"));
+    await storage.read(withoutInventory("9", attempting));
+    expect(lister.calls).toHaveLength(3);
+  });
+
+  it("lists again once the answer is maxAgeMs old, and when the HelmRelease's annotations change", async () => {
+    const lister = new Lister();
+    let now = 1_000_000;
+    const storage = new ReleaseStorage(lister, new ReleaseCache(), {
+      maxAgeMs: 600_000,
+      now: () => now,
+    });
+    await storage.read(withoutInventory("7"));
+    now += 599_999;
+    await storage.read(withoutInventory("8", reconciling));
+    expect(lister.calls).toHaveLength(1);
+    now += 1;
+    await storage.read(withoutInventory("8", reconciling));
+    expect(lister.calls).toHaveLength(2);
+    const requested = derive(withoutInventory("9"), (hr) => {
+      (hr.metadata as { annotations?: Record<string, string> }).annotations = {
+        "reconcile.fluxcd.io/requestedAt": "2026-12-06T09:00:00Z",
+      };
+    });
+    await storage.read(requested);
     expect(lister.calls).toHaveLength(3);
   });
 
@@ -60,6 +106,6 @@ describe("ReleaseStorage", () => {
     expect(view).toMatchObject({ kind: "unavailable", reason: "ReleaseStorageForbidden" });
     expect(view.kind === "unavailable" && view.message).toContain("demo in namespace shop");
     lister.failure = new KubeError("Transient", "list Secret in shop: ECONNRESET");
-    await expect(storage.read(withoutInventory("8"))).rejects.toThrow(/ECONNRESET/);
+    await expect(storage.read(withoutInventory("8", attempting))).rejects.toThrow(/ECONNRESET/);
   });
 });
