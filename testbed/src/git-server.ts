@@ -1,8 +1,8 @@
 // A smart-HTTP Git server on loopback (design note, section 10). GitRepository URLs must be
 // http(s) and source-controller's go-git speaks only the smart protocol, so every request goes to
-// `git http-backend` as a CGI program. This module only decides who may do what: http-backend
-// serves receive-pack only when REMOTE_USER is set, so REMOTE_USER is set after a successful
-// check and never before.
+// `git http-backend` as a CGI program. This module decides who may do what (http-backend serves
+// receive-pack only when REMOTE_USER is set, so REMOTE_USER is set after a successful check and
+// never before) and, for failure tests, can lose a push's answer (DROP_PUSH_FILE).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFile, unlink } from "node:fs/promises";
