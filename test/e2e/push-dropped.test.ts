@@ -34,7 +34,8 @@ interface RequestStatus {
   rollbackRef?: { name: string };
 }
 
-describe.concurrent("a push that landed but whose answer was lost", () => {
+// A case runs an upgrade and its rollback: it may take more than the tier's 300 s when loaded.
+describe.concurrent("a push that landed but whose answer was lost", { timeout: 600_000 }, () => {
   const admin: KubeClient = testClient();
   const gitOrNull = inject("git");
   const git = (): GitAccess => {
