@@ -1,10 +1,11 @@
 // A smart-HTTP Git server on loopback (design note, section 10). GitRepository URLs must be
 // http(s) and source-controller's go-git speaks only the smart protocol, so every request goes to
-// `git http-backend` as a CGI program. This module only decides who may do what: http-backend
-// serves receive-pack only when REMOTE_USER is set, so REMOTE_USER is set after a successful
-// check and never before.
+// `git http-backend` as a CGI program. This module decides who may do what (http-backend serves
+// receive-pack only when REMOTE_USER is set, so REMOTE_USER is set after a successful check and
+// never before) and, for failure tests, can lose a push's answer (DROP_PUSH_FILE).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { readFile, unlink } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +18,15 @@ export const GIT_REALM = "cairn-testbed";
 export const ANONYMOUS_PUSHER = "anonymous";
 /** REMOTE_USER for a bearer-token request: the token itself must never reach a log or a hook. */
 export const TOKEN_USER = "bearer-token";
+
+/**
+ * Fault injection: a file of this name in a bare repository (`<root>/<name>.git/cairn-drop-push`)
+ * holding a delay in milliseconds makes the next push's pack upload land (http-backend runs to the
+ * end, the ref moves) and then get no answer: the server holds the response for the delay and
+ * destroys the connection. The client sees an error for a push that reached the server. The file
+ * is consumed by the push it affects.
+ */
+export const DROP_PUSH_FILE = "cairn-drop-push";
 
 export interface BasicCredential {
   readonly username: string;
@@ -178,6 +188,30 @@ export function parseCgiHead(
   return { status, headers, body: buffer.subarray(end + sep) };
 }
 
+/** The bare repository a pack upload goes to: `/<name>.git/git-receive-pack` → `<name>.git`. */
+export function receivePackRepo(method: string | undefined, pathInfo: string): string | undefined {
+  if (method !== "POST") return undefined;
+  const match = /^\/(.+\.git)\/git-receive-pack$/.exec(pathInfo);
+  return match?.[1];
+}
+
+/**
+ * Takes the repository's drop-push marker, if any: its delay in ms, or undefined. Whoever unlinks
+ * the file owns it, so two pushes at once never both get dropped.
+ */
+export async function takeDropPush(repoDir: string): Promise<number | undefined> {
+  const file = join(repoDir, DROP_PUSH_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+    await unlink(file);
+  } catch {
+    return undefined;
+  }
+  const ms = Number.parseInt(text.trim(), 10);
+  return Number.isFinite(ms) && ms >= 0 ? ms : 0;
+}
+
 /** CGI wants PATH_INFO decoded; a path that decodes to a `..` segment or a NUL goes no further. */
 function pathInfoOf(rawUrl: string): string | undefined {
   const rawPath = rawUrl.split("?", 1)[0] ?? "";
@@ -233,6 +267,19 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
   const children = new Set<ChildProcess>();
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const repo = receivePackRepo(req.method, pathInfoOf(req.url ?? "/") ?? "");
+    if (repo === undefined) {
+      serve(req, res, undefined);
+      return;
+    }
+    // The body waits in the request stream while the marker is looked at.
+    takeDropPush(join(options.root, repo)).then(
+      (dropAfterMs) => serve(req, res, dropAfterMs),
+      () => serve(req, res, undefined),
+    );
+  };
+
+  const serve = (req: IncomingMessage, res: ServerResponse, dropAfterMs: number | undefined) => {
     const rawUrl = req.url ?? "/";
     const pathInfo = pathInfoOf(rawUrl);
     if (pathInfo === undefined) {
@@ -300,6 +347,29 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     let stderr = "";
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => (stderr += chunk));
+
+    if (dropAfterMs !== undefined) {
+      // The push lands (http-backend runs to the end) but its report never leaves: the head of
+      // the response goes out, so the client cannot just send the push again on a fresh
+      // connection (curl retries a request that got no byte back), then nothing more until the
+      // connection is destroyed.
+      let output = Buffer.alloc(0);
+      child.stdout.on("data", (chunk: Buffer) => (output = Buffer.concat([output, chunk])));
+      child.once("close", (code, signal) => {
+        log(
+          `git: ${what} -> dropped after ${dropAfterMs} ms (http-backend ${signal ?? `exit ${code ?? "?"}`})` +
+            (stderr.trim() ? `: ${stderr.trim()}` : ""),
+        );
+        const parsed = parseCgiHead(output);
+        if (parsed && !res.headersSent) {
+          res.writeHead(parsed.status, parsed.headers.flat());
+          res.flushHeaders();
+        }
+        const timer = setTimeout(() => res.destroy(), dropAfterMs);
+        res.once("close", () => clearTimeout(timer));
+      });
+      return;
+    }
 
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {

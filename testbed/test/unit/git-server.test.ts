@@ -3,7 +3,7 @@
 // fails the command instead of hanging on a terminal.
 import { execFile } from "node:child_process";
 import { request } from "node:http";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,8 +13,10 @@ import { commitFiles, createBareRepo, readFileAt, revParse } from "../../src/git
 import {
   ANONYMOUS_PUSHER,
   decide,
+  DROP_PUSH_FILE,
   identify,
   parseCgiHead,
+  receivePackRepo,
   startGitServer,
   TOKEN_USER,
   type GitServer,
@@ -342,6 +344,36 @@ describe("git server", { timeout: 30_000 }, () => {
     expect((await rawGet(server.port, "/%2e%2e/git/shop.git/info/refs")).status).toBe(400);
   });
 
+  it("lands a push and then drops the connection once when the repository holds the marker", async () => {
+    await createBareRepo(root, "dropped", SEED);
+    const url = withCredentials(server.repoUrl("dropped"), WRITER);
+    const marker = join(root, "dropped.git", DROP_PUSH_FILE);
+    const before = await revParse(root, "dropped");
+    // A clone and the ref advertisement of a push are reads: they leave the marker alone.
+    await writeFile(marker, "200\n");
+    const first = await cloneWithCommit(server.repoUrl("dropped"));
+    const dryRun = await git(
+      ["push", "--dry-run", "--porcelain", url, `${before}:main`],
+      first.dir,
+    );
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    await expect(access(marker)).resolves.toBeUndefined();
+
+    // The pack upload: the ref moves, yet the client gets no answer and fails.
+    const dropped = await git(["push", "--porcelain", url, "HEAD:main"], first.dir);
+    expect(dropped.code).not.toBe(0);
+    expect(dropped.stderr).toMatch(/RPC failed|hung up|transfer closed/i);
+    expect(await revParse(root, "dropped")).toBe(first.sha);
+    expect(logLines.some((l) => /git-receive-pack \(push\) -> dropped after 200 ms/.test(l))).toBe(
+      true,
+    );
+    // Consumed: the next push is answered as usual.
+    await expect(access(marker)).rejects.toThrow();
+    const second = await cloneWithCommit(server.repoUrl("dropped"));
+    await mustGit(["push", "-q", url, "HEAD:main"], second.dir);
+    expect(await revParse(root, "dropped")).toBe(second.sha);
+  });
+
   it("never logs a credential", () => {
     expect(logLines.length).toBeGreaterThan(0);
     for (const line of logLines) for (const secret of SECRETS) expect(line).not.toContain(secret);
@@ -399,6 +431,14 @@ describe("access decisions", () => {
       allow: true,
       remoteUser: ANONYMOUS_PUSHER,
     });
+  });
+
+  it("names the repository of a pack upload and of nothing else", () => {
+    expect(receivePackRepo("POST", "/shop.git/git-receive-pack")).toBe("shop.git");
+    expect(receivePackRepo("POST", "/team/shop.git/git-receive-pack")).toBe("team/shop.git");
+    expect(receivePackRepo("GET", "/shop.git/info/refs")).toBeUndefined();
+    expect(receivePackRepo("POST", "/shop.git/git-upload-pack")).toBeUndefined();
+    expect(receivePackRepo("GET", "/shop.git/git-receive-pack")).toBeUndefined();
   });
 
   it("parses the CGI header block with CRLF or LF line ends", () => {
