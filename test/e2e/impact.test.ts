@@ -316,7 +316,7 @@ describe("the impact preview in Plan", () => {
       const failed = s.preflight?.filter((c) => !c.passed).map((c) => c.name);
       expect(failed).toEqual([check]);
       expect(s.preflight?.find((c) => c.name === check)?.message).toContain(object);
-      expect(s.history?.map((h) => h.name)).toEqual(["Plan"]);
+      expect(s.history?.map((h) => h.name)).toEqual(["Admit", "Plan"]);
       expect(s.commit).toBeUndefined();
       expect(await revParse(git().root, repo, "main")).toBe(head);
       expect(await chartInGit()).toBe("1.0.0");

@@ -355,7 +355,7 @@ describe.concurrent("Plan safety (issue 13)", () => {
     const real = await finished(ns, "pending-real");
     expect(complete(real)?.reason, complete(real)?.message).toBe("PlanFailed");
     expect(complete(real)?.message).toContain(recovery);
-    expect(statusOf<RequestStatus>(real).history?.map((h) => h.name)).toEqual(["Plan"]);
+    expect(statusOf<RequestStatus>(real).history?.map((h) => h.name)).toEqual(["Admit", "Plan"]);
     // Nothing was touched: Flux running, replicas as they were, Git at the same head, no lock.
     await expectFluxResumed(ns);
     expect(await replicasOf(ns, "StatefulSet", "demo-db")).toBe(1);

@@ -126,7 +126,8 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
 
   const requests = [informer("upgradeRequest"), informer("rollbackRequest")] as const;
   // Decoded Helm releases, shared by every app, and the last Secret list per HelmRelease.
-  // A stuck release nothing announces shows within the apps' resync period, as a missed event would.
+  // A stuck release nothing announces (a person running helm) shows once the last list is a
+  // resync period old, at the app's next pass: within two periods at most. Plan reads afresh.
   const releaseStorage = new ReleaseStorage(deps.client, new ReleaseCache(), {
     maxAgeMs: DEFAULT_RESYNC_MS,
     now: () => deps.clock.now().getTime(),
