@@ -735,8 +735,8 @@ describe("RollbackRequest", () => {
         .preflight?.filter((c) => c.name === "FluxObjects")
         .map((c) => c.message),
     ).toEqual([
-      `Kustomization ${app.ns}/apps stays suspended from an earlier rollback that did not finish; this rollback takes it over`,
-      `HelmRelease ${app.ns}/demo stays suspended from an earlier rollback that did not finish; this rollback takes it over`,
+      `Kustomization ${app.ns}/apps stays suspended from the failed upgrade or an earlier rollback that did not finish; this rollback takes it over`,
+      `HelmRelease ${app.ns}/demo stays suspended from the failed upgrade or an earlier rollback that did not finish; this rollback takes it over`,
     ]);
     expect(await readData(app)).toEqual(expected("before sixth"));
     expect(await chartInGit(app)).toBe(previous);

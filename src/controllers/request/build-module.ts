@@ -98,7 +98,11 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
         },
       );
     }
-    const patch = shardLabelPatch(selector, app?.metadata.labels, request.metadata.labels);
+    // Only from an app: a request that names none is handled for its own labels (judgeRequest),
+    // and taking them off would leave it to no controller.
+    const patch = app
+      ? shardLabelPatch(selector, app.metadata.labels, request.metadata.labels)
+      : undefined;
     if (patch)
       await client
         .mergePatch(

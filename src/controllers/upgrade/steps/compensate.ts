@@ -124,7 +124,12 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
       const stopped = (status.replicas ?? [])
         .filter((r) => specReplicas(deps.world.workload(r.kind, r.namespace, r.name)) === 0)
         .map((r) => `${describeRef(r)} (was ${r.original})`);
-      const frozen = `the app stays frozen for the rollback (suspended: ${handed.join(", ") || "nothing"}; stopped: ${stopped.join(", ") || "nothing"})`;
+      // Past Resume (a failure while Flux applies the commit) nothing may be left to hand over:
+      // say so rather than call the app frozen.
+      const frozen =
+        handed.length === 0 && stopped.length === 0
+          ? "nothing left frozen (Flux was already resumed and the workloads scaled up again)"
+          : `the app stays frozen for the rollback (suspended: ${handed.join(", ") || "nothing"}; stopped: ${stopped.join(", ") || "nothing"})`;
       await recordFailed();
       // The rollback gets the app straight from us: no other waiting request slips in between.
       await handOverLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx), {

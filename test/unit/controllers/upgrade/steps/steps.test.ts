@@ -245,6 +245,32 @@ describe("Compensate", () => {
     expect((await compensateStep(deps)(stepContext(up, frozen(true)))).kind).toBe("finished");
   });
 
+  it("after the commit, past Resume, with autoRollback: does not call an app frozen that is not", async () => {
+    const { api, app, up, deps } = setUp(true);
+    await acquireLock(api, NS, app.metadata.uid ?? "", deps.me(stepContext(up)), NOW);
+    await api.mergePatch(
+      {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        namespace: NS,
+        name: "apps",
+      },
+      { spec: { suspend: false } },
+    );
+    await api.patchScale(
+      { apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: "db" },
+      1,
+    );
+    // Resume ran: nothing is recorded as suspended any more; Flux's apply scaled the workload.
+    const result = await compensateStep(deps)(stepContext(up, { ...frozen(true), suspended: [] }));
+    expect(result).toMatchObject({
+      reason: ConditionReason.RollbackTriggered,
+      message: expect.stringContaining(
+        "After the commit: nothing left frozen (Flux was already resumed and the workloads scaled up again); RollbackRequest up-1-rollback",
+      ) as unknown,
+    });
+  });
+
   it("after the commit without autoRollback: says how to roll back", async () => {
     const { api, up, deps } = setUp(false);
     const result = await compensateStep(deps)(stepContext(up, frozen(true)));
