@@ -21,6 +21,7 @@ import type { KubeObject } from "../../kube/client.ts";
 import { getCondition, isTrue, type Conditions } from "../../runtime/conditions.ts";
 import { quantityBytes, snapshotState } from "../request/snapshots.ts";
 import { specReplicas } from "../request/workloads.ts";
+import { suspendedObjectVerdict } from "../request/suspended-check.ts";
 
 /** Complete reasons of a refused rollback; each names what is wrong with the request itself. */
 export const RefusalReason = {
@@ -418,28 +419,13 @@ export function composeRollbackPlan(input: RollbackPlanInput): RollbackPlanOutpu
     const suspended = (f.object?.["spec"] as { suspend?: unknown } | undefined)?.suspend === true;
     if (!f.object) checks.push(check("FluxObjects", false, `${what} not found`));
     else if (suspended && !f.adopted) {
-      const holders = f.holders ?? [];
-      const finished = holders.filter((h) => !h.live).map((h) => h.name);
-      const live = holders.filter((h) => h.live).map((h) => h.name);
-      checks.push(
-        finished.length > 0
-          ? check(
-              "FluxObjects",
-              false,
-              `${what} is held suspended by ${finished.join(", ")}, which finished and left it frozen; finish or undo that first (docs/rollback.md)`,
-            )
-          : live.length > 0
-            ? check(
-                "FluxObjects",
-                true,
-                `${what} is suspended by ${live.join(", ")}, still running: this rollback shares the suspension, and the last holder resumes it`,
-              )
-            : check(
-                "FluxObjects",
-                false,
-                `${what} is suspended, and not by a Cairn request; resume it before rolling back (Cairn resumes only what it suspended, and a suspended object would never apply the revert)`,
-              ),
+      const v = suspendedObjectVerdict(
+        what,
+        f.holders ?? [],
+        "this rollback",
+        `resume it before rolling back (Cairn resumes only what it suspended, and a suspended object would never apply the revert)`,
       );
+      checks.push(check("FluxObjects", v.passed, v.message));
     } else
       checks.push(
         check(

@@ -24,6 +24,7 @@ import type { KubeObject } from "../../kube/client.ts";
 import type { ReleaseStorageView } from "../../helm/release-storage.ts";
 import { verifyChartTarget, type SourceVersions } from "../../updates/verify-target.ts";
 import { snapshotName } from "../request/snapshots.ts";
+import { suspendedObjectVerdict } from "../request/suspended-check.ts";
 import { releaseStorageCheck } from "./release-check.ts";
 import { fluxSettling, isSuspended, readyNow, routineReconcile } from "../request/flux.ts";
 
@@ -150,31 +151,13 @@ export function composePlan(input: PlanInput): PlanOutput {
       continue;
     }
     if (isSuspended(f.object)) {
-      // Held by Cairn requests that still run (another app sharing the suspend target): the
-      // suspension is shared, and the last holder resumes it. Held by one that finished: that
-      // request left it frozen on purpose. Neither: someone outside Cairn suspended it.
-      const holders = f.holders ?? [];
-      const finished = holders.filter((h) => !h.live).map((h) => h.name);
-      const live = holders.filter((h) => h.live).map((h) => h.name);
-      checks.push(
-        finished.length > 0
-          ? check(
-              "FluxObjects",
-              false,
-              `${what} is held suspended by ${finished.join(", ")}, which finished and left it frozen; finish or undo that first (docs/rollback.md)`,
-            )
-          : live.length > 0
-            ? check(
-                "FluxObjects",
-                true,
-                `${what} is suspended by ${live.join(", ")}, still running: this request shares the suspension, and the last holder resumes it`,
-              )
-            : check(
-                "FluxObjects",
-                false,
-                `${what} is suspended, and not by a Cairn request; whoever suspended it must resume it before upgrading`,
-              ),
+      const v = suspendedObjectVerdict(
+        what,
+        f.holders ?? [],
+        "this request",
+        `whoever suspended it must resume it before upgrading`,
       );
+      checks.push(check("FluxObjects", v.passed, v.message));
       continue;
     }
     const ready = readyNow(f.object);
