@@ -4,7 +4,7 @@ import { describeFailure } from "../../../src/cli/failure.ts";
 import { KubeconfigError } from "../../../src/kube/client.ts";
 import { KubeError, kubeErrorFromStatus } from "../../../src/kube/errors.ts";
 
-const SERVER = "https://10.0.0.1:6443";
+const SERVER = "https://127.0.0.1:6443";
 
 describe("describeFailure", () => {
   it("keeps the plugin's own messages, with their exit codes", () => {
@@ -19,7 +19,7 @@ describe("describeFailure", () => {
   });
 
   it("names the server and the root cause when the API cannot be reached", () => {
-    const refused = Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:6443"), {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), {
       code: "ECONNREFUSED",
     });
     const err = new KubeError(
@@ -29,7 +29,7 @@ describe("describeFailure", () => {
       { cause: new TypeError("fetch failed", { cause: refused }) },
     );
     expect(describeFailure(err, SERVER)).toBe(
-      "cannot reach the Kubernetes API at https://10.0.0.1:6443: connect ECONNREFUSED 10.0.0.1:6443",
+      "cannot reach the Kubernetes API at https://127.0.0.1:6443: connect ECONNREFUSED 127.0.0.1:6443",
     );
   });
 
@@ -39,7 +39,7 @@ describe("describeFailure", () => {
       "list ManagedApp: Unrecognized API version and kind: cairn.dev/v1alpha1 ManagedApp",
     );
     expect(describeFailure(unknownKind, SERVER)).toBe(
-      "the cluster at https://10.0.0.1:6443 does not serve cairn.dev/v1alpha1 ManagedApp; are its CRDs installed?",
+      "the cluster at https://127.0.0.1:6443 does not serve cairn.dev/v1alpha1 ManagedApp; are its CRDs installed?",
     );
     const missingGroup = new KubeError(
       "NotFound",
@@ -66,7 +66,7 @@ describe("describeFailure", () => {
       'list ManagedApp in shop: managedapps.cairn.dev is forbidden: User "bob" cannot list',
     );
     expect(describeFailure(kubeErrorFromStatus(401, {}, "list ManagedApp"), SERVER)).toBe(
-      "the Kubernetes API at https://10.0.0.1:6443 rejected the credentials: list ManagedApp: HTTP 401",
+      "the Kubernetes API at https://127.0.0.1:6443 rejected the credentials: list ManagedApp: HTTP 401",
     );
   });
 });
