@@ -29,6 +29,7 @@ import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { objectKey } from "../../runtime/keys.ts";
 import type { LogFn } from "../../runtime/log.ts";
 import { done, requeueAfter, retry, type Outcome } from "../../runtime/outcome.ts";
+import { OwnVersions } from "../../runtime/own-versions.ts";
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import {
@@ -285,9 +286,17 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       isSuspended(fluxObject(f.kind, f).object),
     ).apps.size > 0;
 
+  // The app as our last status write left it: while the informer's copy is one we read or wrote
+  // ourselves, a pass starts from our latest answer instead, or a change back to what that
+  // lagging copy shows would look like nothing to write while the API holds our newer verdict.
+  const versions = new OwnVersions();
+
   async function reconcile(key: string): Promise<Outcome> {
-    const obj = apps.get(key);
+    const cached = apps.get(key);
+    const obj = versions.startFrom(key, cached) ?? cached;
+    if (obj && obj === cached) versions.read(key, obj);
     if (!obj) {
+      versions.forget(key);
       const [namespace = "", name = ""] = key.split("/");
       deps.metrics.setAppInfo({ namespace, name }, undefined);
       return done();
@@ -427,7 +436,8 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     );
     next["conditions"] = conditions;
     try {
-      await patcher.patch(deps.client, ref, next);
+      const sent = await patcher.patch(deps.client, ref, next);
+      if (sent.object) versions.wrote(key, sent.object);
     } catch (err) {
       if (isKubeError(err, "NotFound")) return done();
       return retry(err);

@@ -25,7 +25,7 @@ import { timeoutsFromApp } from "./deadlines.ts";
 import type { RequestDeps } from "./deps.ts";
 import { openRepo } from "./git-access.ts";
 import { releaseLock } from "./lock.ts";
-import { OwnVersions } from "./own-versions.ts";
+import { OwnVersions } from "../../runtime/own-versions.ts";
 import {
   runRequest,
   StepFailedError,

@@ -12,7 +12,7 @@ import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { FLUX_API } from "./flux.ts";
 import { SNAPSHOT_API } from "./snapshots.ts";
 import type { StepName } from "./step-table.ts";
-import type { OwnVersions } from "./own-versions.ts";
+import type { OwnVersions } from "../../runtime/own-versions.ts";
 
 export class World {
   readonly apps: Informer;

@@ -174,6 +174,43 @@ describe("ManagedApp wake routes and the app's own status write", () => {
   });
 });
 
+describe("a readiness flap faster than the app's informer (issue 18.7)", () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  // The informer's copy of the app lags behind the controller's own write: a pass that starts
+  // from it must not take that copy's status for what the API holds, or a change back to what
+  // the copy shows writes nothing and the API keeps the older verdict until the periodic resync.
+  it("a pass that starts from a copy older than its own write still writes the change back", async () => {
+    const h = await harness(
+      { kustomization: kustomization(), deployment: deployment(true, "10") },
+      stops,
+    );
+    await until("the first status write", () => h.writes() === 1 && h.idle());
+    const first = h.api.peek(APP_REF) as KubeObject;
+    expect(readyOf(first)).toMatchObject({ status: "True" });
+    h.source.push(Kind.ManagedApp, { type: "MODIFIED", object: first });
+    await until("the echo handled", h.idle);
+
+    // The Deployment goes unready: Ready=False is written, the informer does not see it yet.
+    h.source.push("Deployment", { type: "MODIFIED", object: deployment(false, "11") });
+    await until(
+      "Ready=False written",
+      () => readyOf(h.api.peek(APP_REF))?.status === "False" && h.idle(),
+    );
+    const before = h.writes();
+
+    // Ready again before the informer caught up: the API must say True again.
+    h.source.push("Deployment", { type: "MODIFIED", object: deployment(true, "12") });
+    await until("the queue is idle", h.idle);
+    for (let i = 0; i < 10; i++) await flush();
+    expect(readyOf(h.api.peek(APP_REF))).toMatchObject({ status: "True" });
+    expect(h.writes()).toBe(before + 1);
+  });
+});
+
 /** The Kustomization as kustomize-controller writes it at the start of a reconcile of `revision`. */
 function reconciling(revision: string, resourceVersion: string): KubeObject {
   const k = kustomization();

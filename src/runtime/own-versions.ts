@@ -1,17 +1,19 @@
-// What this process last knew of each request, so that most passes need no fresh GET and the
-// watch events that merely echo our own writes wake nothing.
+// What this process last knew of each object it writes the status of (requests, ManagedApps), so
+// that most passes need no fresh GET and the watch events that merely echo our own writes wake
+// nothing.
 //
-// Per request key it keeps the object as the API last answered us (the read a pass started from,
+// Per key it keeps the object as the API last answered us (the read a pass started from,
 // then the answer to each of its writes) and the resourceVersions of those answers. The informer
-// delivers a request's versions in order, so while its copy carries one of those versions it is
+// delivers an object's versions in order, so while its copy carries one of those versions it is
 // only behind our own writes: the last answer holds everything its copy holds, plus our writes,
 // and a pass may start from that answer. A lagging cache therefore never hands a pass an older
-// status to build on. Any other version (someone else wrote the request, or we know nothing of
-// it) means a fresh GET. Memory only: a restarted process knows no versions, so its first pass
-// over each request reads from the API.
-import type { KubeObject } from "../../kube/client.ts";
+// status to build on. Any other version means someone else wrote the object, or we know nothing
+// of it: the request controllers read it afresh, the ManagedApp controller starts from the
+// informer's copy. Memory only: a restarted process knows no versions, so
+// its first pass over each object starts from the API's or the informer's copy.
+import type { KubeObject } from "../kube/client.ts";
 
-/** Our own versions remembered per request; the informer catching up prunes them. */
+/** Our own versions remembered per object; the informer catching up prunes them. */
 const MAX_VERSIONS = 32;
 
 interface Known {
@@ -23,7 +25,7 @@ export class OwnVersions {
   readonly #known = new Map<string, Known>();
 
   /**
-   * The request to start a pass from when the informer's copy (`cached`) is one of the
+   * The object to start a pass from when the informer's copy (`cached`) is one of the
    * versions we read or wrote last: a copy of the API's latest answer to us. Undefined: read
    * it from the API.
    */
@@ -36,13 +38,13 @@ export class OwnVersions {
     return structuredClone(known.latest);
   }
 
-  /** A pass read the request from the API: older knowledge no longer matters. */
+  /** A pass started from this copy (the API's answer or an informer's copy we had not seen): older knowledge no longer matters. */
   read(key: string, obj: KubeObject): void {
     this.#known.delete(key);
     this.wrote(key, obj);
   }
 
-  /** The API answered a write of ours with `obj`; undefined: the request is gone. */
+  /** The API answered a write of ours with `obj`; undefined: the object is gone. */
   wrote(key: string, obj: KubeObject | undefined): void {
     const rv = obj?.metadata.resourceVersion;
     if (!obj || rv === undefined) {

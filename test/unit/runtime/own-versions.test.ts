@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { OwnVersions } from "../../../../src/controllers/request/own-versions.ts";
-import type { KubeObject } from "../../../../src/kube/client.ts";
+import { OwnVersions } from "../../../src/runtime/own-versions.ts";
+import type { KubeObject } from "../../../src/kube/client.ts";
 
 const KEY = "shop/up-1";
 
