@@ -162,6 +162,8 @@ export const OutcomeClass = {
   Failed: "failed",
   /** Turned down before anything changed (a typo, a missing app, a plan that cannot work). */
   Refused: "refused",
+  /** Stopped because someone asked (`kubectl cairn abort`): nobody needs paging for it. */
+  Aborted: "aborted",
   DryRun: "dry_run",
 } as const;
 export type OutcomeClass = (typeof OutcomeClass)[keyof typeof OutcomeClass];
@@ -192,6 +194,7 @@ export function outcomeClass(reason: string): OutcomeClass {
   if (reason === "Succeeded") return OutcomeClass.Succeeded;
   if (reason === "DryRunSucceeded") return OutcomeClass.DryRun;
   if (REFUSALS.has(reason)) return OutcomeClass.Refused;
+  if (reason === "Aborted") return OutcomeClass.Aborted;
   return OutcomeClass.Failed;
 }
 

@@ -51,6 +51,8 @@ export const ConditionReason = {
   PlanFailed: "PlanFailed",
   /** A dry run planned everything and changed nothing. */
   DryRunSucceeded: "DryRunSucceeded",
+  /** Someone asked to abort the request (annotation cairn.dev/abort); compensation ran. */
+  Aborted: "Aborted",
   /** The step's deadline passed. */
   DeadlineExceeded: "DeadlineExceeded",
   /** The Git file holds neither the planned current value nor the target. */

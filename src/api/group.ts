@@ -46,6 +46,12 @@ export const Annotation = {
    * suspension-holders.ts). Shared by every request that needs it; the last one out resumes it.
    */
   SuspendedBy: `${GROUP}/suspended-by`,
+  /**
+   * On a request in flight: someone asked to abort it (`kubectl cairn abort`; the value says
+   * who and when). The step at work fails with reason Aborted, Compensate undoes what a failure
+   * there would undo, and the request stays, finished, in the app's history.
+   */
+  Abort: `${GROUP}/abort`,
 } as const;
 
 /** The finalizer on requests that are in flight: deleting one runs its compensation first. */

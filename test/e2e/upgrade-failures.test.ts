@@ -24,6 +24,7 @@ import {
   ANN_FAULT_SNAPSHOT,
   ANN_FAULT_SNAPSHOT_DELAY,
 } from "../../testbed/src/csi-sim/constants.ts";
+import { runCli } from "../integration/cli/support.ts";
 import { gitWriteSecret, TestController } from "../support/controller.ts";
 import { chartVersionInGit, setUpDemoApp, type DemoOptions } from "../support/demo-app.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
@@ -649,6 +650,104 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(await lease(ns, app.uid)).toBeUndefined();
   });
 
+  it("8d. a request whose final status write is refused keeps the app: the next one waits until that write lands", async () => {
+    const app = await demoApp({ prefix: "fail-last" });
+    const ns = app.namespace;
+    // An admission policy refuses every status write of "first" that carries Complete: Finish
+    // does its work, and its final write fails until the policy goes.
+    const policy = `cairn-e2e-last-write-${ns}`;
+    const here = { matchLabels: { "kubernetes.io/metadata.name": ns } };
+    const ADMISSION = "admissionregistration.k8s.io/v1";
+    const removePolicy = async () => {
+      for (const kind of ["ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"])
+        await admin.delete({ apiVersion: ADMISSION, kind, name: policy }).catch(() => undefined);
+    };
+    onTestFinished(removePolicy);
+    await admin.create({
+      apiVersion: ADMISSION,
+      kind: "ValidatingAdmissionPolicy",
+      metadata: { name: policy },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: {
+          namespaceSelector: here,
+          resourceRules: [
+            {
+              apiGroups: ["cairn.dev"],
+              apiVersions: ["*"],
+              operations: ["UPDATE"],
+              resources: ["upgraderequests/status"],
+            },
+          ],
+        },
+        validations: [
+          {
+            expression:
+              "object.metadata.name != 'first' || !has(object.status) || !has(object.status.conditions) || !object.status.conditions.exists(c, c.type == 'Complete')",
+            message: "e2e: the final status write of first is refused",
+            reason: "Forbidden",
+          },
+        ],
+      },
+    });
+    await admin.create({
+      apiVersion: ADMISSION,
+      kind: "ValidatingAdmissionPolicyBinding",
+      metadata: { name: policy },
+      spec: {
+        policyName: policy,
+        validationActions: ["Deny"],
+        matchResources: { namespaceSelector: here },
+      },
+    });
+    await request(ns, "first", { targetVersion: { chart: "1.1.0" } });
+    // Finish ran (it records the upgrade on the ManagedApp before the final write) and that
+    // write was refused.
+    await eventually(
+      "first's final status write refused",
+      async () => {
+        alive();
+        const a = await admin.get(appRef(ns));
+        const done = statusOf<{ lastUpgrade?: { name?: string } }>(a).lastUpgrade?.name === "first";
+        return done &&
+          controller.logTail(400).includes("the final status write of first is refused")
+          ? true
+          : undefined;
+      },
+      240_000,
+    );
+    expect(complete(await admin.get(requestRef(ns, "first")))).toBeUndefined();
+    await request(ns, "second", { targetVersion: { chart: "1.0.0" }, allowDowngrade: true });
+    const waiting = await eventually("second to wait for first", async () => {
+      alive();
+      const r = await admin.get(requestRef(ns, "second"));
+      return condition(r, "Admitted")?.reason === "Waiting" ? r : undefined;
+    });
+    expect(condition(waiting, "Admitted")?.message).toContain(
+      "waiting for UpgradeRequest first, which holds the app",
+    );
+    // Long enough for several retries of the refused write: the lock stays with first.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    alive();
+    expect(condition(await admin.get(requestRef(ns, "second")), "Admitted")?.status).toBe("False");
+    expect(complete(await admin.get(requestRef(ns, "first")))).toBeUndefined();
+    expect((await lease(ns, app.uid))?.metadata.annotations?.["cairn.dev/holder-name"]).toBe(
+      "first",
+    );
+    await removePolicy();
+    const one = await finished(ns, "first");
+    const two = await finished(ns, "second");
+    expect(complete(one)?.reason, complete(one)?.message).toBe("Succeeded");
+    expect(complete(two)?.reason, complete(two)?.message).toBe("Succeeded");
+    const admittedAt = statusOf<RequestStatus>(two).history?.find(
+      (h) => h.name === "Admit",
+    )?.completedAt;
+    expect(Date.parse(admittedAt ?? "")).toBeGreaterThanOrEqual(
+      Date.parse(statusOf<RequestStatus>(one).completedAt ?? ""),
+    );
+    expect(await lease(ns, app.uid)).toBeUndefined();
+  });
+
   /** The two requests of a race, the one that got the app first, then the other. */
   function inOrderOfAdmission(a: KubeObject, b: KubeObject): [KubeObject, KubeObject] {
     const admitted = (r: KubeObject) =>
@@ -774,6 +873,34 @@ describe.concurrent("UpgradeRequest failures", () => {
     await expectDemoReplicas(ns);
     await expectGitAt(app.repo, app.head);
     expect(await lease(ns, app.uid)).toBeUndefined();
+  });
+
+  it("9b. kubectl cairn abort mid-Snapshot: Aborted, the freeze undone, the request kept in history", async () => {
+    const app = await demoApp({ prefix: "fail-abort" });
+    const ns = app.namespace;
+    await annotatePvc(ns, "data-demo-db-0", { [ANN_FAULT_SNAPSHOT_DELAY]: "600" });
+    await request(ns, "stopped", { targetVersion: { chart: "1.1.0" } });
+    await atStep(ns, "stopped", "Snapshot");
+    expect(await suspendOf(ns, "Kustomization", "apps")).toBe(true);
+    expect(await replicasOf(ns, "StatefulSet", "demo-db")).toBe(0);
+    const cli = await runCli(["abort", "stopped", "--yes", "-n", ns]);
+    expect(cli.stderr).toBe("");
+    expect(cli.code).toBe(0);
+    const r = await finished(ns, "stopped");
+    expect(r.metadata.deletionTimestamp).toBeUndefined();
+    expect(complete(r)?.reason, complete(r)?.message).toBe("Aborted");
+    expect(complete(r)?.message).toContain("Snapshot: aborted on request (kubectl cairn abort at ");
+    expect(complete(r)?.message).toContain("Git untouched");
+    expect(failedStep(r)).toMatchObject({ name: "Snapshot", reason: "Aborted" });
+    await expectFluxResumed(ns);
+    await expectDemoReplicas(ns);
+    await expectGitAt(app.repo, app.head);
+    expect(await lease(ns, app.uid)).toBeUndefined();
+    await finalizerGone(ns, "stopped");
+    const history = await runCli(["history", "demo", "-n", ns, "--no-headers"]);
+    expect(history.code, history.stderr).toBe(0);
+    const row = history.stdout.split("\n").find((l) => l.startsWith("stopped "));
+    expect(row?.split(/ {3,}/)).toContain("Aborted");
   });
 
   it("10. a request for a missing app ends AppNotFound; an invalid spec is refused by the API", async () => {

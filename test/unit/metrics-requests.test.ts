@@ -102,6 +102,7 @@ describe("outcomeClass", () => {
     ["RollbackRequired", "failed"],
     ["RollbackTriggered", "failed"],
     ["RestoreIncomplete", "failed"],
+    ["Aborted", "aborted"],
     ["DeadlineExceeded", "failed"],
     ["GitChanged", "failed"],
     ["SomethingNew", "failed"],

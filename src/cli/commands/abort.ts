@@ -1,5 +1,8 @@
-// `kubectl cairn abort <request>`: deletes a running request after asking. The controller's
-// finalizer runs the compensation first (see docs/rollback.md), then the request goes.
+// `kubectl cairn abort <request>`: asks the controller, after asking the user, to abort a running
+// request (the cairn.dev/abort annotation, as `kubectl argo rollouts abort` patches its rollout).
+// The step at work fails with reason Aborted, the compensation of a failure there runs
+// (docs/rollback.md), and the request stays in the app's history instead of vanishing.
+import { Annotation } from "../../api/group.ts";
 import { getRequest } from "../cluster.ts";
 import { say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
@@ -31,19 +34,34 @@ export async function abort(
     }
     const step = request.status?.step?.name;
     const answer = await ask(
-      `Abort ${what}${step ? ` (running ${step})` : ""}? Cairn undoes what it did, then deletes it. [y/N] `,
+      `Abort ${what}${step ? ` (running ${step})` : ""}? Cairn undoes what it did and keeps it in history. [y/N] `,
     );
     if (!confirmed(answer)) {
       say(ctx, "not aborted");
       return ExitCode.Failure;
     }
   }
-  await ctx.client.delete({
-    apiVersion: raw.apiVersion,
-    kind: raw.kind,
-    namespace: ctx.namespace,
-    name: request.metadata.name,
-  });
-  say(ctx, `${what} aborted: Cairn is undoing what it did; the request goes once it has`);
+  await ctx.client.mergePatch(
+    {
+      apiVersion: raw.apiVersion,
+      kind: raw.kind,
+      namespace: ctx.namespace,
+      name: request.metadata.name,
+    },
+    {
+      metadata: {
+        annotations: {
+          [Annotation.Abort]: `kubectl cairn abort at ${ctx
+            .now()
+            .toISOString()
+            .replace(/\.\d+Z$/, "Z")}`,
+        },
+      },
+    },
+  );
+  say(
+    ctx,
+    `${what} aborting: Cairn undoes what it did and keeps the request in history (follow it: kubectl cairn watch ${request.metadata.name} -n ${ctx.namespace})`,
+  );
   return ExitCode.Ok;
 }

@@ -1,11 +1,12 @@
 // The phase machine's imperative shell (docs/architecture.md): one pass reads the request (fresh
-// from the API, unless the informer shows that nobody but us wrote it since: own-versions.ts),
+// from the API, unless the informer shows that nobody but us wrote it since: src/runtime/own-versions.ts),
 // keeps the finalizer right, writes the step's start and deadline before the step's first side
 // effect, runs one idempotent handler, and writes what it reported (with the next step's start
 // and deadline when this one is over). Both request controllers run their handlers through this
 // one function.
 import { z } from "zod";
 import {
+  Annotation,
   API_VERSION,
   ConditionReason,
   ConditionType,
@@ -25,7 +26,7 @@ import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { isPast } from "./deadlines.ts";
 import { applyResult, requestTime, type Facts, type StepResult } from "./result.ts";
 import { nextStep, phaseOf, type NextStep, type StepDef, type StepName } from "./step-table.ts";
-import type { OwnVersions } from "./own-versions.ts";
+import type { OwnVersions } from "../../runtime/own-versions.ts";
 
 /** The parts of a request every step reads. */
 export interface RequestObject<Spec> {
@@ -399,8 +400,14 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     const handler = handlers[step.name];
     if (!handler) throw new Error(`${machine.kind} has no handler for step ${step.name}`);
     let result: StepResult;
+    const abort = abortRequested(raw);
     try {
-      result = await handler(ctx);
+      // An abort someone asked for fails the step at work, before it acts again: Compensate
+      // then undoes what a failure here would undo, and the request stays in history.
+      result =
+        abort !== undefined && step.name !== "Compensate"
+          ? { kind: "failed", reason: ConditionReason.Aborted, message: abort(step.name) }
+          : await handler(ctx);
     } catch (err) {
       // A refused status write is no failure of the step to retry: it ends the request. A
       // conflicting one is none either: the pass ends and the next one reads the request again.
@@ -500,4 +507,15 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     }
     return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
   }
+}
+
+/**
+ * The message of an abort asked for with the cairn.dev/abort annotation (the value says who or
+ * when: `kubectl cairn abort` writes its time), or undefined when nobody asked.
+ */
+export function abortRequested(obj: KubeObject): ((step: string) => string) | undefined {
+  const value = obj.metadata.annotations?.[Annotation.Abort];
+  if (value === undefined) return undefined;
+  const by = value.trim() === "" ? "" : ` (${value.trim().slice(0, 200)})`;
+  return (step) => `${step}: aborted on request${by}, annotation ${Annotation.Abort}`;
 }

@@ -197,29 +197,29 @@ describe("kubectl cairn abort", () => {
     }
   }
 
-  it("asks first, refuses without a terminal, and deletes with --yes", async () => {
-    const running = await setStatus(
-      client,
-      await createUpgrade(client, ns, "web-upgrade-a1", "web"),
-      {
-        phase: "Snapshotting",
-        startedAt: at(0),
-        step: { name: "Snapshot", startedAt: at(1) },
-      },
-    );
+  it("asks first, refuses without a terminal, and with --yes annotates the request, which stays", async () => {
+    await setStatus(client, await createUpgrade(client, ns, "web-upgrade-a1", "web"), {
+      phase: "Snapshotting",
+      startedAt: at(0),
+      step: { name: "Snapshot", startedAt: at(1) },
+    });
     const asked = await runCli(["abort", "web-upgrade-a1", "-n", ns]);
     expect(asked.code).toBe(1);
     expect(asked.stderr).toBe(
       "error: abort asks for confirmation on a terminal; pass --yes to abort upgraderequest/web-upgrade-a1 without one\n",
     );
-    expect(await exists("web-upgrade-a1")).toBe(true);
+    expect((await client.get(ref("web-upgrade-a1"))).metadata.annotations).toBeUndefined();
     const aborted = await runCli(["abort", "web-upgrade-a1", "--yes", "-n", ns]);
     expect(aborted.stderr).toBe("");
     expect(aborted.code).toBe(0);
     expect(aborted.stdout).toBe(
-      "upgraderequest/web-upgrade-a1 aborted: Cairn is undoing what it did; the request goes once it has\n",
+      `upgraderequest/web-upgrade-a1 aborting: Cairn undoes what it did and keeps the request in history (follow it: kubectl cairn watch web-upgrade-a1 -n ${ns})\n`,
     );
-    expect(await exists(running.metadata.name ?? "")).toBe(false);
+    const after = await client.get(ref("web-upgrade-a1"));
+    expect(after.metadata.deletionTimestamp).toBeUndefined();
+    expect(after.metadata.annotations?.["cairn.dev/abort"]).toMatch(
+      /^kubectl cairn abort at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
   });
 
   it("refuses a finished request", async () => {

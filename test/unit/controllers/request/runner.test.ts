@@ -2,6 +2,7 @@
 // handlers the test scripts.
 import { describe, expect, it } from "vitest";
 import {
+  Annotation,
   API_VERSION,
   ConditionType,
   Kind,
@@ -143,6 +144,47 @@ describe("runRequest", () => {
     await pass(m);
     expect(cond(ConditionType.Complete)).toMatchObject({ status: "False", reason: "PlanBroke" });
     expect(events).toContain("Warning/PlanBroke");
+  });
+
+  it("an abort asked for with the annotation fails the step at work without running it, and the request stays", async () => {
+    const { api, pass, cond, status } = setUp();
+    let plans = 0;
+    let compensated: string | undefined;
+    const m = machine({
+      Plan: () => {
+        plans += 1;
+        return Promise.resolve({ kind: "waiting", message: "planning" });
+      },
+      Compensate: (ctx) => {
+        compensated = cond(ConditionType.Aborting)?.message;
+        return Promise.resolve({
+          kind: "finished",
+          complete: "False",
+          reason: ctx.status().conditions?.find((c) => c.type === "Aborting")?.reason ?? "",
+          message: "undone",
+        });
+      },
+    });
+    await pass(m);
+    expect(plans).toBe(1);
+    await api.mergePatch(REF, {
+      metadata: {
+        annotations: { [Annotation.Abort]: "kubectl cairn abort at 2026-01-01T00:00:05Z" },
+      },
+    });
+    await pass(m);
+    expect(plans).toBe(1);
+    expect(cond(ConditionType.Aborting)).toMatchObject({ status: "True", reason: "Aborted" });
+    expect(status().history?.map((h) => [h.name, h.reason])).toEqual([["Plan", "Aborted"]]);
+    await pass(m);
+    expect(compensated).toBe(
+      "Plan: aborted on request (kubectl cairn abort at 2026-01-01T00:00:05Z), annotation cairn.dev/abort",
+    );
+    expect(cond(ConditionType.Complete)).toMatchObject({ status: "False", reason: "Aborted" });
+    expect(plans).toBe(1);
+    expect(api.peek(REF)?.metadata["finalizers"] ?? []).not.toContain(REQUEST_FINALIZER);
+    expect(await pass(m)).toEqual({ kind: "done" });
+    expect(api.peek(REF)).toBeDefined();
   });
 
   it("a handler that throws is retried until its deadline, then fails DeadlineExceeded", async () => {
