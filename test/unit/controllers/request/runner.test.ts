@@ -56,8 +56,8 @@ function setUp() {
       logs.push(`${level} ${msg}`);
     },
     events: {
-      record: (_r: unknown, type: string, reason: string) => {
-        events.push(`${type}/${reason}`);
+      record: (r: { kind: string }, type: string, reason: string) => {
+        events.push(r.kind === Kind.ManagedApp ? `app ${type}/${reason}` : `${type}/${reason}`);
         return Promise.resolve();
       },
     },
@@ -185,6 +185,27 @@ describe("runRequest", () => {
     expect(api.peek(REF)?.metadata["finalizers"] ?? []).not.toContain(REQUEST_FINALIZER);
     expect(await pass(m)).toEqual({ kind: "done" });
     expect(api.peek(REF)).toBeDefined();
+  });
+
+  it("records each step's Event on the request and only the outcome on the ManagedApp", async () => {
+    const { pass, events } = setUp();
+    const m: RequestMachine<UpgradeRequest, Name> = {
+      ...machine({
+        Plan: () => ok("planned"),
+        Admit: () =>
+          Promise.resolve({ kind: "finished", complete: "True", reason: "Succeeded", message: "" }),
+      }),
+      alsoRegarding: () => ({
+        apiVersion: API_VERSION,
+        kind: Kind.ManagedApp,
+        namespace: NS,
+        name: "web",
+        uid: "u",
+      }),
+    };
+    await pass(m);
+    await pass(m);
+    expect(events).toEqual(["Normal/Plan", "Normal/Succeeded", "app Normal/Succeeded"]);
   });
 
   it("a handler that throws is retried until its deadline, then fails DeadlineExceeded", async () => {
