@@ -81,6 +81,13 @@ spec:
               valueFrom:
                 fieldRef:
                   fieldPath: metadata.namespace
+            {{- $heap := include "cairn.heapMiB" $root }}
+            {{- $ownNodeOptions := false }}
+            {{- range $root.Values.extraEnv }}{{ if eq .name "NODE_OPTIONS" }}{{ $ownNodeOptions = true }}{{ end }}{{ end }}
+            {{- if and $heap (not $ownNodeOptions) }}
+            - name: NODE_OPTIONS
+              value: {{ printf "--max-old-space-size=%s" $heap | quote }}
+            {{- end }}
             {{- with $root.Values.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}

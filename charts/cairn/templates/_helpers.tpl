@@ -52,3 +52,19 @@ sharding.cairn.dev/shard: {{ index . 1 | quote }}
 {{- define "cairn.shardName" -}}
 {{- printf "%s-%s" (include "cairn.fullname" (index . 0)) (index . 1) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/*
+V8's old-space limit in MiB: three quarters of the container's memory limit (Mi, Gi, M or G),
+so the heap stops growing before the kubelet kills the pod; the rest is Node's own memory and
+the git and cairn-render processes. Empty without a memory limit in one of those units.
+*/}}
+{{- define "cairn.heapMiB" -}}
+{{- $limit := toString (dig "limits" "memory" "" .Values.resources) -}}
+{{- $mib := 0 -}}
+{{- if hasSuffix "Gi" $limit -}}{{- $mib = mul (trimSuffix "Gi" $limit | atoi) 1024 -}}
+{{- else if hasSuffix "Mi" $limit -}}{{- $mib = trimSuffix "Mi" $limit | atoi -}}
+{{- else if hasSuffix "G" $limit -}}{{- $mib = div (mul (trimSuffix "G" $limit | atoi) 1000000000) 1048576 -}}
+{{- else if hasSuffix "M" $limit -}}{{- $mib = div (mul (trimSuffix "M" $limit | atoi) 1000000) 1048576 -}}
+{{- end -}}
+{{- if gt (int $mib) 0 -}}{{- div (mul $mib 3) 4 -}}{{- end -}}
+{{- end -}}

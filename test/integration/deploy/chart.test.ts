@@ -284,6 +284,31 @@ describe("helm template with every optional value", () => {
   });
 });
 
+describe("V8's heap limit follows the memory limit", () => {
+  const nodeOptions = async (values: Record<string, unknown>) => {
+    const env = podOf(one(await render(values), "Deployment")).spec.containers[0]?.["env"] as
+      { name: string; value?: string }[] | undefined;
+    return (env ?? []).filter((e) => e.name === "NODE_OPTIONS").map((e) => e.value);
+  };
+
+  it("is three quarters of the limit in Mi, Gi, M or G", async () => {
+    expect(await nodeOptions({})).toEqual(["--max-old-space-size=384"]);
+    expect(await nodeOptions({ resources: { limits: { memory: "1Gi" } } })).toEqual([
+      "--max-old-space-size=768",
+    ]);
+    expect(await nodeOptions({ resources: { limits: { memory: "1000M" } } })).toEqual([
+      "--max-old-space-size=714",
+    ]);
+  });
+
+  it("is left to Node without a memory limit, and to the user's own NODE_OPTIONS", async () => {
+    expect(await nodeOptions({ resources: { limits: { memory: null } } })).toEqual([]);
+    expect(
+      await nodeOptions({ extraEnv: [{ name: "NODE_OPTIONS", value: "--max-old-space-size=99" }] }),
+    ).toEqual(["--max-old-space-size=99"]);
+  });
+});
+
 describe("helm template with shards", () => {
   const KEY = "sharding.cairn.dev/key";
   const SHARDS = { sharding: { key: KEY, shards: ["one", "two"] } };
