@@ -124,7 +124,9 @@ describe("RollbackRequest", () => {
         if (!ctl.process?.running) throw new Error(`controller exited:\n${ctl.logTail()}`);
         const r = await admin.get(ref(a, kind, name));
         const c = conditions(r).find((x) => x.type === "Complete");
-        return c && c.status !== "Unknown" ? r : undefined;
+        // The app's lock goes after the final status write, then the finalizer.
+        const holding = ((r.metadata["finalizers"] ?? []) as string[]).length > 0;
+        return c && c.status !== "Unknown" && !holding ? r : undefined;
       },
       timeoutMs,
     );

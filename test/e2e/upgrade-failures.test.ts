@@ -115,7 +115,10 @@ describe.concurrent("UpgradeRequest failures", () => {
         alive();
         const r = await admin.get(requestRef(ns, name));
         const c = complete(r);
-        return c && c.status !== "Unknown" ? r : undefined;
+        // The app's lock goes after the final status write, then the finalizer: once that is
+        // gone the request has let go of everything.
+        const holding = ((r.metadata["finalizers"] ?? []) as string[]).length > 0;
+        return c && c.status !== "Unknown" && !holding ? r : undefined;
       },
       timeoutMs,
     );
