@@ -1,7 +1,7 @@
-// Finish (RollbackRequest): record the previous version on the ManagedApp and release the app's
-// lock; the upgrade's snapshots stay (retention prunes them after a later successful upgrade).
-// Idempotent: the status patch writes the same values again, and releasing a lock this request no
-// longer holds is a no-op.
+// Finish (RollbackRequest): record the previous version on the ManagedApp; the upgrade's snapshots
+// stay (retention prunes them after a later successful upgrade). The app's lock goes only after
+// the runner has written the final status (RequestMachine.release). Idempotent: the status patch
+// writes the same values again.
 import { ConditionReason, type RollbackRequest } from "../../../api/index.ts";
 import { recordOnApp } from "../../request/app-status.ts";
 import { rfc3339 } from "../../../runtime/conditions.ts";

@@ -1,6 +1,7 @@
-// Finish (UpgradeRequest): record the new version on the ManagedApp, prune old snapshots by the
-// app's retention, release the app's lock. Idempotent: the status patch writes the same values
-// again, pruning skips what is gone, and releasing a lock this request no longer holds is a no-op.
+// Finish (UpgradeRequest): record the new version on the ManagedApp and prune old snapshots by the
+// app's retention. The app's lock goes only after the runner has written the final status
+// (RequestMachine.release). Idempotent: the status patch writes the same values again, and
+// pruning skips what is gone.
 import { ConditionReason, type UpgradeRequest } from "../../../api/index.ts";
 import { recordOnApp } from "../../request/app-status.ts";
 import { rfc3339 } from "../../../runtime/conditions.ts";
