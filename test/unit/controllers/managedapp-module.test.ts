@@ -9,6 +9,9 @@
 // the workload turns ready before the app's informer has seen that write, so the change is
 // routed by the old status and wakes nothing; then the informer sees the write. The app must end
 // Ready=True at once, not at the next periodic resync.
+//
+// The race of issue 18.7: a readiness flap faster than the app's informer (Ready=False written,
+// Ready again before the informer has seen that write) must end with Ready=True in the API.
 import { afterEach, describe, expect, it } from "vitest";
 import { API_VERSION, Kind } from "../../../src/api/index.ts";
 import { buildManagedAppModule } from "../../../src/controllers/managedapp/module.ts";
@@ -171,13 +174,6 @@ describe("ManagedApp wake routes and the app's own status write", () => {
     expect(h.writes()).toBe(2);
     // No periodic resync was needed: the fake clock never moved.
     expect(h.clock.now().toISOString()).toBe("2025-01-01T00:00:00.000Z");
-  });
-});
-
-describe("a readiness flap faster than the app's informer (issue 18.7)", () => {
-  const stops: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const stop of stops.splice(0)) await stop();
   });
 
   // The informer's copy of the app lags behind the controller's own write: a pass that starts
