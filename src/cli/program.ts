@@ -169,12 +169,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "abort",
-    summary: "stop a running request: Cairn undoes what it did, then removes it",
+    summary: "stop a running request: Cairn undoes what it did and keeps it in history",
     description:
-      "Deletes the request. The controller runs the same compensation as after a failed step " +
-      "(Flux resumed, replicas restored) before the request goes; a rollback that has begun " +
-      "restoring volumes leaves the app frozen instead (see docs/rollback.md). Asks first " +
-      "unless --yes is given.",
+      "Annotates the request cairn.dev/abort. The step at work fails with reason Aborted and the " +
+      "controller runs the same compensation as after a failed step (Flux resumed, replicas " +
+      "restored; after an upgrade's commit, its rollback as for any failure there); a rollback " +
+      "that has begun restoring volumes leaves the app frozen instead (see docs/rollback.md). " +
+      "The request stays in history. Asks first unless --yes is given.",
     args: [{ syntax: "<request>", what: "a running UpgradeRequest or RollbackRequest" }],
     completes: ["request"],
     options: [new Option("-y, --yes", "do not ask for confirmation")],
