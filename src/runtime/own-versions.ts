@@ -9,8 +9,8 @@
 // and a pass may start from that answer. A lagging cache therefore never hands a pass an older
 // status to build on. Any other version means someone else wrote the object, or we know nothing
 // of it: the request controllers read it afresh, the ManagedApp controller starts from the
-// informer's copy. Memory only: a restarted process knows no versions, so
-// its first pass over each object starts from the API's or the informer's copy.
+// informer's copy. Memory only: a restarted process knows no versions, so its first pass over
+// each object starts from the API's or the informer's copy.
 import type { KubeObject } from "../kube/client.ts";
 
 /** Our own versions remembered per object; the informer catching up prunes them. */
@@ -38,7 +38,10 @@ export class OwnVersions {
     return structuredClone(known.latest);
   }
 
-  /** A pass started from this copy (the API's answer or an informer's copy we had not seen): older knowledge no longer matters. */
+  /**
+   * A pass started from this copy (the API's answer, or an informer's copy we had not seen):
+   * older knowledge no longer matters.
+   */
   read(key: string, obj: KubeObject): void {
     this.#known.delete(key);
     this.wrote(key, obj);
