@@ -201,6 +201,19 @@ describe.concurrent("UpgradeRequest failures", () => {
     return getOrUndefined(admin, ref(ns, "coordination.k8s.io/v1", "Lease", `cairn-app-${appUid}`));
   }
 
+  /** What a request that ended before its commit leaves: Flux running, replicas back, Git untouched, no Lease. */
+  async function expectThawedBeforeCommit(app: {
+    namespace: string;
+    repo: string;
+    head: string;
+    uid: string;
+  }): Promise<void> {
+    await expectFluxResumed(app.namespace);
+    await expectDemoReplicas(app.namespace);
+    await expectGitAt(app.repo, app.head);
+    expect(await lease(app.namespace, app.uid)).toBeUndefined();
+  }
+
   async function annotatePvc(ns: string, pvc: string, annotations: Record<string, string | null>) {
     await admin.mergePatch(ref(ns, "v1", "PersistentVolumeClaim", pvc), {
       metadata: { annotations },
@@ -433,10 +446,7 @@ describe.concurrent("UpgradeRequest failures", () => {
       expect(complete(r)?.message).toContain(`${ns}/demo-db-0`);
       expect(complete(r)?.message).toContain("Git untouched");
       expect(failedStep(r)).toMatchObject({ name: "ScaleDown", reason: "DeadlineExceeded" });
-      await expectFluxResumed(ns);
-      await expectDemoReplicas(ns);
-      await expectGitAt(app.repo, app.head);
-      expect(await lease(ns, app.uid)).toBeUndefined();
+      await expectThawedBeforeCommit(app);
       await finalizerGone(ns, "stuck-pod");
     } finally {
       await admin.mergePatch(pod, { metadata: { finalizers: null } }).catch(() => undefined);
@@ -459,11 +469,8 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(complete(r)?.message).toContain("simulated disk failure");
     expect(complete(r)?.message).toContain("Git untouched");
     expect(failedStep(r)).toMatchObject({ name: "Snapshot", reason: "DeadlineExceeded" });
-    await expectFluxResumed(ns);
-    await expectDemoReplicas(ns);
-    await expectGitAt(app.repo, app.head);
+    await expectThawedBeforeCommit(app);
     expect(await chartVersionInGit(git(), app.repo)).toBe("1.0.0");
-    expect(await lease(ns, app.uid)).toBeUndefined();
   });
 
   it("5. a push refused at Commit: PushRejected, Git untouched; a dry run lists the failed GitPush check", async () => {
@@ -485,10 +492,7 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(complete(r)?.message).toContain("Git untouched");
     expect(complete(r)?.message).not.toContain(git().readOnlyPassword);
     expect(failedStep(r)).toMatchObject({ name: "Commit", reason: "PushRejected" });
-    await expectFluxResumed(ns);
-    await expectDemoReplicas(ns);
-    await expectGitAt(app.repo, app.head);
-    expect(await lease(ns, app.uid)).toBeUndefined();
+    await expectThawedBeforeCommit(app);
 
     await request(ns, "refused-dry", { targetVersion: { chart: "1.1.0" }, dryRun: true });
     const dry = await finished(ns, "refused-dry");
@@ -872,10 +876,7 @@ describe.concurrent("UpgradeRequest failures", () => {
       },
       120_000,
     );
-    await expectFluxResumed(ns);
-    await expectDemoReplicas(ns);
-    await expectGitAt(app.repo, app.head);
-    expect(await lease(ns, app.uid)).toBeUndefined();
+    await expectThawedBeforeCommit(app);
   });
 
   it("9b. kubectl cairn abort mid-Snapshot: Aborted, the freeze undone, the request kept in history", async () => {
@@ -895,10 +896,7 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(complete(r)?.message).toContain("Snapshot: aborted on request (kubectl cairn abort at ");
     expect(complete(r)?.message).toContain("Git untouched");
     expect(failedStep(r)).toMatchObject({ name: "Snapshot", reason: "Aborted" });
-    await expectFluxResumed(ns);
-    await expectDemoReplicas(ns);
-    await expectGitAt(app.repo, app.head);
-    expect(await lease(ns, app.uid)).toBeUndefined();
+    await expectThawedBeforeCommit(app);
     await finalizerGone(ns, "stopped");
     const history = await runCli(["history", "demo", "-n", ns, "--no-headers"]);
     expect(history.code, history.stderr).toBe(0);
