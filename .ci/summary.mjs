@@ -17,6 +17,16 @@ const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 // A suite that failed before any test ran (a broken import, a global setup that threw) has no
 // failed test to count; it is still a failure.
 if (!report.success && failed === 0) failed = Math.max(1, report.numFailedTestSuites ?? 0);
+// Name every failed test here, next to the closing line: the start of a long run's output scrolls
+// away, and a record that keeps only the tail should still say what failed.
+for (const file of report.testResults ?? []) {
+  for (const test of file.assertionResults ?? []) {
+    if (test.status !== "failed") continue;
+    const where = file.name.replace(`${process.cwd()}/`, "");
+    const why = String(test.failureMessages?.[0] ?? "").split("\n")[0].slice(0, 300);
+    console.log(`failed: ${where} > ${test.fullName ?? test.title}: ${why}`);
+  }
+}
 // The README's front-door commands (.ci/front-door.sh) count as one check each; a run that
 // should have them and has none fails.
 const frontDoor = process.argv[3];
