@@ -23,7 +23,9 @@ for (const file of report.testResults ?? []) {
   for (const test of file.assertionResults ?? []) {
     if (test.status !== "failed") continue;
     const where = file.name.replace(`${process.cwd()}/`, "");
-    const why = String(test.failureMessages?.[0] ?? "").split("\n")[0].slice(0, 300);
+    const why = String(test.failureMessages?.[0] ?? "")
+      .split("\n")[0]
+      .slice(0, 300);
     console.log(`failed: ${where} > ${test.fullName ?? test.title}: ${why}`);
   }
 }
