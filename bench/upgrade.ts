@@ -1,7 +1,8 @@
 // One happy-path chart upgrade of the demo app, repeated: wall time, the controller's own share,
 // and the API requests Cairn makes per upgrade.
 //
-//   node bench/upgrade.ts [--runs=5]                (Node 24: `npx node …`)
+//   node bench/upgrade.ts [--runs=5] [--upload-delay=60] [--run-while-uploading]
+//                                                    (Node 24: `npx node …`)
 //
 // Starts its own full test bed (Flux, Git server, Helm repository, CSI snapshots) unless
 // CAIRN_TESTBED_KUBECONFIG names a running one, runs Cairn as it ships (src/main.ts under
@@ -16,7 +17,13 @@
 //     requests it dispatches per FlowSchema, and the bench adds one that matches only Cairn's
 //     ServiceAccount (apiserver_request_total has no user label). This counts every controller
 //     in the process (the ManagedApp controller follows the app's pods through the upgrade).
-//   - the steps' durations from status.history.
+//   - the steps' durations from status.history;
+//   - outage: the time during the upgrade in which one of the app's workloads (demo-web,
+//     demo-db) had no ready replica, sampled from the API every 200 ms, and how many separate
+//     outages that made.
+// --upload-delay=N makes the CSI simulator report each snapshot readyToUse N seconds after it
+// cut it (an annotation on the demo's PVCs), as cloud disks do; --run-while-uploading sets the
+// ManagedApp's spec.volumeSnapshots.runWhileUploading.
 // Results go to stdout as medians with min–max; progress and logs to stderr.
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -29,8 +36,21 @@ import { eventually } from "../testbed/src/poll.ts";
 import { httpGet } from "../testbed/src/readiness.ts";
 import { ClusterState } from "../testbed/src/state.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "5" },
+    "upload-delay": { type: "string", default: "0" },
+    "run-while-uploading": { type: "boolean", default: false },
+  },
+});
 const RUNS = Number(values.runs);
+const UPLOAD_DELAY = Number(values["upload-delay"]);
+if (!Number.isInteger(UPLOAD_DELAY) || UPLOAD_DELAY < 0)
+  throw new Error("--upload-delay must be a whole number of seconds");
+const WORKLOADS = [
+  { apiVersion: "apps/v1", kind: "Deployment", name: "demo-web" },
+  { apiVersion: "apps/v1", kind: "StatefulSet", name: "demo-db" },
+];
 const API = "cairn.dev/v1alpha1";
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -155,8 +175,23 @@ async function main(): Promise<void> {
       repo: `${namespace}-config`,
       labels: cairn.labels,
     });
-    await cairn.start();
     const appRef = { apiVersion: API, kind: "ManagedApp", namespace, name: "demo" };
+    if (values["run-while-uploading"])
+      await admin.mergePatch(appRef, { spec: { volumeSnapshots: { runWhileUploading: true } } });
+    if (UPLOAD_DELAY > 0)
+      for (const pvc of ["data-demo-db-0", "demo-uploads"])
+        await eventually(`PVC ${pvc}`, async () => {
+          await admin.mergePatch(
+            { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: pvc },
+            {
+              metadata: {
+                annotations: { "csi-sim.cairn.dev/upload-delay-seconds": String(UPLOAD_DELAY) },
+              },
+            },
+          );
+          return true;
+        });
+    await cairn.start();
     await eventually(
       "the demo app Ready",
       async () => {
@@ -172,11 +207,48 @@ async function main(): Promise<void> {
     const own: number[] = [];
     const requests: number[] = [];
     const steps = new Map<string, number[]>();
+    const outages: number[] = [];
+    const outageCounts: number[] = [];
+    /** Samples the workloads until stopped: total seconds with a workload at 0 ready, and how
+     *  many separate stretches that was. */
+    const sampleOutage = () => {
+      const state = { stop: false };
+      const done = (async () => {
+        let down = 0;
+        let stretches = 0;
+        let downSince: number | undefined;
+        while (!state.stop) {
+          const now = performance.now();
+          const ready = await Promise.all(
+            WORKLOADS.map(async (w) => {
+              const obj = await admin.get({ ...w, namespace });
+              return (obj["status"] as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;
+            }),
+          );
+          const isDown = ready.some((n) => n === 0);
+          if (isDown && downSince === undefined) {
+            downSince = now;
+            stretches++;
+          } else if (!isDown && downSince !== undefined) {
+            down += now - downSince;
+            downSince = undefined;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        if (downSince !== undefined) down += performance.now() - downSince;
+        return { seconds: down / 1000, stretches };
+      })();
+      return async () => {
+        state.stop = true;
+        return done;
+      };
+    };
     for (let i = 0; i < RUNS; i++) {
       const to = i % 2 === 0 ? "1.1.0" : "1.0.0";
       const name = `bench-${i}`;
       const [r0, s0] = [await dispatched(), await ownSeconds()];
       const t0 = performance.now();
+      const stopSampling = sampleOutage();
       await admin.create({
         apiVersion: API,
         kind: "UpgradeRequest",
@@ -202,6 +274,10 @@ async function main(): Promise<void> {
       );
       const wall = (performance.now() - t0) / 1000;
       if (done.complete.status !== "True") throw new Error(`${name} ended ${done.complete.reason}`);
+      // The app is healthy at Complete=True; the sampler sees the last pod Ready by then.
+      const outage = await stopSampling();
+      outages.push(outage.seconds);
+      outageCounts.push(outage.stretches);
       // Let the ManagedApp controller settle on the new state before reading the counters.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const [r1, s1] = [await dispatched(), await ownSeconds()];
@@ -219,11 +295,16 @@ async function main(): Promise<void> {
         ]);
       }
       log(
-        `${name} → ${to}: ${wall.toFixed(1)} s wall, ${(s1 - s0).toFixed(2)} s in reconcile, ${r1 - r0} API requests`,
+        `${name} → ${to}: ${wall.toFixed(1)} s wall, ${(s1 - s0).toFixed(2)} s in reconcile, ${r1 - r0} API requests, ${outage.seconds.toFixed(1)} s outage in ${outage.stretches}`,
       );
     }
-    process.stdout.write(`\nUpgrade benchmark: ${RUNS} runs (median, min–max)\n`);
+    const mode = values["run-while-uploading"] ? ", runWhileUploading" : "";
+    process.stdout.write(
+      `\nUpgrade benchmark: ${RUNS} runs, upload delay ${UPLOAD_DELAY} s${mode} (median, min–max)\n`,
+    );
     process.stdout.write(`  wall time (create → Complete)   ${fmt(walls, 1)} s\n`);
+    process.stdout.write(`  outage (a workload with 0 ready) ${fmt(outages, 1)} s\n`);
+    process.stdout.write(`  separate outages                 ${fmt(outageCounts, 0)}\n`);
     process.stdout.write(`  controller's own share           ${fmt(own)} s\n`);
     process.stdout.write(`  API requests per upgrade         ${fmt(requests, 0)}\n`);
     process.stdout.write(`  steps (status.history, 1 s resolution):\n`);

@@ -69,6 +69,12 @@ export const VolumeSnapshots = z.object({
   /** Discovered PVCs not to snapshot. */
   excludePVCs: z.array(PvcRef).max(64).optional(),
   retentionPolicy: RetentionPolicy.prefault({}),
+  /**
+   * Bring the workloads back at the old version as soon as every snapshot is cut, while the
+   * snapshots upload, and stop them again only for the commit and Flux's apply. A rollback
+   * restores the data as of the cut: what the app wrote while it ran during the upload is lost.
+   */
+  runWhileUploading: z.boolean().default(false),
 });
 export type VolumeSnapshots = z.infer<typeof VolumeSnapshots>;
 

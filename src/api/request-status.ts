@@ -142,6 +142,9 @@ export const Plan = z.object({
   gitOnly: z.boolean().optional(),
   /** An upgrade of a HelmRelease app with a rendering helper: what the new version does. */
   impact: PlanImpact.optional(),
+  /** The app's volumeSnapshots.runWhileUploading when planned: the workloads run while the
+   *  snapshots upload. */
+  runWhileUploading: z.boolean().optional(),
 });
 export type Plan = z.infer<typeof Plan>;
 
@@ -167,6 +170,14 @@ export const CommitRecord = z.object({
   adopted: z.boolean(),
 });
 export type CommitRecord = z.infer<typeof CommitRecord>;
+
+/** runWhileUploading: when the workloads were started again after the cut, and when they were
+ *  stopped again once every snapshot was ready. Written before each of the two scales. */
+export const UploadWindow = z.object({
+  openedAt: Timestamp,
+  closedAt: Timestamp.optional(),
+});
+export type UploadWindow = z.infer<typeof UploadWindow>;
 
 export const StepRecord = z.object({
   name: Text(64),
@@ -207,6 +218,7 @@ export const RequestStatus = z.object({
   suspended: z.array(FluxObjectRef).max(16).optional(),
   replicas: z.array(RecordedReplicas).max(128).optional(),
   snapshots: z.array(SnapshotRecord).max(256).optional(),
+  uploadWindow: UploadWindow.optional(),
   commit: CommitRecord.optional(),
   preflight: z.array(PreflightCheck).max(32).optional(),
   history: z.array(StepHistoryEntry).max(32).optional(),

@@ -39,13 +39,15 @@ interface RequestStatus {
     volumes: { name: string; snapshot?: string; size?: string }[];
     workloads: { kind: string; name: string; replicas: number }[];
     gitOnly?: boolean;
+    runWhileUploading?: boolean;
   };
   preflight: { name: string; passed: boolean; message: string }[];
   commit: { sha: string; adopted: boolean };
   snapshots: { name: string; pvcName: string }[];
   suspended: { kind: string; name: string }[];
-  history: { name: string; reason: string }[];
+  history: { name: string; reason: string; startedAt: string }[];
   rollbackRef: { name: string };
+  uploadWindow?: { openedAt: string; closedAt?: string };
 }
 
 /** One Flux-managed demo app in a namespace of its own, with its Git repository. */
@@ -774,6 +776,81 @@ describe("RollbackRequest", () => {
     }
   });
   // Last: the app stays broken (a PVC is gone for good), as a human who accepts the loss leaves it.
+  it("runWhileUploading: the app runs at the old version while the snapshots upload, stops again for the commit; a rollback restores the data as of the cut", async () => {
+    const UPLOAD = "csi-sim.cairn.dev/upload-delay-seconds";
+    // The storage cuts at once and uploads for 30 s.
+    for (const pvc of PVCS)
+      await admin.mergePatch(pvcRef(app, pvc), { metadata: { annotations: { [UPLOAD]: "30" } } });
+    await admin.mergePatch(appRef(app), { spec: { volumeSnapshots: { runWhileUploading: true } } });
+    await writeData(app, "before the upload");
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name: "uploading", namespace: app.ns },
+      spec: {
+        managedAppRef: { name: "demo" },
+        allowDowngrade: true,
+        targetVersion: { chart: flip(await chartInGit(app)) },
+      },
+    });
+    const requestRef = ref(app, "UpgradeRequest", "uploading");
+    const during = await eventually(
+      "the upload window open",
+      async () => {
+        const r = await admin.get(requestRef);
+        return statusOf<RequestStatus>(r).uploadWindow ? r : undefined;
+      },
+      120_000,
+    );
+    expect(statusOf<RequestStatus>(during).plan?.runWhileUploading).toBe(true);
+    expect(statusOf<RequestStatus>(during).commit).toBeUndefined();
+    // Every snapshot is cut and still uploading, and the pods run again at the old version.
+    const { items: snaps } = await admin.list(SNAP, "VolumeSnapshot", {
+      namespace: app.ns,
+      labelSelector: `cairn.dev/request-uid=${during.metadata.uid ?? ""}`,
+    });
+    expect(snaps).toHaveLength(2);
+    for (const snap of snaps) {
+      const st = statusOf<{ creationTime?: string; readyToUse?: boolean }>(snap);
+      expect(st.creationTime, snap.metadata.name).toBeTruthy();
+      expect(st.readyToUse, snap.metadata.name).toBe(false);
+    }
+    await podsReady(app);
+    // The app writes while it runs: these bytes are not in the snapshots.
+    await writeData(app, "written during the upload");
+
+    const up = await finished(app, "UpgradeRequest", "uploading");
+    expect(complete(up)?.reason, complete(up)?.message).toBe("Succeeded");
+    const s = statusOf<RequestStatus>(up);
+    const window = s.uploadWindow;
+    expect(window?.closedAt).toBeTruthy();
+    // Writers stopped again before the commit: the Snapshot step ended once they were.
+    const step = (name: string) => s.history?.find((h) => h.name === name);
+    expect(Date.parse(step("Commit")?.startedAt ?? "")).toBeGreaterThanOrEqual(
+      Date.parse(window?.closedAt ?? ""),
+    );
+    expect(Date.parse(window?.closedAt ?? "") - Date.parse(window?.openedAt ?? "")).toBeGreaterThan(
+      10_000,
+    );
+    const snapshotStep = conditions(up).find((c) => c.type === "SnapshotsReady");
+    expect(snapshotStep?.message).toMatch(
+      /^2\/2 snapshots ready; the workloads ran at the old version for \d+s while they uploaded and are stopped again$/,
+    );
+    await podsReady(app);
+
+    // What the docs say a rollback loses: the writes made while the app ran during the upload.
+    await writeData(app, "after the upgrade");
+    const rb = await rollback(app, "uploading-back", "uploading");
+    expect(complete(rb)?.reason, complete(rb)?.message).toBe("Succeeded");
+    expect(await readData(app)).toEqual(expected("before the upload"));
+
+    for (const pvc of PVCS)
+      await admin.mergePatch(pvcRef(app, pvc), { metadata: { annotations: { [UPLOAD]: null } } });
+    await admin.mergePatch(appRef(app), {
+      spec: { volumeSnapshots: { runWhileUploading: false } },
+    });
+  });
+
   it("fails loudly and stays frozen when a snapshot vanishes after the first PVC delete (RestoreIncomplete)", async () => {
     await writeData(app, "before fifth");
     const up = await upgrade(app, "fifth", {

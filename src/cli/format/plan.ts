@@ -62,6 +62,8 @@ export function renderPlanBody(plan: Plan): string[] {
       ),
     );
   }
+  if (plan.runWhileUploading)
+    lines.push(field("Upload", "the workloads run at the old version while the snapshots upload"));
   if (plan.gitOnly) lines.push(field("Data", "not restored: the upgrade took no snapshots"));
   return lines;
 }

@@ -431,6 +431,9 @@ export function composePlan(input: PlanInput): PlanOutput {
         ...(wantSnapshots && input.snapshotClass?.ok && input.snapshotClass.name
           ? { volumeSnapshotClassName: input.snapshotClass.name }
           : {}),
+        ...(wantSnapshots && volumes.length > 0 && app.spec.volumeSnapshots.runWhileUploading
+          ? { runWhileUploading: true }
+          : {}),
       }
     : undefined;
   return { plan, checks, settling };

@@ -423,7 +423,11 @@ describe("defaults", () => {
     ).toEqual({
       gitPath: "apps/a.yaml",
       kustomizationRef: { name: "apps" },
-      volumeSnapshots: { enabled: false, retentionPolicy: { maxCount: 3 } },
+      volumeSnapshots: {
+        enabled: false,
+        retentionPolicy: { maxCount: 3 },
+        runWhileUploading: false,
+      },
       versionPolicy: { prereleases: false },
       healthCheck: { timeout: "5m" },
       requestHistory: { maxCount: 10, maxDryRunCount: 3 },
@@ -460,7 +464,11 @@ describe("defaults", () => {
       kustomizationRef: { name: "apps" },
       volumeSnapshots: { enabled: true, retentionPolicy: { maxCount: 0 } },
     });
-    expect(spec.volumeSnapshots).toEqual({ enabled: true, retentionPolicy: { maxCount: 0 } });
+    expect(spec.volumeSnapshots).toEqual({
+      enabled: true,
+      retentionPolicy: { maxCount: 0 },
+      runWhileUploading: false,
+    });
   });
 });
 

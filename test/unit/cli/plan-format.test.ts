@@ -42,6 +42,23 @@ describe("renderPlan", () => {
     );
   });
 
+  it("says when the workloads run while the snapshots upload", () => {
+    const request = upgrade("web-plan-u", {
+      spec: { dryRun: true },
+      status: {
+        plan: plan({ runWhileUploading: true }),
+        conditions: [complete("True", "DryRunSucceeded", "nothing was changed")],
+      },
+    });
+    expect(renderPlan(request, "web")).toContain(
+      "  Volume:    shop/data-web-0 (1Gi, class fast, snapshot data-web-0-snap)\n" +
+        "  Upload:    the workloads run at the old version while the snapshots upload\n",
+    );
+    expect(renderPlan(upgrade("web-plan-v", { status: { plan: plan() } }), "web")).not.toContain(
+      "Upload:",
+    );
+  });
+
   it("shows the failed checks of a plan that failed before recording one", () => {
     const request = upgrade("web-plan-y", {
       status: {

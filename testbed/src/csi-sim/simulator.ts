@@ -267,11 +267,15 @@ export class CsiSimulator {
             // The sidecar reports int64 nanoseconds since the epoch.
             creationTime: this.#clock.now().getTime() * 1_000_000,
             restoreSize: decision.restoreSize,
-            readyToUse: true,
+            readyToUse: decision.uploadMs === 0,
             error: null,
           },
         });
         this.#log("info", "cut snapshot", { content: key, handle: decision.snapshotHandle });
+        return decision.uploadMs === 0 ? done() : requeueAfter(decision.uploadMs);
+      case "uploaded":
+        await this.#client.patchStatus(ref, { status: { readyToUse: true } });
+        this.#log("info", "uploaded snapshot", { content: key });
         return done();
       case "adopt":
         await this.#client.patchStatus(ref, {

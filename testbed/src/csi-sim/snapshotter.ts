@@ -2,6 +2,7 @@
 import {
   ANN_FAULT_SNAPSHOT,
   ANN_FAULT_SNAPSHOT_DELAY,
+  ANN_SNAPSHOT_UPLOAD_DELAY,
   CONTENT_FINALIZER,
   DRIVER,
 } from "./constants.ts";
@@ -10,13 +11,17 @@ import type { Pv, Pvc, VolumeSnapshotContent } from "./schemas.ts";
 
 export type ContentDecision =
   | { readonly kind: "ignore" }
-  /** Copy the volume into a snapshot, then report it ready. */
+  /** Copy the volume into a snapshot, then report it cut; ready too unless it still uploads. */
   | {
       readonly kind: "cut";
       readonly volumeHandle: string;
       readonly snapshotHandle: string;
       readonly restoreSize: number;
+      /** Milliseconds of upload left after the cut; 0: ready at once. */
+      readonly uploadMs: number;
     }
+  /** Cut earlier and now uploaded: report it ready. */
+  | { readonly kind: "uploaded" }
   /** Pre-provisioned content: the snapshot exists already; report it ready. */
   | { readonly kind: "adopt"; readonly snapshotHandle: string }
   | { readonly kind: "error"; readonly message: string }
@@ -59,7 +64,7 @@ export function decideContent(input: ContentInput): ContentDecision {
   }
   const volumeHandle = content.spec.source.volumeHandle;
   if (!volumeHandle) return { kind: "ignore" };
-  if (content.status?.snapshotHandle) return { kind: "ignore" };
+  if (content.status?.snapshotHandle) return uploadDecision(input);
   if (!input.sourcePv) return { kind: "error", message: `source volume ${volumeHandle} not found` };
   const annotations = input.sourcePvc?.metadata.annotations ?? {};
   const fault = annotations[ANN_FAULT_SNAPSHOT];
@@ -73,5 +78,21 @@ export function decideContent(input: ContentInput): ContentDecision {
     volumeHandle,
     snapshotHandle: snapshotHandleFor(content),
     restoreSize: (capacity === undefined ? undefined : parseQuantity(capacity)) ?? 0,
+    uploadMs: uploadDelayMs(annotations),
   };
+}
+
+function uploadDelayMs(annotations: Record<string, string>): number {
+  const seconds = Number(annotations[ANN_SNAPSHOT_UPLOAD_DELAY] ?? "0");
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+}
+
+/** A content cut but not ready: its upload ends a fixed time after the cut. The cut time comes
+ *  from the content's status, so a restarted simulator keeps the schedule. */
+function uploadDecision(input: ContentInput): ContentDecision {
+  const cutNs = input.content.status?.creationTime;
+  if (cutNs === undefined) return { kind: "uploaded" };
+  const annotations = input.sourcePvc?.metadata.annotations ?? {};
+  const remainingMs = Math.ceil(cutNs / 1_000_000 + uploadDelayMs(annotations) - input.nowMs);
+  return remainingMs > 0 ? { kind: "delay", remainingMs } : { kind: "uploaded" };
 }

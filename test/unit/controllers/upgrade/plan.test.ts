@@ -311,3 +311,41 @@ spec:
     expect(out.plan).toBeUndefined();
   });
 });
+
+describe("runWhileUploading", () => {
+  const pvc = {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: "data-web-0", namespace: "shop", uid: "p1" },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+  };
+  const planned = (
+    volumeSnapshots: Record<string, unknown>,
+    target: Record<string, unknown> = {
+      images: [{ name: "registry.example.com/team/web", tag: "1.2.0" }],
+    },
+    skipSnapshot = false,
+  ) => {
+    const req = request(target);
+    // input() fills in no volumes; this plan has one PVC to snapshot.
+    return composePlan({
+      ...input(
+        { app: app({ volumeSnapshots }), request: { ...req, spec: { ...req.spec, skipSnapshot } } },
+        DEPLOYMENT,
+      ),
+      volumes: [pvc],
+    }).plan;
+  };
+
+  it("is pinned in the plan when the app asks for it and snapshots are taken", () => {
+    expect(planned({ enabled: true, runWhileUploading: true })?.runWhileUploading).toBe(true);
+    expect(planned({ enabled: true })?.runWhileUploading).toBeUndefined();
+  });
+
+  it("is left out when no snapshot is taken", () => {
+    expect(planned({ enabled: false, runWhileUploading: true })?.runWhileUploading).toBeUndefined();
+    expect(
+      planned({ enabled: true, runWhileUploading: true }, undefined, true)?.runWhileUploading,
+    ).toBeUndefined();
+  });
+});

@@ -4,6 +4,7 @@ import {
   ANN_FAULT_SNAPSHOT,
   ANN_FAULT_SNAPSHOT_DELAY,
   ANN_SELECTED_NODE,
+  ANN_SNAPSHOT_UPLOAD_DELAY,
   ANN_STORAGE_PROVISIONER,
   CONTENT_FINALIZER,
   DRIVER,
@@ -260,6 +261,30 @@ describe("decideContent", () => {
       volumeHandle: "vol-1",
       snapshotHandle: "snap-abc",
       restoreSize: 2 * GI,
+      uploadMs: 0,
+    });
+  });
+
+  it("cuts at once and reports ready only after the upload delay, timed from the cut", () => {
+    const slow = sourcePvc({ [ANN_SNAPSHOT_UPLOAD_DELAY]: "60" });
+    expect(decideContent({ ...base, sourcePvc: slow, content: content() })).toMatchObject({
+      kind: "cut",
+      uploadMs: 60_000,
+    });
+    // Cut at t = 10 s (nanoseconds in status.creationTime, as the sidecar reports it).
+    const cut = content({
+      status: { snapshotHandle: "snap-abc", readyToUse: false, creationTime: 10_000 * 1e6 },
+    });
+    expect(decideContent({ ...base, sourcePvc: slow, content: cut, nowMs: 40_000 })).toEqual({
+      kind: "delay",
+      remainingMs: 30_000,
+    });
+    expect(decideContent({ ...base, sourcePvc: slow, content: cut, nowMs: 70_000 })).toEqual({
+      kind: "uploaded",
+    });
+    // The source claim gone: nothing says the upload is slow, so it ends.
+    expect(decideContent({ ...base, sourcePvc: undefined, content: cut, nowMs: 40_000 })).toEqual({
+      kind: "uploaded",
     });
   });
 

@@ -105,6 +105,113 @@ describe("Snapshot", () => {
     });
   });
 
+  it("runWhileUploading: runs the workloads from the cut to readyToUse, then stops them again", async () => {
+    const api = new FakeObjectApi();
+    const up = seedUpgrade(api);
+    seedWorkload(api, "StatefulSet", "db", 0);
+    const uploading = planWith({
+      ...plan,
+      runWhileUploading: true,
+      workloads: [{ kind: "StatefulSet", namespace: NS, name: "db", replicas: 2 }],
+    });
+    const ctx = stepContext(up, {
+      plan: uploading,
+      replicas: [{ kind: "StatefulSet", namespace: NS, name: "db", original: 2 }],
+    });
+    const step = snapshotStep(testStepDeps<UpgradeRequest>(api));
+    const dbRef = { apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: "db" };
+    const replicas = () => (api.peek(dbRef)?.["spec"] as { replicas: number }).replicas;
+
+    // Created, not cut yet: the workloads stay stopped.
+    expect(await step(ctx)).toMatchObject({ kind: "waiting" });
+    expect(replicas()).toBe(0);
+    expect(ctx.status().uploadWindow).toBeUndefined();
+
+    // Cut (creationTime set), still uploading: the window opens, written before the scale.
+    api.write(snapRef("data-db-0-abc"), {
+      status: { readyToUse: false, creationTime: "2026-01-01T00:00:00Z" },
+    });
+    api.beforeNext("patchScale", () => {
+      expect(ctx.status().uploadWindow).toEqual({ openedAt: "2026-01-01T00:00:00.000Z" });
+    });
+    expect(await step(ctx)).toMatchObject({
+      kind: "waiting",
+      message: expect.stringContaining("the workloads run at the old version") as unknown,
+    });
+    expect(replicas()).toBe(2);
+
+    // A pass while the window is open scales nothing (the cache shows the workload running).
+    const scalesBefore = api.callsOf("patchScale").length;
+    expect(await step(ctx)).toMatchObject({ kind: "waiting" });
+    expect(api.callsOf("patchScale")).toHaveLength(scalesBefore);
+
+    // Uploaded: the workloads are stopped again, and the step succeeds only once they are.
+    api.write(snapRef("data-db-0-abc"), { status: { readyToUse: true } });
+    const later = new Date("2026-01-01T00:01:30Z");
+    const closing = stepContext(up, ctx.status(), later);
+    expect(await step(closing)).toMatchObject({
+      kind: "succeeded",
+      message:
+        "1/1 snapshots ready; the workloads ran at the old version for 90s while they uploaded and are stopped again",
+      facts: {
+        uploadWindow: {
+          openedAt: "2026-01-01T00:00:00.000Z",
+          closedAt: "2026-01-01T00:01:30.000Z",
+        },
+      },
+    });
+    expect(replicas()).toBe(0);
+  });
+
+  it("runWhileUploading: reopens the window after a crash between its status write and the scale", async () => {
+    const api = new FakeObjectApi();
+    const up = seedUpgrade(api);
+    seedWorkload(api, "StatefulSet", "db", 0);
+    const step = snapshotStep(testStepDeps<UpgradeRequest>(api));
+    const status = {
+      plan: planWith({
+        ...plan,
+        runWhileUploading: true,
+        workloads: [{ kind: "StatefulSet" as const, namespace: NS, name: "db", replicas: 1 }],
+      }),
+      replicas: [{ kind: "StatefulSet" as const, namespace: NS, name: "db", original: 1 }],
+      snapshots: [{ namespace: NS, name: "data-db-0-abc", pvcName: "data-db-0" }],
+      uploadWindow: { openedAt: "2026-01-01T00:00:00.000Z" },
+    };
+    await step(stepContext(up, status));
+    api.write(snapRef("data-db-0-abc"), {
+      status: { readyToUse: false, creationTime: "2026-01-01T00:00:00Z" },
+    });
+    expect(await step(stepContext(up, status))).toMatchObject({ kind: "waiting" });
+    expect(
+      api.peek({ apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: "db" })?.["spec"],
+    ).toEqual({ replicas: 1 });
+  });
+
+  it("without runWhileUploading keeps the workloads stopped while the snapshots upload", async () => {
+    const api = new FakeObjectApi();
+    const up = seedUpgrade(api);
+    seedWorkload(api, "StatefulSet", "db", 0);
+    const ctx = stepContext(up, {
+      plan: planWith({
+        ...plan,
+        workloads: [{ kind: "StatefulSet", namespace: NS, name: "db", replicas: 1 }],
+      }),
+      replicas: [{ kind: "StatefulSet", namespace: NS, name: "db", original: 1 }],
+    });
+    const step = snapshotStep(testStepDeps<UpgradeRequest>(api));
+    await step(ctx);
+    api.write(snapRef("data-db-0-abc"), {
+      status: { readyToUse: false, creationTime: "2026-01-01T00:00:00Z" },
+    });
+    expect(await step(ctx)).toMatchObject({
+      kind: "waiting",
+      message: "0/1 snapshots ready; waiting for data-db-0-abc",
+    });
+    expect(api.callsOf("patchScale")).toHaveLength(0);
+    expect(ctx.status().uploadWindow).toBeUndefined();
+  });
+
   it("is not needed when nothing is to be snapshotted", async () => {
     const api = new FakeObjectApi();
     const up = seedUpgrade(api, "up-1", { skipSnapshot: true });
