@@ -39,23 +39,18 @@
 //   - RSS of the controller process (procfs, once a second): median and highest.
 // Progress goes to stderr, the table to stdout. Exits 1 if a Ready flip or a Warning Event was
 // seen during the window.
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { KubeClient, type KubeObject } from "../src/kube/client.ts";
-import { isKubeError } from "../src/kube/errors.ts";
+import type { KubeClient, KubeObject } from "../src/kube/client.ts";
 import { systemClock } from "../src/runtime/clock.ts";
 import { Informer } from "../src/runtime/informer.ts";
 import { LocalCairn } from "../testbed/src/cairn.ts";
-import { Cluster, type GitAccess } from "../testbed/src/cluster.ts";
 import { createNamespace } from "../testbed/src/demo-app.ts";
 import { commitFiles, createBareRepo } from "../testbed/src/git-fixtures.ts";
-import { httpGet } from "../testbed/src/readiness.ts";
-import { ClusterState } from "../testbed/src/state.ts";
+import { fullBed } from "./support/bed.ts";
+import { median, pool, readyStatus, rssMiB, withRetry } from "./support/util.ts";
 
 const { values } = parseArgs({
   options: {
@@ -94,38 +89,6 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const isHelm = (i: number) => i < HELM_APPS;
 const nameOf = (i: number) =>
   isHelm(i) ? `helm-${String(i).padStart(4, "0")}` : `app-${String(i).padStart(4, "0")}`;
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-async function withRetry<T>(fn: () => Promise<T>): Promise<T | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isKubeError(err, "AlreadyExists")) return undefined;
-      if (!isKubeError(err, "Transient") || attempt >= 8) throw err;
-      await delay(200 * attempt);
-    }
-  }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-function readyStatus(obj: KubeObject): string | undefined {
-  const conditions = (
-    obj["status"] as { conditions?: { type: string; status: string }[] } | undefined
-  )?.conditions;
-  return conditions?.find((c) => c.type === "Ready")?.status;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The apps
@@ -294,15 +257,6 @@ async function warnings(
   return out;
 }
 
-function rssMiB(pid: number): number | undefined {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The run
 
@@ -312,30 +266,9 @@ async function main(): Promise<void> {
       `at rest (Node ${process.version}, ${cpus().length} CPUs, ${Math.round(totalmem() / 1024 ** 3)} GiB)` +
       (RENEW_DEADLINE === undefined ? "" : `, lease renew deadline ${RENEW_DEADLINE} s`),
   );
-  const reuse = process.env["CAIRN_TESTBED_KUBECONFIG"];
-  let cluster: Cluster | undefined;
-  let kubeconfig: string;
-  let dir: string;
-  let git: GitAccess;
-  let helmRepoUrl: string;
-  if (reuse) {
-    kubeconfig = reuse;
-    dir = dirname(reuse);
-    const state = ClusterState.parse(JSON.parse(await readFile(join(dir, "cluster.json"), "utf8")));
-    if (!state.git || !state.helmRepoUrl) throw new Error(`${reuse}: not a full test bed`);
-    git = state.git;
-    helmRepoUrl = state.helmRepoUrl;
-  } else {
-    log("starting a full test bed …");
-    cluster = await Cluster.start({ profile: "full", log });
-    kubeconfig = cluster.kubeconfig;
-    dir = cluster.dir;
-    if (!cluster.git || !cluster.helmRepoUrl)
-      throw new Error("the full test bed has no git server");
-    git = cluster.git;
-    helmRepoUrl = cluster.helmRepoUrl;
-  }
-  const admin = KubeClient.fromKubeconfigFile(kubeconfig);
+  const bed = await fullBed(log);
+  const { admin, git, helmRepoUrl, apiMetrics } = bed;
+  const kubeconfig = bed.kubeconfig;
   const cairn = await LocalCairn.prepare({
     admin,
     clusterKubeconfig: kubeconfig,
@@ -354,13 +287,6 @@ async function main(): Promise<void> {
   });
   const namespace = `bench-rest-${Date.now().toString(36)}`;
   const schemas = flowSchemas(cairn.namespace, cairn.serviceAccount);
-  const tls = {
-    ca: await readFile(join(dir, "ca.crt")),
-    cert: await readFile(join(dir, "admin.crt")),
-    key: await readFile(join(dir, "admin.key")),
-  };
-  const apiMetrics = async () =>
-    (await httpGet({ url: `${admin.server}/metrics`, ...tls, accept: () => true }, 10_000)).body;
 
   const abort = new AbortController();
   const cleanup = async () => {
@@ -374,7 +300,7 @@ async function main(): Promise<void> {
         .delete({ apiVersion: fs.apiVersion, kind: fs.kind, name: fs.metadata.name ?? "" })
         .catch(() => undefined);
     }
-    await cluster?.stop();
+    await bed.stop();
   };
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   const verdict = { failed: false };

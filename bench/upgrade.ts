@@ -25,16 +25,11 @@
 // cut it (an annotation on the demo's PVCs), as cloud disks do; --run-while-uploading sets the
 // ManagedApp's spec.volumeSnapshots.runWhileUploading.
 // Results go to stdout as medians with min–max; progress and logs to stderr.
-import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { KubeClient } from "../src/kube/client.ts";
 import { LocalCairn } from "../testbed/src/cairn.ts";
-import { Cluster, type GitAccess } from "../testbed/src/cluster.ts";
 import { installManagedDemo, createNamespace } from "../testbed/src/demo-app.ts";
 import { eventually } from "../testbed/src/poll.ts";
-import { httpGet } from "../testbed/src/readiness.ts";
-import { ClusterState } from "../testbed/src/state.ts";
+import { fullBed, namespaceGone } from "./support/bed.ts";
 
 const { values } = parseArgs({
   options: {
@@ -71,33 +66,13 @@ function metricSum(text: string, name: string, labels: string): number {
 }
 
 async function main(): Promise<void> {
-  const reuse = process.env["CAIRN_TESTBED_KUBECONFIG"];
-  let cluster: Cluster | undefined;
-  let kubeconfig: string;
-  let dir: string;
-  let git: GitAccess;
-  let helmRepoUrl: string;
-  if (reuse) {
-    kubeconfig = reuse;
-    dir = dirname(reuse);
-    const state = ClusterState.parse(JSON.parse(await readFile(join(dir, "cluster.json"), "utf8")));
-    if (!state.git || !state.helmRepoUrl) throw new Error(`${reuse}: not a full test bed`);
-    git = state.git;
-    helmRepoUrl = state.helmRepoUrl;
-  } else {
-    log("starting a full test bed …");
-    cluster = await Cluster.start({ profile: "full", log });
-    kubeconfig = cluster.kubeconfig;
-    dir = cluster.dir;
-    if (!cluster.git || !cluster.helmRepoUrl)
-      throw new Error("the full test bed has no git server");
-    git = cluster.git;
-    helmRepoUrl = cluster.helmRepoUrl;
-  }
-  const admin = KubeClient.fromKubeconfigFile(kubeconfig);
+  const bed = await fullBed(log);
+  const { admin, git, helmRepoUrl, apiMetrics } = bed;
+  // A run just before this one on the same bed deleted the controller's namespace.
+  await namespaceGone(admin, "cairn-bench");
   const cairn = await LocalCairn.prepare({
     admin,
-    clusterKubeconfig: kubeconfig,
+    clusterKubeconfig: bed.kubeconfig,
     suffix: "-bench",
     labels: { "cairn.dev/test": "bench-upgrade" },
   });
@@ -132,13 +107,6 @@ async function main(): Promise<void> {
       ],
     },
   };
-  const tls = {
-    ca: await readFile(join(dir, "ca.crt")),
-    cert: await readFile(join(dir, "admin.crt")),
-    key: await readFile(join(dir, "admin.key")),
-  };
-  const apiMetrics = async () =>
-    (await httpGet({ url: `${admin.server}/metrics`, ...tls, accept: () => true }, 10_000)).body;
   const dispatched = async () =>
     metricSum(
       await apiMetrics(),
@@ -164,7 +132,7 @@ async function main(): Promise<void> {
         name: flowSchema.metadata.name,
       })
       .catch(() => undefined);
-    await cluster?.stop();
+    await bed.stop();
   };
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   try {

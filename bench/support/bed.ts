@@ -1,0 +1,81 @@
+// The full test bed a bench runs on: its own, or the running one CAIRN_TESTBED_KUBECONFIG names
+// (`npm run testbed -- up --name perf`), and the API server's metrics read with the admin's
+// client certificate.
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { KubeClient } from "../../src/kube/client.ts";
+import { isKubeError } from "../../src/kube/errors.ts";
+import { Cluster, type GitAccess } from "../../testbed/src/cluster.ts";
+import { httpGet } from "../../testbed/src/readiness.ts";
+import { ClusterState } from "../../testbed/src/state.ts";
+
+export interface BenchBed {
+  readonly kubeconfig: string;
+  readonly admin: KubeClient;
+  readonly git: GitAccess;
+  readonly helmRepoUrl: string;
+  /** The API server's /metrics text. */
+  readonly apiMetrics: () => Promise<string>;
+  /** Stops the bed if the bench started it. */
+  readonly stop: () => Promise<void>;
+}
+
+export async function fullBed(log: (line: string) => void): Promise<BenchBed> {
+  const reuse = process.env["CAIRN_TESTBED_KUBECONFIG"];
+  let cluster: Cluster | undefined;
+  let kubeconfig: string;
+  let dir: string;
+  let git: GitAccess;
+  let helmRepoUrl: string;
+  if (reuse) {
+    kubeconfig = reuse;
+    dir = dirname(reuse);
+    const state = ClusterState.parse(JSON.parse(await readFile(join(dir, "cluster.json"), "utf8")));
+    if (!state.git || !state.helmRepoUrl) throw new Error(`${reuse}: not a full test bed`);
+    git = state.git;
+    helmRepoUrl = state.helmRepoUrl;
+  } else {
+    log("starting a full test bed …");
+    cluster = await Cluster.start({ profile: "full", log });
+    kubeconfig = cluster.kubeconfig;
+    dir = cluster.dir;
+    if (!cluster.git || !cluster.helmRepoUrl)
+      throw new Error("the full test bed has no git server");
+    git = cluster.git;
+    helmRepoUrl = cluster.helmRepoUrl;
+  }
+  const admin = KubeClient.fromKubeconfigFile(kubeconfig);
+  const tls = {
+    ca: await readFile(join(dir, "ca.crt")),
+    cert: await readFile(join(dir, "admin.crt")),
+    key: await readFile(join(dir, "admin.key")),
+  };
+  return {
+    kubeconfig,
+    admin,
+    git,
+    helmRepoUrl,
+    apiMetrics: async () =>
+      (await httpGet({ url: `${admin.server}/metrics`, ...tls, accept: () => true }, 10_000)).body,
+    stop: async () => {
+      await cluster?.stop();
+    },
+  };
+}
+
+/** A namespace a previous run on the same bed deleted must be gone before it is made again
+ *  (the API refuses new objects in a namespace being terminated). */
+export async function namespaceGone(admin: KubeClient, name: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await admin.get({ apiVersion: "v1", kind: "Namespace", name });
+    } catch (err) {
+      if (isKubeError(err, "NotFound")) return;
+      throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`namespace ${name} still there after 2 minutes`);
+    await delay(1_000);
+  }
+}
