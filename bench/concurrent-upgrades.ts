@@ -28,7 +28,7 @@ import type { KubeObject } from "../src/kube/client.ts";
 import { LocalCairn } from "../testbed/src/cairn.ts";
 import { createNamespace, gitWriteSecret } from "../testbed/src/demo-app.ts";
 import { commitFiles, createBareRepo } from "../testbed/src/git-fixtures.ts";
-import { fullBed, namespaceGone } from "./support/bed.ts";
+import { controllerFlowSchema, dispatchedUnder, fullBed, namespaceGone } from "./support/bed.ts";
 import { median, pool, readyStatus, rssMiB, withRetry } from "./support/util.ts";
 
 const { values } = parseArgs({
@@ -140,47 +140,6 @@ function clusterObjects(
   return objects;
 }
 
-function flowSchema(namespace: string, serviceAccount: string): KubeObject {
-  return {
-    apiVersion: "flowcontrol.apiserver.k8s.io/v1",
-    kind: "FlowSchema",
-    metadata: { name: FLOW },
-    spec: {
-      priorityLevelConfiguration: { name: "workload-high" },
-      matchingPrecedence: 150,
-      distinguisherMethod: { type: "ByUser" },
-      rules: [
-        {
-          subjects: [
-            { kind: "ServiceAccount", serviceAccount: { namespace, name: serviceAccount } },
-          ],
-          resourceRules: [
-            {
-              verbs: ["*"],
-              apiGroups: ["*"],
-              resources: ["*"],
-              namespaces: ["*"],
-              clusterScope: true,
-            },
-          ],
-          nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
-        },
-      ],
-    },
-  };
-}
-
-function dispatched(text: string): number {
-  let sum = 0;
-  for (const line of text.split("\n"))
-    if (
-      line.startsWith("apiserver_flowcontrol_dispatched_requests_total{") &&
-      line.includes(`flow_schema="${FLOW}"`)
-    )
-      sum += Number(line.split(" ").at(-1));
-  return sum;
-}
-
 interface Finished {
   readonly name: string;
   readonly reason: string;
@@ -246,7 +205,7 @@ async function main(): Promise<void> {
     leaderElect: true,
   });
   const namespace = `bench-concurrent-${Date.now().toString(36)}`;
-  const schema = flowSchema(cairn.namespace, cairn.serviceAccount);
+  const schema = controllerFlowSchema(FLOW, cairn.namespace, cairn.serviceAccount);
   const cleanup = async () => {
     await cairn.cleanup().catch(() => undefined);
     await admin
@@ -289,7 +248,7 @@ async function main(): Promise<void> {
       const v = rssMiB(pid);
       if (v !== undefined) rss.push(v);
     }, 1_000);
-    const before = dispatched(await apiMetrics());
+    const before = dispatchedUnder(await apiMetrics(), FLOW);
     const t0 = performance.now();
     const names = Array.from({ length: UPGRADES }, (_, i) => nameOf(i));
     await Promise.all(
@@ -329,7 +288,7 @@ async function main(): Promise<void> {
     }
     const wall = (performance.now() - t0) / 1000;
     const minutes = wall / 60;
-    const requests = dispatched(await apiMetrics()) - before;
+    const requests = dispatchedUnder(await apiMetrics(), FLOW) - before;
     const results = [...done.values()];
     const durations = results.map((r) => (r.completedAt - r.startedAt) / 1000);
     const admitWaits = results.map((r) => {

@@ -24,6 +24,7 @@ import { isKubeError } from "../src/kube/errors.ts";
 import { systemClock } from "../src/runtime/clock.ts";
 import { Informer } from "../src/runtime/informer.ts";
 import { Cluster } from "../testbed/src/cluster.ts";
+import { pool } from "./support/util.ts";
 
 const OBJECTS = 10_000;
 const RUNS = 5;
@@ -36,22 +37,6 @@ const name = (i: number) => `cm-${String(i).padStart(5, "0")}`;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
-
-/** Runs fn over items with at most `limit` calls in flight. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /** Retries transient API failures (429, 5xx, network) a few times. */
 async function withRetry<T>(fn: () => Promise<T>): Promise<T> {

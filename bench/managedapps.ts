@@ -33,7 +33,6 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { stringify } from "yaml";
 import { KubeClient, type KubeObject } from "../src/kube/client.ts";
-import { isKubeError } from "../src/kube/errors.ts";
 import { systemClock } from "../src/runtime/clock.ts";
 import { Informer } from "../src/runtime/informer.ts";
 import { REPO_ROOT, ensureBinaries } from "../testbed/src/binaries.ts";
@@ -44,6 +43,7 @@ import { ManagedProcess } from "../testbed/src/process.ts";
 import { httpGet } from "../testbed/src/readiness.ts";
 import { loadKustomizeBase } from "../test/support/manifests.ts";
 import { serviceAccountToken } from "../test/support/service-account.ts";
+import { pool, withRetry } from "./support/util.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -77,27 +77,6 @@ const appOf = (i: number) => `app-${String(i).padStart(4, "0")}`;
 // Helpers
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** Retries throttling, 5xx and network failures; AlreadyExists counts as done. */
-async function withRetry<T>(fn: () => Promise<T>): Promise<T | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isKubeError(err, "AlreadyExists")) return undefined;
-      if (!isKubeError(err, "Transient") || attempt >= 8) throw err;
-      await delay(200 * attempt);
-    }
-  }
-}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

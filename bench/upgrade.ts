@@ -29,7 +29,7 @@ import { parseArgs } from "node:util";
 import { LocalCairn } from "../testbed/src/cairn.ts";
 import { installManagedDemo, createNamespace } from "../testbed/src/demo-app.ts";
 import { eventually } from "../testbed/src/poll.ts";
-import { fullBed, namespaceGone } from "./support/bed.ts";
+import { controllerFlowSchema, fullBed, namespaceGone } from "./support/bed.ts";
 
 const { values } = parseArgs({
   options: {
@@ -77,36 +77,11 @@ async function main(): Promise<void> {
     labels: { "cairn.dev/test": "bench-upgrade" },
   });
   const namespace = `bench-upgrade-${Date.now().toString(36)}`;
-  const flowSchema = {
-    apiVersion: "flowcontrol.apiserver.k8s.io/v1",
-    kind: "FlowSchema",
-    metadata: { name: "cairn-bench-upgrade" },
-    spec: {
-      priorityLevelConfiguration: { name: "workload-high" },
-      matchingPrecedence: 150,
-      distinguisherMethod: { type: "ByUser" },
-      rules: [
-        {
-          subjects: [
-            {
-              kind: "ServiceAccount",
-              serviceAccount: { namespace: cairn.namespace, name: cairn.serviceAccount },
-            },
-          ],
-          resourceRules: [
-            {
-              verbs: ["*"],
-              apiGroups: ["*"],
-              resources: ["*"],
-              namespaces: ["*"],
-              clusterScope: true,
-            },
-          ],
-          nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
-        },
-      ],
-    },
-  };
+  const flowSchema = controllerFlowSchema(
+    "cairn-bench-upgrade",
+    cairn.namespace,
+    cairn.serviceAccount,
+  );
   const dispatched = async () =>
     metricSum(
       await apiMetrics(),
@@ -129,7 +104,7 @@ async function main(): Promise<void> {
       .delete({
         apiVersion: flowSchema.apiVersion,
         kind: "FlowSchema",
-        name: flowSchema.metadata.name,
+        name: flowSchema.metadata.name ?? "",
       })
       .catch(() => undefined);
     await bed.stop();

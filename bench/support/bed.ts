@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { KubeClient } from "../../src/kube/client.ts";
+import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
 import { Cluster, type GitAccess } from "../../testbed/src/cluster.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
@@ -78,4 +78,52 @@ export async function namespaceGone(admin: KubeClient, name: string): Promise<vo
     if (Date.now() > deadline) throw new Error(`namespace ${name} still there after 2 minutes`);
     await delay(1_000);
   }
+}
+
+/** A FlowSchema matching only the controller's ServiceAccount, so that the API server counts
+ *  its requests apart (apiserver_request_total has no user label). */
+export function controllerFlowSchema(
+  name: string,
+  namespace: string,
+  serviceAccount: string,
+): KubeObject {
+  return {
+    apiVersion: "flowcontrol.apiserver.k8s.io/v1",
+    kind: "FlowSchema",
+    metadata: { name },
+    spec: {
+      priorityLevelConfiguration: { name: "workload-high" },
+      matchingPrecedence: 150,
+      distinguisherMethod: { type: "ByUser" },
+      rules: [
+        {
+          subjects: [
+            { kind: "ServiceAccount", serviceAccount: { namespace, name: serviceAccount } },
+          ],
+          resourceRules: [
+            {
+              verbs: ["*"],
+              apiGroups: ["*"],
+              resources: ["*"],
+              namespaces: ["*"],
+              clusterScope: true,
+            },
+          ],
+          nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
+        },
+      ],
+    },
+  };
+}
+
+/** The requests the API server dispatched under one FlowSchema, from its /metrics text. */
+export function dispatchedUnder(metrics: string, flowSchema: string): number {
+  let sum = 0;
+  for (const line of metrics.split("\n"))
+    if (
+      line.startsWith("apiserver_flowcontrol_dispatched_requests_total{") &&
+      line.includes(`flow_schema="${flowSchema}"`)
+    )
+      sum += Number(line.split(" ").at(-1));
+  return sum;
 }
