@@ -310,6 +310,19 @@ async function main(): Promise<void> {
       ["API requests per upgrade", (requests / UPGRADES).toFixed(0)],
       ["RSS median / highest (MiB)", `${median(rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)}`],
     ];
+    // Where the time went: each step's median and longest duration over the requests.
+    const stepNames = [...new Set(results.flatMap((r) => r.history.map((h) => h.name)))];
+    for (const step of stepNames) {
+      const xs = results.flatMap((r) =>
+        r.history
+          .filter((h) => h.name === step)
+          .map((h) => (Date.parse(h.completedAt) - Date.parse(h.startedAt)) / 1000),
+      );
+      rows.push([
+        `  step ${step}, median / longest (s)`,
+        `${median(xs).toFixed(1)} / ${Math.max(...xs).toFixed(1)}`,
+      ]);
+    }
     const width = Math.max(...rows.map(([l]) => l.length));
     for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
     for (const r of notOk) log(`${r.name} ended ${r.reason}: ${r.message}`);
