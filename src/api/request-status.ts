@@ -171,8 +171,8 @@ export const CommitRecord = z.object({
 });
 export type CommitRecord = z.infer<typeof CommitRecord>;
 
-/** runWhileUploading: when the workloads were started again after the cut, and when they were
- *  stopped again once every snapshot was ready. Written before each of the two scales. */
+/** runWhileUploading: when the workloads were started again after the cut (written before that
+ *  scale), and when they were found stopped again once every snapshot was ready. */
 export const UploadWindow = z.object({
   openedAt: Timestamp,
   closedAt: Timestamp.optional(),

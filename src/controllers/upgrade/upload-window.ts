@@ -1,8 +1,9 @@
 // runWhileUploading (spec.volumeSnapshots.runWhileUploading): the app runs at its old version
 // between the cut and readyToUse, so the outage does not grow with the upload. The Snapshot step
-// opens the window once every snapshot is cut and closes it once every snapshot is ready; both
-// ends are written to status.uploadWindow before the scale they announce, so a restarted
-// controller knows which way the workloads should be going.
+// opens the window once every snapshot is cut and closes it once every snapshot is ready. The
+// opening is written to status.uploadWindow before the workloads are started, so a restarted
+// controller knows they should be running; closing needs no such record, since readiness does
+// not go back, and its time is written with the step's success.
 import type { PlannedVolume, PlannedWorkload, RequestStatus } from "../../api/index.ts";
 import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
