@@ -25,11 +25,17 @@ import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import type { KubeObject } from "../src/kube/client.ts";
-import { LocalCairn } from "../testbed/src/cairn.ts";
 import { createNamespace, gitWriteSecret } from "../testbed/src/demo-app.ts";
 import { commitFiles, createBareRepo } from "../testbed/src/git-fixtures.ts";
-import { controllerFlowSchema, dispatchedUnder, fullBed, namespaceGone } from "./support/bed.ts";
-import { median, pool, readyStatus, rssMiB, withRetry } from "./support/util.ts";
+import {
+  benchController,
+  controllerFlowSchema,
+  dispatchedUnder,
+  fullBed,
+  tearDown,
+} from "./support/bed.ts";
+import { fleetKustomization, fleetSource } from "./support/fleet.ts";
+import { median, pool, readyStatus, rssMiB, wholeFlag, withRetry } from "./support/util.ts";
 
 const { values } = parseArgs({
   options: {
@@ -38,13 +44,8 @@ const { values } = parseArgs({
     interval: { type: "string", default: "10m" },
   },
 });
-const whole = (name: string, v: string | undefined, min: number) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number`);
-  return n;
-};
-const APPS = whole("apps", values.apps, 1);
-const UPGRADES = whole("upgrades", values.upgrades, 1);
+const APPS = wholeFlag("apps", values.apps, 1);
+const UPGRADES = wholeFlag("upgrades", values.upgrades, 1);
 if (UPGRADES > APPS) throw new Error("--upgrades must not exceed --apps");
 const INTERVAL = values.interval;
 const API = "cairn.dev/v1alpha1";
@@ -100,42 +101,20 @@ function clusterObjects(
   repoUrl: string,
   labels: Readonly<Record<string, string>>,
 ): KubeObject[] {
-  const objects: KubeObject[] = [
-    {
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      metadata: { name: "fleet", namespace },
-      spec: { url: repoUrl, ref: { branch: "main" }, interval: INTERVAL },
-    },
-  ];
+  const objects: KubeObject[] = [fleetSource(namespace, repoUrl, INTERVAL)];
   for (let i = 0; i < APPS; i++) {
     const name = nameOf(i);
-    objects.push(
-      {
-        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-        kind: "Kustomization",
-        metadata: { name, namespace },
-        spec: {
-          sourceRef: { kind: "GitRepository", name: "fleet" },
-          path: `./apps/${name}`,
-          prune: true,
-          targetNamespace: namespace,
-          interval: INTERVAL,
-          timeout: "2m",
-        },
+    objects.push(fleetKustomization(name, namespace, INTERVAL), {
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name, namespace, labels: { ...labels } },
+      spec: {
+        gitPath: `apps/${name}/deployment.yaml`,
+        kustomizationRef: { name },
+        volumeSnapshots: { enabled: true },
+        git: { secretRef: { name: "git-write" } },
       },
-      {
-        apiVersion: API,
-        kind: "ManagedApp",
-        metadata: { name, namespace, labels: { ...labels } },
-        spec: {
-          gitPath: `apps/${name}/deployment.yaml`,
-          kustomizationRef: { name },
-          volumeSnapshots: { enabled: true },
-          git: { secretRef: { name: "git-write" } },
-        },
-      },
-    );
+    });
   }
   return objects;
 }
@@ -196,26 +175,14 @@ async function main(): Promise<void> {
   );
   const bed = await fullBed(log);
   const { admin, git, apiMetrics } = bed;
-  await namespaceGone(admin, "cairn-bench-concurrent");
-  const cairn = await LocalCairn.prepare({
-    admin,
-    clusterKubeconfig: bed.kubeconfig,
+  const cairn = await benchController(bed, {
     suffix: "-bench-concurrent",
     labels: { "cairn.dev/test": "bench-concurrent" },
     leaderElect: true,
   });
   const namespace = `bench-concurrent-${Date.now().toString(36)}`;
   const schema = controllerFlowSchema(FLOW, cairn.namespace, cairn.serviceAccount);
-  const cleanup = async () => {
-    await cairn.cleanup().catch(() => undefined);
-    await admin
-      .delete({ apiVersion: "v1", kind: "Namespace", name: namespace })
-      .catch(() => undefined);
-    await admin
-      .delete({ apiVersion: schema.apiVersion, kind: schema.kind, name: FLOW })
-      .catch(() => undefined);
-    await bed.stop();
-  };
+  const cleanup = () => tearDown(bed, cairn, namespace, [schema]);
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   const verdict = { failed: false };
   try {

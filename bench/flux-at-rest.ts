@@ -46,11 +46,11 @@ import { stringify } from "yaml";
 import type { KubeClient, KubeObject } from "../src/kube/client.ts";
 import { systemClock } from "../src/runtime/clock.ts";
 import { Informer } from "../src/runtime/informer.ts";
-import { LocalCairn } from "../testbed/src/cairn.ts";
 import { createNamespace } from "../testbed/src/demo-app.ts";
 import { commitFiles, createBareRepo } from "../testbed/src/git-fixtures.ts";
-import { fullBed } from "./support/bed.ts";
-import { median, pool, readyStatus, rssMiB, withRetry } from "./support/util.ts";
+import { benchController, fullBed, tearDown } from "./support/bed.ts";
+import { fleetKustomization, fleetSource } from "./support/fleet.ts";
+import { median, pool, readyStatus, rssMiB, wholeFlag, withRetry } from "./support/util.ts";
 
 const { values } = parseArgs({
   options: {
@@ -62,19 +62,14 @@ const { values } = parseArgs({
     interval: { type: "string", default: "1m" },
   },
 });
-const whole = (name: string, v: string | undefined, min: number) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number`);
-  return n;
-};
-const APPS = whole("apps", values.apps, 1);
-const HELM_APPS = whole("helm-apps", values["helm-apps"] ?? String(Math.ceil(APPS / 10)), 0);
-const MINUTES = whole("minutes", values.minutes, 1);
+const APPS = wholeFlag("apps", values.apps, 1);
+const HELM_APPS = wholeFlag("helm-apps", values["helm-apps"] ?? String(Math.ceil(APPS / 10)), 0);
+const MINUTES = wholeFlag("minutes", values.minutes, 1);
 const RENEW_DEADLINE =
   values["renew-deadline"] === undefined
     ? undefined
-    : whole("renew-deadline", values["renew-deadline"], 10);
-const MIN_READY = whole("min-ready", values["min-ready"], 1);
+    : wholeFlag("renew-deadline", values["renew-deadline"], 10);
+const MIN_READY = wholeFlag("min-ready", values["min-ready"], 1);
 const INTERVAL = values.interval;
 if (!/^\d+[smh]$/.test(INTERVAL)) throw new Error("--interval is a Go duration such as 1m or 10m");
 if (MIN_READY > 100) throw new Error("--min-ready is a percentage, at most 100");
@@ -141,14 +136,7 @@ function clusterObjects(
   helmRepoUrl: string,
   labels: Readonly<Record<string, string>>,
 ): KubeObject[] {
-  const objects: KubeObject[] = [
-    {
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      metadata: { name: "fleet", namespace },
-      spec: { url: repoUrl, ref: { branch: "main" }, interval: "10m" },
-    },
-  ];
+  const objects: KubeObject[] = [fleetSource(namespace, repoUrl, "10m")];
   if (HELM_APPS > 0) {
     objects.push({
       apiVersion: "source.toolkit.fluxcd.io/v1",
@@ -160,31 +148,16 @@ function clusterObjects(
   for (let i = 0; i < APPS; i++) {
     const name = nameOf(i);
     const file = isHelm(i) ? "release.yaml" : "deployment.yaml";
-    objects.push(
-      {
-        apiVersion: KS,
-        kind: "Kustomization",
-        metadata: { name, namespace },
-        spec: {
-          sourceRef: { kind: "GitRepository", name: "fleet" },
-          path: `./apps/${name}`,
-          prune: true,
-          targetNamespace: namespace,
-          interval: INTERVAL,
-          timeout: "2m",
-        },
+    objects.push(fleetKustomization(name, namespace, INTERVAL), {
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name, namespace, labels: { ...labels } },
+      spec: {
+        gitPath: `apps/${name}/${file}`,
+        kustomizationRef: { name },
+        ...(isHelm(i) ? { helmReleaseRef: { name } } : {}),
       },
-      {
-        apiVersion: API,
-        kind: "ManagedApp",
-        metadata: { name, namespace, labels: { ...labels } },
-        spec: {
-          gitPath: `apps/${name}/${file}`,
-          kustomizationRef: { name },
-          ...(isHelm(i) ? { helmReleaseRef: { name } } : {}),
-        },
-      },
-    );
+    });
   }
   return objects;
 }
@@ -268,10 +241,7 @@ async function main(): Promise<void> {
   );
   const bed = await fullBed(log);
   const { admin, git, helmRepoUrl, apiMetrics } = bed;
-  const kubeconfig = bed.kubeconfig;
-  const cairn = await LocalCairn.prepare({
-    admin,
-    clusterKubeconfig: kubeconfig,
+  const cairn = await benchController(bed, {
     suffix: "-bench-rest",
     labels: { "cairn.dev/test": "bench-rest" },
     // As deployed: leader election on, with its default timings unless --renew-deadline.
@@ -291,16 +261,7 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   const cleanup = async () => {
     abort.abort();
-    await cairn.cleanup().catch(() => undefined);
-    await admin
-      .delete({ apiVersion: "v1", kind: "Namespace", name: namespace })
-      .catch(() => undefined);
-    for (const fs of schemas) {
-      await admin
-        .delete({ apiVersion: fs.apiVersion, kind: fs.kind, name: fs.metadata.name ?? "" })
-        .catch(() => undefined);
-    }
-    await bed.stop();
+    await tearDown(bed, cairn, namespace, schemas);
   };
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   const verdict = { failed: false };

@@ -26,10 +26,9 @@
 // ManagedApp's spec.volumeSnapshots.runWhileUploading.
 // Results go to stdout as medians with min–max; progress and logs to stderr.
 import { parseArgs } from "node:util";
-import { LocalCairn } from "../testbed/src/cairn.ts";
 import { installManagedDemo, createNamespace } from "../testbed/src/demo-app.ts";
 import { eventually } from "../testbed/src/poll.ts";
-import { controllerFlowSchema, fullBed, namespaceGone } from "./support/bed.ts";
+import { benchController, controllerFlowSchema, fullBed, tearDown } from "./support/bed.ts";
 
 const { values } = parseArgs({
   options: {
@@ -68,11 +67,7 @@ function metricSum(text: string, name: string, labels: string): number {
 async function main(): Promise<void> {
   const bed = await fullBed(log);
   const { admin, git, helmRepoUrl, apiMetrics } = bed;
-  // A run just before this one on the same bed deleted the controller's namespace.
-  await namespaceGone(admin, "cairn-bench");
-  const cairn = await LocalCairn.prepare({
-    admin,
-    clusterKubeconfig: bed.kubeconfig,
+  const cairn = await benchController(bed, {
     suffix: "-bench",
     labels: { "cairn.dev/test": "bench-upgrade" },
   });
@@ -95,20 +90,7 @@ async function main(): Promise<void> {
       'controller="upgraderequest"',
     );
 
-  const cleanup = async () => {
-    await cairn.cleanup().catch(() => undefined);
-    await admin
-      .delete({ apiVersion: "v1", kind: "Namespace", name: namespace })
-      .catch(() => undefined);
-    await admin
-      .delete({
-        apiVersion: flowSchema.apiVersion,
-        kind: "FlowSchema",
-        name: flowSchema.metadata.name ?? "",
-      })
-      .catch(() => undefined);
-    await bed.stop();
-  };
+  const cleanup = () => tearDown(bed, cairn, namespace, [flowSchema]);
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   try {
     await admin.apply(flowSchema, { force: true });

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
+import { LocalCairn, type LocalCairnOptions } from "../../testbed/src/cairn.ts";
 import { Cluster, type GitAccess } from "../../testbed/src/cluster.ts";
 import { httpGet } from "../../testbed/src/readiness.ts";
 import { ClusterState } from "../../testbed/src/state.ts";
@@ -64,13 +65,44 @@ export async function fullBed(log: (line: string) => void): Promise<BenchBed> {
   };
 }
 
+/** The controller as it ships, on the bed, in the namespace `cairn<suffix>`. */
+export async function benchController(
+  bed: BenchBed,
+  opts: Omit<LocalCairnOptions, "admin" | "clusterKubeconfig"> & { readonly suffix: string },
+): Promise<LocalCairn> {
+  // A run just before this one on the same bed deleted the controller's namespace.
+  await namespaceGone(bed.admin, `cairn${opts.suffix}`);
+  return LocalCairn.prepare({ admin: bed.admin, clusterKubeconfig: bed.kubeconfig, ...opts });
+}
+
+/** Everything a bench made, best effort (also after an error or Ctrl-C): the controller and its
+ *  namespace and RBAC, the bench's namespace, its cluster-scoped objects, and the bed if the
+ *  bench started it. */
+export async function tearDown(
+  bed: BenchBed,
+  cairn: LocalCairn,
+  namespace: string,
+  clusterObjects: readonly KubeObject[],
+): Promise<void> {
+  await cairn.cleanup().catch(() => undefined);
+  await bed.admin
+    .delete({ apiVersion: "v1", kind: "Namespace", name: namespace })
+    .catch(() => undefined);
+  for (const obj of clusterObjects)
+    await bed.admin
+      .delete({ apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name ?? "" })
+      .catch(() => undefined);
+  await bed.stop();
+}
+
 /** A namespace a previous run on the same bed deleted must be gone before it is made again
- *  (the API refuses new objects in a namespace being terminated). */
-export async function namespaceGone(admin: KubeClient, name: string): Promise<void> {
+ *  (the API refuses new objects in a namespace being terminated); one that stays is reused. */
+async function namespaceGone(admin: KubeClient, name: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
-      await admin.get({ apiVersion: "v1", kind: "Namespace", name });
+      const ns = await admin.get({ apiVersion: "v1", kind: "Namespace", name });
+      if (!ns.metadata["deletionTimestamp"]) return;
     } catch (err) {
       if (isKubeError(err, "NotFound")) return;
       throw err;

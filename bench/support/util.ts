@@ -50,3 +50,10 @@ export function rssMiB(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** A numeric flag's value: a whole number of at least `min`. */
+export function wholeFlag(name: string, value: string | undefined, min: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number`);
+  return n;
+}
