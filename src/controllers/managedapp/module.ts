@@ -45,6 +45,7 @@ import { appInfo } from "./app-info.ts";
 import { evaluate, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { readyEvent } from "./ready-event.ts";
+import { holdingOperation, operationReady } from "./operation-ready.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "../../helm/release-storage.ts";
 import { appChanged, appRoutes, objectRoutes, routesChanged } from "./routing.ts";
 import { pruneRequests } from "./prune-requests.ts";
@@ -329,12 +330,14 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     } else {
       // Gather: the informers' objects, and Helm's storage for every HelmRelease (sources.ts).
       const refs = refsOf(parsed.data);
+      const appRequests = requests.flatMap((r) => r.byIndex(APP_INDEX, key));
+      const holder = holdingOperation(appRequests);
       const kustomization = fluxObject("Kustomization", refs.kustomization);
       const helmRelease = refs.helmRelease
         ? fluxObject("HelmRelease", refs.helmRelease)
         : undefined;
       let storage: ReleaseStorageView | undefined;
-      if (helmRelease?.object && needsReleaseStorage(refs, helmRelease.object)) {
+      if (!holder && helmRelease?.object && needsReleaseStorage(refs, helmRelease.object)) {
         try {
           storage = await releaseStorage.read(helmRelease.object);
         } catch (err) {
@@ -349,11 +352,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         releaseStorage: storage,
         objects: objectsIn,
       });
-      ready = result.ready;
+      ready = holder ? operationReady(holder) : result.ready;
       const versionSource = versionSourceOf({
         app: parsed.data,
         refs,
-        referencesAllowed: ready.reason !== ConditionReason.ReferenceDenied,
+        referencesAllowed: result.ready.reason !== ConditionReason.ReferenceDenied,
         kustomization: kustomization.object,
         helmRelease: helmRelease?.object,
       });
@@ -394,7 +397,8 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         reported: previous.conditions?.some((c) => c.type === UPDATE_AVAILABLE) ?? false,
       });
       if (update.outcome) applyUpdateOutcome(next, update.outcome);
-      if (result.discovery) next["discovery"] = result.discovery;
+      // While a request holds the app, its summary stays the one from before (operation-ready.ts).
+      if (result.discovery && !holder) next["discovery"] = result.discovery;
       const flux = [kustomization, ...(helmRelease ? [helmRelease] : [])];
       // The suspendRef is what Cairn suspends instead, so a forgotten suspend may sit there.
       if (
@@ -408,7 +412,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       ) {
         flux.push(fluxObject(refs.suspend.kind, refs.suspend));
       }
-      const operations = runningOperations(requests.flatMap((r) => r.byIndex(APP_INDEX, key)));
+      const operations = runningOperations(appRequests);
       operationRunning = operations.length > 0;
       suspension = decideSuspension({
         flux,

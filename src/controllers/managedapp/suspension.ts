@@ -110,21 +110,24 @@ export function decideSuspension(input: SuspensionInput): SuspensionDecision {
       requeueAfterMs: undefined,
     };
   }
-  const what = list(suspended.map((f) => `${f.kind} ${f.namespace}/${f.name}`));
-  const verb = suspended.length === 1 ? "is" : "are";
   if (input.operations.length > 0) {
-    // Cairn suspended them itself; the clock starts when the operation ends.
+    // Cairn suspended them itself; the clock starts when the operation ends. The message does
+    // not list the objects: a request suspends and resumes them one by one, and each would be
+    // another status write of the app; the request's status.suspended lists them.
     const ops = list(input.operations.map((o) => `${o.kind} ${o.name}`));
+    const one = input.operations.length === 1;
     return {
       since: undefined,
       condition: {
         status: "True",
         reason: SuspensionReason.OperationInProgress,
-        message: `${what} ${verb} suspended while ${ops} ${input.operations.length === 1 ? "runs" : "run"}`,
+        message: `suspended by Cairn while ${ops} ${one ? "runs" : "run"} (${one ? "its" : "their"} status.suspended lists what)`,
       },
       requeueAfterMs: undefined,
     };
   }
+  const what = list(suspended.map((f) => `${f.kind} ${f.namespace}/${f.name}`));
+  const verb = suspended.length === 1 ? "is" : "are";
   const nowMs = input.now.getTime();
   const recorded = input.since === undefined ? NaN : Date.parse(input.since);
   // A timestamp from the future (clock skew, a hand edit) would postpone the warning for ever.

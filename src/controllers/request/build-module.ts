@@ -7,6 +7,7 @@ import {
   API_VERSION,
   ConditionReason,
   Kind,
+  Label,
   type ManagedApp,
   type RequestStatus,
 } from "../../api/index.ts";
@@ -233,6 +234,12 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
       const app = appOf(ctx);
       if (app)
         await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", stepDeps.me(ctx));
+    },
+    labelsOf: (request) => {
+      const app = rawAppName(request);
+      return app !== undefined && request.metadata.labels?.[Label.ManagedApp] !== app
+        ? { [Label.ManagedApp]: app }
+        : undefined;
     },
     alsoRegarding: stepDeps.regarding,
   };

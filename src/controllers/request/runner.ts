@@ -77,6 +77,11 @@ export interface RequestMachine<R, N extends StepName> {
    * whose last write failed keeps the app, so the next request cannot start beside it.
    */
   readonly release?: (ctx: StepContext<R>) => Promise<void>;
+  /**
+   * Labels the request should carry (its app's, `cairn.dev/managed-app`): they go out with the
+   * finalizer, so the step that would set them later finds them there and writes nothing.
+   */
+  readonly labelsOf?: (request: KubeObject) => Record<string, string> | undefined;
   /** Another object that should carry the request's outcome Event too (the ManagedApp). */
   readonly alsoRegarding?: (request: R) => EventRegarding | undefined;
 }
@@ -358,7 +363,9 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     return done();
   }
   if (!request.spec.dryRun && !hasFinalizer(raw, REQUEST_FINALIZER)) {
-    latest = await ensureFinalizer(deps.client, ref, raw, REQUEST_FINALIZER);
+    latest = await ensureFinalizer(deps.client, ref, raw, REQUEST_FINALIZER, {
+      labels: machine.labelsOf?.(raw),
+    });
     wrote(latest);
     // Our own metadata write moved the version on; if the status moved too, someone else wrote
     // it since our read.

@@ -16,7 +16,7 @@ import {
 import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
-import { fluxRef, isSuspended } from "./flux.ts";
+import { fluxRef, isSuspended, REQUESTED_AT, requestReconcile } from "./flux.ts";
 import type { Holder } from "./lock.ts";
 import type { RequestObject, StepContext } from "./runner.ts";
 
@@ -44,14 +44,19 @@ export const predecessorOf =
 
 type Write = { readonly patch: Record<string, unknown> } | undefined;
 
-/** Reads the object, asks `decide` what to write, and writes it under the read's resourceVersion. */
+/**
+ * Reads the object, asks `decide` what to write, and writes it under the read's resourceVersion.
+ * `fresh`: a read the caller made from the API just before, used for the first attempt instead
+ * of reading again (a stale one only costs a Conflict and a re-read).
+ */
 async function update<T>(
   client: KubeApi,
   f: FluxObjectRef,
   decide: (obj: KubeObject | undefined) => { write: Write; result: T },
+  fresh?: KubeObject,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const obj = await getIfExists(client, fluxRef(f));
+    const obj = attempt === 1 && fresh ? fresh : await getIfExists(client, fluxRef(f));
     const { write, result } = decide(obj);
     if (!write || !obj) return result;
     try {
@@ -90,26 +95,33 @@ export function holdSuspension(
   f: FluxObjectRef,
   me: SuspensionHolder,
   adopted: boolean,
+  fresh?: KubeObject,
 ): Promise<HoldOutcome> {
-  return update<HoldOutcome>(client, f, (obj) => {
-    if (!obj) return { write: undefined, result: { kind: "missing" } };
-    if (!isSuspended(obj))
-      // Not suspended: whatever the annotation lists is stale (someone resumed by hand).
+  return update<HoldOutcome>(
+    client,
+    f,
+    (obj) => {
+      if (!obj) return { write: undefined, result: { kind: "missing" } };
+      if (!isSuspended(obj))
+        // Not suspended: whatever the annotation lists is stale (someone resumed by hand).
+        return {
+          write: { patch: { metadata: annotate([me]), spec: { suspend: true } } },
+          result: { kind: "held", sharedWith: [] },
+        };
+      const listed = suspensionHoldersOf(obj);
+      if (listed.length === 0 && !adopted) return { write: undefined, result: { kind: "foreign" } };
+      const others = listed.filter((h) => !sameHolder(h, me) && !predecessorOf(me)(h));
+      const wanted = [...others, me];
+      const same =
+        wanted.length === listed.length &&
+        wanted.every((w) => listed.some((l) => sameHolder(l, w)));
       return {
-        write: { patch: { metadata: annotate([me]), spec: { suspend: true } } },
-        result: { kind: "held", sharedWith: [] },
+        write: same ? undefined : { patch: { metadata: annotate(wanted) } },
+        result: { kind: "held", sharedWith: others },
       };
-    const listed = suspensionHoldersOf(obj);
-    if (listed.length === 0 && !adopted) return { write: undefined, result: { kind: "foreign" } };
-    const others = listed.filter((h) => !sameHolder(h, me) && !predecessorOf(me)(h));
-    const wanted = [...others, me];
-    const same =
-      wanted.length === listed.length && wanted.every((w) => listed.some((l) => sameHolder(l, w)));
-    return {
-      write: same ? undefined : { patch: { metadata: annotate(wanted) } },
-      result: { kind: "held", sharedWith: others },
-    };
-  });
+    },
+    fresh,
+  );
 }
 
 export type ReleaseOutcome =
@@ -129,28 +141,65 @@ export function releaseSuspension(
   f: FluxObjectRef,
   me: SuspensionHolder,
 ): Promise<ReleaseOutcome> {
-  return update<ReleaseOutcome>(client, f, (obj) => {
-    if (!obj) return { write: undefined, result: { kind: "none" } };
-    const listed = suspensionHoldersOf(obj);
-    const rest = listed.filter((h) => !sameHolder(h, me));
-    if (rest.length === listed.length) {
-      if (listed.length === 0 && isSuspended(obj))
-        return { write: { patch: { spec: { suspend: false } } }, result: { kind: "resumed" } };
-      return {
-        write: undefined,
-        result:
-          listed.length > 0 && isSuspended(obj) ? { kind: "kept", by: listed } : { kind: "none" },
-      };
-    }
-    if (!isSuspended(obj))
-      return { write: { patch: { metadata: annotate(rest) } }, result: { kind: "none" } };
-    if (rest.length > 0)
-      return { write: { patch: { metadata: annotate(rest) } }, result: { kind: "kept", by: rest } };
+  return update<ReleaseOutcome>(client, f, (obj) => releaseDecision(obj, me));
+}
+
+/**
+ * releaseSuspension, and Flux asked to reconcile the object (requestReconcile's annotation) in
+ * the same write when the release writes at all: one request instead of two. The object is
+ * asked to reconcile either way.
+ */
+export async function releaseAndReconcile(
+  client: KubeApi,
+  f: FluxObjectRef,
+  me: SuspensionHolder,
+  token: string,
+): Promise<ReleaseOutcome> {
+  const { outcome, asked } = await update(client, f, (obj) => {
+    const { write, result } = releaseDecision(obj, me);
+    if (!write) return { write, result: { outcome: result, asked: false } };
+    const metadata = (write.patch["metadata"] ?? {}) as { annotations?: Record<string, string> };
     return {
-      write: { patch: { metadata: annotate([]), spec: { suspend: false } } },
-      result: { kind: "resumed" },
+      write: {
+        patch: {
+          ...write.patch,
+          metadata: {
+            ...metadata,
+            annotations: { ...metadata.annotations, [REQUESTED_AT]: token },
+          },
+        },
+      },
+      result: { outcome: result, asked: true },
     };
   });
+  if (!asked) await requestReconcile(client, f, token);
+  return outcome;
+}
+
+function releaseDecision(
+  obj: KubeObject | undefined,
+  me: SuspensionHolder,
+): { write: Write; result: ReleaseOutcome } {
+  if (!obj) return { write: undefined, result: { kind: "none" } };
+  const listed = suspensionHoldersOf(obj);
+  const rest = listed.filter((h) => !sameHolder(h, me));
+  if (rest.length === listed.length) {
+    if (listed.length === 0 && isSuspended(obj))
+      return { write: { patch: { spec: { suspend: false } } }, result: { kind: "resumed" } };
+    return {
+      write: undefined,
+      result:
+        listed.length > 0 && isSuspended(obj) ? { kind: "kept", by: listed } : { kind: "none" },
+    };
+  }
+  if (!isSuspended(obj))
+    return { write: { patch: { metadata: annotate(rest) } }, result: { kind: "none" } };
+  if (rest.length > 0)
+    return { write: { patch: { metadata: annotate(rest) } }, result: { kind: "kept", by: rest } };
+  return {
+    write: { patch: { metadata: annotate([]), spec: { suspend: false } } },
+    result: { kind: "resumed" },
+  };
 }
 
 /**

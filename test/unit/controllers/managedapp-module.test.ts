@@ -83,6 +83,8 @@ const readyOf = (obj: KubeObject | undefined) =>
 interface Seed {
   readonly kustomization: KubeObject;
   readonly deployment: KubeObject;
+  /** Makes the app a HelmRelease app of this HelmRelease (shop/demo). */
+  readonly helmRelease?: KubeObject;
 }
 
 /** The module over fake informers seeded with one app, its Kustomization and its Deployment. */
@@ -94,9 +96,14 @@ async function harness(seed: Seed, stops: (() => Promise<void>)[]) {
     apiVersion: API_VERSION,
     kind: Kind.ManagedApp,
     metadata: { name: "web", namespace: "shop", generation: 1 },
-    spec: { gitPath: "apps/web/release.yaml", kustomizationRef: { name: "apps" } },
+    spec: {
+      gitPath: "apps/web/release.yaml",
+      kustomizationRef: { name: "apps" },
+      ...(seed.helmRelease ? { helmReleaseRef: { name: "demo" } } : {}),
+    },
   });
   source.items.set(Kind.ManagedApp, [app]);
+  if (seed.helmRelease) source.items.set("HelmRelease", [seed.helmRelease]);
   source.items.set("Kustomization", [seed.kustomization]);
   source.items.set("Deployment", [seed.deployment]);
   const module = buildManagedAppModule({
@@ -271,5 +278,135 @@ describe("a Flux reconcile seen by the ManagedApp controller", () => {
     await until("Ready=False", () => readyOf(h.api.peek(APP_REF))?.status === "False");
     expect(readyOf(h.api.peek(APP_REF))).toMatchObject({ reason: "KustomizationProgressing" });
     await until("the Warning", () => h.events().includes("Warning KustomizationProgressing"));
+  });
+});
+
+/** The HelmRelease as helm-controller leaves it once it attempted `revision`. */
+function attempted(helmRelease: KubeObject, revision: string): KubeObject {
+  const hr = structuredClone(helmRelease);
+  Object.assign(hr.metadata, { resourceVersion: `hr-${revision}` });
+  Object.assign(hr["status"] as object, { lastAttemptedRevision: revision });
+  return hr;
+}
+
+/** An UpgradeRequest of the app "web" with these conditions (type → status). */
+function upgradeRequest(
+  conditions: Record<string, string>,
+  resourceVersion: string,
+  dryRun = false,
+): KubeObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: Kind.UpgradeRequest,
+    metadata: {
+      name: "web-upgrade",
+      namespace: "shop",
+      resourceVersion,
+      labels: { "cairn.dev/managed-app": "web" },
+    },
+    spec: { managedAppRef: { name: "web" }, targetVersion: { chart: "1.2.0" }, dryRun },
+    status: {
+      conditions: Object.entries(conditions).map(([type, status]) => ({
+        type,
+        status,
+        reason: "Succeeded",
+        message: "",
+        lastTransitionTime: "2025-01-01T00:00:00Z",
+      })),
+    },
+  };
+}
+
+describe("a request that holds the app", () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  it("is shown once; nothing is written, recorded or read from Helm's storage until it ends", async () => {
+    const helmRelease = captured("helmrelease.json");
+    const h = await harness(
+      { kustomization: kustomization(), deployment: deployment(true, "10"), helmRelease },
+      stops,
+    );
+    const secretLists = () =>
+      h.api.calls.filter((c) => c.op === "list" && c.key.startsWith("v1/Secret/")).length;
+    // Its version is read from Git, which this harness has not: that reading ends in a
+    // condition of its own, in one or two writes.
+    await until("the first status write", () => h.writes() >= 1 && h.idle());
+    h.source.push(Kind.ManagedApp, { type: "MODIFIED", object: h.api.peek(APP_REF) as KubeObject });
+    await until("the echo handled", h.idle);
+    const before = structuredClone(h.api.peek(APP_REF)?.["status"]) as Record<string, unknown>;
+    const readyBefore = readyOf(h.api.peek(APP_REF));
+    expect(readyBefore?.reason).not.toBe("OperationInProgress");
+    const listsBefore = secretLists();
+    expect(listsBefore).toBeGreaterThan(0);
+
+    // Waiting in Admit, or a dry run: the app is not held.
+    h.source.push(Kind.UpgradeRequest, {
+      type: "ADDED",
+      object: upgradeRequest({ Admitted: "True" }, "20", true),
+    });
+    h.source.push(Kind.UpgradeRequest, {
+      type: "MODIFIED",
+      object: upgradeRequest({ Admitted: "False" }, "21"),
+    });
+    await until("the queue is idle", h.idle);
+    for (let i = 0; i < 5; i++) await flush();
+    expect(readyOf(h.api.peek(APP_REF))).toEqual(readyBefore);
+
+    // Admitted: one write says so.
+    h.source.push(Kind.UpgradeRequest, {
+      type: "MODIFIED",
+      object: upgradeRequest({ Admitted: "True" }, "22"),
+    });
+    await until(
+      "Ready=Unknown",
+      () => readyOf(h.api.peek(APP_REF))?.reason === "OperationInProgress" && h.idle(),
+    );
+    const held = h.api.peek(APP_REF) as KubeObject;
+    expect(readyOf(held)).toMatchObject({ status: "Unknown" });
+    expect(JSON.stringify(readyOf(held))).toContain("UpgradeRequest web-upgrade");
+    h.source.push(Kind.ManagedApp, { type: "MODIFIED", object: held });
+    await until("the echo handled", h.idle);
+    const writes = h.writes();
+    const events = h.events();
+
+    // The request stops the workload, and Flux applies a new revision and helm-controller
+    // starts an upgrade (a change that would list the release Secrets): none of it is read or
+    // written.
+    const passes = h.passes();
+    h.source.push("Deployment", { type: "MODIFIED", object: deployment(false, "11") });
+    h.source.push("HelmRelease", { type: "MODIFIED", object: attempted(helmRelease, "1.2.0") });
+    h.source.push("Kustomization", {
+      type: "MODIFIED",
+      object: reconciling("main@sha1:9d1e0b7a2a8f4c7b1e3d5f6a7b8c9d0e1f2a3b4c", "602"),
+    });
+    await until("the changes seen", () => h.passes() > passes && h.idle());
+    for (let i = 0; i < 5; i++) await flush();
+    expect(h.writes()).toBe(writes);
+    expect(h.events()).toEqual(events);
+    expect(secretLists()).toBe(listsBefore);
+    const status = h.api.peek(APP_REF)?.["status"] as Record<string, unknown>;
+    expect(status["discovery"]).toEqual(before["discovery"]);
+
+    // The request ends: the next pass checks the app in full again, with no Event of its own
+    // (the request's outcome Event is on the app).
+    h.source.push("Deployment", { type: "MODIFIED", object: deployment(true, "12") });
+    const back = kustomization();
+    Object.assign(back.metadata, { resourceVersion: "603" });
+    h.source.push("Kustomization", { type: "MODIFIED", object: back });
+    h.source.push("HelmRelease", { type: "MODIFIED", object: attempted(helmRelease, "1.2.1") });
+    h.source.push(Kind.UpgradeRequest, {
+      type: "MODIFIED",
+      object: upgradeRequest({ Admitted: "True", Complete: "True" }, "23"),
+    });
+    await until(
+      "the app checked again",
+      () => readyOf(h.api.peek(APP_REF))?.reason !== "OperationInProgress" && h.idle(),
+    );
+    expect(readyOf(h.api.peek(APP_REF))).toEqual(readyBefore);
+    expect(secretLists()).toBeGreaterThan(listsBefore);
+    expect(h.events()).toEqual(events);
   });
 });

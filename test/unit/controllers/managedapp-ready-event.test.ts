@@ -15,20 +15,23 @@ describe("readyEvent", () => {
     ).toEqual({ type: "Warning", reason: "Suspended" });
   });
 
-  it("records a Normal Event while Cairn's own operation suspends or stops the app", () => {
-    for (const reason of ["Suspended", "WorkloadNotReady"]) {
+  it("records nothing while Cairn's own operation suspends, stops and restarts the app", () => {
+    for (const reason of ["Suspended", "WorkloadNotReady", "UpgradeFailed"]) {
       expect(
         readyEvent({
           before: { status: "True", reason: "Succeeded" },
           ready: unready(reason),
           operationRunning: true,
         }),
-      ).toEqual({ type: "Normal", reason });
+      ).toBeUndefined();
     }
+    expect(
+      readyEvent({ before: unready("Suspended"), ready, operationRunning: true }),
+    ).toBeUndefined();
   });
 
   it("records Ready as Normal, and nothing for the same finding again or an Unknown one", () => {
-    expect(readyEvent({ before: unready("Suspended"), ready, operationRunning: true })).toEqual({
+    expect(readyEvent({ before: unready("Suspended"), ready, operationRunning: false })).toEqual({
       type: "Normal",
       reason: "Ready",
     });
@@ -49,6 +52,14 @@ describe("readyEvent", () => {
         operationRunning: false,
       }),
     ).toBeUndefined();
+  });
+
+  it("records nothing when the app is Ready after a request held it, and a Warning when not", () => {
+    const held = { status: "Unknown" as const, reason: "OperationInProgress" };
+    expect(readyEvent({ before: held, ready, operationRunning: false })).toBeUndefined();
+    expect(
+      readyEvent({ before: held, ready: unready("WorkloadNotReady"), operationRunning: false }),
+    ).toEqual({ type: "Warning", reason: "WorkloadNotReady" });
   });
 
   it("records a new reason for being unready", () => {

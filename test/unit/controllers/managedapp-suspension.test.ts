@@ -101,10 +101,21 @@ describe("decideSuspension", () => {
       condition: {
         status: "True",
         reason: "OperationInProgress",
-        message: "Kustomization shop/apps is suspended while UpgradeRequest to-1-2 runs",
+        message:
+          "suspended by Cairn while UpgradeRequest to-1-2 runs (its status.suspended lists what)",
       },
       requeueAfterMs: undefined,
     });
+  });
+
+  it("keeps the same message while the operation suspends and resumes one object after another", () => {
+    const operations = [{ kind: "UpgradeRequest" as const, name: "to-1-2" }];
+    const one = decide({ flux: [flux("Kustomization", "apps", true)], operations });
+    const both = decide({
+      flux: [flux("Kustomization", "apps", true), flux("HelmRelease", "db", true)],
+      operations,
+    });
+    expect(both.condition).toEqual(one.condition);
   });
 
   it("restarts the clock on a timestamp from the future or one it cannot read", () => {

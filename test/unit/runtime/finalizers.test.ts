@@ -37,6 +37,16 @@ describe("ensureFinalizer", () => {
     expect(hasFinalizer(api.peek(ref) ?? obj, MINE)).toBe(true);
   });
 
+  it("sends the labels in the same patch as the finalizer, and nothing when it is there", async () => {
+    const { api, obj } = setup([]);
+    const updated = await ensureFinalizer(api, ref, obj, MINE, { labels: { app: "web" } });
+    expect(api.callsOf("mergePatch")).toHaveLength(1);
+    expect(updated.metadata.labels).toEqual({ app: "web" });
+    expect(finalizersOf(updated)).toEqual([MINE]);
+    await ensureFinalizer(api, ref, updated, MINE, { labels: { app: "other" } });
+    expect(api.callsOf("mergePatch")).toHaveLength(1);
+  });
+
   it("sends nothing when the finalizer is already there", async () => {
     const { api, obj } = setup([MINE]);
     const same = await ensureFinalizer(api, ref, obj, MINE);

@@ -19,7 +19,7 @@ import type { StepResult } from "../result.ts";
 import { CHART_VERSION_PATH } from "./await-flux.ts";
 import type { RequestObject, StepContext, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
-import { releaseSuspension, suspensionHolder } from "../suspension.ts";
+import { releaseAndReconcile, suspensionHolder } from "../suspension.ts";
 
 export type ResumeDeps<R> = Pick<
   StepDeps<R>,
@@ -77,12 +77,11 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
       }
       // Shared with another request (a parent Kustomization two apps suspend): only the last
       // holder resumes it; this request's commit is applied once it does.
-      const released = await releaseSuspension(client, f, me);
+      const released = await releaseAndReconcile(client, f, me, token);
       if (released.kind === "kept")
         kept.push(
           `${f.kind} ${f.namespace}/${f.name} stays suspended for ${released.by.map(describeHolder).join(", ")}`,
         );
-      await requestReconcile(client, f, token);
     }
     if (waitingFor.length > 0)
       return {

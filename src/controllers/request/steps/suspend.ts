@@ -59,7 +59,8 @@ export function suspendStep<R extends RequestObject<unknown>>(
           };
         await ctx.save({ suspended: [...recorded, f] });
       }
-      const outcome = await holdSuspension(client, f, me, true);
+      // `obj` was read fresh above: the hold needs no second read unless it meets a Conflict.
+      const outcome = await holdSuspension(client, f, me, true, obj);
       if (outcome.kind === "missing")
         return {
           kind: "failed",

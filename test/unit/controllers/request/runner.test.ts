@@ -107,6 +107,20 @@ describe("runRequest", () => {
     expect(status().phase).toBe("Pending");
   });
 
+  it("sends the request's labels with the finalizer, in one write", async () => {
+    const { api, pass } = setUp();
+    await pass({
+      ...machine({ Plan: () => ok() }),
+      labelsOf: () => ({ "cairn.dev/managed-app": "pg" }),
+    });
+    const metadataPatches = api.callsOf("mergePatch");
+    expect(metadataPatches).toHaveLength(1);
+    expect(metadataPatches[0]?.body).toMatchObject({
+      metadata: { finalizers: [REQUEST_FINALIZER], labels: { "cairn.dev/managed-app": "pg" } },
+    });
+    expect(api.peek(REF)?.metadata.labels?.["cairn.dev/managed-app"]).toBe("pg");
+  });
+
   it("walks the steps by their conditions and records each in the history", async () => {
     const { pass, cond, status } = setUp();
     const m = machine({

@@ -69,6 +69,15 @@ describe("Resume", () => {
     );
     expect(specOf(api, "Kustomization", "apps").suspend).toBe(false);
     expect(specOf(api, "HelmRelease", "db").suspend).toBe(true);
+    // The resume and the request to reconcile went out in one write.
+    const kPatches = api
+      .callsOf("mergePatch")
+      .filter((c) => c.key === `${FLUX_API.Kustomization}/Kustomization/${NS}/apps`);
+    expect(kPatches).toHaveLength(1);
+    expect(kPatches[0]?.body).toMatchObject({
+      spec: { suspend: false },
+      metadata: { annotations: { [REQUESTED_AT]: token } },
+    });
     // Flux applied the commit: the release's spec now asks for the target chart.
     api.write(ref("HelmRelease", "db"), { spec: { chart: { spec: { version: "1.1.0" } } } });
     expect(await resume(stepContext(up, status))).toMatchObject({ kind: "succeeded" });

@@ -121,6 +121,32 @@ describe("a suspension shared by two requests", () => {
     expect(holders(api)).toEqual(["up-b"]);
   });
 
+  it("Suspend reads each object once; a holder that joins before its write is kept", async () => {
+    const { api, deps, ctxA, ctxB } = twoRequests();
+    const reads = () =>
+      api
+        .callsOf("get")
+        .filter((c) => c.key === `${FLUX_API.Kustomization}/Kustomization/${NS}/apps`).length;
+    expect((await suspendStep(deps)(ctxA)).kind).toBe("succeeded");
+    expect(reads()).toBe(1);
+    expect(holders(api)).toEqual(["up-a"]);
+
+    // B's own read is followed by A taking the object back over (a stand-in for any writer
+    // between B's read and B's write): B's write conflicts, and B decides on a fresh read.
+    const meA = suspensionHolder(ctxA, deps.me(ctxA));
+    await releaseSuspension(api, APPS, meA);
+    api.beforeNext("mergePatch", () => {
+      api.write(appsRef, {
+        metadata: { annotations: { [Annotation.SuspendedBy]: JSON.stringify([meA]) } },
+        spec: { suspend: true },
+      });
+    });
+    const before = reads();
+    expect((await suspendStep(deps)(ctxB)).kind).toBe("succeeded");
+    expect(reads()).toBe(before + 2);
+    expect(holders(api)).toEqual(["up-a", "up-b"]);
+  });
+
   it("a new suspension replaces holders a hand resume left behind", async () => {
     const { api, deps, ctxA } = twoRequests();
     api.write(appsRef, {

@@ -1,0 +1,57 @@
+// The app's Ready while one of its requests is at work on it. Pure.
+//
+// From Admit to its end, an UpgradeRequest or RollbackRequest suspends the app's Flux objects,
+// stops its writers, has Flux apply a new revision and brings the pods back: every pass of the
+// ManagedApp would find another transient reason to be unready (KustomizationSuspended,
+// WorkloadNotReady, HelmReleaseGenerationNotObserved, …) and write each one. None of them is news:
+// the request's own conditions and Events tell the story step by step, and its HealthCheck step
+// checks the app before it succeeds. So the app says once that the request is at work on it
+// (Ready=Unknown, as kstatus reads "in progress"), keeps its discovery summary as it was, and
+// leaves Helm's storage unread, until the request is over and the next pass checks it in full.
+import type { KubeObject } from "../../kube/client.ts";
+import type { ReadyCondition } from "./evaluate.ts";
+import type { Operation } from "./suspension.ts";
+
+export const OPERATION_IN_PROGRESS = "OperationInProgress";
+
+interface RequestView {
+  readonly spec?: { readonly dryRun?: unknown };
+  readonly status?: { readonly conditions?: unknown };
+}
+
+function conditionStatus(request: KubeObject, type: string): string | undefined {
+  const conditions = (request as RequestView).status?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  const found = conditions.find((c) => (c as { type?: unknown } | null)?.type === type) as
+    { status?: unknown } | undefined;
+  return typeof found?.status === "string" ? found.status : undefined;
+}
+
+/**
+ * The request that holds the app: admitted (it has the app's lock), not a dry run (which plans
+ * only and changes nothing), and not over (no Complete condition, or Complete=Unknown while
+ * Compensate or Finish still work). A request waiting in Admit holds nothing yet.
+ */
+export function holdingOperation(requests: readonly KubeObject[]): Operation | undefined {
+  const holders = requests.filter(
+    (r) =>
+      (r.kind === "UpgradeRequest" || r.kind === "RollbackRequest") &&
+      (r as RequestView).spec?.dryRun !== true &&
+      conditionStatus(r, "Admitted") === "True" &&
+      (conditionStatus(r, "Complete") ?? "Unknown") === "Unknown",
+  );
+  // One lock per app, so one holder; should two ever show (a lagging cache), the first by name
+  // keeps the message stable.
+  const [first] = holders
+    .map((r) => ({ kind: r.kind as Operation["kind"], name: r.metadata.name ?? "" }))
+    .sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
+  return first;
+}
+
+export function operationReady(op: Operation): ReadyCondition {
+  return {
+    status: "Unknown",
+    reason: OPERATION_IN_PROGRESS,
+    message: `${op.kind} ${op.name} is at work on the app; its status shows the step, and the app is checked again when it ends`,
+  };
+}
