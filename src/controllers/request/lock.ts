@@ -68,6 +68,11 @@ export async function acquireLock(
   now: Date,
   /** The ManagedApp's name: the Lease is owned by it, so it goes when the app goes. */
   appName?: string,
+  /**
+   * The caller expects to hold the lock already (Plan after Admit): read first, which costs one
+   * request when it does. Otherwise create first, which costs one when the app is free.
+   */
+  readFirst = false,
 ): Promise<LockResult> {
   const ref = leaseRef(namespace, appUid);
   const body = (resourceVersion?: string): KubeObject => ({
@@ -88,19 +93,27 @@ export async function acquireLock(
     },
     spec: { holderIdentity: me.uid, acquireTime: now.toISOString().replace("Z", "000Z") },
   });
+  const again = () => acquireLock(client, namespace, appUid, me, now, appName, readFirst);
+  // The API refuses a second create of the same name, so of two requests creating at once
+  // exactly one gets the app.
+  const create = async (): Promise<boolean> => {
+    try {
+      await client.create(body());
+      return true;
+    } catch (err) {
+      if (isKubeError(err, "AlreadyExists")) return false;
+      throw err;
+    }
+  };
+  if (!readFirst && (await create())) return { acquired: true };
   let lease: KubeObject;
   try {
     lease = await client.get(ref);
   } catch (err) {
     if (!isKubeError(err, "NotFound")) throw err;
-    try {
-      await client.create(body());
-      return { acquired: true };
-    } catch (createErr) {
-      if (isKubeError(createErr, "AlreadyExists"))
-        return acquireLock(client, namespace, appUid, me, now, appName);
-      throw createErr;
-    }
+    // No Lease (or released since our create was refused): create it, or start over.
+    if (readFirst && (await create())) return { acquired: true };
+    return again();
   }
   const holder = holderOf(lease);
   if (holder?.uid === me.uid) return { acquired: true };
@@ -116,8 +129,7 @@ export async function acquireLock(
     });
     return { acquired: true };
   } catch (err) {
-    if (isKubeError(err, "Conflict"))
-      return acquireLock(client, namespace, appUid, me, now, appName);
+    if (isKubeError(err, "Conflict")) return again();
     throw err;
   }
 }

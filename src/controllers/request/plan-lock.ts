@@ -23,6 +23,7 @@ export async function holdAppToPlan(
     me,
     now,
     app.metadata.name,
+    true,
   );
   if (result.acquired) return undefined;
   return {

@@ -38,13 +38,26 @@ function request(
 }
 
 describe("the app lock", () => {
-  it("is taken by creating the Lease, and taking it again is a no-op", async () => {
+  it("is taken by creating the Lease (one request), and taking it again is a no-op", async () => {
     const api = new FakeObjectApi();
     const a = request(api, Kind.UpgradeRequest, "a");
+    const before = api.calls.length;
     expect(await acquireLock(api, NS, APP, a, NOW)).toEqual({ acquired: true });
+    expect(api.calls.slice(before).map((c) => c.op)).toEqual(["create"]);
+    // Again: the create is refused, the read finds the Lease ours, nothing is written.
     expect(await acquireLock(api, NS, APP, a, NOW)).toEqual({ acquired: true });
-    expect(api.callsOf("create")).toHaveLength(1);
+    expect(api.calls.slice(before + 1).map((c) => c.op)).toEqual(["create", "get"]);
     expect(await lockHolder(api, NS, APP)).toEqual(a);
+  });
+
+  it("read first (Plan after Admit), a lock the request holds costs one read", async () => {
+    const api = new FakeObjectApi();
+    const a = request(api, Kind.UpgradeRequest, "a");
+    const before = api.calls.length;
+    expect(await acquireLock(api, NS, APP, a, NOW, undefined, true)).toEqual({ acquired: true });
+    expect(api.calls.slice(before).map((c) => c.op)).toEqual(["get", "create"]);
+    expect(await acquireLock(api, NS, APP, a, NOW, undefined, true)).toEqual({ acquired: true });
+    expect(api.calls.slice(before + 2).map((c) => c.op)).toEqual(["get"]);
   });
 
   it("is refused while a live request holds it, naming the holder", async () => {
@@ -114,7 +127,12 @@ describe("the app lock", () => {
   it("passes API failures up instead of guessing", async () => {
     const api = new FakeObjectApi();
     const a = request(api, Kind.UpgradeRequest, "a");
-    api.failNext("get", new KubeError("Transient", "etcd timeout", 503));
+    api.failNext("create", new KubeError("Transient", "etcd timeout", 503));
     await expect(acquireLock(api, NS, APP, a, NOW)).rejects.toThrow("etcd timeout");
+    // A Lease that exists but cannot be read is no answer either.
+    const b = request(api, Kind.UpgradeRequest, "b");
+    await acquireLock(api, NS, APP, a, NOW);
+    api.failNext("get", new KubeError("Transient", "etcd timeout", 503));
+    await expect(acquireLock(api, NS, APP, b, NOW)).rejects.toThrow("etcd timeout");
   });
 });
