@@ -53,6 +53,7 @@ import { needsReleaseStorage } from "./sources.ts";
 import {
   decideSuspension,
   FLUX_SUSPENDED,
+  holdingRequests,
   isSuspended,
   requestAppKey,
   runningOperations,
@@ -412,7 +413,18 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       ) {
         flux.push(fluxObject(refs.suspend.kind, refs.suspend));
       }
-      const operations = runningOperations(appRequests);
+      const own = runningOperations(appRequests);
+      // Another app's request holding a Flux object this app shares explains its suspend too
+      // (and the Ready changes it brings are not worth a Warning on this app either).
+      const operations = [
+        ...own,
+        ...holdingRequests(
+          flux,
+          (kind, namespace, name) =>
+            requests[kind === Kind.UpgradeRequest ? 0 : 1].get(`${namespace}/${name}`),
+          obj.metadata.namespace ?? "",
+        ).filter((h) => !own.some((o) => o.kind === h.kind && o.name === h.name)),
+      ].sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
       operationRunning = operations.length > 0;
       suspension = decideSuspension({
         flux,

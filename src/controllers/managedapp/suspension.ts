@@ -4,7 +4,7 @@
 // than the configured limit, the FluxSuspended condition turns to SuspendedTooLong and an Event
 // is recorded. Until then the reconcile asks to be requeued for the remaining time: no polling.
 // Pure: the reconcile passes the objects, the running operations and the clock's now.
-import { Label } from "../../api/index.ts";
+import { Label, suspensionHoldersOf } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { rfc3339 } from "../../runtime/conditions.ts";
 
@@ -72,6 +72,32 @@ export function runningOperations(requests: readonly KubeObject[]): Operation[] 
     if (!complete) running.push({ kind: r.kind, name: r.metadata.name ?? "" });
   }
   return running.sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
+}
+
+/**
+ * The running requests that hold the suspension of one of the app's Flux objects, as the object
+ * lists them (cairn.dev/suspended-by): a parent Kustomization two apps share is suspended by the
+ * other app's request, and for this app too that is Cairn's doing, not a forgotten suspend. A
+ * listed holder counts only while it exists under the same uid and has no Complete condition, so
+ * a holder that finished (the freeze after a partial restore) or is gone does not hide a suspend.
+ */
+export function holdingRequests(
+  flux: readonly FluxObject[],
+  lookup: (kind: Operation["kind"], namespace: string, name: string) => KubeObject | undefined,
+  appNamespace: string,
+): Operation[] {
+  const found = new Map<string, Operation>();
+  for (const f of flux) {
+    if (!f.object || !isSuspended(f.object)) continue;
+    for (const h of suspensionHoldersOf(f.object)) {
+      const request = lookup(h.kind, h.namespace, h.name);
+      if (!request || request.metadata.uid !== h.uid) continue;
+      if (runningOperations([request]).length === 0) continue;
+      const name = h.namespace === appNamespace ? h.name : `${h.namespace}/${h.name}`;
+      found.set(`${h.kind}/${name}`, { kind: h.kind, name });
+    }
+  }
+  return [...found.values()];
 }
 
 /** The ManagedApp a request belongs to: its label, set by the request controllers. */

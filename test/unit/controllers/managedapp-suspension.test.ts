@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   decideSuspension,
   formatDuration,
+  holdingRequests,
   requestAppKey,
   runningOperations,
   type FluxObject,
@@ -166,5 +167,66 @@ describe("formatDuration", () => {
     expect(formatDuration(90 * MIN)).toBe("1h30m");
     expect(formatDuration(5_000)).toBe("5s");
     expect(formatDuration(3_605_000)).toBe("1h5s");
+  });
+});
+
+describe("holdingRequests", () => {
+  const holder = { kind: "UpgradeRequest", namespace: "shop", name: "other-up", uid: "u1" };
+  function heldParent(suspend: boolean, holders: unknown[]): FluxObject {
+    const f = flux("Kustomization", "parent", suspend);
+    return {
+      ...f,
+      object: {
+        ...(f.object as KubeObject),
+        metadata: {
+          name: "parent",
+          namespace: "shop",
+          annotations: {
+            "cairn.dev/suspended-by": JSON.stringify(
+              holders.map((h) => ({ upgrade: "other-up", ...(h as object) })),
+            ),
+          },
+        },
+      },
+    };
+  }
+  const running = {
+    ...request("UpgradeRequest", "other-up"),
+    metadata: { name: "other-up", uid: "u1" },
+  };
+  const finished = {
+    ...running,
+    status: { conditions: [{ type: "Complete", status: "False" }] },
+  };
+  const lookup = (found: KubeObject | undefined) => () => found;
+
+  it("is the running request another app's suspend of a shared parent names", () => {
+    expect(holdingRequests([heldParent(true, [holder])], lookup(running), "shop")).toEqual([
+      { kind: "UpgradeRequest", name: "other-up" },
+    ]);
+    expect(holdingRequests([heldParent(true, [holder])], lookup(running), "team")).toEqual([
+      { kind: "UpgradeRequest", name: "shop/other-up" },
+    ]);
+  });
+
+  it("is none for a finished or replaced holder, or an object not suspended", () => {
+    expect(holdingRequests([heldParent(true, [holder])], lookup(finished), "shop")).toEqual([]);
+    expect(holdingRequests([heldParent(true, [holder])], lookup(undefined), "shop")).toEqual([]);
+    expect(
+      holdingRequests([heldParent(true, [{ ...holder, uid: "u0" }])], lookup(running), "shop"),
+    ).toEqual([]);
+    expect(holdingRequests([heldParent(false, [holder])], lookup(running), "shop")).toEqual([]);
+  });
+
+  it("explains the suspend to decideSuspension: no clock, no warning", () => {
+    const parent = heldParent(true, [holder]);
+    const d = decide({
+      flux: [parent],
+      operations: holdingRequests([parent], lookup(running), "shop"),
+      since: "2026-11-25T10:00:00Z",
+    });
+    expect(d.since).toBeUndefined();
+    expect(d.condition.reason).toBe("OperationInProgress");
+    expect(d.condition.message).toContain("UpgradeRequest other-up");
   });
 });
