@@ -238,7 +238,31 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       // Both the app the request belongs to now and the one it belonged to (a relabel).
       const keys = [ev.object, ...(ev.type === "updated" ? [ev.old] : [])].map(requestAppKey);
       for (const key of new Set(keys)) if (key) controller.enqueue(key);
+      // A request that ends (or goes) while it still holds a Flux object other apps share (the
+      // freeze after a partial restore): those apps no longer count it as running
+      // (holdingRequests), and no change of the object itself would tell them.
+      const ended =
+        ev.type === "deleted" ||
+        (ev.type === "updated" &&
+          runningOperations([ev.old]).length > 0 &&
+          runningOperations([ev.object]).length === 0);
+      if (ended)
+        for (const f of suspendedBy(ev.object))
+          for (const app of apps.byIndex(FLUX_INDEX, `${f.kind}/${f.namespace}/${f.name}`))
+            controller.enqueue(objectKey(app.metadata));
     });
+  }
+  /** The Flux objects a request recorded as suspended by it (status.suspended). */
+  function suspendedBy(request: KubeObject): { kind: string; namespace: string; name: string }[] {
+    const list = (request["status"] as { suspended?: unknown } | undefined)?.suspended;
+    return Array.isArray(list)
+      ? list.filter(
+          (f): f is { kind: string; namespace: string; name: string } =>
+            typeof (f as { kind?: unknown } | null)?.kind === "string" &&
+            typeof (f as { namespace?: unknown }).namespace === "string" &&
+            typeof (f as { name?: unknown }).name === "string",
+        )
+      : [];
   }
   const replicaSets = namespaced[2];
   const replicaSet = (ns: string, name: string) => replicaSets.get(`${ns}/${name}`);

@@ -410,3 +410,82 @@ describe("a request that holds the app", () => {
     expect(h.events()).toEqual(events);
   });
 });
+
+describe("a Flux object another app's request holds", () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  const suspendedOf = (obj: KubeObject | undefined) =>
+    (
+      obj?.["status"] as { conditions?: { type: string; reason?: string }[] } | undefined
+    )?.conditions?.find((c) => c.type === "FluxSuspended");
+
+  it("explains the suspend while that request runs, and no longer once it ends", async () => {
+    const h = await harness(
+      { kustomization: kustomization(), deployment: deployment(true, "10") },
+      stops,
+    );
+    await until("the first status write", () => h.writes() === 1 && h.idle());
+    h.source.push(Kind.ManagedApp, { type: "MODIFIED", object: h.api.peek(APP_REF) as KubeObject });
+    await until("the echo handled", h.idle);
+
+    // App "other" shares the Kustomization; its request suspends it and lists itself as holder.
+    const other: KubeObject = {
+      ...upgradeRequest({ Admitted: "True" }, "30"),
+      metadata: {
+        name: "other-up",
+        namespace: "shop",
+        uid: "u-other",
+        resourceVersion: "30",
+        labels: { "cairn.dev/managed-app": "other" },
+      },
+    };
+    Object.assign(other["status"] as object, {
+      suspended: [{ kind: "Kustomization", namespace: "shop", name: "apps" }],
+    });
+    h.source.push(Kind.UpgradeRequest, { type: "ADDED", object: other });
+    const held = kustomization();
+    Object.assign(held.metadata, {
+      resourceVersion: "700",
+      annotations: {
+        "cairn.dev/suspended-by": JSON.stringify([
+          {
+            kind: "UpgradeRequest",
+            namespace: "shop",
+            name: "other-up",
+            uid: "u-other",
+            upgrade: "other-up",
+          },
+        ]),
+      },
+    });
+    (held["spec"] as { suspend?: boolean }).suspend = true;
+    h.source.push("Kustomization", { type: "MODIFIED", object: held });
+    await until(
+      "FluxSuspended names the other app's request",
+      () => suspendedOf(h.api.peek(APP_REF))?.reason === "OperationInProgress" && h.idle(),
+    );
+    expect(JSON.stringify(suspendedOf(h.api.peek(APP_REF)))).toContain("UpgradeRequest other-up");
+    expect(h.events().filter((e) => e.startsWith("Warning"))).toEqual([]);
+    h.source.push(Kind.ManagedApp, { type: "MODIFIED", object: h.api.peek(APP_REF) as KubeObject });
+    await until("the echo handled", h.idle);
+
+    // The request ends and leaves the object suspended (a freeze): only the request changed.
+    const ended = structuredClone(other);
+    Object.assign(ended.metadata, { resourceVersion: "31" });
+    (ended["status"] as { conditions: unknown[] }).conditions.push({
+      type: "Complete",
+      status: "False",
+      reason: "RestoreIncomplete",
+      message: "",
+      lastTransitionTime: "2025-01-01T00:00:00Z",
+    });
+    h.source.push(Kind.UpgradeRequest, { type: "MODIFIED", object: ended });
+    await until(
+      "FluxSuspended back to a suspend nobody explains",
+      () => suspendedOf(h.api.peek(APP_REF))?.reason === "Suspended" && h.idle(),
+    );
+  });
+});
