@@ -818,9 +818,20 @@ describe("RollbackRequest", () => {
     await podsReady(app);
     // The app writes while it runs: these bytes are not in the snapshots.
     await writeData(app, "written during the upload");
+    // Its pods are up, yet the ManagedApp is not checked while the request holds it: one
+    // Ready=Unknown naming the request, however the app's state moves underneath.
+    const held = conditions(await admin.get(appRef(app))).find((c) => c.type === "Ready");
+    expect(held?.status).toBe("Unknown");
+    expect(held?.reason).toBe("OperationInProgress");
+    expect(held?.message).toContain("UpgradeRequest uploading");
 
     const up = await finished(app, "UpgradeRequest", "uploading");
     expect(complete(up)?.reason, complete(up)?.message).toBe("Succeeded");
+    await eventually(
+      "the ManagedApp checked again and Ready once the request ended",
+      async () => (isReadyNow(await admin.get(appRef(app))) ? true : undefined),
+      120_000,
+    );
     const s = statusOf<RequestStatus>(up);
     const window = s.uploadWindow;
     expect(window?.closedAt).toBeTruthy();
