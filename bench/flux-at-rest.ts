@@ -246,10 +246,14 @@ async function warnings(
 // ---------------------------------------------------------------------------------------------
 // The run
 
-/** kustomize-controller has finished a reconcile of the object's current generation. */
+/**
+ * kustomize-controller has finished a reconcile of the object's current generation. Not its
+ * Ready: at a short interval some Kustomization is always in a routine reconcile (Ready=Unknown)
+ * at the generation it already observed.
+ */
 function atGeneration(k: KubeObject): boolean {
   const status = k["status"] as { observedGeneration?: number } | undefined;
-  return status?.observedGeneration === k.metadata.generation && readyStatus(k) === "True";
+  return status?.observedGeneration === k.metadata.generation;
 }
 
 async function main(): Promise<void> {
