@@ -10,6 +10,7 @@ import {
   ConditionType,
   Kind,
   ManagedApp,
+  type FluxObjectRef,
   parseWithMessage,
 } from "../../api/index.ts";
 import type { Config } from "../../config.ts";
@@ -252,18 +253,9 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
             controller.enqueue(objectKey(app.metadata));
     });
   }
-  /** The Flux objects a request recorded as suspended by it (status.suspended). */
-  function suspendedBy(request: KubeObject): { kind: string; namespace: string; name: string }[] {
-    const list = (request["status"] as { suspended?: unknown } | undefined)?.suspended;
-    return Array.isArray(list)
-      ? list.filter(
-          (f): f is { kind: string; namespace: string; name: string } =>
-            typeof (f as { kind?: unknown } | null)?.kind === "string" &&
-            typeof (f as { namespace?: unknown }).namespace === "string" &&
-            typeof (f as { name?: unknown }).name === "string",
-        )
-      : [];
-  }
+  /** The Flux objects a request recorded as suspended by it (the CRD validates the list). */
+  const suspendedBy = (request: KubeObject): readonly FluxObjectRef[] =>
+    (request["status"] as { suspended?: FluxObjectRef[] } | undefined)?.suspended ?? [];
   const replicaSets = namespaced[2];
   const replicaSet = (ns: string, name: string) => replicaSets.get(`${ns}/${name}`);
   const wake = (obj: KubeObject) => {

@@ -9,6 +9,7 @@
 // (Ready=Unknown, as kstatus reads "in progress"), keeps its discovery summary as it was, and
 // leaves Helm's storage unread, until the request is over and the next pass checks it in full.
 import type { KubeObject } from "../../kube/client.ts";
+import { getCondition, isTrue, type Condition } from "../../runtime/conditions.ts";
 import type { ReadyCondition } from "./evaluate.ts";
 import type { Operation } from "./suspension.ts";
 
@@ -16,15 +17,7 @@ export const OPERATION_IN_PROGRESS = "OperationInProgress";
 
 interface RequestView {
   readonly spec?: { readonly dryRun?: unknown };
-  readonly status?: { readonly conditions?: unknown };
-}
-
-function conditionStatus(request: KubeObject, type: string): string | undefined {
-  const conditions = (request as RequestView).status?.conditions;
-  if (!Array.isArray(conditions)) return undefined;
-  const found = conditions.find((c) => (c as { type?: unknown } | null)?.type === type) as
-    { status?: unknown } | undefined;
-  return typeof found?.status === "string" ? found.status : undefined;
+  readonly status?: { readonly conditions?: Condition[] };
 }
 
 /**
@@ -33,13 +26,16 @@ function conditionStatus(request: KubeObject, type: string): string | undefined 
  * Compensate or Finish still work). A request waiting in Admit holds nothing yet.
  */
 export function holdingOperation(requests: readonly KubeObject[]): Operation | undefined {
-  const holders = requests.filter(
-    (r) =>
+  const holders = requests.filter((r) => {
+    const { spec, status } = r as RequestView;
+    const complete = getCondition(status?.conditions, "Complete")?.status ?? "Unknown";
+    return (
       (r.kind === "UpgradeRequest" || r.kind === "RollbackRequest") &&
-      (r as RequestView).spec?.dryRun !== true &&
-      conditionStatus(r, "Admitted") === "True" &&
-      (conditionStatus(r, "Complete") ?? "Unknown") === "Unknown",
-  );
+      spec?.dryRun !== true &&
+      isTrue(status?.conditions, "Admitted") &&
+      complete === "Unknown"
+    );
+  });
   // One lock per app, so one holder; should two ever show (a lagging cache), the first by name
   // keeps the message stable.
   const [first] = holders
