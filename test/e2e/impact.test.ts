@@ -49,7 +49,7 @@ interface RequestStatus {
     };
   };
   preflight: { name: string; passed: boolean; message: string }[];
-  history: { name: string }[];
+  history: { name: string; reason: string }[];
   commit: { sha: string };
 }
 
@@ -108,9 +108,12 @@ describe("the impact preview in Plan", () => {
       git().root,
       repo,
       {
+        // Without Helm's wait, helm-controller reports a release whose pods cannot start as
+        // upgraded, and it is Cairn's HealthCheck that has to catch it.
         [DEMO_RELEASE_PATH]: release
           .replaceAll("{{HELM_URL}}", inject("helmRepoUrl"))
-          .replace("chart: demo", "chart: impact"),
+          .replace("chart: demo", "chart: impact")
+          .replace("  values:\n", "  upgrade:\n    disableWait: true\n  values:\n"),
       },
       "Add the impact app",
     );
@@ -127,6 +130,7 @@ describe("the impact preview in Plan", () => {
         volumeSnapshots: { enabled: true },
         git: { secretRef: { name: "git-write" } },
         timeouts: { health: "45s" },
+        autoRollback: true,
       },
     });
     await controller.start();
@@ -325,7 +329,7 @@ describe("the impact preview in Plan", () => {
     },
   );
 
-  it("acknowledged by name, the upgrade to 2.0.0 passes the check and proceeds to its commit", async () => {
+  it("acknowledged by name, the upgrade to 2.0.0 proceeds, fails as predicted in HealthCheck and is rolled back", async () => {
     const r = await request("to-200-ack", {
       targetVersion: { chart: "2.0.0" },
       acknowledgeDangers: ["ReferencedConfigRemoved"],
@@ -336,13 +340,44 @@ describe("the impact preview in Plan", () => {
     expect(check?.message).toMatch(/^acknowledged \(spec.acknowledgeDangers\): /);
     expect(check?.message).toContain("demo-credentials");
     expect(s.history?.map((h) => h.name)).toEqual(
-      expect.arrayContaining(["Plan", "Suspend", "Snapshot", "Commit"]),
+      expect.arrayContaining(["Plan", "Suspend", "Snapshot", "Commit", "AwaitFlux", "ScaleUp"]),
     );
     expect(s.commit?.sha).toMatch(/^[0-9a-f]{40}$/);
     expect(await snapshots()).toBeGreaterThan(0);
-    expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
-    expect(await chartInGit()).toBe("2.0.0");
+    // What the check predicted: the new pods cannot start without the Secret, and HealthCheck
+    // says so in the kubelet's words.
+    expect(complete(r)?.reason, complete(r)?.message).toBe("RollbackTriggered");
+    expect(s.history?.map((h) => h.name)).toContain("HealthCheck");
+    expect(complete(r)?.message).toContain("HealthCheck");
+    expect(complete(r)?.message).toContain("CreateContainerConfigError");
+    expect(complete(r)?.message).toContain('secret "demo-credentials" not found');
+    const rollback = await eventually(
+      "to-200-ack-rollback to finish",
+      async () => {
+        alive();
+        const rb = await admin.get({
+          apiVersion: API,
+          kind: "RollbackRequest",
+          namespace: ns,
+          name: "to-200-ack-rollback",
+        });
+        const c = complete(rb);
+        return c && c.status !== "Unknown" ? rb : undefined;
+      },
+      400_000,
+    );
+    expect(complete(rollback)?.reason, complete(rollback)?.message).toBe("Succeeded");
+    expect(await chartInGit()).toBe("1.0.0");
     expect(await suspended()).toEqual([false, false]);
+    // The Secret is rendered again and every web pod runs.
+    await admin.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: "demo-credentials" });
+    const web = await admin.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: ns,
+      name: "demo-web",
+    });
+    expect(web["status"]).toMatchObject({ readyReplicas: 1, updatedReplicas: 1 });
   });
 
   it("a Kustomization app's image bump: one changed Deployment, built with the Kustomization's namespace, patches and postBuild", async () => {

@@ -79,54 +79,6 @@ interface Discovery {
   readonly via?: string;
 }
 
-/** The pod status the kubelet writes when a restarted container's Secret is gone. */
-function createContainerConfigError(pod: KubeObject): Record<string, unknown> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  const status = pod["status"] as Record<string, unknown>;
-  const containers = (pod["spec"] as { containers: { name: string; image: string }[] }).containers;
-  const unready = `containers with unready status: [${containers.map((c) => c.name).join(" ")}]`;
-  return {
-    ...status,
-    phase: "Running",
-    conditions: [
-      { type: "PodReadyToStartContainers", status: "True", lastTransitionTime: now },
-      { type: "Initialized", status: "True", lastTransitionTime: now },
-      {
-        type: "Ready",
-        status: "False",
-        reason: "ContainersNotReady",
-        message: unready,
-        lastTransitionTime: now,
-      },
-      {
-        type: "ContainersReady",
-        status: "False",
-        reason: "ContainersNotReady",
-        message: unready,
-        lastTransitionTime: now,
-      },
-      { type: "PodScheduled", status: "True", lastTransitionTime: now },
-    ],
-    containerStatuses: containers.map((c) => ({
-      name: c.name,
-      image: c.image,
-      imageID: "",
-      ready: false,
-      started: false,
-      restartCount: 1,
-      state: {
-        waiting: {
-          reason: "CreateContainerConfigError",
-          message: 'secret "notes-env" not found',
-        },
-      },
-      lastState: {
-        terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now },
-      },
-    })),
-  };
-}
-
 describe("the controller under its shipped RBAC", () => {
   const admin: KubeClient = testClient();
   let ns = "";
@@ -571,23 +523,23 @@ describe("the controller under its shipped RBAC", () => {
     if (!pod) throw new Error("no notes pod");
     const podRef = { apiVersion: "v1", kind: "Pod", namespace: ns, name: pod.metadata.name ?? "" };
     await admin.delete({ apiVersion: "v1", kind: "Secret", namespace: ns, name: "notes-env" });
-    // kwok runs no containers, so nothing notices the missing Secret by itself. This is the
-    // status the kubelet writes when it restarts the container and cannot build its
-    // environment: the pod stays Running, its container waits with CreateContainerConfigError.
-    await admin.patchStatus(podRef, { status: createContainerConfigError(pod) });
+    // The pod is replaced (a rollout restart, an evicted node): the test bed's kubelet cannot
+    // build the new container's environment and holds it with CreateContainerConfigError.
+    await admin.delete(podRef);
     const down = await eventually("Ready=False naming the waiting reason", async () => {
       const ready = conditions(await admin.get(notes)).find((c) => c.type === "Ready");
       return ready?.status === "False" && /CreateContainerConfigError/.test(ready.message ?? "")
         ? ready
         : undefined;
     });
-    expect(down.message).toContain(`pod ${ns}/${podRef.name}`);
+    const [held] = (await pods(admin, ns, "app=notes")).filter(
+      (p) => p.metadata.name !== podRef.name,
+    );
+    expect(down.message).toContain(`pod ${ns}/${held?.metadata.name ?? "?"}`);
     expect(down.message).toContain('secret "notes-env" not found');
 
-    // Recovery: the Secret is back and the pod is replaced (kubectl rollout restart, or the
-    // kubelet retrying); kwok brings the new pod up.
+    // Recovery: the Secret is back; the kubelet's retry starts the held pod.
     await admin.create(notesSecret());
-    await admin.delete(podRef);
     await eventually(
       "the notes app Ready again",
       async () => (isReadyNow(await admin.get(notes)) ? true : undefined),

@@ -1,5 +1,6 @@
 // The local control plane: etcd → kube-apiserver → kube-controller-manager → kube-scheduler →
-// kwok, each a child process on loopback ports, then N fake nodes that kwok keeps Ready.
+// kwok → the kubelet simulator, each a child process on loopback ports, then N fake nodes that
+// kwok keeps Ready.
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
 import { readFileSync } from "node:fs";
@@ -23,6 +24,7 @@ import {
   snapshotControllerCommand,
   sourceControllerCommand,
   KWOK_NODE_ANNOTATION,
+  kubeletSimCommand,
   kwokCommand,
   LOOPBACK,
   schedulerCommand,
@@ -43,6 +45,7 @@ const CONTROL_PLANE = [
   "kube-controller-manager",
   "kube-scheduler",
   "kwok",
+  "kubelet-sim",
 ] as const;
 const STORAGE_AND_FLUX = [
   "csi-sim",
@@ -141,6 +144,14 @@ function componentSpecs(): Record<ComponentName, ComponentSpec> {
       command: kwokCommand,
       ports: ["kwok"],
       probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.kwok}/healthz`, accept: httpOk }),
+    },
+    "kubelet-sim": {
+      command: kubeletSimCommand,
+      ports: ["kubeletSimHealth"],
+      probe: (_l, p) => ({
+        url: `http://${LOOPBACK}:${p.kubeletSimHealth}/healthz`,
+        accept: httpOk,
+      }),
     },
     "csi-sim": {
       command: csiSimCommand,
@@ -304,6 +315,7 @@ export class Cluster {
       this.#startComponent("kube-scheduler"),
     ]);
     await this.#startComponent("kwok");
+    await this.#startComponent("kubelet-sim");
     await this.#createNodes(nodes);
     // Cairn's own CRDs, from the working tree, so tests always run against the current API.
     const ours = await installCrds(this.client(), [join(REPO_ROOT, "crds")]);

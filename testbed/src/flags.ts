@@ -17,6 +17,7 @@ export interface Ports {
   readonly controllerManager: number;
   readonly scheduler: number;
   readonly kwok: number;
+  readonly kubeletSimHealth: number;
   readonly csiSimHealth: number;
   readonly snapshotMetrics: number;
   readonly sourceMetrics: number;
@@ -37,6 +38,7 @@ export const PORT_NAMES = [
   "controllerManager",
   "scheduler",
   "kwok",
+  "kubeletSimHealth",
   "csiSimHealth",
   "snapshotMetrics",
   "sourceMetrics",
@@ -172,17 +174,23 @@ export function schedulerCommand(layout: Layout, ports: Ports): CommandLine {
   };
 }
 
-/** The kwok stages the harness needs; without pod-delete, terminating pods never go away. */
+/** The kwok stages the harness needs, as kwok ships them; without pod-delete, terminating pods
+ *  never go away. pod-ready is the bed's own (KWOK_POD_READY_STAGE). */
 export const KWOK_STAGES = [
   "node-initialize.yaml",
   "node-heartbeat-with-lease.yaml",
-  "pod-ready.yaml",
   "pod-complete.yaml",
   "pod-delete.yaml",
 ] as const;
+/** kwok's pod-ready stage gated on the kubelet simulator: a pod whose Secrets or ConfigMaps are
+ *  missing is never started (relative to the repository root). */
+export const KWOK_POD_READY_STAGE = "testbed/src/kubelet-sim/kwok-pod-ready.yaml";
 
 export function kwokCommand(layout: Layout, ports: Ports): CommandLine {
-  const stages = KWOK_STAGES.map((s) => join(layout.kwokBin, "stages", s));
+  const stages = [
+    ...KWOK_STAGES.map((s) => join(layout.kwokBin, "stages", s)),
+    join(layout.repoRoot, KWOK_POD_READY_STAGE),
+  ];
   return {
     command: join(layout.kwokBin, "kwok"),
     args: [
@@ -195,6 +203,17 @@ export function kwokCommand(layout: Layout, ports: Ports): CommandLine {
       `--server-address=${LOOPBACK}:${ports.kwok}`,
       `--node-port=${ports.kwok}`,
       `--config=${stages.join(",")}`,
+    ],
+  };
+}
+
+export function kubeletSimCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    command: layout.node,
+    args: [
+      join(layout.repoRoot, "testbed", "src", "kubelet-sim", "main.ts"),
+      `--kubeconfig=${layout.kubeconfig}`,
+      `--health-addr=${LOOPBACK}:${ports.kubeletSimHealth}`,
     ],
   };
 }

@@ -89,6 +89,126 @@ describe("control plane", () => {
     });
   });
 
+  it("holds a pod whose Secret is missing, as a kubelet does, and starts it once the Secret exists", async () => {
+    const podLabels = { app: "reads-secret" };
+    await client.create({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "reads-secret", namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: podLabels },
+        template: {
+          metadata: { labels: podLabels },
+          spec: {
+            containers: [
+              {
+                name: "app",
+                image: "registry.invalid/app:1",
+                envFrom: [{ secretRef: { name: "app-credentials" } }],
+              },
+            ],
+            volumes: [{ name: "maybe", secret: { secretName: "not-there", optional: true } }],
+          },
+        },
+      },
+    });
+    type Status = {
+      phase?: string;
+      containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[];
+    };
+    const held = await eventually("the pod held with CreateContainerConfigError", async () => {
+      const [pod] = await pods(client, ns, "app=reads-secret");
+      const status = pod?.["status"] as Status | undefined;
+      return status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError"
+        ? pod
+        : undefined;
+    });
+    const status = held["status"] as Status;
+    expect(status.phase).toBe("Pending");
+    expect(status.containerStatuses?.[0]?.state?.waiting?.message).toBe(
+      'secret "app-credentials" not found',
+    );
+    expect(isPodReady(held)).toBe(false);
+    const events = await eventually("the kubelet's Failed event", async () => {
+      const list = await client.list("v1", "Event", {
+        namespace: ns,
+        fieldSelector: `involvedObject.name=${held.metadata.name ?? ""}`,
+      });
+      const failed = list.items.filter((e) => e["reason"] === "Failed");
+      return failed.length > 0 ? failed : undefined;
+    });
+    expect(events[0]?.["message"]).toBe('Error: secret "app-credentials" not found');
+    // Still held a while later: kwok does not start it behind the simulator's back.
+    const again = await eventually("the deployment to report the pod unavailable", async () => {
+      const d = await client.get({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        namespace: ns,
+        name: "reads-secret",
+      });
+      const st = d["status"] as { unavailableReplicas?: number } | undefined;
+      return st?.unavailableReplicas === 1 ? d : undefined;
+    });
+    expect((again["status"] as { readyReplicas?: number }).readyReplicas ?? 0).toBe(0);
+
+    await client.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "app-credentials", namespace: ns },
+      stringData: { PASSWORD: "s3cret" },
+    });
+    const started = await eventually("the same pod Ready once the Secret exists", async () => {
+      const [pod] = await pods(client, ns, "app=reads-secret");
+      return pod && isPodReady(pod) ? pod : undefined;
+    });
+    expect(started.metadata.uid).toBe(held.metadata.uid);
+    // Nothing of the held state is left over: a Ready pod's conditions carry no reason.
+    const readyCondition = (
+      started["status"] as { conditions: { type: string; reason?: string }[] }
+    ).conditions.find((c) => c.type === "Ready");
+    expect(readyCondition).toMatchObject({ status: "True" });
+    expect(readyCondition?.reason).toBeUndefined();
+  });
+
+  it("keeps a pod whose ConfigMap volume is missing in ContainerCreating, with FailedMount", async () => {
+    await client.create({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "mounts-config", namespace: ns },
+      spec: {
+        containers: [{ name: "app", image: "registry.invalid/app:1" }],
+        volumes: [{ name: "conf", configMap: { name: "app-conf" } }],
+      },
+    });
+    const ref = { apiVersion: "v1", kind: "Pod", namespace: ns, name: "mounts-config" };
+    const failed = await eventually("the kubelet's FailedMount event", async () => {
+      const list = await client.list("v1", "Event", {
+        namespace: ns,
+        fieldSelector: "involvedObject.name=mounts-config",
+      });
+      return list.items.find((e) => e["reason"] === "FailedMount");
+    });
+    expect(failed["message"]).toBe(
+      'MountVolume.SetUp failed for volume "conf" : configmap "app-conf" not found',
+    );
+    const pod = await client.get(ref);
+    expect(isPodReady(pod)).toBe(false);
+    expect(pod["status"]).toMatchObject({
+      phase: "Pending",
+      containerStatuses: [{ name: "app", state: { waiting: { reason: "ContainerCreating" } } }],
+    });
+    await client.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "app-conf", namespace: ns },
+      data: { mode: "on" },
+    });
+    await eventually("the pod Ready once the ConfigMap exists", async () =>
+      isPodReady(await client.get(ref)) ? true : undefined,
+    );
+  });
+
   it("starts StatefulSet pods in order, each after the previous one is Ready", async () => {
     const seen: string[] = [];
     const abort = new AbortController();

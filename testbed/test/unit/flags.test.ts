@@ -8,7 +8,9 @@ import {
   kustomizeControllerCommand,
   snapshotControllerCommand,
   sourceControllerCommand,
+  KWOK_POD_READY_STAGE,
   KWOK_STAGES,
+  kubeletSimCommand,
   kwokCommand,
   schedulerCommand,
   type Layout,
@@ -36,6 +38,7 @@ const ports: Ports = {
   controllerManager: 10257,
   scheduler: 10259,
   kwok: 10250,
+  kubeletSimHealth: 3012,
   csiSimHealth: 3001,
   snapshotMetrics: 3002,
   sourceMetrics: 3003,
@@ -54,6 +57,7 @@ const all = [
   controllerManagerCommand(layout, ports),
   schedulerCommand(layout, ports),
   kwokCommand(layout, ports),
+  kubeletSimCommand(layout, ports),
   csiSimCommand(layout, ports),
   snapshotControllerCommand(layout, ports),
   sourceControllerCommand(layout, ports),
@@ -109,10 +113,16 @@ describe("component flags", () => {
     expect(flag(schedulerCommand(layout, ports).args, "leader-elect")).toBe("false");
   });
 
-  it("gives kwok every stage the harness needs, pod-delete included", () => {
+  it("gives kwok every stage the harness needs, pod-delete included, and the gated pod-ready", () => {
     const config = flag(kwokCommand(layout, ports).args, "config")?.split(",") ?? [];
-    expect(config).toEqual(KWOK_STAGES.map((s) => `/cache/kwok/stages/${s}`));
+    expect(config).toEqual([
+      ...KWOK_STAGES.map((s) => `/cache/kwok/stages/${s}`),
+      "/repo/testbed/src/kubelet-sim/kwok-pod-ready.yaml",
+    ]);
     expect(KWOK_STAGES).toContain("pod-delete.yaml");
+    // kwok's own pod-ready would start a pod the kubelet simulator holds.
+    expect(KWOK_STAGES).not.toContain("pod-ready.yaml");
+    expect(KWOK_POD_READY_STAGE).toBe("testbed/src/kubelet-sim/kwok-pod-ready.yaml");
     expect(flag(kwokCommand(layout, ports).args, "manage-all-nodes")).toBe("false");
   });
 
@@ -123,6 +133,7 @@ describe("component flags", () => {
       "/cache/kube/kube-controller-manager",
       "/cache/kube/kube-scheduler",
       "/cache/kwok/kwok",
+      "/usr/bin/node",
       "/usr/bin/node",
       "/cache/snap/snapshot-controller",
       "/cache/src/source-controller",
