@@ -416,11 +416,22 @@ describe("the impact preview in Plan", () => {
       metadata: { name: "notes-settings" },
       data: { greeting: "${GREETING}" },
     });
+    // A Service, as nearly every app has: read live (the shipped RBAC allows it), unchanged.
+    const service = stringify({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "notes" },
+      spec: { selector: { app: "notes" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+    });
     await createBareRepo(git().root, krepo);
     await commitFiles(
       git().root,
       krepo,
-      { [path]: deployment, "apps/notes/settings.yaml": settings },
+      {
+        [path]: deployment,
+        "apps/notes/settings.yaml": settings,
+        "apps/notes/service.yaml": service,
+      },
       "Add notes",
     );
     await admin.create({
@@ -511,10 +522,15 @@ describe("the impact preview in Plan", () => {
     );
     expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
     const s = statusOf<RequestStatus>(r);
-    expect(s.plan?.impact).toMatchObject({ added: 0, changed: 1, removed: 0, unchanged: 1 });
+    expect(s.plan?.impact).toMatchObject({ added: 0, changed: 1, removed: 0, unchanged: 2 });
     expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
       `Changed Deployment.apps ${kns}/notes`,
     ]);
+    // Nothing of the inventory was left out for want of permission.
+    expect(s.preflight?.find((c) => c.name === "ImpactPreview")).toMatchObject({
+      passed: true,
+      message: `0 added, 1 changed, 0 removed; full diff in ConfigMap ${name}-impact`,
+    });
     const cm = await admin.get({
       apiVersion: "v1",
       kind: "ConfigMap",

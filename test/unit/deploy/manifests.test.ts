@@ -314,6 +314,10 @@ describe("deploy/ RBAC", () => {
         // The impact preview: valuesFrom ConfigMaps, the request's diff ConfigMap, the chart's repository.
         ...["get", "create", "patch"].map((v) => `core/configmaps ${v}`),
         "source.toolkit.fluxcd.io/helmrepositories get",
+        // The preview's live objects and their owners: common app kinds, by name.
+        "core/services get",
+        "core/serviceaccounts get",
+        "networking.k8s.io/ingresses get",
         ...["create", "patch", "update"].map((v) => `events.k8s.io/events ${v}`),
         ...["get", "create", "update", "patch", "delete"].map(
           (v) => `coordination.k8s.io/leases ${v}`,
