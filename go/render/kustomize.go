@@ -19,6 +19,9 @@ type kustomizeRequest struct {
 	Root          string         `json:"root"`
 	Path          string         `json:"path"`
 	Kustomization map[string]any `json:"kustomization"`
+	// Ignore is the GitRepository's spec.ignore; with the tree's .sourceignore files it decides
+	// which files the artifact, and so the build, leaves out (the helper removes them from Root).
+	Ignore *string `json:"ignore,omitempty"`
 	// StrictSubstitutions mirrors kustomize-controller's StrictPostBuildSubstitutions gate.
 	StrictSubstitutions bool `json:"strictSubstitutions,omitempty"`
 }
@@ -33,6 +36,9 @@ func renderKustomize(r kustomizeRequest) (string, error) {
 	}
 	dirPath, err := securePath(root, r.Path)
 	if err != nil {
+		return "", err
+	}
+	if err := applySourceIgnore(root, r.Ignore); err != nil {
 		return "", err
 	}
 	if _, err := os.Stat(dirPath); err != nil {

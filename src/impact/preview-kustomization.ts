@@ -52,6 +52,8 @@ export interface KustomizationPreviewInput {
   readonly kustomization: KubeObject;
   /** The source tree at the target revision, on disk; the helper writes into it. */
   readonly root: string;
+  /** The GitRepository's spec.ignore, applied with the tree's .sourceignore files. */
+  readonly ignore?: string;
 }
 
 export async function previewKustomization(
@@ -115,7 +117,12 @@ export async function previewKustomization(
   }
 
   const rendered = await runHelper(input.helper, {
-    kustomize: { root: input.root, path: ks.spec.path ?? "./", kustomization },
+    kustomize: {
+      root: input.root,
+      path: ks.spec.path ?? "./",
+      kustomization,
+      ...(input.ignore !== undefined ? { ignore: input.ignore } : {}),
+    },
   });
   if (!rendered.ok) return fail(`the target revision does not build: ${rendered.message}`);
   const defaultNamespace = ks.spec.targetNamespace || namespace;

@@ -21,6 +21,9 @@ export interface KustomizeRenderRequest {
   /** The Kustomization, postBuild.substituteFrom already folded into postBuild.substitute. */
   readonly kustomization: Readonly<Record<string, unknown>>;
   readonly strictSubstitutions?: boolean;
+  /** The GitRepository's spec.ignore: with the tree's .sourceignore files, what the artifact
+   *  (and so the build) leaves out; the helper removes those files from root first. */
+  readonly ignore?: string;
 }
 
 export type RenderRequest =

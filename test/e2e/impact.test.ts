@@ -431,6 +431,19 @@ describe("the impact preview in Plan", () => {
         [path]: deployment,
         "apps/notes/settings.yaml": settings,
         "apps/notes/service.yaml": service,
+        // Left out of the artifact by the GitRepository's spec.ignore and by .sourceignore:
+        // Flux never applies them, so the preview must not count them as added.
+        "apps/notes/draft.yaml": stringify({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "notes-draft" },
+        }),
+        "apps/notes/dev.local.yaml": stringify({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "notes-dev" },
+        }),
+        ".sourceignore": "*.local.yaml\n",
       },
       "Add notes",
     );
@@ -444,7 +457,12 @@ describe("the impact preview in Plan", () => {
       apiVersion: "source.toolkit.fluxcd.io/v1",
       kind: "GitRepository",
       metadata: { name: "plain", namespace: kns },
-      spec: { url: `${git().url}/${krepo}.git`, ref: { branch: "main" }, interval: "1m" },
+      spec: {
+        url: `${git().url}/${krepo}.git`,
+        ref: { branch: "main" },
+        interval: "1m",
+        ignore: "/apps/notes/draft.yaml\n",
+      },
     });
     await admin.create({
       apiVersion: "kustomize.toolkit.fluxcd.io/v1",
@@ -498,6 +516,10 @@ describe("the impact preview in Plan", () => {
       name: "notes",
     });
     expect(live.metadata.labels).toMatchObject({ team: "docs" });
+    for (const ignored of ["notes-draft", "notes-dev"])
+      await expect(
+        admin.get({ apiVersion: "v1", kind: "ConfigMap", namespace: kns, name: ignored }),
+      ).rejects.toThrow(/not found/);
 
     const name = "notes-image";
     await admin.create({

@@ -50,6 +50,8 @@ export type ImpactSource =
       readonly git: Plan["git"];
       readonly app: ManagedApp;
       readonly gitAccess: GitAccessDeps;
+      /** The GitRepository's spec.ignore: what its artifact leaves out, as the build must. */
+      readonly ignore?: string;
     };
 
 /**
@@ -63,18 +65,22 @@ export function impactSourceOf(input: {
   readonly kustomization: KubeObject | undefined;
   readonly app: ManagedApp;
   readonly gitAccess: GitAccessDeps;
+  /** The Kustomization's GitRepository, when known. */
+  readonly gitRepository?: KubeObject | undefined;
 }): ImpactSource | undefined {
   if (input.helmRelease)
     return input.plan.git.images === undefined
       ? { kind: "HelmRelease", helmRelease: input.helmRelease, targetVersion: input.plan.git.to }
       : undefined;
   if (!input.kustomization) return undefined;
+  const ignore = (input.gitRepository?.["spec"] as { ignore?: unknown } | undefined)?.ignore;
   return {
     kind: "Kustomization",
     kustomization: input.kustomization,
     git: input.plan.git,
     app: input.app,
     gitAccess: input.gitAccess,
+    ...(typeof ignore === "string" ? { ignore } : {}),
   };
 }
 
@@ -191,6 +197,7 @@ async function previewBumpedTree(
       helper,
       kustomization: source.kustomization,
       root,
+      ...(source.ignore !== undefined ? { ignore: source.ignore } : {}),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

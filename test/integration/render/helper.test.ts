@@ -173,6 +173,62 @@ describe("cairn-render, kustomize side", () => {
     );
   });
 
+  // What source-controller leaves out of a GitRepository's artifact is not there for
+  // kustomize-controller to build: the tree's .sourceignore files and spec.ignore, or, with
+  // neither, Flux's default exclusions.
+  async function sourceTree(name: string, files: Record<string, string>): Promise<string> {
+    const root = join(work, name);
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(root, path, ".."), { recursive: true });
+      await writeFile(join(root, path), content);
+    }
+    return root;
+  }
+  const configMap = (name: string) =>
+    `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\n`;
+  const buildNames = async (root: string, ignore?: string) => {
+    const result = await runHelper(options(), {
+      kustomize: {
+        root,
+        path: "./apps/web",
+        kustomization: {
+          apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+          kind: "Kustomization",
+          metadata: { name: "apps", namespace: "flux-system" },
+          spec: { path: "./apps/web" },
+        },
+        ...(ignore !== undefined ? { ignore } : {}),
+      },
+    });
+    if (!result.ok) return result.message;
+    const parsed = parseObjects(result.manifest, "default");
+    if (!parsed.ok) throw new Error(parsed.message);
+    return parsed.objects.map((o) => o.id.name).sort();
+  };
+
+  it("leaves out what .sourceignore and the GitRepository's spec.ignore exclude", async () => {
+    const root = await sourceTree("ignored", {
+      ".sourceignore": "*.local.yaml\n",
+      "apps/web/app.yaml": configMap("app"),
+      "apps/web/dev.local.yaml": configMap("dev-only"),
+      "apps/web/drafts/next.yaml": configMap("draft"),
+    });
+    expect(await buildNames(root, "/apps/web/drafts/\n")).toEqual(["app"]);
+  });
+
+  it("applies Flux's default exclusions when no pattern is given, and only then", async () => {
+    // A sops config beside the manifests is no Kubernetes object: Flux's defaults drop it.
+    const files = {
+      "apps/web/app.yaml": configMap("app"),
+      "apps/web/.sops.yaml": "creation_rules: [{ path_regex: .*.yaml }]\n",
+    };
+    expect(await buildNames(await sourceTree("defaults", files))).toEqual(["app"]);
+    // spec.ignore replaces the defaults, as in source-controller: the sops file is built.
+    expect(await buildNames(await sourceTree("replaced", files), "/nothing\n")).toMatch(
+      /failed to decode Kubernetes YAML from .*\/\.sops\.yaml/,
+    );
+  });
+
   it("refuses a path outside the source", async () => {
     const result = await runHelper(options(), {
       kustomize: {

@@ -291,6 +291,9 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
             kustomization,
             app,
             gitAccess: deps.gitAccess,
+            gitRepository: gitRepository
+              ? world.flux("GitRepository", gitRepository.namespace, gitRepository.name)
+              : undefined,
           })
         : undefined;
     const previewed =
