@@ -11,12 +11,9 @@ import { isKubeError } from "../kube/errors.ts";
 import { getIfExists } from "../kube/get-if-exists.ts";
 import { releaseLocation, releaseSecretSelector } from "../helm/location.ts";
 import { selectRelease } from "../helm/select.ts";
-import {
-  DEFAULT_FETCH_LIMITS,
-  chartUrlFromIndex,
-  fetchBytes,
-  unsupportedRepository,
-} from "../render/chart-source.ts";
+import { MAX_CHART_BYTES, chartUrlFromIndex } from "../render/chart-source.ts";
+import { repositorySettings } from "../updates/chart-source.ts";
+import { fetchFromRepository, fetchHelmIndex } from "../updates/fetch-index.ts";
 import { type HelperOptions, runHelper } from "../render/helper.ts";
 import { ValuesReference, resolveValuesFrom } from "../render/values-from.ts";
 import { type Finding, findDangers } from "./dangers.ts";
@@ -48,14 +45,6 @@ const HelmReleaseSpec = z.object({
     }),
     values: z.record(z.string(), z.unknown()).nullish(),
     valuesFrom: z.array(ValuesReference).nullish(),
-  }),
-});
-
-const HelmRepository = z.object({
-  spec: z.object({
-    url: z.string(),
-    type: z.string().optional(),
-    secretRef: z.unknown().optional(),
   }),
 });
 
@@ -111,11 +100,9 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
     name: sourceRef.name,
   });
   if (!repoObject) return fail(`HelmRepository ${repoNamespace}/${sourceRef.name} not found`);
-  const repo = HelmRepository.safeParse(repoObject);
-  if (!repo.success)
-    return fail(`HelmRepository ${repoNamespace}/${sourceRef.name} has no spec.url`);
-  const unsupported = unsupportedRepository(repo.data.spec);
-  if (unsupported) return fail(unsupported);
+  // The repository as the update check reads it: HTTP(S), with its basic auth and TLS Secrets.
+  const repo = repositorySettings({ namespace: repoNamespace, name: sourceRef.name }, repoObject);
+  if (!repo.ok) return fail(repo.message);
 
   // valuesFrom: the HelmRelease's own namespace, as helm-controller reads them.
   const data = new Map<string, Record<string, string> | undefined>();
@@ -146,18 +133,13 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
   if (!layers.ok) return fail(layers.message);
 
   const chartName = hr.spec.chart.spec.chart;
-  const index = await fetchBytes(
-    `${repo.data.spec.url.replace(/\/+$/, "")}/index.yaml`,
-    DEFAULT_FETCH_LIMITS,
-  );
-  const located2 = chartUrlFromIndex(
-    repo.data.spec.url,
-    index.toString("utf8"),
-    chartName,
-    input.targetVersion,
-  );
+  const index = await fetchHelmIndex(client, repo.settings);
+  const located2 = chartUrlFromIndex(repo.settings.url, index, chartName, input.targetVersion);
   if (!located2.ok) return fail(located2.message);
-  const archive = await fetchBytes(located2.url, DEFAULT_FETCH_LIMITS);
+  const archive = await fetchFromRepository(client, repo.settings, located2.url, {
+    maxBytes: MAX_CHART_BYTES,
+    accept: "application/gzip, application/octet-stream, */*",
+  });
 
   const dir = await mkdtemp(join(tmpdir(), "cairn-impact-"));
   try {

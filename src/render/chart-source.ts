@@ -1,8 +1,7 @@
-// The chart archive of a HelmRelease at a target version, fetched as source-controller fetches
-// it from a HelmRepository of the default (HTTP) type: index.yaml at the repository URL, the
-// entry for the chart name and version, then its first URL (relative URLs resolve against the
-// repository URL). OCI repositories and repositories that need credentials are out of reach for
-// now and say so, so the plan reports "no impact" honestly instead of guessing.
+// Where the chart archive of a HelmRelease at a target version is, found as source-controller
+// finds it in a HelmRepository of the default (HTTP) type: the index.yaml entry for the chart
+// name and version, then its first URL (relative URLs resolve against the repository URL). The
+// fetching itself (with the repository's credentials and TLS) is updates/fetch-index.ts.
 import { parse } from "yaml";
 import { z } from "zod";
 
@@ -49,47 +48,5 @@ export function chartUrlFromIndex(
   return { ok: true, url, ...(entry.digest ? { digest: entry.digest } : {}) };
 }
 
-export interface HelmRepositorySpec {
-  readonly url: string;
-  readonly type?: string | undefined;
-  readonly secretRef?: unknown;
-}
-
-/** Why a HelmRepository cannot be read by Cairn, or undefined when it can. */
-export function unsupportedRepository(spec: HelmRepositorySpec): string | undefined {
-  if (spec.type === "oci" || spec.url.startsWith("oci://")) {
-    return "an OCI HelmRepository is not supported by the impact preview yet";
-  }
-  if (spec.secretRef !== undefined) {
-    return "a HelmRepository with credentials is not supported by the impact preview yet";
-  }
-  if (!/^https?:\/\//.test(spec.url)) return `the HelmRepository URL ${spec.url} is not HTTP(S)`;
-  return undefined;
-}
-
-export interface FetchLimits {
-  readonly timeoutMs: number;
-  readonly maxBytes: number;
-}
-
-export const DEFAULT_FETCH_LIMITS: FetchLimits = { timeoutMs: 30_000, maxBytes: 20 * 1024 * 1024 };
-
-/** GETs a URL into memory, refusing more than maxBytes. */
-export async function fetchBytes(url: string, limits: FetchLimits): Promise<Buffer> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(limits.timeoutMs) });
-  if (!res.ok || !res.body) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limits.maxBytes) {
-      await reader.cancel();
-      throw new Error(`GET ${url}: more than ${limits.maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
+/** The largest chart archive the preview downloads. */
+export const MAX_CHART_BYTES = 20 * 1024 * 1024;

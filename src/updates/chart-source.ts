@@ -74,6 +74,8 @@ export interface RepositorySettings {
   readonly secretName: string | undefined;
   /** TLS: ca.crt, and tls.crt + tls.key for a client certificate. */
   readonly certSecretName: string | undefined;
+  /** spec.passCredentials: basic auth also for chart URLs on another host. */
+  readonly passCredentials: boolean;
   readonly timeout: string | undefined;
   /** Changes whenever the index must be read again: a new spec, or a new artifact revision. */
   readonly fingerprint: string;
@@ -88,6 +90,7 @@ const HelmRepositoryFields = z.object({
     type: z.string().optional(),
     secretRef: z.object({ name: z.string() }).optional(),
     certSecretRef: z.object({ name: z.string() }).optional(),
+    passCredentials: z.boolean().optional(),
     timeout: z.string().optional(),
   }),
   status: z
@@ -113,7 +116,7 @@ export function repositorySettings(ref: RepositoryRef, obj: KubeObject): Setting
   if (type !== "default") {
     return {
       ok: false,
-      message: `${name} is of type ${type}; update checks read HTTP HelmRepositories only`,
+      message: `${name} is of type ${type}; Cairn reads HTTP HelmRepositories only`,
       unsupported: true,
     };
   }
@@ -133,6 +136,7 @@ export function repositorySettings(ref: RepositoryRef, obj: KubeObject): Setting
       type,
       secretName: spec.secretRef?.name,
       certSecretName: spec.certSecretRef?.name,
+      passCredentials: spec.passCredentials ?? false,
       timeout: spec.timeout,
       fingerprint: `${metadata.generation ?? 0}/${revision ?? ""}`,
       revision,

@@ -1,7 +1,7 @@
-// Reads a HelmRepository's index.yaml the way source-controller does: <url>/index.yaml, with
-// basic auth from spec.secretRef and TLS (CA, client certificate) from spec.certSecretRef (or
-// the deprecated caFile/certFile/keyFile keys of spec.secretRef). Bounded in time and size;
-// credentials never appear in a message.
+// Reads a HelmRepository's index.yaml (and, for the impact preview, a chart archive) the way
+// source-controller does: <url>/index.yaml, with basic auth from spec.secretRef and TLS (CA,
+// client certificate) from spec.certSecretRef (or the deprecated caFile/certFile/keyFile keys of
+// spec.secretRef). Bounded in time and size; credentials never appear in a message.
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { parseDurationMs } from "../config.ts";
@@ -105,6 +105,7 @@ function get(
   url: URL,
   transport: Transport,
   authorization: string | undefined,
+  accept: string,
   signal: AbortSignal,
 ) {
   return new Promise<IncomingMessage>((resolve, reject) => {
@@ -112,7 +113,7 @@ function get(
       method: "GET",
       signal,
       headers: {
-        Accept: "application/x-yaml, text/yaml, */*",
+        Accept: accept,
         "User-Agent": "cairn-update-check",
         ...(authorization ? { Authorization: authorization } : {}),
       },
@@ -133,21 +134,21 @@ function get(
   });
 }
 
-async function body(res: IncomingMessage, where: string): Promise<string> {
+async function body(res: IncomingMessage, where: string, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_INDEX_BYTES) {
+    if (size > maxBytes) {
       res.destroy();
       throw new IndexReadError(
         IndexReadReason.IndexInvalid,
-        `${where}: larger than ${MAX_INDEX_BYTES / 1024 / 1024} MiB`,
+        `${where}: larger than ${maxBytes / 1024 / 1024} MiB`,
       );
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /** The text of the repository's index.yaml; rejects with an IndexReadError naming the URL. */
@@ -155,21 +156,46 @@ export async function fetchHelmIndex(
   client: Pick<KubeClient, "get">,
   settings: RepositorySettings,
 ): Promise<string> {
+  const bytes = await fetchFromRepository(client, settings, indexUrl(settings.url), {
+    maxBytes: MAX_INDEX_BYTES,
+    accept: "application/x-yaml, text/yaml, */*",
+  });
+  return bytes.toString("utf8");
+}
+
+export interface RepositoryFetchOptions {
+  readonly maxBytes: number;
+  readonly accept: string;
+}
+
+/**
+ * GETs a URL of the repository (its index, a chart archive) with the repository's TLS settings,
+ * following redirects. Basic auth goes only to the repository URL's scheme and host, as Helm's
+ * getter sends it, unless spec.passCredentials allows every host.
+ */
+export async function fetchFromRepository(
+  client: Pick<KubeClient, "get">,
+  settings: RepositorySettings,
+  target: string,
+  options: RepositoryFetchOptions,
+): Promise<Buffer> {
   const transport = await transportOf(client, settings);
   const timeoutMs = Math.min(
     (settings.timeout && parseDurationMs(settings.timeout)) || DEFAULT_TIMEOUT_MS,
     DEFAULT_TIMEOUT_MS,
   );
   const signal = AbortSignal.timeout(timeoutMs);
-  const first = new URL(indexUrl(settings.url));
+  const first = new URL(target);
+  const repository = new URL(settings.url);
   let url = first;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const where = `GET ${displayUrl(url.toString())}`;
-    // Like Go's client: credentials go only to the origin they were given for.
-    const authorization = url.origin === first.origin ? transport.authorization : undefined;
+    const sameHost = url.protocol === repository.protocol && url.host === repository.host;
+    const authorization =
+      settings.passCredentials || sameHost ? transport.authorization : undefined;
     let res: IncomingMessage;
     try {
-      res = await get(url, transport, authorization, signal);
+      res = await get(url, transport, authorization, options.accept, signal);
     } catch (err) {
       const message = signal.aborted
         ? `no answer within ${timeoutMs / 1000}s`
@@ -188,7 +214,7 @@ export async function fetchHelmIndex(
       throw new IndexReadError(IndexReadReason.IndexUnreachable, `${where}: HTTP ${status}`);
     }
     try {
-      return await body(res, where);
+      return await body(res, where, options.maxBytes);
     } catch (err) {
       if (err instanceof IndexReadError) throw err;
       throw new IndexReadError(

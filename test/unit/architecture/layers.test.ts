@@ -26,7 +26,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   health: ["api", "kube", "runtime", "discovery", "helm"],
   git: ["api", "kube"],
   render: ["api", "kube"],
-  impact: ["api", "kube", "discovery", "helm", "render"],
+  impact: ["api", "kube", "discovery", "helm", "render", "updates"],
   updates: ["api", "kube", "runtime", "helm", "config.ts"],
   // The plugin refuses what the rollback controller would refuse with the controller's own pure
   // checks (controllers/rollback/plan.ts), and prints the impact with the impact layer's types.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartUrlFromIndex, unsupportedRepository } from "../../../src/render/chart-source.ts";
+import { chartUrlFromIndex } from "../../../src/render/chart-source.ts";
 
 const INDEX = `
 apiVersion: v1
@@ -37,15 +37,5 @@ describe("chartUrlFromIndex", () => {
       message: "chart demo 9.9.9 is not in the repository index",
     });
     expect(chartUrlFromIndex("http://h", "just text", "demo", "1.1.0").ok).toBe(false);
-  });
-});
-
-describe("unsupportedRepository", () => {
-  it("accepts a plain HTTP(S) repository and names what it cannot read", () => {
-    expect(unsupportedRepository({ url: "https://charts.example.com" })).toBeUndefined();
-    expect(unsupportedRepository({ url: "oci://ghcr.io/x", type: "oci" })).toMatch(/OCI/);
-    expect(unsupportedRepository({ url: "https://x", secretRef: { name: "s" } })).toMatch(
-      /credentials/,
-    );
   });
 });

@@ -88,8 +88,7 @@ describe("chartSourceOf and repositorySettings", () => {
     const ref = { namespace: "shop", name: "charts" };
     expect(repositorySettings(ref, repository("r", { type: "oci" }))).toEqual({
       ok: false,
-      message:
-        "HelmRepository shop/charts is of type oci; update checks read HTTP HelmRepositories only",
+      message: "HelmRepository shop/charts is of type oci; Cairn reads HTTP HelmRepositories only",
       unsupported: true,
     });
   });

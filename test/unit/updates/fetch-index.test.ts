@@ -10,7 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeError } from "../../../src/kube/errors.ts";
 import type { KubeObject, ObjectRef } from "../../../src/kube/client.ts";
 import { repositorySettings } from "../../../src/updates/chart-source.ts";
-import { fetchHelmIndex, IndexReadError } from "../../../src/updates/fetch-index.ts";
+import {
+  fetchFromRepository,
+  fetchHelmIndex,
+  IndexReadError,
+} from "../../../src/updates/fetch-index.ts";
 import { closeServer, listenOnLoopback } from "../../../testbed/src/loopback-http.ts";
 import { generatePki } from "../../../testbed/src/pki.ts";
 
@@ -68,6 +72,46 @@ function route(req: IncomingMessage, res: ServerResponse, base: () => string): v
     res.writeHead(200).end(INDEX);
   } else res.writeHead(404).end();
 }
+
+describe("fetchFromRepository: a chart archive on another host", () => {
+  // Helm's getter sends the repository's basic auth only to the repository's scheme and host,
+  // unless spec.passCredentials says every host may have it.
+  let repoUrl = "";
+  let otherUrl = "";
+  const received: (string | undefined)[] = [];
+  const repoServer = createHttp((_req, res) => res.writeHead(404).end());
+  const other = createHttp((req, res) => {
+    received.push(req.headers.authorization);
+    res.writeHead(200).end("chart bytes");
+  });
+  beforeAll(async () => {
+    repoUrl = `http://127.0.0.1:${await listenOnLoopback(repoServer)}/charts`;
+    otherUrl = `http://127.0.0.1:${await listenOnLoopback(other)}/demo-1.0.0.tgz`;
+  });
+  afterAll(async () => {
+    await closeServer(repoServer);
+    await closeServer(other);
+  });
+  const client = secrets({ "shop/auth": { username: "reader", password: "s3cret" } });
+  const options = { maxBytes: 1024, accept: "*/*" };
+
+  it("keeps the credentials from another host, and passes them with passCredentials", async () => {
+    const plain = settingsFor(repoUrl, { secretRef: { name: "auth" } });
+    expect((await fetchFromRepository(client, plain, otherUrl, options)).toString()).toBe(
+      "chart bytes",
+    );
+    const passing = settingsFor(repoUrl, { secretRef: { name: "auth" }, passCredentials: true });
+    await fetchFromRepository(client, passing, otherUrl, options);
+    expect(received).toEqual([undefined, `Basic ${b64("reader:s3cret")}`]);
+  });
+
+  it("refuses a body larger than the limit", async () => {
+    const err = await rejection(
+      fetchFromRepository(client, settingsFor(repoUrl), otherUrl, { maxBytes: 4, accept: "*/*" }),
+    );
+    expect(err.message).toMatch(/demo-1\.0\.0\.tgz: larger than/);
+  });
+});
 
 describe("fetchHelmIndex over HTTP", () => {
   let url = "";

@@ -233,6 +233,66 @@ describe("planImpact", () => {
     expect(acked.checks.every((c) => c.passed)).toBe(true);
   });
 
+  it("fetches from a repository that needs credentials with the HelmRepository's secretRef", async () => {
+    const privateRoot = join(tmp, "private");
+    const auth = { username: "chart-reader", password: "unit-secret" };
+    const locked = await startHelmRepo({ root: privateRoot, basicAuth: auth });
+    try {
+      await packageCharts(join(TESTBED_DIR, "fixtures", "charts"), privateRoot, locked.url);
+      const { api, client } = world(false);
+      api.seed({
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "HelmRepository",
+        metadata: { name: "charts", namespace: NS },
+        spec: { url: locked.url, secretRef: { name: "chart-reader" } },
+      });
+      const preview = () =>
+        planImpact({
+          client,
+          helperPath,
+          request: request(),
+          source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
+          allowCrossNamespaceRefs: false,
+        });
+      // Without the Secret: no preview, and the message names what is missing.
+      const missing = await preview();
+      expect(missing.checks).toEqual([
+        {
+          name: "ImpactPreview",
+          passed: true,
+          message: expect.stringContaining(
+            "Secret shop/chart-reader (spec.secretRef) not found",
+          ) as string,
+        },
+      ]);
+      api.seed({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "chart-reader", namespace: NS },
+        data: {
+          username: Buffer.from(auth.username).toString("base64"),
+          password: Buffer.from(auth.password).toString("base64"),
+        },
+      });
+      const outcome = await preview();
+      expect(outcome.impact).toMatchObject({ changed: 1, removed: 1 });
+      expect(JSON.stringify(outcome.checks)).not.toContain(auth.password);
+      // The archive it rendered is the one the private repository serves.
+      const served = Buffer.from(
+        await (
+          await fetch(`${locked.url}/impact-2.0.0.tgz`, {
+            headers: {
+              authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`,
+            },
+          })
+        ).arrayBuffer(),
+      );
+      expect((await readFile(`${seen}.tgz`)).equals(served)).toBe(true);
+    } finally {
+      await locked.close();
+    }
+  });
+
   it("reports a preview it cannot make as a passed ImpactPreview check, changing nothing", async () => {
     const { api, client } = world(false);
     const outcome = await planImpact({
