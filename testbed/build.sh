@@ -179,7 +179,7 @@ build_render() {
 }
 
 render_hash() {
-  (cd "$here/../go/render" && cat go.mod go.sum $(ls ./*.go | grep -v _test.go) | sha256sum | cut -c1-10)
+  (cd "$here/../go/render" && cat go.mod go.sum $(find . -name '*.go' ! -name '*_test.go' | sort) | sha256sum | cut -c1-10)
 }
 
 only=("$@")

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"strings"
 
+	v2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/chartutil"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	release "helm.sh/helm/v4/pkg/release/v1"
+
+	"cairn.dev/render/postrender"
 )
 
 // helmRequest names a chart archive on disk and the inputs helm-controller passes to Helm.
@@ -26,6 +29,17 @@ type helmRequest struct {
 	// IncludeCRDs renders the chart's crds/ folder too; Helm storage keeps those out of the
 	// release manifest, so a comparison with a stored release leaves it false.
 	IncludeCRDs bool `json:"includeCRDs,omitempty"`
+	// HelmRelease names the HelmRelease and carries its post-render settings; with it the
+	// manifest is post-rendered as helm-controller does (its origin labels always).
+	HelmRelease *helmReleaseRef `json:"helmRelease,omitempty"`
+}
+
+// helmReleaseRef is what helm-controller's post-renderers read of a HelmRelease.
+type helmReleaseRef struct {
+	Name           string             `json:"name"`
+	Namespace      string             `json:"namespace"`
+	PostRenderers  []v2.PostRenderer  `json:"postRenderers,omitempty"`
+	CommonMetadata *v2.CommonMetadata `json:"commonMetadata,omitempty"`
 }
 
 func renderHelm(r helmRequest) (string, error) {
@@ -45,6 +59,14 @@ func renderHelm(r helmRequest) (string, error) {
 	install.IsUpgrade = true
 	install.IncludeCRDs = r.IncludeCRDs
 	install.DisableOpenAPIValidation = true
+	if hr := r.HelmRelease; hr != nil {
+		obj := &v2.HelmRelease{}
+		obj.Name = hr.Name
+		obj.Namespace = hr.Namespace
+		obj.Spec.PostRenderers = hr.PostRenderers
+		obj.Spec.CommonMetadata = hr.CommonMetadata
+		install.PostRenderer = postrender.BuildPostRenderers(obj)
+	}
 	if r.KubeVersion != "" {
 		kv, err := common.ParseKubeVersion(r.KubeVersion)
 		if err != nil {

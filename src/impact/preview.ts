@@ -45,6 +45,8 @@ const HelmReleaseSpec = z.object({
     }),
     values: z.record(z.string(), z.unknown()).nullish(),
     valuesFrom: z.array(ValuesReference).nullish(),
+    postRenderers: z.array(z.unknown()).nullish(),
+    commonMetadata: z.record(z.string(), z.unknown()).nullish(),
   }),
 });
 
@@ -61,8 +63,10 @@ export type PreviewClient = Pick<KubeClient, "get" | "list" | "serverVersion">;
 export interface HelmPreviewInput {
   readonly client: PreviewClient;
   readonly helper: HelperOptions;
+  /** The HelmRelease as the upgrade leaves it: its values (and chart version) are rendered. */
   readonly helmRelease: KubeObject;
-  readonly targetVersion: string;
+  /** The chart version to render; the deployed release's when the upgrade keeps the chart. */
+  readonly targetVersion?: string | undefined;
   /** Off unless the controller may read across namespaces. */
   readonly allowCrossNamespaceRefs: boolean;
 }
@@ -84,6 +88,7 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
   const current = selectRelease(secrets).current;
   if (!current)
     return fail(`no deployed revision of Helm release ${location.namespace}/${location.name}`);
+  const targetVersion = input.targetVersion ?? current.chart.metadata.version;
 
   const sourceRef = hr.spec.chart.spec.sourceRef;
   if (sourceRef.kind !== "HelmRepository") {
@@ -134,7 +139,7 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
 
   const chartName = hr.spec.chart.spec.chart;
   const index = await fetchHelmIndex(client, repo.settings);
-  const located2 = chartUrlFromIndex(repo.settings.url, index, chartName, input.targetVersion);
+  const located2 = chartUrlFromIndex(repo.settings.url, index, chartName, targetVersion);
   if (!located2.ok) return fail(located2.message);
   const archive = await fetchFromRepository(client, repo.settings, located2.url, {
     maxBytes: MAX_CHART_BYTES,
@@ -143,7 +148,7 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
 
   const dir = await mkdtemp(join(tmpdir(), "cairn-impact-"));
   try {
-    const chartPath = join(dir, `${chartName}-${input.targetVersion}.tgz`);
+    const chartPath = join(dir, `${chartName}-${targetVersion}.tgz`);
     await writeFile(chartPath, archive);
     const rendered = await runHelper(input.helper, {
       helm: {
@@ -154,12 +159,18 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
         kubeVersion: await client.serverVersion(),
         valuesFrom: layers.layers,
         values: hr.spec.values ?? {},
+        // Helm stores the post-rendered manifest: without helm-controller's post-renderers
+        // every object would lose its origin labels in the comparison.
+        helmRelease: {
+          name: hr.metadata.name,
+          namespace: hr.metadata.namespace,
+          ...(hr.spec.postRenderers ? { postRenderers: hr.spec.postRenderers } : {}),
+          ...(hr.spec.commonMetadata ? { commonMetadata: hr.spec.commonMetadata } : {}),
+        },
       },
     });
     if (!rendered.ok)
-      return fail(
-        `the chart ${chartName} ${input.targetVersion} does not render: ${rendered.message}`,
-      );
+      return fail(`the chart ${chartName} ${targetVersion} does not render: ${rendered.message}`);
     const before = parseObjects(current.manifest, location.namespace);
     if (!before.ok) return fail(`the deployed release manifest cannot be read: ${before.message}`);
     const after = parseObjects(rendered.manifest, location.namespace);

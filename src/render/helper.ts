@@ -12,6 +12,14 @@ export interface HelmRenderRequest {
   readonly kubeVersion?: string;
   readonly valuesFrom?: readonly ValuesLayer[];
   readonly values?: Readonly<Record<string, unknown>>;
+  /** The HelmRelease's post-render inputs: helm-controller's post-renderers run on the manifest
+   *  (spec.postRenderers, spec.commonMetadata, and always its origin labels). */
+  readonly helmRelease?: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly postRenderers?: readonly unknown[];
+    readonly commonMetadata?: Readonly<Record<string, unknown>>;
+  };
 }
 
 export interface KustomizeRenderRequest {

@@ -23,7 +23,7 @@ import {
 } from "../../testbed/src/git-fixtures.ts";
 import { TestController } from "../support/controller.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
-import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
+import { conditions, isReadyNow, requestReconcile, statusOf } from "../support/objects.ts";
 
 const run = promisify(execFile);
 const API = "cairn.dev/v1alpha1";
@@ -568,6 +568,66 @@ describe("the impact preview in Plan", () => {
         path: "spec.template.spec.containers[0].image",
         from: "registry.invalid/notes:1.0",
         to: "registry.invalid/notes:2.0",
+      },
+    ]);
+  });
+
+  it("a HelmRelease app's image bump in spec.values: the deployed chart rendered with the new tag", async () => {
+    // The release takes the web image from its values, in the {repository, tag} form.
+    const release = await readFileAt(git().root, repo, DEMO_RELEASE_PATH);
+    const tagged = release.replace(
+      "  values:\n",
+      '  values:\n    web:\n      image:\n        repository: registry.cairn.invalid/impact-web\n        tag: "1.0.0"\n',
+    );
+    expect(tagged).not.toBe(release);
+    await commitFiles(git().root, repo, { [DEMO_RELEASE_PATH]: tagged }, "Web image in values");
+    const flux = (kind: string, name: string) => ({
+      apiVersion:
+        kind === "HelmRelease"
+          ? "helm.toolkit.fluxcd.io/v2"
+          : kind === "Kustomization"
+            ? "kustomize.toolkit.fluxcd.io/v1"
+            : "source.toolkit.fluxcd.io/v1",
+      kind,
+      namespace: ns,
+      name,
+    });
+    await requestReconcile(admin, flux("GitRepository", "config"));
+    await requestReconcile(admin, flux("Kustomization", "apps"));
+    await eventually(
+      "the HelmRelease released with the image in its values",
+      async () => {
+        const hr = await admin.get(flux("HelmRelease", "demo"));
+        const values = (hr["spec"] as { values?: { web?: { image?: { tag?: string } } } }).values;
+        return values?.web?.image?.tag === "1.0.0" && isReadyNow(hr) ? true : undefined;
+      },
+      180_000,
+    );
+    await eventually(
+      "the ManagedApp Ready",
+      async () =>
+        isReadyNow(await admin.get({ ...requestRef("demo"), kind: "ManagedApp" }))
+          ? true
+          : undefined,
+      120_000,
+    );
+
+    const r = await request("image-101", {
+      targetVersion: { images: [{ name: "registry.cairn.invalid/impact-web", tag: "1.0.1" }] },
+      dryRun: true,
+    });
+    expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
+    const s = statusOf<RequestStatus>(r);
+    expect(s.plan?.impact).toMatchObject({ added: 0, changed: 1, removed: 0 });
+    expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
+      `Changed Deployment.apps ${ns}/demo-web`,
+    ]);
+    const { detail } = await detailOf("image-101");
+    expect(detail.impact.changed[0]?.changes).toEqual([
+      {
+        path: "spec.template.spec.containers[0].image",
+        from: "registry.cairn.invalid/impact-web:1.0.0",
+        to: "registry.cairn.invalid/impact-web:1.0.1",
       },
     ]);
   });

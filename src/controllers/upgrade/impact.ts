@@ -9,6 +9,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { parse, stringify } from "yaml";
 import {
   API_VERSION,
   Kind,
@@ -26,6 +27,7 @@ import { isKubeError } from "../../kube/errors.ts";
 import { DEFAULT_HELPER_LIMITS } from "../../render/helper.ts";
 import { editContent } from "../request/git-change.ts";
 import { openRepo, type GitAccessDeps } from "../request/git-access.ts";
+import { DEFAULT_HELM_VERSION_PATH } from "./plan.ts";
 
 export interface ImpactOutcome {
   readonly impact?: PlanImpact;
@@ -40,8 +42,9 @@ export function detailName(request: string): string {
 export type ImpactSource =
   | {
       readonly kind: "HelmRelease";
+      /** The live HelmRelease; the plan's Git change is applied to it before rendering. */
       readonly helmRelease: KubeObject;
-      readonly targetVersion: string;
+      readonly git: Plan["git"];
     }
   | {
       readonly kind: "Kustomization";
@@ -55,9 +58,9 @@ export type ImpactSource =
     };
 
 /**
- * Which preview a plan gets: a HelmRelease app's chart bump, or any bump of an app without a
- * HelmRelease (its Kustomization builds the bumped file). A HelmRelease app's image bump edits
- * the HelmRelease itself, which the chart render does not cover: no preview.
+ * Which preview a plan gets: a HelmRelease app's renders the chart with the HelmRelease as the
+ * plan's change leaves it (a chart bump, a value such as spec.values.image.tag, image tags in
+ * spec.values); an app without a HelmRelease gets its Kustomization's build of the bumped file.
  */
 export function impactSourceOf(input: {
   readonly plan: Plan;
@@ -69,9 +72,7 @@ export function impactSourceOf(input: {
   readonly gitRepository?: KubeObject | undefined;
 }): ImpactSource | undefined {
   if (input.helmRelease)
-    return input.plan.git.images === undefined
-      ? { kind: "HelmRelease", helmRelease: input.helmRelease, targetVersion: input.plan.git.to }
-      : undefined;
+    return { kind: "HelmRelease", helmRelease: input.helmRelease, git: input.plan.git };
   if (!input.kustomization) return undefined;
   const ignore = (input.gitRepository?.["spec"] as { ignore?: unknown } | undefined)?.ignore;
   return {
@@ -81,6 +82,28 @@ export function impactSourceOf(input: {
     app: input.app,
     gitAccess: input.gitAccess,
     ...(typeof ignore === "string" ? { ignore } : {}),
+  };
+}
+
+/**
+ * The HelmRelease as the commit will leave it: the plan's edit (the same one Git gets) applied
+ * to the live object's spec, so what Flux's substitutions and patches put there stays. Only a
+ * bump of spec.chart.spec.version changes the chart; any other keeps the deployed one.
+ */
+export function releaseAfter(
+  live: KubeObject,
+  git: Plan["git"],
+): { helmRelease: KubeObject; targetVersion?: string } {
+  const bare = {
+    apiVersion: live.apiVersion,
+    kind: live.kind,
+    metadata: { name: live.metadata.name, namespace: live.metadata.namespace },
+    spec: live["spec"],
+  };
+  const edited = parse(editContent(stringify(bare), git, "forward")) as { spec?: unknown };
+  return {
+    helmRelease: { ...live, spec: edited.spec },
+    ...(git.versionPath === DEFAULT_HELM_VERSION_PATH ? { targetVersion: git.to } : {}),
   };
 }
 
@@ -100,8 +123,7 @@ export async function planImpact(input: {
         ? await previewHelmRelease({
             client,
             helper,
-            helmRelease: input.source.helmRelease,
-            targetVersion: input.source.targetVersion,
+            ...releaseAfter(input.source.helmRelease, input.source.git),
             allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
           })
         : await previewBumpedTree(client, helper, input.source);

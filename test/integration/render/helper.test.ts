@@ -87,6 +87,53 @@ describe("cairn-render, Helm side", () => {
     }
   });
 
+  it("post-renders as helm-controller does: origin labels, commonMetadata, postRenderers", async () => {
+    const result = await runHelper(options(), {
+      helm: {
+        chartPath: chart("demo-1.0.0"),
+        releaseName: "demo",
+        namespace: "shop",
+        helmRelease: {
+          name: "demo-hr",
+          namespace: "shop",
+          commonMetadata: { labels: { team: "web" }, annotations: { owner: "ops" } },
+          postRenderers: [
+            {
+              kustomize: {
+                patches: [
+                  {
+                    target: { kind: "Deployment" },
+                    patch: "- op: replace\n  path: /spec/replicas\n  value: 4\n",
+                  },
+                ],
+                images: [{ name: "registry.cairn.invalid/demo-web", newTag: "9.9.9" }],
+              },
+            },
+          ],
+        },
+      },
+    });
+    if (!result.ok) throw new Error(result.message);
+    const parsed = parseObjects(result.manifest, "shop");
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.objects).toHaveLength(5);
+    for (const { object } of parsed.objects) {
+      const metadata = object["metadata"] as {
+        labels: Record<string, string>;
+        annotations?: Record<string, string>;
+      };
+      expect(metadata.labels).toMatchObject({
+        "helm.toolkit.fluxcd.io/name": "demo-hr",
+        "helm.toolkit.fluxcd.io/namespace": "shop",
+        team: "web",
+      });
+      expect(metadata.annotations).toMatchObject({ owner: "ops" });
+    }
+    const web = parsed.objects.find((o) => o.id.kind === "Deployment")?.object;
+    expect((web?.["spec"] as { replicas: number }).replicas).toBe(4);
+    expect(JSON.stringify(web)).toContain("registry.cairn.invalid/demo-web:9.9.9");
+  });
+
   it("answers a template error as a message, and a bad request too", async () => {
     const bad = join(work, "bad-chart");
     await cp(chart("demo-1.0.0"), bad, { recursive: true });

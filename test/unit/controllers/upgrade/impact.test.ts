@@ -7,7 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeImpactDetail } from "../../../../src/cli/format/impact.ts";
-import { detailName, planImpact } from "../../../../src/controllers/upgrade/impact.ts";
+import {
+  detailName,
+  planImpact,
+  releaseAfter,
+} from "../../../../src/controllers/upgrade/impact.ts";
 import type { KubeObject, ListOptions } from "../../../../src/kube/client.ts";
 import type { UpgradeRequest } from "../../../../src/api/index.ts";
 import { TESTBED_DIR } from "../../../../testbed/src/binaries.ts";
@@ -139,6 +143,14 @@ const helmRelease: KubeObject = {
   },
 };
 
+const CHART_BUMP = {
+  branch: "main",
+  path: "apps/demo/release.yaml",
+  versionPath: "spec.chart.spec.version",
+  from: "1.0.0",
+  to: "2.0.0",
+};
+
 function request(acknowledgeDangers?: string[]): UpgradeRequest {
   return {
     apiVersion: "cairn.dev/v1alpha1",
@@ -161,7 +173,7 @@ describe("planImpact", () => {
       client,
       helperPath,
       request: request(),
-      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
+      source: { kind: "HelmRelease", helmRelease, git: CHART_BUMP },
       allowCrossNamespaceRefs: false,
     });
     const asked = JSON.parse(await readFile(`${seen}.json`, "utf8")) as {
@@ -179,13 +191,42 @@ describe("planImpact", () => {
     expect((await readFile(`${seen}.tgz`)).equals(served)).toBe(true);
   });
 
+  it("renders a value bump with the deployed chart and the HelmRelease's new values", async () => {
+    const { client } = world();
+    const tagged = {
+      ...helmRelease,
+      spec: {
+        ...(helmRelease["spec"] as Record<string, unknown>),
+        values: { storageClassName: "", image: { tag: "1.0.0" } },
+      },
+    };
+    await planImpact({
+      client,
+      helperPath,
+      request: request(),
+      source: {
+        kind: "HelmRelease",
+        helmRelease: tagged,
+        git: { ...CHART_BUMP, versionPath: "spec.values.image.tag", from: "1.0.0", to: "1.1.0" },
+      },
+      allowCrossNamespaceRefs: false,
+    });
+    const asked = JSON.parse(await readFile(`${seen}.json`, "utf8")) as {
+      helm: Record<string, unknown>;
+    };
+    expect(asked.helm["values"]).toEqual({ storageClassName: "", image: { tag: "1.1.0" } });
+    // The chart stays the deployed one (impact 1.0.0), not a chart "1.1.0".
+    const served = Buffer.from(await (await fetch(`${repo.url}/impact-1.0.0.tgz`)).arrayBuffer());
+    expect((await readFile(`${seen}.tgz`)).equals(served)).toBe(true);
+  });
+
   it("refuses the incident unless acknowledged, and keeps the full diff in an owned ConfigMap", async () => {
     const { api, client } = world();
     const outcome = await planImpact({
       client,
       helperPath,
       request: request(),
-      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
+      source: { kind: "HelmRelease", helmRelease, git: CHART_BUMP },
       allowCrossNamespaceRefs: false,
     });
     expect(outcome.impact).toEqual({
@@ -226,7 +267,7 @@ describe("planImpact", () => {
       client,
       helperPath,
       request: request(["ReferencedConfigRemoved"]),
-      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
+      source: { kind: "HelmRelease", helmRelease, git: CHART_BUMP },
       allowCrossNamespaceRefs: false,
     });
     expect(acked.checks.find((c) => c.name === "ReferencedConfigRemoved")?.passed).toBe(true);
@@ -251,7 +292,7 @@ describe("planImpact", () => {
           client,
           helperPath,
           request: request(),
-          source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
+          source: { kind: "HelmRelease", helmRelease, git: CHART_BUMP },
           allowCrossNamespaceRefs: false,
         });
       // Without the Secret: no preview, and the message names what is missing.
@@ -299,7 +340,7 @@ describe("planImpact", () => {
       client,
       helperPath,
       request: request(),
-      source: { kind: "HelmRelease", helmRelease, targetVersion: "2.0.0" },
+      source: { kind: "HelmRelease", helmRelease, git: CHART_BUMP },
       allowCrossNamespaceRefs: false,
     });
     expect(outcome).toEqual({
@@ -312,5 +353,39 @@ describe("planImpact", () => {
       ],
     });
     expect(api.calls.filter((c) => c.op === "create")).toEqual([]);
+  });
+});
+
+describe("releaseAfter", () => {
+  it("applies the plan's image edit to the live HelmRelease's values, keeping its metadata", () => {
+    const live: KubeObject = {
+      ...helmRelease,
+      metadata: { name: "demo", namespace: NS, generation: 4, uid: "hr-uid" },
+      spec: {
+        ...(helmRelease["spec"] as Record<string, unknown>),
+        values: { web: { image: "registry.cairn.invalid/web:1.0.0" } },
+      },
+      status: { history: [{ chartVersion: "1.0.0" }] },
+    };
+    const after = releaseAfter(live, {
+      ...CHART_BUMP,
+      versionPath: "images",
+      from: "1.0.0",
+      to: "1.2.0",
+      images: [{ name: "registry.cairn.invalid/web", from: "1.0.0", to: "1.2.0" }],
+    });
+    expect(after.targetVersion).toBeUndefined();
+    expect(after.helmRelease.metadata).toEqual(live.metadata);
+    expect(after.helmRelease["spec"]).toMatchObject({
+      chart: { spec: { version: "1.0.0" } },
+      values: { web: { image: "registry.cairn.invalid/web:1.2.0" } },
+    });
+    expect(after.helmRelease["status"]).toEqual(live["status"]);
+  });
+
+  it("takes a chart bump's version as the chart to render", () => {
+    const after = releaseAfter(helmRelease, CHART_BUMP);
+    expect(after.targetVersion).toBe("2.0.0");
+    expect(after.helmRelease["spec"]).toMatchObject({ chart: { spec: { version: "2.0.0" } } });
   });
 });
