@@ -26,6 +26,8 @@ import { DEFAULT_HELPER_LIMITS, runHelper } from "../src/render/helper.ts";
 import { TESTBED_DIR } from "../testbed/src/binaries.ts";
 
 const run = promisify(execFile);
+/** As the preview renders: post-rendered with helm-controller's origin labels. */
+const HR = { name: "demo", namespace: "demo" };
 const RUNS = Number(/^--runs=(\d+)$/.exec(process.argv[2] ?? "")?.[1] ?? 10);
 
 async function helperPath(): Promise<string> {
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
       const render = async (chartPath: string) => {
         const r = await runHelper(
           { path: helper, ...DEFAULT_HELPER_LIMITS },
-          { helm: { chartPath, releaseName: "demo", namespace: "demo" } },
+          { helm: { chartPath, releaseName: "demo", namespace: "demo", helmRelease: HR } },
         );
         if (!r.ok) throw new Error(r.message);
         return r.manifest;
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
         objects = after.objects.length;
       }
       const rss = await peakRssKiB(helper, {
-        helm: { chartPath: c.to, releaseName: "demo", namespace: "demo" },
+        helm: { chartPath: c.to, releaseName: "demo", namespace: "demo", helmRelease: HR },
       });
       rows.push(
         `| ${c.name} | ${objects} | ${median(renderMs).toFixed(0)} | ${median(compareMs).toFixed(1)} | ${rss === undefined ? "n/a" : (rss / 1024).toFixed(0)} |`,

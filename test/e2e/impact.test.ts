@@ -80,6 +80,15 @@ describe("the impact preview in Plan", () => {
     name,
   });
   const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const appReady = (timeoutMs: number) =>
+    eventually(
+      "the ManagedApp Ready",
+      async () =>
+        isReadyNow(await admin.get({ ...requestRef("demo"), kind: "ManagedApp" }))
+          ? true
+          : undefined,
+      timeoutMs,
+    );
   const describeObject = (o: ImpactObject) =>
     `${o.change} ${o.kind}${o.group ? `.${o.group}` : ""} ${o.namespace ?? ""}/${o.name}`;
 
@@ -134,14 +143,7 @@ describe("the impact preview in Plan", () => {
       },
     });
     await controller.start();
-    await eventually(
-      "the ManagedApp Ready",
-      async () =>
-        isReadyNow(await admin.get({ ...requestRef("demo"), kind: "ManagedApp" }))
-          ? true
-          : undefined,
-      240_000,
-    );
+    await appReady(240_000);
   }, 400_000);
 
   afterAll(async () => {
@@ -603,14 +605,7 @@ describe("the impact preview in Plan", () => {
       },
       180_000,
     );
-    await eventually(
-      "the ManagedApp Ready",
-      async () =>
-        isReadyNow(await admin.get({ ...requestRef("demo"), kind: "ManagedApp" }))
-          ? true
-          : undefined,
-      120_000,
-    );
+    await appReady(120_000);
 
     const r = await request("image-101", {
       targetVersion: { images: [{ name: "registry.cairn.invalid/impact-web", tag: "1.0.1" }] },
