@@ -146,6 +146,11 @@ build_helm() {
     -o "$1/helm" helm.sh/helm/v4/cmd/helm
 }
 
+build_registry() {
+  cd "$here/go/registry"
+  go build -trimpath -ldflags "-s -w" -o "$1/registry" github.com/distribution/distribution/v3/cmd/registry
+}
+
 build_promtool() {
   # Prometheus 3.x.y is tagged v0.(300+x).y in Go: v0.316.0 is 3.16.0, which --version reports.
   local minor=${PROMETHEUS#v0.} prom
@@ -185,7 +190,7 @@ render_hash() {
 only=("$@")
 for c in "${only[@]}"; do
   case "$c" in
-    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot | helm | promtool | prometheusOperator | render) ;;
+    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot | helm | promtool | prometheusOperator | registry | render) ;;
     *) echo "testbed build: unknown component '$c'" >&2; exit 2 ;;
   esac
 done
@@ -199,6 +204,7 @@ build_component fluxKustomize "flux-kustomize-$FLUX_KUSTOMIZE+$platform+$(module
 build_component fluxHelm "flux-helm-$FLUX_HELM+$platform+$(module_hash flux-helm)" build_flux_helm
 build_component snapshot "snapshot-$SNAPSHOTTER+$platform+$(module_hash snapshot)" build_snapshot
 build_component helm "helm-$HELM+$platform+$(module_hash helm)" build_helm
+build_component registry "registry-$REGISTRY+$platform+$(module_hash registry)" build_registry
 build_component promtool "promtool-$PROMETHEUS+$platform+$(module_hash promtool)" build_promtool
 build_component prometheusOperator \
   "prometheus-operator-$PROMETHEUS_OPERATOR+$platform+$(module_hash prometheus-operator)" \

@@ -3,7 +3,7 @@
 # Run it by hand after bumping a version, then commit go.mod and go.sum. build.sh never
 # rewrites them (it builds from what is committed, so every machine compiles the same code).
 #
-# Usage: testbed/gen-modules.sh [kube|kwok|flux-source|flux-kustomize|flux-helm|snapshot|helm|promtool|prometheus-operator]...
+# Usage: testbed/gen-modules.sh [kube|kwok|flux-source|flux-kustomize|flux-helm|snapshot|helm|promtool|prometheus-operator|registry]...
 #        (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -121,13 +121,17 @@ gen_promtool() {
   gen_tool promtool github.com/prometheus/prometheus "$PROMETHEUS" \
     github.com/prometheus/prometheus/cmd/promtool
 }
+gen_registry() {
+  gen_tool registry github.com/distribution/distribution/v3 "$REGISTRY" \
+    github.com/distribution/distribution/v3/cmd/registry
+}
 gen_prometheus_operator() {
   gen_tool prometheus-operator github.com/prometheus-operator/prometheus-operator \
     "$PROMETHEUS_OPERATOR" github.com/prometheus-operator/prometheus-operator/cmd/operator
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kube kwok flux-source flux-kustomize flux-helm snapshot helm promtool prometheus-operator)
+[ ${#targets[@]} -gt 0 ] || targets=(kube kwok flux-source flux-kustomize flux-helm snapshot helm promtool prometheus-operator registry)
 for t in "${targets[@]}"; do
   case "$t" in
     kube) gen_kube ;;
@@ -139,6 +143,7 @@ for t in "${targets[@]}"; do
     helm) gen_helm ;;
     promtool) gen_promtool ;;
     prometheus-operator) gen_prometheus_operator ;;
+    registry) gen_registry ;;
     *) echo "gen-modules: unknown module '$t'" >&2; exit 2 ;;
   esac
 done

@@ -12,7 +12,8 @@ import { getIfExists } from "../kube/get-if-exists.ts";
 import { releaseLocation, releaseSecretSelector } from "../helm/location.ts";
 import { selectRelease } from "../helm/select.ts";
 import { MAX_CHART_BYTES, chartUrlFromIndex } from "../render/chart-source.ts";
-import { repositorySettings } from "../updates/chart-source.ts";
+import { type RepositorySettings, repositorySettings } from "../updates/chart-source.ts";
+import { fetchOciChart } from "../updates/oci-registry.ts";
 import { fetchFromRepository, fetchHelmIndex } from "../updates/fetch-index.ts";
 import { type HelperOptions, runHelper } from "../render/helper.ts";
 import { ValuesReference, resolveValuesFrom } from "../render/values-from.ts";
@@ -105,8 +106,11 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
     name: sourceRef.name,
   });
   if (!repoObject) return fail(`HelmRepository ${repoNamespace}/${sourceRef.name} not found`);
-  // The repository as the update check reads it: HTTP(S), with its basic auth and TLS Secrets.
-  const repo = repositorySettings({ namespace: repoNamespace, name: sourceRef.name }, repoObject);
+  // The repository as the update check reads it (HTTP(S), with its basic auth and TLS Secrets),
+  // or an OCI registry.
+  const repo = repositorySettings({ namespace: repoNamespace, name: sourceRef.name }, repoObject, {
+    oci: true,
+  });
   if (!repo.ok) return fail(repo.message);
 
   // valuesFrom: the HelmRelease's own namespace, as helm-controller reads them.
@@ -138,18 +142,13 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
   if (!layers.ok) return fail(layers.message);
 
   const chartName = hr.spec.chart.spec.chart;
-  const index = await fetchHelmIndex(client, repo.settings);
-  const located2 = chartUrlFromIndex(repo.settings.url, index, chartName, targetVersion);
-  if (!located2.ok) return fail(located2.message);
-  const archive = await fetchFromRepository(client, repo.settings, located2.url, {
-    maxBytes: MAX_CHART_BYTES,
-    accept: "application/gzip, application/octet-stream, */*",
-  });
+  const archive = await fetchChart(client, repo.settings, chartName, targetVersion);
+  if (!archive.ok) return fail(archive.message);
 
   const dir = await mkdtemp(join(tmpdir(), "cairn-impact-"));
   try {
     const chartPath = join(dir, `${chartName}-${targetVersion}.tgz`);
-    await writeFile(chartPath, archive);
+    await writeFile(chartPath, archive.bytes);
     const rendered = await runHelper(input.helper, {
       helm: {
         chartPath,
@@ -189,6 +188,28 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The chart archive at a version: from an OCI registry, or through an HTTP repository's index. */
+async function fetchChart(
+  client: PreviewClient,
+  settings: RepositorySettings,
+  chart: string,
+  version: string,
+): Promise<{ ok: true; bytes: Buffer } | { ok: false; message: string }> {
+  if (settings.type === "oci")
+    return {
+      ok: true,
+      bytes: await fetchOciChart(client, settings, chart, version, MAX_CHART_BYTES),
+    };
+  const index = await fetchHelmIndex(client, settings);
+  const located = chartUrlFromIndex(settings.url, index, chart, version);
+  if (!located.ok) return located;
+  const bytes = await fetchFromRepository(client, settings, located.url, {
+    maxBytes: MAX_CHART_BYTES,
+    accept: "application/gzip, application/octet-stream, */*",
+  });
+  return { ok: true, bytes };
 }
 
 /**

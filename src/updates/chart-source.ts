@@ -76,6 +76,8 @@ export interface RepositorySettings {
   readonly certSecretName: string | undefined;
   /** spec.passCredentials: basic auth also for chart URLs on another host. */
   readonly passCredentials: boolean;
+  /** spec.insecure: plain HTTP to an OCI registry. */
+  readonly insecure: boolean;
   readonly timeout: string | undefined;
   /** Changes whenever the index must be read again: a new spec, or a new artifact revision. */
   readonly fingerprint: string;
@@ -91,6 +93,7 @@ const HelmRepositoryFields = z.object({
     secretRef: z.object({ name: z.string() }).optional(),
     certSecretRef: z.object({ name: z.string() }).optional(),
     passCredentials: z.boolean().optional(),
+    insecure: z.boolean().optional(),
     timeout: z.string().optional(),
   }),
   status: z
@@ -107,20 +110,36 @@ export type SettingsResult =
       readonly unsupported: boolean;
     };
 
-export function repositorySettings(ref: RepositoryRef, obj: KubeObject): SettingsResult {
+/**
+ * What Cairn reads of a HelmRepository. Versions (update checks, the target check) come from
+ * HTTP repositories only; the impact preview also fetches a chart from an OCI one (`oci`).
+ */
+export function repositorySettings(
+  ref: RepositoryRef,
+  obj: KubeObject,
+  opts: { readonly oci?: boolean } = {},
+): SettingsResult {
   const parsed = HelmRepositoryFields.safeParse(obj);
   const name = `HelmRepository ${ref.namespace}/${ref.name}`;
   if (!parsed.success) return { ok: false, message: `${name} has no spec.url`, unsupported: false };
   const { spec, metadata, status } = parsed.data;
   const type = spec.type ?? "default";
-  if (type !== "default") {
+  const oci = type === "oci" && opts.oci === true;
+  if (type !== "default" && !oci) {
     return {
       ok: false,
-      message: `${name} is of type ${type}; Cairn reads HTTP HelmRepositories only`,
+      message: `${name} is of type ${type}; Cairn reads versions from HTTP HelmRepositories only`,
       unsupported: true,
     };
   }
-  if (!/^https?:\/\//.test(spec.url)) {
+  if (oci && !spec.url.startsWith("oci://")) {
+    return {
+      ok: false,
+      message: `${name}: spec.url ${spec.url} is not an oci:// URL`,
+      unsupported: false,
+    };
+  }
+  if (!oci && !/^https?:\/\//.test(spec.url)) {
     return {
       ok: false,
       message: `${name}: spec.url ${spec.url} is not an http(s) URL`,
@@ -137,6 +156,7 @@ export function repositorySettings(ref: RepositoryRef, obj: KubeObject): Setting
       secretName: spec.secretRef?.name,
       certSecretName: spec.certSecretRef?.name,
       passCredentials: spec.passCredentials ?? false,
+      insecure: spec.insecure ?? false,
       timeout: spec.timeout,
       fingerprint: `${metadata.generation ?? 0}/${revision ?? ""}`,
       revision,

@@ -626,4 +626,75 @@ describe("the impact preview in Plan", () => {
       },
     ]);
   });
+
+  it("an app whose chart comes from an OCI HelmRepository: the same impact as from HTTP", async () => {
+    const ons = await createTestNamespace(admin, "impact-oci");
+    extraNamespaces.push(ons);
+    const orepo = `${ons}-config`;
+    const release = await readFile(
+      join(REPO_ROOT, "testbed/fixtures/repos/demo-app", DEMO_RELEASE_PATH),
+      "utf8",
+    );
+    // The bed's registry holds every fixture chart under oci://<registry>/charts, plain HTTP.
+    const oci = release
+      .replace(
+        '  url: "{{HELM_URL}}"\n',
+        `  type: oci\n  insecure: true\n  url: "${inject("ociRepoUrl")}"\n`,
+      )
+      .replace("chart: demo", "chart: impact");
+    expect(oci).toContain("type: oci");
+    await createBareRepo(git().root, orepo);
+    await commitFiles(git().root, orepo, { [DEMO_RELEASE_PATH]: oci }, "Add the OCI app");
+    for (const obj of demoFluxObjects(ons, `${git().url}/${orepo}.git`)) await admin.create(obj);
+    await admin.create(gitWriteSecret(ons, "git-write", git().username, git().password));
+    const appRef = { apiVersion: API, kind: "ManagedApp", namespace: ons, name: "demo" };
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "demo", namespace: ons, labels: { ...controller.labels } },
+      spec: {
+        gitPath: DEMO_RELEASE_PATH,
+        kustomizationRef: { name: "apps" },
+        helmReleaseRef: { name: "demo" },
+        git: { secretRef: { name: "git-write" } },
+      },
+    });
+    await eventually(
+      "the OCI app Ready",
+      async () => (isReadyNow(await admin.get(appRef)) ? true : undefined),
+      240_000,
+    );
+    const name = "oci-110";
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name, namespace: ons, labels: { ...controller.labels } },
+      spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: "1.1.0" }, dryRun: true },
+    });
+    const r = await eventually(
+      `UpgradeRequest ${ons}/${name} to finish`,
+      async () => {
+        alive();
+        const got = await admin.get({ ...requestRef(name), namespace: ons });
+        const c = complete(got);
+        return c && c.status !== "Unknown" ? got : undefined;
+      },
+      300_000,
+    );
+    expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
+    const s = statusOf<RequestStatus>(r);
+    expect(s.preflight?.find((c) => c.name === "ImpactPreview")).toMatchObject({
+      passed: true,
+      message: `2 added, 5 changed, 0 removed; full diff in ConfigMap ${name}-impact`,
+    });
+    expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
+      `Changed ConfigMap ${ons}/demo-settings`,
+      `Changed Deployment.apps ${ons}/demo-web`,
+      `Changed Secret ${ons}/demo-credentials`,
+      `Changed Service ${ons}/demo-db`,
+      `Changed StatefulSet.apps ${ons}/demo-db`,
+      `Added ConfigMap ${ons}/demo-features`,
+      `Added Service ${ons}/demo-web`,
+    ]);
+  });
 });

@@ -736,7 +736,9 @@ describe.concurrent("UpgradeRequest failures", () => {
     // Long enough for several retries of the refused write: the lock stays with first.
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     alive();
-    expect(condition(await admin.get(requestRef(ns, "second")), "Admitted")?.status).toBe("False");
+    const stillWaiting = condition(await admin.get(requestRef(ns, "second")), "Admitted");
+    // The message says which path admitted it, should it ever be admitted here.
+    expect(stillWaiting?.status, `${stillWaiting?.reason}: ${stillWaiting?.message}`).toBe("False");
     expect(complete(await admin.get(requestRef(ns, "first")))).toBeUndefined();
     expect((await lease(ns, app.uid))?.metadata.annotations?.["cairn.dev/holder-name"]).toBe(
       "first",

@@ -15,6 +15,7 @@ declare module "vitest" {
     /** The local git server and its test credentials; null on a control-plane-only cluster. */
     git: GitAccess | null;
     helmRepoUrl: string;
+    ociRepoUrl: string;
   }
 }
 
@@ -35,6 +36,7 @@ async function provideExisting(project: TestProject, kubeconfig: string): Promis
   project.provide("testbedDir", dir);
   project.provide("git", state.git ?? null);
   project.provide("helmRepoUrl", state.helmRepoUrl ?? "");
+  project.provide("ociRepoUrl", state.ociRepoUrl ?? "");
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -57,6 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("testbedDir", cluster.dir);
   project.provide("git", cluster.git ?? null);
   project.provide("helmRepoUrl", cluster.helmRepoUrl ?? "");
+  project.provide("ociRepoUrl", cluster.ociRepoUrl ?? "");
   const current = shared;
   return async () => {
     current.users--;

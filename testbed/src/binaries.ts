@@ -14,6 +14,8 @@ export const BinaryDirs = z.object({
   fluxSource: z.string().optional(),
   fluxKustomize: z.string().optional(),
   fluxHelm: z.string().optional(),
+  /** The OCI registry (CNCF distribution): <folder>/registry. */
+  registry: z.string().optional(),
   /** Cairn's rendering helper (go/render): <folder>/cairn-render. */
   render: z.string().optional(),
 });
@@ -34,7 +36,16 @@ export function parseBuildOutput(stdout: string): BinaryDirs {
 /** The build components each profile needs; build.sh builds and lists only those it is asked for. */
 export const BUILD_COMPONENTS = {
   "control-plane": ["kube", "kwok"],
-  full: ["kube", "kwok", "snapshot", "fluxSource", "fluxKustomize", "fluxHelm", "render"],
+  full: [
+    "kube",
+    "kwok",
+    "snapshot",
+    "fluxSource",
+    "fluxKustomize",
+    "fluxHelm",
+    "registry",
+    "render",
+  ],
 } as const;
 
 export function ensureBinaries(

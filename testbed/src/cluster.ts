@@ -26,6 +26,7 @@ import {
   KWOK_NODE_ANNOTATION,
   kubeletSimCommand,
   kwokCommand,
+  registryCommand,
   LOOPBACK,
   schedulerCommand,
   type CommandLine,
@@ -37,6 +38,7 @@ import { generatePki, pkiPaths } from "./pki.ts";
 import { freePort } from "./ports.ts";
 import { ComponentError, isAlive, ManagedProcess, signalGroup } from "./process.ts";
 import { probeOnce, waitUntilReady, type HttpProbe } from "./readiness.ts";
+import { OCI_CHART_PATH, pushChart } from "./oci-push.ts";
 import { ClusterState } from "./state.ts";
 
 const CONTROL_PLANE = [
@@ -50,6 +52,7 @@ const CONTROL_PLANE = [
 const STORAGE_AND_FLUX = [
   "csi-sim",
   "snapshot-controller",
+  "registry",
   "source-controller",
   "kustomize-controller",
   "helm-controller",
@@ -158,6 +161,11 @@ function componentSpecs(): Record<ComponentName, ComponentSpec> {
       ports: ["csiSimHealth"],
       probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.csiSimHealth}/healthz`, accept: httpOk }),
     },
+    registry: {
+      command: registryCommand,
+      ports: ["registry"],
+      probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.registry}/v2/`, accept: httpOk }),
+    },
     "snapshot-controller": {
       command: snapshotControllerCommand,
       ports: ["snapshotMetrics"],
@@ -240,6 +248,7 @@ export class Cluster {
       fluxSourceBin: binaries.fluxSource,
       fluxKustomizeBin: binaries.fluxKustomize,
       fluxHelmBin: binaries.fluxHelm,
+      registryBin: binaries.registry,
       node: process.execPath,
       repoRoot: REPO_ROOT,
     };
@@ -268,6 +277,13 @@ export class Cluster {
     return this.#helmRepo?.url;
   }
 
+  /** The same charts as OCI artifacts: an OCI HelmRepository's spec.url (full profile). */
+  get ociRepoUrl(): string | undefined {
+    return this.profile === "full"
+      ? `oci://${LOOPBACK}:${this.#ports.registry}/${OCI_CHART_PATH}`
+      : undefined;
+  }
+
   client(): KubeClient {
     return KubeClient.fromKubeconfigFile(this.kubeconfig);
   }
@@ -281,6 +297,7 @@ export class Cluster {
       profile: this.profile,
       ...(this.#git ? { git: this.#git.access } : {}),
       ...(this.#helmRepo ? { helmRepoUrl: this.#helmRepo.url } : {}),
+      ...(this.ociRepoUrl ? { ociRepoUrl: this.ociRepoUrl } : {}),
       components: componentsOf(this.profile).map((c) => {
         const p = this.#procs.get(c);
         return { name: c, pid: p?.pid ?? -1, logFile: join(this.dir, `${c}.log`) };
@@ -342,6 +359,7 @@ export class Cluster {
     await createAll(client, storageObjects());
     await this.#startComponent("csi-sim");
     await this.#startComponent("snapshot-controller");
+    await this.#startComponent("registry");
     await this.#startServers();
     // source-controller refuses a storage path that does not exist yet.
     await mkdir(join(this.dir, "artifacts"), { recursive: true });
@@ -383,9 +401,17 @@ export class Cluster {
     this.#git = { server, access: { url: server.url, root: gitRoot, ...credentials } };
     const helmRoot = join(this.dir, "helm");
     const url = `http://${LOOPBACK}:${this.#ports.helmRepo}`;
-    await packageCharts(join(REPO_ROOT, "testbed", "fixtures", "charts"), helmRoot, url);
+    const charts = await packageCharts(
+      join(REPO_ROOT, "testbed", "fixtures", "charts"),
+      helmRoot,
+      url,
+    );
     this.#helmRepo = await startHelmRepo({ root: helmRoot, port: this.#ports.helmRepo });
-    this.#log(`testbed: git server ${server.url}, Helm repository ${this.#helmRepo.url}`);
+    const registry = `http://${LOOPBACK}:${this.#ports.registry}`;
+    for (const chart of charts) await pushChart(registry, chart);
+    this.#log(
+      `testbed: git server ${server.url}, Helm repository ${this.#helmRepo.url}, ${charts.length} charts in ${this.ociRepoUrl ?? ""}`,
+    );
   }
 
   async #startComponent(name: ComponentName, attempts = 3): Promise<void> {

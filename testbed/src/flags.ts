@@ -9,6 +9,8 @@ export const CLUSTER_NAME = "cairn-testbed";
 export const SERVICE_CIDR = "10.0.0.0/24";
 export const POD_CIDR = "10.244.0.0/16";
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+/** The OCI registry's configuration, relative to the repository root. */
+export const REGISTRY_CONFIG = "testbed/fixtures/registry/config.yml";
 
 export interface Ports {
   readonly etcd: number;
@@ -29,6 +31,7 @@ export interface Ports {
   readonly helmHealth: number;
   readonly gitServer: number;
   readonly helmRepo: number;
+  readonly registry: number;
 }
 
 export const PORT_NAMES = [
@@ -50,6 +53,7 @@ export const PORT_NAMES = [
   "helmHealth",
   "gitServer",
   "helmRepo",
+  "registry",
 ] as const satisfies readonly (keyof Ports)[];
 
 export interface Layout {
@@ -66,6 +70,8 @@ export interface Layout {
   readonly fluxSourceBin?: string | undefined;
   readonly fluxKustomizeBin?: string | undefined;
   readonly fluxHelmBin?: string | undefined;
+  /** Folder holding the OCI registry (full profile only). */
+  readonly registryBin?: string | undefined;
   /** Node binary and repository root, to run the CSI simulator. */
   readonly node: string;
   readonly repoRoot: string;
@@ -215,6 +221,19 @@ export function kubeletSimCommand(layout: Layout, ports: Ports): CommandLine {
       `--kubeconfig=${layout.kubeconfig}`,
       `--health-addr=${LOOPBACK}:${ports.kubeletSimHealth}`,
     ],
+  };
+}
+
+/** The registry's settings that vary per run come from the environment, over the committed
+ *  config (distribution maps REGISTRY_<SECTION>_<KEY> onto its configuration). */
+export function registryCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    env: {
+      REGISTRY_HTTP_ADDR: `${LOOPBACK}:${ports.registry}`,
+      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(layout.dir, "registry"),
+    },
+    command: join(required(layout.registryBin, "registry"), "registry"),
+    args: ["serve", join(layout.repoRoot, REGISTRY_CONFIG)],
   };
 }
 

@@ -88,7 +88,8 @@ describe("chartSourceOf and repositorySettings", () => {
     const ref = { namespace: "shop", name: "charts" };
     expect(repositorySettings(ref, repository("r", { type: "oci" }))).toEqual({
       ok: false,
-      message: "HelmRepository shop/charts is of type oci; Cairn reads HTTP HelmRepositories only",
+      message:
+        "HelmRepository shop/charts is of type oci; Cairn reads versions from HTTP HelmRepositories only",
       unsupported: true,
     });
   });

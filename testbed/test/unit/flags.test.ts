@@ -12,6 +12,7 @@ import {
   KWOK_STAGES,
   kubeletSimCommand,
   kwokCommand,
+  registryCommand,
   schedulerCommand,
   type Layout,
   type Ports,
@@ -28,6 +29,7 @@ const layout: Layout = {
   fluxSourceBin: "/cache/src",
   fluxKustomizeBin: "/cache/kus",
   fluxHelmBin: "/cache/helm",
+  registryBin: "/cache/registry",
   node: "/usr/bin/node",
   repoRoot: "/repo",
 };
@@ -50,6 +52,7 @@ const ports: Ports = {
   helmHealth: 3009,
   gitServer: 3010,
   helmRepo: 3011,
+  registry: 3013,
 };
 const all = [
   etcdCommand(layout, ports),
@@ -63,6 +66,7 @@ const all = [
   sourceControllerCommand(layout, ports),
   kustomizeControllerCommand(layout, ports),
   helmControllerCommand(layout, ports),
+  registryCommand(layout, ports),
 ];
 
 function flag(args: readonly string[], name: string): string | undefined {
@@ -126,6 +130,15 @@ describe("component flags", () => {
     expect(flag(kwokCommand(layout, ports).args, "manage-all-nodes")).toBe("false");
   });
 
+  it("serves the OCI registry on loopback with the committed config and a run-local store", () => {
+    const registry = registryCommand(layout, ports);
+    expect(registry.args).toEqual(["serve", "/repo/testbed/fixtures/registry/config.yml"]);
+    expect(registry.env).toEqual({
+      REGISTRY_HTTP_ADDR: "127.0.0.1:3013",
+      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: "/run/tb/registry",
+    });
+  });
+
   it("runs binaries from the cache folders", () => {
     expect(all.map((c) => c.command)).toEqual([
       "/cache/kube/etcd",
@@ -139,6 +152,7 @@ describe("component flags", () => {
       "/cache/src/source-controller",
       "/cache/kus/kustomize-controller",
       "/cache/helm/helm-controller",
+      "/cache/registry/registry",
     ]);
   });
 

@@ -1,0 +1,62 @@
+// Publishes the packaged test-bed charts to the bed's OCI registry the way `helm push` does:
+// the chart archive as a layer of media type application/vnd.cncf.helm.chart.content.v1.tar+gzip,
+// Chart.yaml's fields as the config (application/vnd.cncf.helm.config.v1+json), under
+// <registry>/charts/<name>:<version>, through the OCI distribution API (monolithic blob uploads,
+// then the manifest).
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { PackagedChart } from "./helm-repo.ts";
+
+export const HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+export const HELM_CHART_CONFIG = "application/vnd.cncf.helm.config.v1+json";
+const MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+/** The repository path under which charts are pushed: oci://<host>/charts. */
+export const OCI_CHART_PATH = "charts";
+
+const sha256 = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+
+async function uploadBlob(base: string, repository: string, data: Buffer): Promise<string> {
+  const digest = sha256(data);
+  // Every bed starts with an empty registry, so there is nothing to look up first.
+  const start = await fetch(`${base}/v2/${repository}/blobs/uploads/`, { method: "POST" });
+  const location = start.headers.get("location");
+  if (start.status !== 202 || !location)
+    throw new Error(`starting an upload to ${repository}: HTTP ${start.status}`);
+  const url = new URL(location, base);
+  url.searchParams.set("digest", digest);
+  const put = await fetch(url, {
+    method: "PUT",
+    headers: { "content-type": "application/octet-stream" },
+    body: data,
+  });
+  if (put.status !== 201)
+    throw new Error(`uploading ${digest} to ${repository}: HTTP ${put.status}`);
+  return digest;
+}
+
+/** Pushes one chart; `base` is the registry's http://host:port. */
+export async function pushChart(base: string, chart: PackagedChart): Promise<void> {
+  const repository = `${OCI_CHART_PATH}/${chart.name}`;
+  const archive = await readFile(chart.file);
+  const { name, version, appVersion } = chart;
+  const config = Buffer.from(JSON.stringify({ apiVersion: "v2", name, version, appVersion }));
+  const layerDigest = await uploadBlob(base, repository, archive);
+  const configDigest = await uploadBlob(base, repository, config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST,
+      config: { mediaType: HELM_CHART_CONFIG, digest: configDigest, size: config.length },
+      layers: [{ mediaType: HELM_CHART_LAYER, digest: layerDigest, size: archive.length }],
+    }),
+  );
+  const put = await fetch(`${base}/v2/${repository}/manifests/${chart.version}`, {
+    method: "PUT",
+    headers: { "content-type": MANIFEST },
+    body: manifest,
+  });
+  if (put.status !== 201)
+    throw new Error(
+      `pushing ${repository}:${chart.version}: HTTP ${put.status} ${await put.text()}`,
+    );
+}
