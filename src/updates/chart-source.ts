@@ -111,8 +111,8 @@ export type SettingsResult =
     };
 
 /**
- * What Cairn reads of a HelmRepository. Versions (update checks, the target check) come from
- * HTTP repositories only; the impact preview also fetches a chart from an OCI one (`oci`).
+ * What Cairn reads of a HelmRepository. The update check reads HTTP repositories only; the
+ * target check and the impact preview also read an OCI one (`oci`: its tags, its chart).
  */
 export function repositorySettings(
   ref: RepositoryRef,
@@ -128,7 +128,7 @@ export function repositorySettings(
   if (type !== "default" && !oci) {
     return {
       ok: false,
-      message: `${name} is of type ${type}; Cairn reads versions from HTTP HelmRepositories only`,
+      message: `${name} is of type ${type}; update checks read HTTP HelmRepositories only`,
       unsupported: true,
     };
   }

@@ -219,3 +219,55 @@ export async function fetchOciChart(
     throw fail(IndexReadReason.IndexInvalid, `the chart layer does not match ${layer.digest}`);
   return archive;
 }
+
+const TagList = z.object({ tags: z.array(z.string()).nullish() });
+const MAX_TAG_PAGES = 20;
+
+/**
+ * The chart versions an OCI repository offers: its tags (distribution's tags/list, following
+ * the Link header's next pages), a `_` read back as the `+` Helm replaced. Rejects with
+ * IndexReadError.
+ */
+export async function listOciChartVersions(
+  client: Pick<KubeClient, "get">,
+  settings: RepositorySettings,
+  chart: string,
+): Promise<string[]> {
+  const { base, host, repository } = ociChartLocation(settings.url, chart, settings.insecure);
+  const credentials = await credentialsOf(client, settings, host);
+  const signal = AbortSignal.timeout(TIMEOUT_MS);
+  const where = `${settings.url.replace(/\/+$/, "")}/${chart}`;
+  const versions: string[] = [];
+  let next: string | undefined = `${base}/v2/${repository}/tags/list`;
+  for (let page = 0; next !== undefined && page < MAX_TAG_PAGES; page++) {
+    let res: Response;
+    try {
+      res = await registryGet(next, "application/json", credentials, signal);
+    } catch (err) {
+      throw new IndexReadError(
+        IndexReadReason.IndexUnreachable,
+        `${where}: ${(err as Error).message}`,
+      );
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return versions;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new IndexReadError(
+        IndexReadReason.IndexUnreachable,
+        `${where}: tags: HTTP ${res.status}`,
+      );
+    }
+    const parsed = TagList.safeParse(
+      JSON.parse((await bytesOf(res, where, MAX_MANIFEST_BYTES)).toString("utf8")),
+    );
+    if (!parsed.success)
+      throw new IndexReadError(IndexReadReason.IndexInvalid, `${where}: the tag list is not valid`);
+    versions.push(...(parsed.data.tags ?? []).map((t) => t.replace(/_/g, "+")));
+    const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get("link") ?? "")?.[1];
+    next = link === undefined ? undefined : new URL(link, base).toString();
+  }
+  return versions;
+}

@@ -1,11 +1,13 @@
 // The versions an app's chart source offers, read fresh when an upgrade is planned: the
 // HelmRelease's HelmRepository (same namespace rules and credentials as the update check),
-// its index read and parsed now rather than taken from the ManagedApp's status.
+// its index read and parsed now rather than taken from the ManagedApp's status, or, for an OCI
+// HelmRepository, the chart's tags.
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import { chartSourceOf, repositorySettings } from "./chart-source.ts";
 import { displayUrl, fetchHelmIndex } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
+import { listOciChartVersions } from "./oci-registry.ts";
 import type { SourceVersions } from "./verify-target.ts";
 
 export interface SourceVersionsInput {
@@ -39,14 +41,21 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
     if (isKubeError(err, "NotFound")) return { kind: "unreadable", message: `${name} not found` };
     throw err;
   }
-  const settings = repositorySettings(ref, obj);
-  // An OCI HelmRepository is a source Cairn does not read yet, not a broken one.
+  const settings = repositorySettings(ref, obj, { oci: true });
   if (!settings.ok) {
     return settings.unsupported
       ? { kind: "unsupported", message: settings.message }
       : { kind: "unreadable", message: settings.message };
   }
   const where = `${name} (${displayUrl(settings.settings.url)})`;
+  if (settings.settings.type === "oci") {
+    try {
+      const versions = await listOciChartVersions(input.client, settings.settings, source.chart);
+      return { kind: "read", source: where, chart: source.chart, versions };
+    } catch (err) {
+      return { kind: "unreadable", message: `${where}: ${(err as Error).message}` };
+    }
+  }
   let text: string;
   try {
     text = await fetchHelmIndex(input.client, settings.settings);

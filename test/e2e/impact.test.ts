@@ -687,6 +687,11 @@ describe("the impact preview in Plan", () => {
       passed: true,
       message: `2 added, 5 changed, 0 removed; full diff in ConfigMap ${name}-impact`,
     });
+    // The target is checked against the registry's tags, as against an HTTP index.
+    expect(s.preflight?.find((c) => c.name === "TargetExists")).toMatchObject({
+      passed: true,
+      message: `chart impact 1.1.0 is in HelmRepository ${ons}/demo (${inject("ociRepoUrl")})`,
+    });
     expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
       `Changed ConfigMap ${ons}/demo-settings`,
       `Changed Deployment.apps ${ons}/demo-web`,
@@ -696,5 +701,29 @@ describe("the impact preview in Plan", () => {
       `Added ConfigMap ${ons}/demo-features`,
       `Added Service ${ons}/demo-web`,
     ]);
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name: "oci-999", namespace: ons, labels: { ...controller.labels } },
+      spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: "9.9.9" }, dryRun: true },
+    });
+    const missing = await eventually(
+      `UpgradeRequest ${ons}/oci-999 to finish`,
+      async () => {
+        alive();
+        const got = await admin.get({ ...requestRef("oci-999"), namespace: ons });
+        const c = complete(got);
+        return c && c.status !== "Unknown" ? got : undefined;
+      },
+      300_000,
+    );
+    expect(complete(missing)?.reason).toBe("DryRunFailed");
+    expect(
+      statusOf<RequestStatus>(missing).preflight?.find((c) => c.name === "TargetExists"),
+    ).toEqual({
+      name: "TargetExists",
+      passed: false,
+      message: `chart impact has no version 9.9.9 in HelmRepository ${ons}/demo (${inject("ociRepoUrl")})`,
+    });
   });
 });

@@ -89,7 +89,7 @@ describe("chartSourceOf and repositorySettings", () => {
     expect(repositorySettings(ref, repository("r", { type: "oci" }))).toEqual({
       ok: false,
       message:
-        "HelmRepository shop/charts is of type oci; Cairn reads versions from HTTP HelmRepositories only",
+        "HelmRepository shop/charts is of type oci; update checks read HTTP HelmRepositories only",
       unsupported: true,
     });
   });

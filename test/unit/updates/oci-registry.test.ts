@@ -11,6 +11,7 @@ import { IndexReadError } from "../../../src/updates/fetch-index.ts";
 import {
   fetchOciChart,
   HELM_CHART_LAYER,
+  listOciChartVersions,
   ociChartLocation,
   ociTag,
 } from "../../../src/updates/oci-registry.ts";
@@ -61,6 +62,15 @@ const server = createServer((req, res) => {
   if (url.pathname === "/v2/charts/demo/manifests/2.0.0") {
     const layers = [{ mediaType: HELM_CHART_LAYER, digest: `sha256:${"0".repeat(64)}`, size: 3 }];
     return void res.writeHead(200).end(JSON.stringify({ schemaVersion: 2, layers }));
+  }
+  if (url.pathname === "/v2/charts/demo/tags/list") {
+    // Two pages, as a registry paginates with ?n= and a Link header.
+    if (url.searchParams.get("last") === "1.2.0_build.1")
+      return void res.writeHead(200).end(JSON.stringify({ tags: ["2.0.0"] }));
+    res.writeHead(200, {
+      link: '</v2/charts/demo/tags/list?last=1.2.0_build.1&n=2>; rel="next"',
+    });
+    return void res.end(JSON.stringify({ name: "charts/demo", tags: ["1.0.0", "1.2.0_build.1"] }));
   }
   if (url.pathname === `/v2/charts/demo/blobs/${DIGEST}`)
     return void res.writeHead(200).end(ARCHIVE);
@@ -168,5 +178,25 @@ describe("fetchOciChart", () => {
     expect((await rejection(fetchOciChart(client, missing, "demo", "1.2.0", 1024))).message).toBe(
       "Secret shop/absent (spec.secretRef) not found",
     );
+  });
+});
+
+describe("listOciChartVersions", () => {
+  it("reads every page of the chart's tags, with the token flow, and gives '+' back", async () => {
+    const client = secrets({ "shop/pull": { username: "robot", password: "pw" } });
+    const versions = await listOciChartVersions(
+      client,
+      settings({ insecure: true, secretRef: { name: "pull" } }),
+      "demo",
+    );
+    expect(versions).toEqual(["1.0.0", "1.2.0+build.1", "2.0.0"]);
+    // A chart the registry does not have offers no version.
+    expect(
+      await listOciChartVersions(
+        client,
+        settings({ insecure: true, secretRef: { name: "pull" } }),
+        "none",
+      ),
+    ).toEqual([]);
   });
 });

@@ -72,9 +72,14 @@ describe("readSourceVersions", () => {
     expect((await read(objects({}, "flux"), elsewhere, true)).kind).toBe("read");
   });
 
-  it("says unsupported for sources it does not read", async () => {
-    expect(await read(objects({ type: "oci", url: "oci://registry/charts" }))).toMatchObject({
-      kind: "unsupported",
+  it("says unsupported for sources it does not read, and reads an OCI repository's tags", async () => {
+    // An OCI HelmRepository is read (its tags): one that cannot be reached is unreadable, and
+    // says where it looked. The tag listing itself is oci-registry.test.ts.
+    expect(
+      await read(objects({ type: "oci", url: "oci://127.0.0.1:1/charts", insecure: true })),
+    ).toMatchObject({
+      kind: "unreadable",
+      message: expect.stringContaining("oci://127.0.0.1:1/charts") as string,
     });
     expect(await read(objects({}), { kind: "GitRepository", name: "config" })).toMatchObject({
       kind: "unsupported",
