@@ -20,6 +20,11 @@ export const CONFIG_RESOLVED_ANNOTATION = "kubelet-sim.testbed.cairn.dev/config-
 const COMPONENT = "kubelet-sim";
 /** How often a held pod is looked at again, as the kubelet retries a pod it cannot start. */
 const RETRY_MS = 2_000;
+/** A kubelet reads a container's config when it creates the container, after pulling its
+ *  image; kwok pulls nothing, so a pod that reads config is looked at this long after it was
+ *  created. Without it, a pod created a moment before its Secret is deleted (a Helm upgrade
+ *  that drops the Secret) would start, where a real node would fail it. */
+const PULL_MS = 1_500;
 /** The conditions a held pod explains with a reason and a message. */
 const HELD_TYPES = new Set(["Initialized", "Ready", "ContainersReady"]);
 
@@ -30,6 +35,7 @@ const Pod = z.object({
     namespace: z.string(),
     uid: z.string().optional(),
     deletionTimestamp: z.string().nullish(),
+    creationTimestamp: z.string().nullish(),
     annotations: z.record(z.string(), z.string()).nullish(),
   }),
   spec: z.object({
@@ -126,9 +132,12 @@ export class KubeletSimulator {
       return done();
 
     const needs = podNeeds(spec.data);
+    const objects = objectsNeeded(needs);
+    const age = this.#clock.now().getTime() - Date.parse(pod.metadata.creationTimestamp ?? "");
+    if (objects.length > 0 && age < PULL_MS) return requeueAfter(PULL_MS - age);
     const found = new Map<string, readonly string[] | undefined>();
     try {
-      for (const { kind, name } of objectsNeeded(needs))
+      for (const { kind, name } of objects)
         found.set(foundKey(kind, name), await this.#keysOf(pod.metadata.namespace, kind, name));
     } catch (err) {
       return retry(err);
