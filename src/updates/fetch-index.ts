@@ -53,7 +53,8 @@ export function displayUrl(url: string): string {
   }
 }
 
-async function secretData(
+/** A Secret's data, decoded; a missing Secret is an IndexReadError naming it and the field. */
+export async function secretData(
   client: Pick<KubeClient, "get">,
   namespace: string,
   name: string,

@@ -7,9 +7,8 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { KubeClient } from "../kube/client.ts";
-import { isKubeError } from "../kube/errors.ts";
 import type { RepositorySettings } from "./chart-source.ts";
-import { IndexReadError, IndexReadReason } from "./fetch-index.ts";
+import { IndexReadError, IndexReadReason, secretData } from "./fetch-index.ts";
 
 export const HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 const MANIFEST_TYPES = [
@@ -52,29 +51,12 @@ async function credentialsOf(
   host: string,
 ): Promise<Credentials | undefined> {
   if (!settings.secretName) return undefined;
-  const ns = settings.ref.namespace;
-  let data: Record<string, string>;
-  try {
-    const secret = await client.get({
-      apiVersion: "v1",
-      kind: "Secret",
-      namespace: ns,
-      name: settings.secretName,
-    });
-    data = Object.fromEntries(
-      Object.entries((secret["data"] ?? {}) as Record<string, string>).map(([k, v]) => [
-        k,
-        Buffer.from(v, "base64").toString("utf8"),
-      ]),
-    );
-  } catch (err) {
-    if (isKubeError(err, "NotFound"))
-      throw new IndexReadError(
-        IndexReadReason.SecretNotFound,
-        `Secret ${ns}/${settings.secretName} (spec.secretRef) not found`,
-      );
-    throw err;
-  }
+  const data = await secretData(
+    client,
+    settings.ref.namespace,
+    settings.secretName,
+    "spec.secretRef",
+  );
   const { username, password } = data;
   if (username !== undefined && password !== undefined) return { username, password };
   const config = data[".dockerconfigjson"];
