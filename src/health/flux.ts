@@ -8,6 +8,7 @@
 // start of every periodic reconcile, also of a revision it applied successfully a minute ago; that
 // routine pass is classified "settled", so it is no health change for anyone
 // (classifyKustomization, classifyHelmRelease).
+import semver from "semver";
 import { z } from "zod";
 import {
   Condition,
@@ -237,13 +238,29 @@ export function kustomizationStatus(k: Kustomization): KindStatus {
   return asKindStatus(classifyKustomization(k));
 }
 
+/**
+ * Whether a released chart version is what spec.chart.spec.version asks for. That field is a
+ * SemVer constraint for source-controller ("1.2.3", "1.x", or "*", the default, which a chart
+ * from Git leaves), and the released version may carry build metadata Flux added ("1.2.3+1",
+ * "1.2.3+<digest>"), which a constraint ignores.
+ */
+export function releasedAs(released: string, asked: string): boolean {
+  if (released === asked) return true;
+  const range = semver.validRange(asked, { loose: true });
+  if (range === null) return false;
+  return semver.satisfies(released, range, { includePrerelease: true, loose: true });
+}
+
 export function helmReleaseStatus(hr: HelmRelease, expectedChartVersion?: string): KindStatus {
   const flux = classifyHelmRelease(hr);
   if (flux.phase !== "settled") return asKindStatus(flux);
   const latest = hr.status.history?.[0];
   if (!latest) return inProgress("NoHistory", "HelmRelease has no release history yet");
   const what = `${latest.chartName ?? "chart"} ${latest.chartVersion}`;
-  if (expectedChartVersion !== undefined && latest.chartVersion !== expectedChartVersion) {
+  if (
+    expectedChartVersion !== undefined &&
+    !releasedAs(latest.chartVersion, expectedChartVersion)
+  ) {
     return inProgress(
       "ChartVersionMismatch",
       `the newest release is ${what}, expected ${expectedChartVersion}`,

@@ -28,6 +28,8 @@ export const VersionReason = {
   InProgress: "InProgress",
   /** False: the HelmRelease names no chart version. */
   NoChartVersion: "NoChartVersion",
+  /** False: the HelmRelease names a range ("*", ">=1.0.0"), not one version. */
+  ChartVersionNotPinned: "ChartVersionNotPinned",
   /** False: spec.gitPath is not in the applied commit. */
   GitFileNotFound: "GitFileNotFound",
   /** False: spec.versionPolicy.versionPath does not lead to one valid version in the file. */
@@ -106,8 +108,11 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
         `HelmRelease ${h.namespace}/${h.name} not found`,
       );
     }
-    // An empty version names nothing.
-    const version = chartVersionOf(input.helmRelease) || undefined;
+    // An empty version names nothing; a range ("*", helm-controller's default, which a chart
+    // from Git or an OCIRepository leaves) names no one version either.
+    const named = chartVersionOf(input.helmRelease) || undefined;
+    const version =
+      named !== undefined && VersionValue.safeParse(named).success ? named : undefined;
     const check = version
       ? gitQueryOf(
           input,
@@ -127,13 +132,21 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
             },
             value: version,
           }
-        : {
-            condition: {
-              status: "False",
-              reason: VersionReason.NoChartVersion,
-              message: `HelmRelease ${h.namespace}/${h.name} has no spec.chart.spec.version`,
+        : named !== undefined
+          ? {
+              condition: {
+                status: "False",
+                reason: VersionReason.ChartVersionNotPinned,
+                message: `spec.chart.spec.version of HelmRelease ${h.namespace}/${h.name} is ${JSON.stringify(named.slice(0, 140))}, not one version`,
+              },
+            }
+          : {
+              condition: {
+                status: "False",
+                reason: VersionReason.NoChartVersion,
+                message: `HelmRelease ${h.namespace}/${h.name} has no spec.chart.spec.version`,
+              },
             },
-          },
     };
   }
   const versionPath = app.spec.versionPolicy.versionPath;

@@ -104,6 +104,17 @@ describe("where an app's version comes from", () => {
     expect(source(a, kustomization(), helmRelease())).toMatchObject({
       reading: { condition: { status: "False", reason: "NoChartVersion" } },
     });
+    // helm-controller's default "*" (a chart from Git) is no version to show or to roll back to.
+    expect(source(a, kustomization(), helmRelease("*"))).toEqual({
+      from: "known",
+      reading: {
+        condition: {
+          status: "False",
+          reason: "ChartVersionNotPinned",
+          message: 'spec.chart.spec.version of HelmRelease shop/demo is "*", not one version',
+        },
+      },
+    });
     expect(source(a, kustomization(), undefined)).toMatchObject({
       reading: {
         condition: {

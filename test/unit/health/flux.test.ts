@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   HelmRelease,
   helmReleaseStatus,
+  releasedAs,
   Kustomization,
   kustomizationStatus,
 } from "../../../src/health/flux.ts";
@@ -88,6 +89,17 @@ describe("helmReleaseStatus", () => {
       reason: "ChartVersionMismatch",
       message: "the newest release is demo 1.0.0, expected 1.1.0",
     });
+  });
+
+  it("compares as source-controller: a constraint, build metadata ignored", () => {
+    expect(releasedAs("1.1.0+1", "1.1.0")).toBe(true);
+    expect(releasedAs("1.1.0+19f0cffdab8e", "1.1.0")).toBe(true);
+    expect(releasedAs("1.0.0+1", "*")).toBe(true);
+    expect(releasedAs("1.2.0-rc.1", "*")).toBe(true);
+    expect(releasedAs("1.1.4", "1.1.x")).toBe(true);
+    expect(releasedAs("1.0.0", "1.1.0")).toBe(false);
+    expect(releasedAs("1.1.0+1", "1.1.1")).toBe(false);
+    expect(releasedAs("not-semver", "1.0.0")).toBe(false);
   });
 
   it("captured mid-upgrade (status.observedGeneration behind, Ready=Unknown): InProgress", () => {
