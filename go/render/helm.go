@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	v2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/chartutil"
 	"helm.sh/helm/v4/pkg/action"
+	ci "helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	release "helm.sh/helm/v4/pkg/release/v1"
@@ -32,6 +35,20 @@ type helmRequest struct {
 	// HelmRelease names the HelmRelease and carries its post-render settings; with it the
 	// manifest is post-rendered as helm-controller does (its origin labels always).
 	HelmRelease *helmReleaseRef `json:"helmRelease,omitempty"`
+	// SourceRoot is set for a chart folder in a Git tree: the tree ChartPath lies in. What the
+	// GitRepository's artifact leaves out (Ignore, .sourceignore files, symlinks) is removed from
+	// it first, and ValuesFiles are paths in it, as for source-controller's local chart builder.
+	SourceRoot     string   `json:"sourceRoot,omitempty"`
+	Ignore         *string  `json:"ignore,omitempty"`
+	SparseCheckout []string `json:"sparseCheckout,omitempty"`
+	// ValuesFiles is the HelmRelease's spec.chart.spec.valuesFiles: merged in order, they
+	// replace the chart's default values, as source-controller packages the chart.
+	ValuesFiles              []string `json:"valuesFiles,omitempty"`
+	IgnoreMissingValuesFiles bool     `json:"ignoreMissingValuesFiles,omitempty"`
+	// VersionMetadata is the SemVer build metadata Flux sets on the chart's version before
+	// Helm renders it: source-controller's (the HelmChart's generation when valuesFiles are set)
+	// or helm-controller's (an OCIRepository artifact's digest), as a template may print it.
+	VersionMetadata string `json:"versionMetadata,omitempty"`
 }
 
 // helmReleaseRef is what helm-controller's post-renderers read of a HelmRelease.
@@ -46,9 +63,56 @@ func renderHelm(r helmRequest) (string, error) {
 	if r.ChartPath == "" || r.ReleaseName == "" || r.Namespace == "" {
 		return "", errors.New("helm: chartPath, releaseName and namespace are required")
 	}
+	if r.SourceRoot != "" {
+		root, err := filepath.Abs(r.SourceRoot)
+		if err != nil {
+			return "", err
+		}
+		chartPath, err := filepath.Abs(r.ChartPath)
+		if err != nil || (chartPath != root && !strings.HasPrefix(chartPath, root+string(filepath.Separator))) {
+			return "", errors.New("helm: chartPath must lie inside sourceRoot")
+		}
+		if err := prepareSourceTree(root, r.Ignore, r.SparseCheckout); err != nil {
+			return "", fmt.Errorf("helm: %w", err)
+		}
+	}
 	chrt, err := loader.Load(r.ChartPath)
 	if err != nil {
 		return "", fmt.Errorf("helm: loading the chart: %w", err)
+	}
+	if r.VersionMetadata != "" {
+		ver, err := semver.NewVersion(chrt.Metadata.Version)
+		if err != nil {
+			return "", fmt.Errorf("helm: the chart version %s is not SemVer: %w", chrt.Metadata.Version, err)
+		}
+		if *ver, err = ver.SetMetadata(r.VersionMetadata); err != nil {
+			return "", fmt.Errorf("helm: versionMetadata %q: %w", r.VersionMetadata, err)
+		}
+		chrt.Metadata.Version = ver.String()
+	}
+	if len(r.ValuesFiles) > 0 {
+		var merged map[string]any
+		if r.SourceRoot != "" {
+			merged, err = mergeFileValues(r.SourceRoot, r.ValuesFiles, r.IgnoreMissingValuesFiles)
+		} else {
+			merged, err = mergeChartValues(chrt, r.ValuesFiles, r.IgnoreMissingValuesFiles)
+		}
+		if err != nil {
+			return "", fmt.Errorf("helm: valuesFiles: %w", err)
+		}
+		chrt.Values = merged
+	}
+	// source-controller builds a chart folder's dependencies into charts/ from their
+	// repositories; the preview does not download them, so a chart missing one is refused
+	// rather than rendered without it.
+	if reqs := chrt.Metadata.Dependencies; len(reqs) > 0 {
+		deps := make([]ci.Dependency, 0, len(reqs))
+		for _, d := range reqs {
+			deps = append(deps, d)
+		}
+		if err := action.CheckDependencies(chrt, deps); err != nil {
+			return "", fmt.Errorf("helm: %w", err)
+		}
 	}
 	install := action.NewInstall(action.NewConfiguration())
 	// Client-only: what `helm template --is-upgrade` does, with no cluster access.

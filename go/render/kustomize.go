@@ -22,6 +22,9 @@ type kustomizeRequest struct {
 	// Ignore is the GitRepository's spec.ignore; with the tree's .sourceignore files it decides
 	// which files the artifact, and so the build, leaves out (the helper removes them from Root).
 	Ignore *string `json:"ignore,omitempty"`
+	// SparseCheckout is the GitRepository's spec.sparseCheckout: only those folders are in the
+	// artifact.
+	SparseCheckout []string `json:"sparseCheckout,omitempty"`
 	// StrictSubstitutions mirrors kustomize-controller's StrictPostBuildSubstitutions gate.
 	StrictSubstitutions bool `json:"strictSubstitutions,omitempty"`
 }
@@ -38,7 +41,7 @@ func renderKustomize(r kustomizeRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := applySourceIgnore(root, r.Ignore); err != nil {
+	if err := prepareSourceTree(root, r.Ignore, r.SparseCheckout); err != nil {
 		return "", err
 	}
 	if _, err := os.Stat(dirPath); err != nil {

@@ -6,8 +6,69 @@ import (
 	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/fluxcd/pkg/sourceignore"
 )
+
+// prepareSourceTree leaves in a checked-out tree only what a GitRepository's artifact holds:
+// the sparse checkout first (a clone has nothing else), then the ignore rules.
+func prepareSourceTree(root string, ignore *string, sparse []string) error {
+	if err := applySparseCheckout(root, sparse); err != nil {
+		return err
+	}
+	return applySourceIgnore(root, ignore)
+}
+
+// applySparseCheckout removes the files a sparse clone leaves out. source-controller v1.9.1
+// trims a leading "./" from each spec.sparseCheckout entry and hands them to go-git v5.19.1,
+// which checks out a file when its slash-separated path starts with an entry (a plain string
+// prefix, Index.SkipUnless); then it refuses an entry that does not exist in the tree.
+func applySparseCheckout(root string, sparse []string) error {
+	if len(sparse) == 0 {
+		return nil
+	}
+	prefixes := make([]string, len(sparse))
+	for i, p := range sparse {
+		prefixes[i] = strings.TrimPrefix(p, "./")
+		full, err := securejoin.SecureJoin(root, p)
+		if err != nil {
+			return fmt.Errorf("sparse checkout dir '%s' cannot be resolved: %w", p, err)
+		}
+		if _, err := os.Lstat(full); err != nil {
+			return fmt.Errorf("sparse checkout dir '%s' does not exist in repository", p)
+		}
+	}
+	var drop []string
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		for _, prefix := range prefixes {
+			if strings.HasPrefix(rel, prefix) {
+				return nil
+			}
+		}
+		drop = append(drop, p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range drop {
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // applySourceIgnore removes from a checked-out tree what source-controller leaves out of a
 // GitRepository's artifact, so the build sees the files kustomize-controller sees: the

@@ -47,6 +47,15 @@ export const DURATION_MAX_MS = 168 * 3_600_000;
 export const DURATION_RULE = `duration(self) >= duration('${DURATION_MIN_VALUE}') && duration(self) <= duration('${DURATION_MAX_VALUE}')`;
 export const DURATION_BOUNDS_MESSAGE = `must be a duration from ${DURATION_MIN_VALUE} to ${DURATION_MAX_VALUE}`;
 
+/**
+ * How often an OCI repository's tags are listed for the update check: not more often than every
+ * 30 s (a registry rate-limits), at least once a week.
+ */
+export const CHECK_INTERVAL_MIN_VALUE = "30s";
+export const CHECK_INTERVAL_MIN_MS = 30_000;
+export const CHECK_INTERVAL_RULE = `duration(self) >= duration('${CHECK_INTERVAL_MIN_VALUE}') && duration(self) <= duration('${DURATION_MAX_VALUE}')`;
+export const CHECK_INTERVAL_MESSAGE = `must be a duration from ${CHECK_INTERVAL_MIN_VALUE} to ${DURATION_MAX_VALUE}`;
+
 export const GIT_URL_PATTERN = "^(https?|ssh)://\\S+$";
 export const GIT_URL_MAX = 2048;
 
@@ -146,6 +155,14 @@ export const Duration = GoDuration.refine(
     return ms === undefined || (ms >= DURATION_MIN_MS && ms <= DURATION_MAX_MS);
   },
   { error: DURATION_BOUNDS_MESSAGE },
+);
+/** The update check's interval, within its own bounds (CHECK_INTERVAL_RULE in the CRD). */
+export const CheckInterval = GoDuration.refine(
+  (text) => {
+    const ms = durationMs(text);
+    return ms === undefined || (ms >= CHECK_INTERVAL_MIN_MS && ms <= DURATION_MAX_MS);
+  },
+  { error: CHECK_INTERVAL_MESSAGE },
 );
 export const GitUrl = pattern(GIT_URL_PATTERN, "an http(s):// or ssh:// URL", GIT_URL_MAX);
 export const GitBranch = pattern(

@@ -5,6 +5,7 @@ import { Conditions } from "./conditions.ts";
 import {
   DnsLabel,
   DnsSubdomain,
+  CheckInterval,
   Duration,
   GIT_PATH_MAX,
   GIT_PATH_MESSAGE,
@@ -104,6 +105,11 @@ export const VersionPolicy = z.object({
   constraint: VersionConstraint.optional(),
   /** Offer pre-release versions (1.2.0-rc.1) as status.availableUpdate too. */
   prereleases: z.boolean().default(false),
+  /**
+   * How often the tags of an OCI HelmRepository are listed. An HTTP HelmRepository's index is
+   * read again whenever source-controller fetches a new one, so this does not apply to it.
+   */
+  checkInterval: CheckInterval.default("1h"),
 });
 export type VersionPolicy = z.infer<typeof VersionPolicy>;
 

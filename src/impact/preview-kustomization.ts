@@ -54,6 +54,8 @@ export interface KustomizationPreviewInput {
   readonly root: string;
   /** The GitRepository's spec.ignore, applied with the tree's .sourceignore files. */
   readonly ignore?: string;
+  /** The GitRepository's spec.sparseCheckout: only those folders are built from. */
+  readonly sparseCheckout?: readonly string[];
 }
 
 export async function previewKustomization(
@@ -122,6 +124,7 @@ export async function previewKustomization(
       path: ks.spec.path ?? "./",
       kustomization,
       ...(input.ignore !== undefined ? { ignore: input.ignore } : {}),
+      ...(input.sparseCheckout ? { sparseCheckout: input.sparseCheckout } : {}),
     },
   });
   if (!rendered.ok) return fail(`the target revision does not build: ${rendered.message}`);

@@ -1,10 +1,11 @@
 // The imperative shell of the impact preview for a HelmRelease app: reads the deployed release
-// from Helm storage, fetches the chart at the target version from the HelmRelease's
-// HelmRepository, resolves valuesFrom, renders with cairn-render, and hands everything to the
-// pure impact and danger functions. Nothing here writes to the cluster.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+// from Helm storage, gets the chart from the HelmRelease's own source (a HelmRepository at the
+// target version, the artifact of its OCIRepository, or a chart folder of its GitRepository),
+// resolves valuesFrom, renders with cairn-render, and hands everything to the pure impact and
+// danger functions. Nothing here writes to the cluster.
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { z } from "zod";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
@@ -13,7 +14,8 @@ import { releaseLocation, releaseSecretSelector } from "../helm/location.ts";
 import { selectRelease } from "../helm/select.ts";
 import { MAX_CHART_BYTES, chartUrlFromIndex } from "../render/chart-source.ts";
 import { type RepositorySettings, repositorySettings } from "../updates/chart-source.ts";
-import { fetchOciChart } from "../updates/oci-registry.ts";
+import { fetchOciChart, fetchOciLayer } from "../updates/oci-registry.ts";
+import { ociArtifactOf } from "../updates/oci-repository.ts";
 import { fetchFromRepository, fetchHelmIndex } from "../updates/fetch-index.ts";
 import { type HelperOptions, runHelper } from "../render/helper.ts";
 import { ValuesReference, resolveValuesFrom } from "../render/values-from.ts";
@@ -31,24 +33,33 @@ export type PreviewResult =
     }
   | { readonly ok: false; readonly message: string };
 
+const SourceRef = z.object({
+  kind: z.string(),
+  name: z.string(),
+  namespace: z.string().optional(),
+});
+
 const HelmReleaseSpec = z.object({
   metadata: z.object({ name: z.string(), namespace: z.string() }),
   spec: z.object({
-    chart: z.object({
-      spec: z.object({
-        chart: z.string().min(1),
-        sourceRef: z.object({
-          kind: z.string(),
-          name: z.string(),
-          namespace: z.string().optional(),
+    chart: z
+      .object({
+        spec: z.object({
+          chart: z.string().min(1),
+          sourceRef: SourceRef,
+          valuesFiles: z.array(z.string()).nullish(),
+          ignoreMissingValuesFiles: z.boolean().nullish(),
+          reconcileStrategy: z.string().nullish(),
         }),
-      }),
-    }),
+      })
+      .optional(),
+    chartRef: SourceRef.optional(),
     values: z.record(z.string(), z.unknown()).nullish(),
     valuesFrom: z.array(ValuesReference).nullish(),
     postRenderers: z.array(z.unknown()).nullish(),
     commonMetadata: z.record(z.string(), z.unknown()).nullish(),
   }),
+  status: z.object({ helmChart: z.string().nullish() }).nullish(),
 });
 
 // Live lookups for the ownership check stop here; a chart this large is reported without them.
@@ -70,7 +81,27 @@ export interface HelmPreviewInput {
   readonly targetVersion?: string | undefined;
   /** Off unless the controller may read across namespaces. */
   readonly allowCrossNamespaceRefs: boolean;
+  /**
+   * The source tree of a GitRepository, written under `into`, for a chart from a GitRepository;
+   * without it such a chart gets no preview.
+   */
+  readonly gitSource?: GitSourceReader | undefined;
 }
+
+/** Writes a GitRepository's tree (as Flux will build it after the commit) into a folder. */
+export type GitSourceReader = (
+  ref: { readonly namespace: string; readonly name: string },
+  into: string,
+) => Promise<
+  | {
+      readonly ok: true;
+      /** The GitRepository's spec.ignore, which the artifact (and so the chart) leaves out. */
+      readonly ignore?: string | undefined;
+      /** Its spec.sparseCheckout: only those folders are in the artifact. */
+      readonly sparseCheckout?: readonly string[] | undefined;
+    }
+  | { readonly ok: false; readonly message: string }
+>;
 
 export async function previewHelmRelease(input: HelmPreviewInput): Promise<PreviewResult> {
   const { client } = input;
@@ -90,28 +121,6 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
   if (!current)
     return fail(`no deployed revision of Helm release ${location.namespace}/${location.name}`);
   const targetVersion = input.targetVersion ?? current.chart.metadata.version;
-
-  const sourceRef = hr.spec.chart.spec.sourceRef;
-  if (sourceRef.kind !== "HelmRepository") {
-    return fail(`a chart from a ${sourceRef.kind} is not supported by the impact preview yet`);
-  }
-  const repoNamespace = sourceRef.namespace ?? hr.metadata.namespace;
-  if (repoNamespace !== hr.metadata.namespace && !input.allowCrossNamespaceRefs) {
-    return fail(`the HelmRepository is in namespace ${repoNamespace}, outside the app's`);
-  }
-  const repoObject = await getIfExists(client, {
-    apiVersion: "source.toolkit.fluxcd.io/v1",
-    kind: "HelmRepository",
-    namespace: repoNamespace,
-    name: sourceRef.name,
-  });
-  if (!repoObject) return fail(`HelmRepository ${repoNamespace}/${sourceRef.name} not found`);
-  // The repository as the update check reads it (HTTP(S), with its basic auth and TLS Secrets),
-  // or an OCI registry.
-  const repo = repositorySettings({ namespace: repoNamespace, name: sourceRef.name }, repoObject, {
-    oci: true,
-  });
-  if (!repo.ok) return fail(repo.message);
 
   // valuesFrom: the HelmRelease's own namespace, as helm-controller reads them.
   const data = new Map<string, Record<string, string> | undefined>();
@@ -141,17 +150,14 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
   );
   if (!layers.ok) return fail(layers.message);
 
-  const chartName = hr.spec.chart.spec.chart;
-  const archive = await fetchChart(client, repo.settings, chartName, targetVersion);
-  if (!archive.ok) return fail(archive.message);
-
   const dir = await mkdtemp(join(tmpdir(), "cairn-impact-"));
   try {
-    const chartPath = join(dir, `${chartName}-${targetVersion}.tgz`);
-    await writeFile(chartPath, archive.bytes);
+    const chart = await obtainChart(input, hr, dir, targetVersion);
+    if (!chart.ok) return fail(chart.message);
     const rendered = await runHelper(input.helper, {
       helm: {
-        chartPath,
+        chartPath: chart.chartPath,
+        ...chart.inputs,
         releaseName: location.name,
         namespace: location.namespace,
         // helm-controller renders for the cluster it talks to; so does the preview.
@@ -168,8 +174,7 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
         },
       },
     });
-    if (!rendered.ok)
-      return fail(`the chart ${chartName} ${targetVersion} does not render: ${rendered.message}`);
+    if (!rendered.ok) return fail(`the chart ${chart.label} does not render: ${rendered.message}`);
     const before = parseObjects(current.manifest, location.namespace);
     if (!before.ok) return fail(`the deployed release manifest cannot be read: ${before.message}`);
     const after = parseObjects(rendered.manifest, location.namespace);
@@ -188,6 +193,164 @@ export async function previewHelmRelease(input: HelmPreviewInput): Promise<Previ
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+type ChartResult =
+  | {
+      readonly ok: true;
+      /** A chart archive, or a chart folder in a Git tree. */
+      readonly chartPath: string;
+      /** How messages name the chart. */
+      readonly label: string;
+      /** spec.chart.spec.valuesFiles, and the Git tree a chart folder lies in. */
+      readonly inputs: {
+        readonly valuesFiles?: readonly string[];
+        readonly ignoreMissingValuesFiles?: boolean;
+        readonly sourceRoot?: string;
+        readonly ignore?: string;
+        readonly sparseCheckout?: readonly string[];
+        readonly versionMetadata?: string;
+      };
+    }
+  | { readonly ok: false; readonly message: string };
+
+type ParsedRelease = z.infer<typeof HelmReleaseSpec>;
+
+/**
+ * The chart the HelmRelease will be rendered from, written under `dir`: from spec.chartRef (an
+ * OCIRepository's artifact) or spec.chart.spec's source (a HelmRepository at the target
+ * version, or a folder of a GitRepository's tree).
+ */
+async function obtainChart(
+  input: HelmPreviewInput,
+  hr: ParsedRelease,
+  dir: string,
+  version: string,
+): Promise<ChartResult> {
+  const { client } = input;
+  const local = hr.metadata.namespace;
+  const sourceRef = hr.spec.chartRef ?? hr.spec.chart?.spec.sourceRef;
+  if (!sourceRef)
+    return { ok: false, message: "the HelmRelease has no spec.chart or spec.chartRef" };
+  const namespace = sourceRef.namespace ?? local;
+  if (namespace !== local && !input.allowCrossNamespaceRefs)
+    return {
+      ok: false,
+      message: `the ${sourceRef.kind} is in namespace ${namespace}, outside the app's`,
+    };
+  const ref = { namespace, name: sourceRef.name };
+  const apiVersion = "source.toolkit.fluxcd.io/v1";
+
+  if (hr.spec.chartRef) {
+    if (sourceRef.kind !== "OCIRepository")
+      return {
+        ok: false,
+        message: `a chart from spec.chartRef ${sourceRef.kind} is not supported by the impact preview yet`,
+      };
+    const obj = await getIfExists(client, { apiVersion, kind: "OCIRepository", ...ref });
+    if (!obj) return { ok: false, message: `OCIRepository ${namespace}/${ref.name} not found` };
+    const artifact = ociArtifactOf(ref, obj);
+    if (!artifact.ok) return artifact;
+    const bytes = await fetchOciLayer(client, { ...artifact.request, maxBytes: MAX_CHART_BYTES });
+    const chartPath = join(dir, "chart.tgz");
+    await writeFile(chartPath, bytes);
+    // helm-controller appends the artifact's digest to the chart's version (digest tracking).
+    return {
+      ok: true,
+      chartPath,
+      label: artifact.request.where,
+      inputs: artifact.versionMetadata ? { versionMetadata: artifact.versionMetadata } : {},
+    };
+  }
+
+  const spec = hr.spec.chart?.spec;
+  if (!spec) return { ok: false, message: "the HelmRelease has no spec.chart.spec" };
+  if (spec.reconcileStrategy === "Revision" && sourceRef.kind !== "HelmRepository")
+    return {
+      ok: false,
+      message:
+        "with reconcileStrategy Revision the chart's version carries the commit the upgrade creates, which is not known before it",
+    };
+  const metadata = await helmChartMetadata(input, hr, spec.valuesFiles?.length ?? 0);
+  if (!metadata.ok) return metadata;
+  const valuesFiles = {
+    ...(spec.valuesFiles?.length ? { valuesFiles: spec.valuesFiles } : {}),
+    ...(spec.ignoreMissingValuesFiles ? { ignoreMissingValuesFiles: true } : {}),
+    ...(metadata.versionMetadata ? { versionMetadata: metadata.versionMetadata } : {}),
+  };
+  if (sourceRef.kind === "GitRepository") {
+    if (!input.gitSource)
+      return { ok: false, message: "a chart from a GitRepository needs the app's Git access" };
+    const root = join(dir, "source");
+    await mkdir(root);
+    const tree = await input.gitSource(ref, root);
+    if (!tree.ok) return tree;
+    // The chart folder stays inside the tree, as source-controller's secure join keeps it.
+    const chartPath = resolve(root, spec.chart);
+    if (chartPath !== root && !chartPath.startsWith(`${root}${sep}`))
+      return { ok: false, message: `the chart path ${spec.chart} leaves the GitRepository's tree` };
+    const found = await stat(chartPath).catch(() => undefined);
+    if (!found?.isDirectory())
+      return {
+        ok: false,
+        message: `GitRepository ${namespace}/${ref.name} has no chart folder ${spec.chart}`,
+      };
+    return {
+      ok: true,
+      chartPath,
+      label: `${spec.chart} of GitRepository ${namespace}/${ref.name}`,
+      // The helper drops what the artifact leaves out; values files are paths in the tree.
+      inputs: {
+        ...valuesFiles,
+        sourceRoot: root,
+        ...(tree.ignore !== undefined ? { ignore: tree.ignore } : {}),
+        ...(tree.sparseCheckout ? { sparseCheckout: tree.sparseCheckout } : {}),
+      },
+    };
+  }
+  if (sourceRef.kind !== "HelmRepository")
+    return {
+      ok: false,
+      message: `a chart from a ${sourceRef.kind} is not supported by the impact preview yet`,
+    };
+  const repoObject = await getIfExists(client, { apiVersion, kind: "HelmRepository", ...ref });
+  if (!repoObject)
+    return { ok: false, message: `HelmRepository ${namespace}/${ref.name} not found` };
+  // The repository as the update check reads it (HTTP(S), with its basic auth and TLS Secrets),
+  // or an OCI registry.
+  const repo = repositorySettings(ref, repoObject);
+  if (!repo.ok) return { ok: false, message: repo.message };
+  const archive = await fetchChart(client, repo.settings, spec.chart, version);
+  if (!archive.ok) return archive;
+  const chartPath = join(dir, "chart.tgz");
+  await writeFile(chartPath, archive.bytes);
+  return { ok: true, chartPath, label: `${spec.chart} ${version}`, inputs: valuesFiles };
+}
+
+/**
+ * The build metadata source-controller gives the chart's version: with valuesFiles, the
+ * HelmChart's generation, one more when the upgrade changes its spec (a new chart version), so
+ * that templates printing the version render as Flux will.
+ */
+async function helmChartMetadata(
+  input: HelmPreviewInput,
+  hr: ParsedRelease,
+  valuesFiles: number,
+): Promise<{ ok: true; versionMetadata?: string } | { ok: false; message: string }> {
+  if (valuesFiles === 0) return { ok: true };
+  const [namespace, name] = (hr.status?.helmChart ?? "").split("/");
+  if (!namespace || !name)
+    return { ok: false, message: "the HelmRelease names no HelmChart yet (status.helmChart)" };
+  const chart = await getIfExists(input.client, {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "HelmChart",
+    namespace,
+    name,
+  });
+  if (!chart) return { ok: false, message: `HelmChart ${namespace}/${name} not found` };
+  const generation = chart.metadata.generation ?? 0;
+  const bumped = input.targetVersion !== undefined;
+  return { ok: true, versionMetadata: String(generation + (bumped ? 1 : 0)) };
 }
 
 /** The chart archive at a version: from an OCI registry, or through an HTTP repository's index. */

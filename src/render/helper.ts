@@ -20,6 +20,17 @@ export interface HelmRenderRequest {
     readonly postRenderers?: readonly unknown[];
     readonly commonMetadata?: Readonly<Record<string, unknown>>;
   };
+  /** For a chart folder in a Git tree: the tree. What the GitRepository's artifact leaves out
+   *  (ignore, .sourceignore files, symlinks) is removed from it first. */
+  readonly sourceRoot?: string;
+  readonly ignore?: string;
+  readonly sparseCheckout?: readonly string[];
+  /** spec.chart.spec.valuesFiles, merged into the chart's defaults as source-controller does:
+   *  paths in the chart, or in sourceRoot for a Git chart. */
+  readonly valuesFiles?: readonly string[];
+  readonly ignoreMissingValuesFiles?: boolean;
+  /** SemVer build metadata Flux adds to the chart's version before rendering. */
+  readonly versionMetadata?: string;
 }
 
 export interface KustomizeRenderRequest {
@@ -32,6 +43,8 @@ export interface KustomizeRenderRequest {
   /** The GitRepository's spec.ignore: with the tree's .sourceignore files, what the artifact
    *  (and so the build) leaves out; the helper removes those files from root first. */
   readonly ignore?: string;
+  /** The GitRepository's spec.sparseCheckout: only these folders are in its artifact. */
+  readonly sparseCheckout?: readonly string[];
 }
 
 export type RenderRequest =

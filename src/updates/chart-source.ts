@@ -1,5 +1,5 @@
 // Where an app's chart versions come from (pure): the HelmRelease's spec.chart.spec names a chart
-// and its source; only an HTTP HelmRepository is read today. Anything else is an answer that
+// and its source; only a HelmRepository (HTTP, or OCI with type oci) is read. Anything else is an answer that
 // names what was found, so the app's UpdateAvailable condition can say why it is not checked.
 import { z } from "zod";
 import type { KubeObject } from "../kube/client.ts";
@@ -42,7 +42,7 @@ export function chartSourceOf(helmRelease: KubeObject): ChartSource {
   if (spec?.chartRef) {
     return {
       ok: false,
-      message: `${hr} takes its chart from ${spec.chartRef.kind} ${spec.chartRef.name} (spec.chartRef); update checks read HTTP HelmRepositories only`,
+      message: `${hr} takes its chart from ${spec.chartRef.kind} ${spec.chartRef.name} (spec.chartRef); update checks read HelmRepositories only`,
     };
   }
   const chart = spec?.chart?.spec;
@@ -52,7 +52,7 @@ export function chartSourceOf(helmRelease: KubeObject): ChartSource {
   if (chart.sourceRef.kind !== "HelmRepository") {
     return {
       ok: false,
-      message: `${hr} takes chart ${chart.chart} from ${chart.sourceRef.kind} ${chart.sourceRef.name}; update checks read HTTP HelmRepositories only`,
+      message: `${hr} takes chart ${chart.chart} from ${chart.sourceRef.kind} ${chart.sourceRef.name}; update checks read HelmRepositories only`,
     };
   }
   return {
@@ -110,25 +110,18 @@ export type SettingsResult =
       readonly unsupported: boolean;
     };
 
-/**
- * What Cairn reads of a HelmRepository. The update check reads HTTP repositories only; the
- * target check and the impact preview also read an OCI one (`oci`: its tags, its chart).
- */
-export function repositorySettings(
-  ref: RepositoryRef,
-  obj: KubeObject,
-  opts: { readonly oci?: boolean } = {},
-): SettingsResult {
+/** What Cairn reads of a HelmRepository: an HTTP one's index, or an OCI one's tags and charts. */
+export function repositorySettings(ref: RepositoryRef, obj: KubeObject): SettingsResult {
   const parsed = HelmRepositoryFields.safeParse(obj);
   const name = `HelmRepository ${ref.namespace}/${ref.name}`;
   if (!parsed.success) return { ok: false, message: `${name} has no spec.url`, unsupported: false };
   const { spec, metadata, status } = parsed.data;
   const type = spec.type ?? "default";
-  const oci = type === "oci" && opts.oci === true;
+  const oci = type === "oci";
   if (type !== "default" && !oci) {
     return {
       ok: false,
-      message: `${name} is of type ${type}; update checks read HTTP HelmRepositories only`,
+      message: `${name} is of type ${type}; Cairn reads HelmRepositories of type default (HTTP) and oci`,
       unsupported: true,
     };
   }

@@ -1,10 +1,13 @@
-// The ManagedApp controller's update check: for an app whose HelmRelease takes its chart from an
-// HTTP HelmRepository, the newest version the repository's index offers that the app's
-// versionPolicy allows, as status.availableUpdate, status.updateCheck (where and when it was
-// looked for) and the UpdateAvailable condition, which also says why an app is not checked.
-// Event-driven: an informer on HelmRepositories wakes the apps that use one when its spec or
-// artifact revision changes; the index itself is read by IndexCache, off the reconcile path.
+// The ManagedApp controller's update check: for an app whose HelmRelease takes its chart from a
+// HelmRepository, the newest version the repository offers that the app's versionPolicy allows,
+// as status.availableUpdate, status.updateCheck (where and when it was looked for) and the
+// UpdateAvailable condition, which also says why an app is not checked. An HTTP repository is
+// event-driven: an informer on HelmRepositories wakes the apps that use one when its spec or
+// artifact revision changes. An OCI repository (type oci) has no index and no artifact: the
+// chart's tags are listed every versionPolicy.checkInterval. Either is read by IndexCache, off
+// the reconcile path.
 import type { ManagedApp } from "../api/index.ts";
+import { durationMs } from "../api/fields.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import type { BackoffOptions } from "../runtime/backoff.ts";
 import type { Clock } from "../runtime/clock.ts";
@@ -19,6 +22,7 @@ import {
 import { displayUrl, fetchHelmIndex, IndexReadError } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
 import { IndexCache, type IndexReading, type ReadIndex } from "./index-cache.ts";
+import { listOciChartVersions } from "./oci-registry.ts";
 import { selectUpdate } from "./versions.ts";
 
 export const UPDATE_AVAILABLE = "UpdateAvailable";
@@ -169,10 +173,19 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
   }
 }
 
-/** Reads an index through the HelmRepository's settings; never rejects. */
+/**
+ * Reads an index through the HelmRepository's settings, or an OCI repository's tags of the
+ * chart; never rejects.
+ */
 export function helmIndexReader(client: Pick<KubeClient, "get">, clock: Clock): ReadIndex {
-  return async (settings) => {
+  return async (settings, chart) => {
     try {
+      if (settings.type === "oci") {
+        const versions = await listOciChartVersions(client, settings, chart);
+        // No tag at all: the registry has no such chart, as an index without its entry.
+        const charts = new Map(versions.length > 0 ? [[chart, versions]] : []);
+        return { ok: true, charts, readAt: clock.now() };
+      }
       const parsed = parseHelmIndex(await fetchHelmIndex(client, settings));
       return parsed.ok
         ? { ok: true, charts: parsed.charts, readAt: clock.now() }
@@ -207,6 +220,7 @@ export interface UpdateCheck {
   readonly requeueAfterMs?: number;
 }
 
+const DEFAULT_CHECK_INTERVAL_MS = 3_600_000;
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 30_000, maxMs: 30 * 60_000, jitter: 0.2 };
 
 export class UpdateChecker {
@@ -307,7 +321,12 @@ export class UpdateChecker {
       const reason = settings.unsupported ? UpdateReason.NotChecked : UpdateReason.SourceInvalid;
       return { outcome: notChecked(reason, settings.message) };
     }
-    const cached = this.#cache.lookup(settings.settings);
+    // Nothing announces a new tag in a registry: its answer gets old after the app's interval.
+    const interval =
+      settings.settings.type === "oci"
+        ? (durationMs(app.spec.versionPolicy.checkInterval) ?? DEFAULT_CHECK_INTERVAL_MS)
+        : undefined;
+    const cached = this.#cache.lookup(settings.settings, source.chart, interval);
     const outcome = cached.reading
       ? decideUpdate({
           app,

@@ -1,7 +1,10 @@
 // The versions each HelmRepository offers, read off the reconcile path and shared by every app
 // that uses the repository: a pass gets the cached answer, or starts the read and is woken when
-// it is done. An answer stands until the HelmRepository's spec or artifact revision changes
-// (source-controller fetched a different index); a failure is read again after a backoff.
+// it is done. An HTTP repository's answer stands until the HelmRepository's spec or artifact
+// revision changes (source-controller fetched a different index). An OCI repository has no
+// index and source-controller fetches nothing for it: each chart's tags are listed apart, and
+// the answer is read again once it is older than the interval the caller asks for. A failure is
+// read again after a backoff.
 import { backoffDelay, type BackoffOptions } from "../runtime/backoff.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { RepositorySettings } from "./chart-source.ts";
@@ -21,8 +24,11 @@ export type IndexReading =
       readonly readAt: Date;
     };
 
-/** Reads and parses one repository's index; never rejects (every failure is a reading). */
-export type ReadIndex = (settings: RepositorySettings) => Promise<IndexReading>;
+/**
+ * Reads and parses one repository's index (an OCI repository: the chart's tags); never rejects
+ * (every failure is a reading).
+ */
+export type ReadIndex = (settings: RepositorySettings, chart: string) => Promise<IndexReading>;
 
 interface Entry {
   readonly fingerprint: string;
@@ -44,7 +50,7 @@ export interface IndexCacheDeps {
 export interface CachedIndex {
   /** Undefined while the first read of this fingerprint runs. */
   readonly reading: IndexReading | undefined;
-  /** When to look again after a failure. */
+  /** When to look again: after a failure, or when an interval-bound answer gets old. */
   readonly requeueAfterMs?: number;
 }
 
@@ -56,26 +62,41 @@ export class IndexCache {
     this.#deps = deps;
   }
 
-  lookup(settings: RepositorySettings): CachedIndex {
-    const key = `${settings.ref.namespace}/${settings.ref.name}`;
+  /**
+   * The answer for the chart's repository. `maxAgeMs` (for an OCI repository, which nothing
+   * else tells of a change) reads the chart's tags again once the answer is that old.
+   */
+  lookup(settings: RepositorySettings, chart: string, maxAgeMs?: number): CachedIndex {
+    const repoKey = `${settings.ref.namespace}/${settings.ref.name}`;
+    const key = settings.type === "oci" ? `${repoKey}#${chart}` : repoKey;
     const now = this.#deps.clock.now().getTime();
     let entry = this.#entries.get(key);
     if (entry?.fingerprint !== settings.fingerprint) {
       entry = { fingerprint: settings.fingerprint, failures: 0, inFlight: false };
       this.#entries.set(key, entry);
     }
+    const reading = entry.reading;
+    const freshUntil =
+      maxAgeMs !== undefined && reading?.ok ? reading.readAt.getTime() + maxAgeMs : undefined;
     const due =
-      entry.reading === undefined || (entry.retryAt !== undefined && now >= entry.retryAt);
-    if (due && !entry.inFlight) this.#start(key, entry, settings);
-    if (entry.retryAt !== undefined && !entry.inFlight) {
+      reading === undefined ||
+      (entry.retryAt !== undefined && now >= entry.retryAt) ||
+      (freshUntil !== undefined && now >= freshUntil);
+    if (due && !entry.inFlight) this.#start(repoKey, key, entry, settings, chart);
+    if (entry.inFlight) return { reading: entry.reading };
+    if (entry.retryAt !== undefined) {
       return { reading: entry.reading, requeueAfterMs: Math.max(0, entry.retryAt - now) };
+    }
+    if (freshUntil !== undefined) {
+      return { reading: entry.reading, requeueAfterMs: Math.max(0, freshUntil - now) };
     }
     return { reading: entry.reading };
   }
 
-  /** The repository is gone: drop its answer. */
+  /** The repository is gone: drop its answers. */
   forget(repositoryKey: string): void {
-    this.#entries.delete(repositoryKey);
+    for (const key of [...this.#entries.keys()])
+      if (key === repositoryKey || key.startsWith(`${repositoryKey}#`)) this.#entries.delete(key);
   }
 
   /** Repositories with an answer or a read in flight (for tests and benchmarks). */
@@ -83,9 +104,15 @@ export class IndexCache {
     return this.#entries.size;
   }
 
-  #start(key: string, entry: Entry, settings: RepositorySettings): void {
+  #start(
+    repoKey: string,
+    key: string,
+    entry: Entry,
+    settings: RepositorySettings,
+    chart: string,
+  ): void {
     entry.inFlight = true;
-    const settled = this.#deps.read(settings).catch((err: unknown): IndexReading => ({
+    const settled = this.#deps.read(settings, chart).catch((err: unknown): IndexReading => ({
       ok: false,
       reason: "IndexUnreachable",
       message: err instanceof Error ? err.message : String(err),
@@ -103,7 +130,7 @@ export class IndexCache {
           this.#deps.clock.now().getTime() +
           backoffDelay(this.#deps.backoff, entry.failures, this.#deps.random);
       }
-      if (this.#entries.get(key) === entry) this.#deps.onSettled(key);
+      if (this.#entries.get(key) === entry) this.#deps.onSettled(repoKey);
     });
   }
 }

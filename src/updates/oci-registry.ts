@@ -27,36 +27,46 @@ interface Credentials {
   readonly password: string;
 }
 
-/** Where a chart lives: the registry's base URL and the repository path in it. */
+/** Where an artifact lives: the registry's base URL and the repository path of an oci:// URL. */
+export function ociLocation(
+  url: string,
+  insecure: boolean,
+): { base: string; host: string; repository: string } {
+  const parsed = new URL(url.replace(/^oci:\/\//, insecure ? "http://" : "https://"));
+  return {
+    base: `${parsed.protocol}//${parsed.host}`,
+    host: parsed.host,
+    repository: parsed.pathname.replace(/^\/+|\/+$/g, ""),
+  };
+}
+
+/** Where a chart of an OCI HelmRepository lives: the chart's name appended to its URL. */
 export function ociChartLocation(
   repositoryUrl: string,
   chart: string,
   insecure: boolean,
 ): { base: string; host: string; repository: string } {
-  const url = new URL(repositoryUrl.replace(/^oci:\/\//, insecure ? "http://" : "https://"));
-  const path = url.pathname.replace(/^\/+|\/+$/g, "");
-  return {
-    base: `${url.protocol}//${url.host}`,
-    host: url.host,
-    repository: path ? `${path}/${chart}` : chart,
-  };
+  const at = ociLocation(repositoryUrl, insecure);
+  return { ...at, repository: at.repository ? `${at.repository}/${chart}` : chart };
 }
 
 /** Helm's tag for a chart version: OCI tags may not hold "+". */
 export const ociTag = (version: string) => version.replace(/\+/g, "_");
 
+/** Where the registry credentials are: a Secret in the source's namespace, and its field. */
+export interface OciSecretRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly field: string;
+}
+
 async function credentialsOf(
   client: Pick<KubeClient, "get">,
-  settings: RepositorySettings,
+  secret: OciSecretRef | undefined,
   host: string,
 ): Promise<Credentials | undefined> {
-  if (!settings.secretName) return undefined;
-  const data = await secretData(
-    client,
-    settings.ref.namespace,
-    settings.secretName,
-    "spec.secretRef",
-  );
+  if (!secret) return undefined;
+  const data = await secretData(client, secret.namespace, secret.name, secret.field);
   const { username, password } = data;
   if (username !== undefined && password !== undefined) return { username, password };
   const config = data[".dockerconfigjson"];
@@ -72,6 +82,11 @@ async function credentialsOf(
     ? { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
     : undefined;
 }
+
+const secretOf = (settings: RepositorySettings): OciSecretRef | undefined =>
+  settings.secretName
+    ? { namespace: settings.ref.namespace, name: settings.secretName, field: "spec.secretRef" }
+    : undefined;
 
 const basic = (c: Credentials) =>
   `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
@@ -143,16 +158,50 @@ export async function fetchOciChart(
   version: string,
   maxBytes: number,
 ): Promise<Buffer> {
-  const { base, host, repository } = ociChartLocation(settings.url, chart, settings.insecure);
-  const credentials = await credentialsOf(client, settings, host);
+  const location = ociChartLocation(settings.url, chart, settings.insecure);
+  return fetchOciLayer(client, {
+    location,
+    reference: ociTag(version),
+    where: `${settings.url.replace(/\/+$/, "")}/${chart}:${ociTag(version)}`,
+    missing: `chart ${chart} ${version} is not in the registry`,
+    mediaType: HELM_CHART_LAYER,
+    secret: secretOf(settings),
+    maxBytes,
+  });
+}
+
+/** One artifact in a registry: where it is, which layer of it, and with which credentials. */
+export interface OciLayerRequest {
+  readonly location: { readonly base: string; readonly host: string; readonly repository: string };
+  /** A tag, or a manifest digest (sha256:…). */
+  readonly reference: string;
+  /** How errors name the artifact (its oci:// reference). */
+  readonly where: string;
+  /** The message for a reference the registry does not have. */
+  readonly missing: string;
+  /** The layer's media type; without one, the first layer (as source-controller picks). */
+  readonly mediaType?: string | undefined;
+  readonly secret?: OciSecretRef | undefined;
+  readonly maxBytes: number;
+}
+
+/**
+ * One layer of an OCI artifact: its manifest by tag or digest (a digest reference must match the
+ * manifest read), then the layer's blob, checked against its digest. Rejects with IndexReadError.
+ */
+export async function fetchOciLayer(
+  client: Pick<KubeClient, "get">,
+  request: OciLayerRequest,
+): Promise<Buffer> {
+  const { base, host, repository } = request.location;
+  const credentials = await credentialsOf(client, request.secret, host);
   const signal = AbortSignal.timeout(TIMEOUT_MS);
-  const ref = `${settings.url.replace(/\/+$/, "")}/${chart}:${ociTag(version)}`;
   const fail = (reason: string, message: string) =>
-    new IndexReadError(reason, `${ref}: ${message}`);
+    new IndexReadError(reason, `${request.where}: ${message}`);
   let res: Response;
   try {
     res = await registryGet(
-      `${base}/v2/${repository}/manifests/${ociTag(version)}`,
+      `${base}/v2/${repository}/manifests/${request.reference}`,
       MANIFEST_TYPES.join(", "),
       credentials,
       signal,
@@ -162,29 +211,46 @@ export async function fetchOciChart(
   }
   if (res.status === 404) {
     await res.body?.cancel();
-    throw fail(
-      IndexReadReason.IndexUnreachable,
-      `chart ${chart} ${version} is not in the registry`,
-    );
+    throw fail(IndexReadReason.IndexUnreachable, request.missing);
   }
   if (!res.ok) {
     await res.body?.cancel();
     throw fail(IndexReadReason.IndexUnreachable, `manifest: HTTP ${res.status}`);
   }
-  const manifest = Manifest.safeParse(
-    JSON.parse((await bytesOf(res, ref, MAX_MANIFEST_BYTES)).toString("utf8")),
-  );
-  const layer = manifest.success
-    ? manifest.data.layers.find((l) => l.mediaType === HELM_CHART_LAYER)
-    : undefined;
-  if (!layer) throw fail(IndexReadReason.IndexInvalid, "no Helm chart layer in the manifest");
-  if (layer.size > maxBytes)
-    throw fail(IndexReadReason.IndexInvalid, `the chart is larger than ${maxBytes} bytes`);
+  const body = await bytesOf(res, request.where, MAX_MANIFEST_BYTES);
+  if (
+    request.reference.startsWith("sha256:") &&
+    `sha256:${createHash("sha256").update(body).digest("hex")}` !== request.reference
+  )
+    throw fail(IndexReadReason.IndexInvalid, `the manifest does not match ${request.reference}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    json = undefined;
+  }
+  const manifest = Manifest.safeParse(json);
+  const layers = manifest.success ? manifest.data.layers : [];
+  const layer =
+    request.mediaType === undefined
+      ? layers[0]
+      : layers.find((l) => l.mediaType === request.mediaType);
+  if (!layer)
+    throw fail(
+      IndexReadReason.IndexInvalid,
+      request.mediaType === HELM_CHART_LAYER
+        ? "no Helm chart layer in the manifest"
+        : request.mediaType === undefined
+          ? "the manifest has no layer"
+          : `no layer of media type ${request.mediaType} in the manifest`,
+    );
+  if (layer.size > request.maxBytes)
+    throw fail(IndexReadReason.IndexInvalid, `the layer is larger than ${request.maxBytes} bytes`);
   let blob: Response;
   try {
     blob = await registryGet(
       `${base}/v2/${repository}/blobs/${layer.digest}`,
-      HELM_CHART_LAYER,
+      layer.mediaType,
       credentials,
       signal,
     );
@@ -193,12 +259,12 @@ export async function fetchOciChart(
   }
   if (!blob.ok) {
     await blob.body?.cancel();
-    throw fail(IndexReadReason.IndexUnreachable, `chart layer: HTTP ${blob.status}`);
+    throw fail(IndexReadReason.IndexUnreachable, `layer: HTTP ${blob.status}`);
   }
-  const archive = await bytesOf(blob, ref, maxBytes);
+  const archive = await bytesOf(blob, request.where, request.maxBytes);
   const digest = `sha256:${createHash("sha256").update(archive).digest("hex")}`;
   if (digest !== layer.digest)
-    throw fail(IndexReadReason.IndexInvalid, `the chart layer does not match ${layer.digest}`);
+    throw fail(IndexReadReason.IndexInvalid, `the layer does not match ${layer.digest}`);
   return archive;
 }
 
@@ -216,7 +282,7 @@ export async function listOciChartVersions(
   chart: string,
 ): Promise<string[]> {
   const { base, host, repository } = ociChartLocation(settings.url, chart, settings.insecure);
-  const credentials = await credentialsOf(client, settings, host);
+  const credentials = await credentialsOf(client, secretOf(settings), host);
   const signal = AbortSignal.timeout(TIMEOUT_MS);
   const where = `${settings.url.replace(/\/+$/, "")}/${chart}`;
   const versions: string[] = [];

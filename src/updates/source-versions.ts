@@ -41,7 +41,7 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
     if (isKubeError(err, "NotFound")) return { kind: "unreadable", message: `${name} not found` };
     throw err;
   }
-  const settings = repositorySettings(ref, obj, { oci: true });
+  const settings = repositorySettings(ref, obj);
   if (!settings.ok) {
     return settings.unsupported
       ? { kind: "unsupported", message: settings.message }

@@ -5,7 +5,7 @@
 // any side effect (no commit, Flux never suspended, no snapshot); acknowledging the check by name
 // lets it proceed.
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
@@ -203,11 +203,11 @@ describe("the impact preview in Plan", () => {
   }
 
   /** The request's impact ConfigMap, decoded. */
-  async function detailOf(name: string) {
+  async function detailOf(name: string, namespace = ns) {
     const cm = await admin.get({
       apiVersion: "v1",
       kind: "ConfigMap",
-      namespace: ns,
+      namespace,
       name: `${name}-impact`,
     });
     const packed = (cm["binaryData"] as Record<string, string>)["impact.json.gz"] ?? "";
@@ -445,7 +445,10 @@ describe("the impact preview in Plan", () => {
           kind: "ConfigMap",
           metadata: { name: "notes-dev" },
         }),
-        ".sourceignore": "*.local.yaml\n",
+        "apps/notes/.sourceignore": "*.local.yaml\n",
+        // Outside the GitRepository's spec.sparseCheckout: not cloned, so its rule (which would
+        // drop the settings) does not apply, to Flux's artifact or to the preview.
+        ".sourceignore": "/apps/notes/settings.yaml\n",
       },
       "Add notes",
     );
@@ -464,6 +467,7 @@ describe("the impact preview in Plan", () => {
         ref: { branch: "main" },
         interval: "1m",
         ignore: "/apps/notes/draft.yaml\n",
+        sparseCheckout: ["./apps"],
       },
     });
     await admin.create({
@@ -522,6 +526,17 @@ describe("the impact preview in Plan", () => {
       await expect(
         admin.get({ apiVersion: "v1", kind: "ConfigMap", namespace: kns, name: ignored }),
       ).rejects.toThrow(/not found/);
+    // The rule outside the sparse checkout did not apply.
+    expect(
+      (
+        await admin.get({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          namespace: kns,
+          name: "notes-settings",
+        })
+      ).metadata.name,
+    ).toBe("notes-settings");
 
     const name = "notes-image";
     await admin.create({
@@ -577,10 +592,7 @@ describe("the impact preview in Plan", () => {
   it("a HelmRelease app's image bump in spec.values: the deployed chart rendered with the new tag", async () => {
     // The release takes the web image from its values, in the {repository, tag} form.
     const release = await readFileAt(git().root, repo, DEMO_RELEASE_PATH);
-    const tagged = release.replace(
-      "  values:\n",
-      '  values:\n    web:\n      image:\n        repository: registry.cairn.invalid/impact-web\n        tag: "1.0.0"\n',
-    );
+    const tagged = release.replace("  values:\n", WEB_IMAGE_VALUES);
     expect(tagged).not.toBe(release);
     await commitFiles(git().root, repo, { [DEMO_RELEASE_PATH]: tagged }, "Web image in values");
     const flux = (kind: string, name: string) => ({
@@ -607,44 +619,20 @@ describe("the impact preview in Plan", () => {
     );
     await appReady(120_000);
 
-    const r = await request("image-101", {
-      targetVersion: { images: [{ name: "registry.cairn.invalid/impact-web", tag: "1.0.1" }] },
-      dryRun: true,
-    });
-    expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
-    const s = statusOf<RequestStatus>(r);
-    expect(s.plan?.impact).toMatchObject({ added: 0, changed: 1, removed: 0 });
-    expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
-      `Changed Deployment.apps ${ns}/demo-web`,
-    ]);
-    const { detail } = await detailOf("image-101");
-    expect(detail.impact.changed[0]?.changes).toEqual([
-      {
-        path: "spec.template.spec.containers[0].image",
-        from: "registry.cairn.invalid/impact-web:1.0.0",
-        to: "registry.cairn.invalid/impact-web:1.0.1",
-      },
-    ]);
+    const r = await request("image-101", { targetVersion: WEB_IMAGE_BUMP, dryRun: true });
+    await expectOnlyTheWebImage(ns, "image-101", r);
   });
 
-  it("an app whose chart comes from an OCI HelmRepository: the same impact as from HTTP", async () => {
-    const ons = await createTestNamespace(admin, "impact-oci");
+  /**
+   * Another HelmRelease app in its own namespace and repository (the demo's GitRepository
+   * `config` and Kustomization `apps`), Ready before the test goes on.
+   */
+  async function otherApp(prefix: string, files: Record<string, string>): Promise<string> {
+    const ons = await createTestNamespace(admin, prefix);
     extraNamespaces.push(ons);
     const orepo = `${ons}-config`;
-    const release = await readFile(
-      join(REPO_ROOT, "testbed/fixtures/repos/demo-app", DEMO_RELEASE_PATH),
-      "utf8",
-    );
-    // The bed's registry holds every fixture chart under oci://<registry>/charts, plain HTTP.
-    const oci = release
-      .replace(
-        '  url: "{{HELM_URL}}"\n',
-        `  type: oci\n  insecure: true\n  url: "${inject("ociRepoUrl")}"\n`,
-      )
-      .replace("chart: demo", "chart: impact");
-    expect(oci).toContain("type: oci");
     await createBareRepo(git().root, orepo);
-    await commitFiles(git().root, orepo, { [DEMO_RELEASE_PATH]: oci }, "Add the OCI app");
+    await commitFiles(git().root, orepo, files, "Add the app");
     for (const obj of demoFluxObjects(ons, `${git().url}/${orepo}.git`)) await admin.create(obj);
     await admin.create(gitWriteSecret(ons, "git-write", git().username, git().password));
     const appRef = { apiVersion: API, kind: "ManagedApp", namespace: ons, name: "demo" };
@@ -660,18 +648,22 @@ describe("the impact preview in Plan", () => {
       },
     });
     await eventually(
-      "the OCI app Ready",
+      `the ${prefix} app Ready`,
       async () => (isReadyNow(await admin.get(appRef)) ? true : undefined),
       240_000,
     );
-    const name = "oci-110";
+    return ons;
+  }
+
+  /** A dry run of another app's upgrade, finished. */
+  async function dryRunIn(ons: string, name: string, targetVersion: unknown): Promise<KubeObject> {
     await admin.create({
       apiVersion: API,
       kind: "UpgradeRequest",
       metadata: { name, namespace: ons, labels: { ...controller.labels } },
-      spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: "1.1.0" }, dryRun: true },
+      spec: { managedAppRef: { name: "demo" }, targetVersion, dryRun: true },
     });
-    const r = await eventually(
+    return eventually(
       `UpgradeRequest ${ons}/${name} to finish`,
       async () => {
         alive();
@@ -681,6 +673,52 @@ describe("the impact preview in Plan", () => {
       },
       300_000,
     );
+  }
+
+  /** The web image in the release's values, in the {repository, tag} form. */
+  const WEB_IMAGE_VALUES =
+    '  values:\n    web:\n      image:\n        repository: registry.cairn.invalid/impact-web\n        tag: "1.0.0"\n';
+  const WEB_IMAGE_BUMP = {
+    images: [{ name: "registry.cairn.invalid/impact-web", tag: "1.0.1" }],
+  };
+
+  /** The one change an image bump of the web image makes. */
+  async function expectOnlyTheWebImage(ons: string, name: string, r: KubeObject): Promise<void> {
+    expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
+    const s = statusOf<RequestStatus>(r);
+    expect(s.preflight?.find((c) => c.name === "ImpactPreview")).toMatchObject({
+      passed: true,
+      message: `0 added, 1 changed, 0 removed; full diff in ConfigMap ${name}-impact`,
+    });
+    expect(s.plan?.impact?.objects.map(describeObject)).toEqual([
+      `Changed Deployment.apps ${ons}/demo-web`,
+    ]);
+    const { detail } = await detailOf(name, ons);
+    expect(detail.impact.changed[0]?.changes).toEqual([
+      {
+        path: "spec.template.spec.containers[0].image",
+        from: "registry.cairn.invalid/impact-web:1.0.0",
+        to: "registry.cairn.invalid/impact-web:1.0.1",
+      },
+    ]);
+  }
+
+  it("an app whose chart comes from an OCI HelmRepository: the same impact as from HTTP", async () => {
+    const release = await readFile(
+      join(REPO_ROOT, "testbed/fixtures/repos/demo-app", DEMO_RELEASE_PATH),
+      "utf8",
+    );
+    // The bed's registry holds every fixture chart under oci://<registry>/charts, plain HTTP.
+    const oci = release
+      .replace(
+        '  url: "{{HELM_URL}}"\n',
+        `  type: oci\n  insecure: true\n  url: "${inject("ociRepoUrl")}"\n`,
+      )
+      .replace("chart: demo", "chart: impact");
+    expect(oci).toContain("type: oci");
+    const ons = await otherApp("impact-oci", { [DEMO_RELEASE_PATH]: oci });
+    const name = "oci-110";
+    const r = await dryRunIn(ons, name, { chart: "1.1.0" });
     expect(complete(r)?.reason, complete(r)?.message).toBe("DryRunSucceeded");
     const s = statusOf<RequestStatus>(r);
     expect(s.preflight?.find((c) => c.name === "ImpactPreview")).toMatchObject({
@@ -701,22 +739,7 @@ describe("the impact preview in Plan", () => {
       `Added ConfigMap ${ons}/demo-features`,
       `Added Service ${ons}/demo-web`,
     ]);
-    await admin.create({
-      apiVersion: API,
-      kind: "UpgradeRequest",
-      metadata: { name: "oci-999", namespace: ons, labels: { ...controller.labels } },
-      spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: "9.9.9" }, dryRun: true },
-    });
-    const missing = await eventually(
-      `UpgradeRequest ${ons}/oci-999 to finish`,
-      async () => {
-        alive();
-        const got = await admin.get({ ...requestRef("oci-999"), namespace: ons });
-        const c = complete(got);
-        return c && c.status !== "Unknown" ? got : undefined;
-      },
-      300_000,
-    );
+    const missing = await dryRunIn(ons, "oci-999", { chart: "9.9.9" });
     expect(complete(missing)?.reason).toBe("DryRunFailed");
     expect(
       statusOf<RequestStatus>(missing).preflight?.find((c) => c.name === "TargetExists"),
@@ -725,5 +748,100 @@ describe("the impact preview in Plan", () => {
       passed: false,
       message: `chart impact has no version 9.9.9 in HelmRepository ${ons}/demo (${inject("ociRepoUrl")})`,
     });
+  });
+
+  it("an app whose chart comes from an OCIRepository (spec.chartRef): rendered from the artifact Flux pulled", async () => {
+    // The chart as an OCI artifact, its chart layer copied, as Flux documents for spec.chartRef.
+    const release = [
+      "apiVersion: source.toolkit.fluxcd.io/v1",
+      "kind: OCIRepository",
+      "metadata:",
+      "  name: impact",
+      "spec:",
+      "  interval: 1m",
+      `  url: "${inject("ociRepoUrl")}/impact"`,
+      "  insecure: true",
+      "  ref:",
+      '    tag: "1.0.0"',
+      "  layerSelector:",
+      "    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+      "    operation: copy",
+      "---",
+      "apiVersion: helm.toolkit.fluxcd.io/v2",
+      "kind: HelmRelease",
+      "metadata:",
+      "  name: demo",
+      "spec:",
+      "  interval: 1m",
+      "  chartRef:",
+      "    kind: OCIRepository",
+      "    name: impact",
+      `${WEB_IMAGE_VALUES}    storageClassName: ""`,
+      "",
+    ].join("\n");
+    const ons = await otherApp("impact-ocirepo", { [DEMO_RELEASE_PATH]: release });
+    const r = await dryRunIn(ons, "ocirepo-image", WEB_IMAGE_BUMP);
+    await expectOnlyTheWebImage(ons, "ocirepo-image", r);
+  });
+
+  it("an app whose chart is a folder of its own GitRepository: its valuesFiles and ignore rules applied", async () => {
+    const chartDir = join(TESTBED_DIR, "fixtures/charts/impact-1.0.0");
+    const chartFiles: Record<string, string> = {};
+    for (const file of ["Chart.yaml", "values.yaml"])
+      chartFiles[`charts/impact/${file}`] = await readFile(join(chartDir, file), "utf8");
+    for (const file of await readdir(join(chartDir, "templates")))
+      chartFiles[`charts/impact/templates/${file}`] = await readFile(
+        join(chartDir, "templates", file),
+        "utf8",
+      );
+    const release = [
+      "apiVersion: helm.toolkit.fluxcd.io/v2",
+      "kind: HelmRelease",
+      "metadata:",
+      "  name: demo",
+      "spec:",
+      "  interval: 1m",
+      "  chart:",
+      "    spec:",
+      "      chart: ./charts/impact",
+      "      sourceRef:",
+      "        kind: GitRepository",
+      "        name: config",
+      "      valuesFiles:",
+      "        - ./charts/impact/values.yaml",
+      "        - ./env/web.yaml",
+      `${WEB_IMAGE_VALUES}    storageClassName: ""`,
+      "",
+    ].join("\n");
+    const ons = await otherApp("impact-gitchart", {
+      ...chartFiles,
+      // Two web replicas from a values file in the tree, and no Services: the artifact leaves
+      // their template out. A preview without either would show them as changes.
+      "env/web.yaml": "web:\n  replicas: 2\n",
+      ".sourceignore": "charts/impact/templates/services.yaml\n",
+      [DEMO_RELEASE_PATH]: release,
+    });
+    const web = await admin.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: ons,
+      name: "demo-web",
+    });
+    expect((web["spec"] as { replicas?: number }).replicas).toBe(2);
+    // helm-controller's default version "*" is no version: said, not written to status.
+    const app = await admin.get({
+      apiVersion: API,
+      kind: "ManagedApp",
+      namespace: ons,
+      name: "demo",
+    });
+    expect(conditions(app).find((c) => c.type === "VersionResolved")).toMatchObject({
+      status: "False",
+      reason: "ChartVersionNotPinned",
+    });
+    const services = await admin.list("v1", "Service", { namespace: ons });
+    expect(services.items.map((svc) => svc.metadata.name)).toEqual([]);
+    const r = await dryRunIn(ons, "gitchart-image", WEB_IMAGE_BUMP);
+    await expectOnlyTheWebImage(ons, "gitchart-image", r);
   });
 });

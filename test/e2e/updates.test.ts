@@ -18,6 +18,7 @@ import {
 } from "../../testbed/src/demo-app.ts";
 import { commitFiles, readFileAt, revParse } from "../../testbed/src/git-fixtures.ts";
 import { packageCharts, startHelmRepo, type HelmRepo } from "../../testbed/src/helm-repo.ts";
+import { pushChart } from "../../testbed/src/oci-push.ts";
 import { TestController } from "../support/controller.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { conditions, requestReconcile, statusOf } from "../support/objects.ts";
@@ -263,6 +264,89 @@ describe("update checks", () => {
       },
       20_000,
     );
+  });
+
+  it("lists an OCI repository's tags every checkInterval: a pushed version is offered without a restart", async () => {
+    // The bed's registry, under a path of this test's own; no Flux object changes when a tag
+    // is pushed, so only the interval finds it.
+    const host =
+      inject("ociRepoUrl")
+        .replace(/^oci:\/\//, "")
+        .split("/")[0] ?? "";
+    const path = `upd/${ns}`;
+    const ociCharts = join(tmp, "oci-charts");
+    const push = async () => {
+      for (const chart of await packageCharts(ociCharts, join(tmp, "oci-packed"), "http://x"))
+        await pushChart(`http://${host}`, chart, path);
+    };
+    await cp(join(FIXTURES, "demo-1.0.0"), join(ociCharts, "demo-1.0.0"), { recursive: true });
+    await push();
+    await admin.create({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      metadata: { name: "oci", namespace: ns },
+      spec: { type: "oci", insecure: true, url: `oci://${host}/${path}`, interval: "10m" },
+    });
+    // Suspended: helm-controller leaves it alone; the app's version is the one in Git (1.0.0).
+    await admin.create({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name: "from-oci", namespace: ns },
+      spec: {
+        suspend: true,
+        interval: "10m",
+        chart: {
+          spec: {
+            chart: "demo",
+            version: "1.0.0",
+            sourceRef: { kind: "HelmRepository", name: "oci" },
+          },
+        },
+      },
+    });
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "from-oci", namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: DEMO_RELEASE_PATH,
+        kustomizationRef: { name: "apps" },
+        helmReleaseRef: { name: "from-oci" },
+        versionPolicy: { checkInterval: "30s" },
+      },
+    });
+    const where = `HelmRepository ${ns}/oci (oci://${host}/${path})`;
+    const upToDate = await eventually(
+      "the OCI app UpToDate",
+      async () => {
+        const obj = await admin.get(appRef("from-oci"));
+        return updateCondition(obj)?.reason === "UpToDate" ? obj : undefined;
+      },
+      120_000,
+    );
+    expect(updateCondition(upToDate)?.message).toBe(
+      `no version of chart demo newer than 1.0.0 in ${where} (pre-releases excluded)`,
+    );
+    const first = statusOf<UpdateStatus>(upToDate).updateCheck;
+    expect(first).toMatchObject({ source: { kind: "HelmRepository", name: "oci" }, chart: "demo" });
+    expect(first?.revision).toBeUndefined();
+
+    await cp(join(FIXTURES, "demo-1.1.0"), join(ociCharts, "demo-1.1.0"), { recursive: true });
+    await push();
+    const offered = await eventually(
+      "status.availableUpdate 1.1.0 from the registry",
+      async () => {
+        const obj = await admin.get(appRef("from-oci"));
+        return statusOf<UpdateStatus>(obj).availableUpdate === "1.1.0" ? obj : undefined;
+      },
+      120_000,
+    );
+    expect(updateCondition(offered)?.message).toBe(
+      `chart demo 1.1.0 (running 1.0.0) in ${where} (pre-releases excluded)`,
+    );
+    expect(
+      Date.parse(statusOf<UpdateStatus>(offered).updateCheck?.checkedAt ?? ""),
+    ).toBeGreaterThan(Date.parse(first?.checkedAt ?? ""));
   });
 
   it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {

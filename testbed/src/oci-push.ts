@@ -17,7 +17,7 @@ const sha256 = (data: Buffer) => `sha256:${createHash("sha256").update(data).dig
 
 async function uploadBlob(base: string, repository: string, data: Buffer): Promise<string> {
   const digest = sha256(data);
-  // Every bed starts with an empty registry, so there is nothing to look up first.
+  // A monolithic upload of a blob the registry already holds is accepted again.
   const start = await fetch(`${base}/v2/${repository}/blobs/uploads/`, { method: "POST" });
   const location = start.headers.get("location");
   if (start.status !== 202 || !location)
@@ -34,9 +34,16 @@ async function uploadBlob(base: string, repository: string, data: Buffer): Promi
   return digest;
 }
 
-/** Pushes one chart; `base` is the registry's http://host:port. */
-export async function pushChart(base: string, chart: PackagedChart): Promise<void> {
-  const repository = `${OCI_CHART_PATH}/${chart.name}`;
+/**
+ * Pushes one chart; `base` is the registry's http://host:port, `path` the repository path the
+ * chart's name is appended to (a test may publish under its own).
+ */
+export async function pushChart(
+  base: string,
+  chart: PackagedChart,
+  path: string = OCI_CHART_PATH,
+): Promise<void> {
+  const repository = `${path}/${chart.name}`;
   const archive = await readFile(chart.file);
   const { name, version, appVersion } = chart;
   const config = Buffer.from(JSON.stringify({ apiVersion: "v2", name, version, appVersion }));

@@ -1,11 +1,12 @@
 // The impact preview inside Plan (with --render-helper): renders the target version, writes
 // the full per-object diff into a ConfigMap the request owns, and turns the dangers into
-// preflight checks. A HelmRelease app's chart bump renders the chart (compared with the release
-// in Helm storage); a Kustomization app's bump builds the Kustomization's path in the Git tree
-// at the planned head with the bumped file (compared with the inventory's live objects). A
-// preview that cannot be made (an OCI chart, a repository that needs credentials, a source that
-// does not render, the helper missing) is reported as the ImpactPreview check, passed: the
-// upgrade proceeds as it would without a helper.
+// preflight checks. A HelmRelease app renders its chart with the HelmRelease as the commit
+// leaves it (compared with the release in Helm storage); a chart in the app's own Git
+// repository is read at the planned head. A Kustomization app's bump builds the
+// Kustomization's path in the Git tree at the planned head with the bumped file (compared with
+// the inventory's live objects). A preview that cannot be made (a source Cairn does not read, a
+// source that does not render) is reported as the ImpactPreview check, passed: the upgrade
+// proceeds as it would without a helper.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -19,7 +20,11 @@ import {
   type PreflightCheck,
   type UpgradeRequest,
 } from "../../api/index.ts";
-import { previewHelmRelease, type PreviewResult } from "../../impact/preview.ts";
+import {
+  type GitSourceReader,
+  previewHelmRelease,
+  type PreviewResult,
+} from "../../impact/preview.ts";
 import { previewKustomization } from "../../impact/preview-kustomization.ts";
 import { DETAIL_KEY, dangerChecks, encodeDetail, summarizeImpact } from "../../impact/summary.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
@@ -45,17 +50,29 @@ export type ImpactSource =
       /** The live HelmRelease; the plan's Git change is applied to it before rendering. */
       readonly helmRelease: KubeObject;
       readonly git: Plan["git"];
+      /** For a chart in the app's own GitRepository: the tree at the planned head. */
+      readonly tree?: AppTree;
     }
   | {
       readonly kind: "Kustomization";
       readonly kustomization: KubeObject;
       /** The plan's Git change: its head, file and edit. */
       readonly git: Plan["git"];
-      readonly app: ManagedApp;
-      readonly gitAccess: GitAccessDeps;
-      /** The GitRepository's spec.ignore: what its artifact leaves out, as the build must. */
-      readonly ignore?: string;
+      readonly tree: AppTree;
     };
+
+/** How to write the app's Git tree at the planned head with the plan's edit. */
+export interface AppTree {
+  readonly app: ManagedApp;
+  readonly kustomization: KubeObject;
+  readonly gitAccess: GitAccessDeps;
+  /** The GitRepository Flux reads the app from, and what of its spec shapes the artifact. */
+  readonly gitRepository?: { readonly namespace: string; readonly name: string };
+  readonly ignore?: string;
+  readonly sparseCheckout?: readonly string[];
+  /** spec.include: other repositories' artifacts copied in, which the preview does not fetch. */
+  readonly includes?: number;
+}
 
 /**
  * Which preview a plan gets: a HelmRelease app's renders the chart with the HelmRelease as the
@@ -71,18 +88,48 @@ export function impactSourceOf(input: {
   /** The Kustomization's GitRepository, when known. */
   readonly gitRepository?: KubeObject | undefined;
 }): ImpactSource | undefined {
-  if (input.helmRelease)
-    return { kind: "HelmRelease", helmRelease: input.helmRelease, git: input.plan.git };
-  if (!input.kustomization) return undefined;
-  const ignore = (input.gitRepository?.["spec"] as { ignore?: unknown } | undefined)?.ignore;
-  return {
-    kind: "Kustomization",
-    kustomization: input.kustomization,
-    git: input.plan.git,
-    app: input.app,
-    gitAccess: input.gitAccess,
-    ...(typeof ignore === "string" ? { ignore } : {}),
+  const repoSpec = (input.gitRepository?.["spec"] ?? {}) as {
+    ignore?: unknown;
+    sparseCheckout?: unknown;
+    include?: unknown;
   };
+  const ignore = repoSpec.ignore;
+  const sparse = Array.isArray(repoSpec.sparseCheckout)
+    ? repoSpec.sparseCheckout.filter((p): p is string => typeof p === "string")
+    : [];
+  const includes = Array.isArray(repoSpec.include) ? repoSpec.include.length : 0;
+  // The GitRepository the Kustomization reads, by its sourceRef (the object may not be cached).
+  const sourceRef = (
+    input.kustomization?.["spec"] as
+      { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined
+  )?.sourceRef;
+  const gitRepository =
+    sourceRef?.kind === "GitRepository" && sourceRef.name
+      ? {
+          namespace: sourceRef.namespace ?? input.kustomization?.metadata.namespace ?? "",
+          name: sourceRef.name,
+        }
+      : undefined;
+  const tree = input.kustomization
+    ? {
+        app: input.app,
+        kustomization: input.kustomization,
+        gitAccess: input.gitAccess,
+        ...(gitRepository ? { gitRepository } : {}),
+        ...(typeof ignore === "string" ? { ignore } : {}),
+        ...(sparse.length > 0 ? { sparseCheckout: sparse } : {}),
+        ...(includes > 0 ? { includes } : {}),
+      }
+    : undefined;
+  if (input.helmRelease)
+    return {
+      kind: "HelmRelease",
+      helmRelease: input.helmRelease,
+      git: input.plan.git,
+      ...(tree ? { tree } : {}),
+    };
+  if (!tree) return undefined;
+  return { kind: "Kustomization", kustomization: tree.kustomization, git: input.plan.git, tree };
 }
 
 /**
@@ -125,6 +172,7 @@ export async function planImpact(input: {
             helper,
             ...releaseAfter(input.source.helmRelease, input.source.git),
             allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
+            gitSource: gitSourceOf(input.source.git, input.source.tree),
           })
         : await previewBumpedTree(client, helper, input.source);
   } catch (err) {
@@ -200,28 +248,75 @@ async function previewBumpedTree(
   helper: Parameters<typeof previewKustomization>[0]["helper"],
   source: Extract<ImpactSource, { kind: "Kustomization" }>,
 ): Promise<PreviewResult> {
-  const git = source.git;
-  const head = git.baseCommit;
-  if (!head) return { ok: false, message: "the plan pins no Git commit" };
-  const repo = await openRepo(source.gitAccess, source.app, source.kustomization);
   const dir = await mkdtemp(join(tmpdir(), "cairn-impact-"));
   try {
     const root = join(dir, "source");
     await mkdir(root);
-    await repo.ws.exportTree(head, root);
-    const content = await repo.ws.readFile(head, git.path);
-    if (content === undefined) return { ok: false, message: `${git.path} not found` };
-    const file = join(root, git.path);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, editContent(content, git, "forward"));
+    const written = await writeBumpedTree(source.git, source.tree, root);
+    if (!written.ok) return written;
     return await previewKustomization({
       client,
       helper,
       kustomization: source.kustomization,
       root,
-      ...(source.ignore !== undefined ? { ignore: source.ignore } : {}),
+      ...(source.tree.ignore !== undefined ? { ignore: source.tree.ignore } : {}),
+      ...(source.tree.sparseCheckout ? { sparseCheckout: source.tree.sparseCheckout } : {}),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A chart from a GitRepository is read from the app's own repository only: at the planned head
+ * with the plan's edit, which is the tree source-controller fetches after the commit. Another
+ * GitRepository would need its own remote and credentials, which Cairn does not read.
+ */
+function gitSourceOf(git: Plan["git"], tree: AppTree | undefined): GitSourceReader {
+  return async (ref, into) => {
+    const own = tree?.gitRepository;
+    if (!tree || !own)
+      return {
+        ok: false,
+        message: "the app's Kustomization takes its source from no GitRepository",
+      };
+    if (own.namespace !== ref.namespace || own.name !== ref.name)
+      return {
+        ok: false,
+        message: `the chart comes from GitRepository ${ref.namespace}/${ref.name}; only the app's own GitRepository ${own.namespace}/${own.name} is read`,
+      };
+    const written = await writeBumpedTree(git, tree, into);
+    return written.ok
+      ? {
+          ok: true,
+          ...(tree.ignore !== undefined ? { ignore: tree.ignore } : {}),
+          ...(tree.sparseCheckout ? { sparseCheckout: tree.sparseCheckout } : {}),
+        }
+      : written;
+  };
+}
+
+/** The app's tree at the plan's head, with the plan's edit applied to its file, into `root`. */
+async function writeBumpedTree(
+  git: Plan["git"],
+  tree: AppTree,
+  root: string,
+): Promise<{ ok: true } | { ok: false; message: string }> {
+  if (tree.includes) {
+    const repo = tree.gitRepository;
+    return {
+      ok: false,
+      message: `GitRepository ${repo?.namespace ?? ""}/${repo?.name ?? ""} includes other repositories (spec.include), which the preview does not fetch`,
+    };
+  }
+  const head = git.baseCommit;
+  if (!head) return { ok: false, message: "the plan pins no Git commit" };
+  const repo = await openRepo(tree.gitAccess, tree.app, tree.kustomization);
+  await repo.ws.exportTree(head, root);
+  const content = await repo.ws.readFile(head, git.path);
+  if (content === undefined) return { ok: false, message: `${git.path} not found` };
+  const file = join(root, git.path);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, editContent(content, git, "forward"));
+  return { ok: true };
 }

@@ -1,7 +1,7 @@
 // cairn-render, the rendering helper, on the test bed's charts and a kustomize folder: Helm's
 // and kustomize's real engines, no cluster needed (the binary comes from testbed/build.sh).
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -149,6 +149,150 @@ describe("cairn-render, Helm side", () => {
     expect(missing.ok ? "" : missing.message).toMatch(/^helm: loading the chart/);
   });
 
+  /** kind/name → spec.replicas of a rendered manifest's workloads, or the message. */
+  const rendered = async (helm: Parameters<typeof runHelper>[1] & { helm: unknown }) => {
+    const r = await runHelper(options(), helm);
+    if (!r.ok) return r.message;
+    const parsed = parseObjects(r.manifest, "demo");
+    if (!parsed.ok) throw new Error(parsed.message);
+    return Object.fromEntries(
+      parsed.objects.map((o) => [
+        `${o.id.kind}/${o.id.name}`,
+        (o.object["spec"] as { replicas?: number } | undefined)?.replicas ?? null,
+      ]),
+    );
+  };
+
+  it("merges spec.chart.spec.valuesFiles into the chart's defaults, as source-controller", async () => {
+    const dir = join(work, "values-files");
+    await cp(chart("demo-1.1.0"), dir, { recursive: true });
+    await writeFile(join(dir, "values-big.yaml"), "web:\n  replicas: 4\n");
+    const helm = { chartPath: dir, releaseName: "demo", namespace: "demo" };
+    expect(
+      await rendered({ helm: { ...helm, valuesFiles: ["values.yaml", "values-big.yaml"] } }),
+    ).toMatchObject({ "Deployment/demo-web": 4, "StatefulSet/demo-db": 1 });
+    // spec.values still comes last.
+    expect(
+      await rendered({
+        helm: {
+          ...helm,
+          valuesFiles: ["values.yaml", "values-big.yaml"],
+          values: { web: { replicas: 6 } },
+        },
+      }),
+    ).toMatchObject({ "Deployment/demo-web": 6 });
+    // Without values.yaml in the list the chart's defaults are gone, as in source-controller.
+    expect(await rendered({ helm: { ...helm, valuesFiles: ["values-big.yaml"] } })).toMatch(
+      /^helm: rendering demo: .*nil pointer evaluating interface \{\}\.registry/s,
+    );
+    expect(await rendered({ helm: { ...helm, valuesFiles: ["values-none.yaml"] } })).toBe(
+      "helm: valuesFiles: no values file found at path 'values-none.yaml'",
+    );
+    expect(
+      await rendered({
+        helm: {
+          ...helm,
+          valuesFiles: ["values.yaml", "values-none.yaml"],
+          ignoreMissingValuesFiles: true,
+        },
+      }),
+    ).toMatchObject({ "Deployment/demo-web": 1 });
+  });
+
+  it("renders a chart folder of a Git tree: its ignore rules applied, values files from the tree", async () => {
+    const root = join(work, "git-chart");
+    const chartDir = join(root, "charts", "demo");
+    await cp(chart("demo-1.1.0"), chartDir, { recursive: true });
+    await mkdir(join(root, "env"));
+    await writeFile(join(root, "env", "prod.yaml"), "web:\n  replicas: 5\n");
+    // The artifact leaves out what .sourceignore names, and symlinks.
+    await writeFile(join(root, ".sourceignore"), "charts/demo/templates/uploads-pvc.yaml\n");
+    await symlink("/etc/hostname", join(chartDir, "templates", "host.yaml"));
+    const got = await rendered({
+      helm: {
+        chartPath: chartDir,
+        sourceRoot: root,
+        releaseName: "demo",
+        namespace: "demo",
+        valuesFiles: ["charts/demo/values.yaml", "env/prod.yaml"],
+      },
+    });
+    expect(got).toEqual({
+      "Deployment/demo-web": 5,
+      "Service/demo-db": null,
+      "Service/demo-web": null,
+      "StatefulSet/demo-db": 1,
+    });
+    expect(
+      await rendered({
+        helm: {
+          chartPath: chart("demo-1.1.0"),
+          sourceRoot: root,
+          releaseName: "d",
+          namespace: "d",
+        },
+      }),
+    ).toBe("helm: chartPath must lie inside sourceRoot");
+    expect(
+      await rendered({
+        helm: {
+          chartPath: chartDir,
+          sourceRoot: root,
+          releaseName: "demo",
+          namespace: "demo",
+          valuesFiles: ["../outside.yaml"],
+        },
+      }),
+    ).toBe(
+      "helm: valuesFiles: no values file found at path '/outside.yaml' (reference '../outside.yaml')",
+    );
+  });
+
+  it("sets the build metadata Flux gives the chart's version, as templates print it", async () => {
+    const r = await runHelper(options(), {
+      helm: {
+        chartPath: chart("impact-1.0.0"),
+        releaseName: "demo",
+        namespace: "demo",
+        versionMetadata: "19f0cffdab8e",
+      },
+    });
+    if (!r.ok) throw new Error(r.message);
+    const parsed = parseObjects(r.manifest, "demo");
+    if (!parsed.ok) throw new Error(parsed.message);
+    // The chart writes the version into a label, "+" turned into "_" as `helm create` does.
+    expect(
+      new Set(
+        parsed.objects.map(
+          (o) =>
+            (o.object["metadata"] as { labels?: Record<string, string> }).labels?.["helm.sh/chart"],
+        ),
+      ),
+    ).toEqual(new Set(["impact-1.0.0_19f0cffdab8e"]));
+    const bad = await runHelper(options(), {
+      helm: {
+        chartPath: chart("impact-1.0.0"),
+        releaseName: "d",
+        namespace: "d",
+        versionMetadata: "a b",
+      },
+    });
+    expect(bad.ok ? "" : bad.message).toMatch(/^helm: versionMetadata "a b": /);
+  });
+
+  it("refuses a chart whose dependencies are not in its charts/ folder", async () => {
+    const dir = join(work, "with-dependency");
+    await cp(chart("demo-1.1.0"), dir, { recursive: true });
+    const meta = await readFile(join(dir, "Chart.yaml"), "utf8");
+    await writeFile(
+      join(dir, "Chart.yaml"),
+      `${meta}dependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.invalid\n`,
+    );
+    expect(
+      await rendered({ helm: { chartPath: dir, releaseName: "demo", namespace: "demo" } }),
+    ).toBe("helm: found in Chart.yaml, but missing in charts/ directory: redis");
+  });
+
   it("is a HelperError when the binary cannot run", async () => {
     await expect(
       runHelper(
@@ -233,7 +377,7 @@ describe("cairn-render, kustomize side", () => {
   }
   const configMap = (name: string) =>
     `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\n`;
-  const buildNames = async (root: string, ignore?: string) => {
+  const buildNames = async (root: string, ignore?: string, sparseCheckout?: readonly string[]) => {
     const result = await runHelper(options(), {
       kustomize: {
         root,
@@ -245,6 +389,7 @@ describe("cairn-render, kustomize side", () => {
           spec: { path: "./apps/web" },
         },
         ...(ignore !== undefined ? { ignore } : {}),
+        ...(sparseCheckout ? { sparseCheckout } : {}),
       },
     });
     if (!result.ok) return result.message;
@@ -261,6 +406,25 @@ describe("cairn-render, kustomize side", () => {
       "apps/web/drafts/next.yaml": configMap("draft"),
     });
     expect(await buildNames(root, "/apps/web/drafts/\n")).toEqual(["app"]);
+  });
+
+  it("builds from only the folders of the GitRepository's spec.sparseCheckout", async () => {
+    const files = {
+      "apps/web/kustomization.yaml": "resources:\n  - app.yaml\n  - ../../base\n",
+      "apps/web/app.yaml": configMap("app"),
+      "base/kustomization.yaml": "resources:\n  - shared.yaml\n",
+      "base/shared.yaml": configMap("shared"),
+    };
+    expect(
+      await buildNames(await sourceTree("sparse-both", files), undefined, ["./apps/", "base"]),
+    ).toEqual(["app", "shared"]);
+    // The clone holds no base/, so the build fails as kustomize-controller's would.
+    expect(await buildNames(await sourceTree("sparse-apps", files), undefined, ["./apps"])).toMatch(
+      /^kustomize build failed: .*base/s,
+    );
+    expect(await buildNames(await sourceTree("sparse-none", files), undefined, ["./nope"])).toBe(
+      "sparse checkout dir './nope' does not exist in repository",
+    );
   });
 
   it("applies Flux's default exclusions when no pattern is given, and only then", async () => {

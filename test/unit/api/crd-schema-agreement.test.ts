@@ -10,6 +10,8 @@ import { z } from "zod";
 import { describeZodError, parseWithMessage } from "../../../src/api/errors.ts";
 import {
   DURATION_BOUNDS_MESSAGE,
+  CHECK_INTERVAL_MESSAGE,
+  CHECK_INTERVAL_RULE,
   DURATION_RULE,
   GIT_PATH_MESSAGE,
   GIT_PATH_RULE,
@@ -268,6 +270,11 @@ const KINDS: Record<Kind, KindSchemas> = {
     status: ManagedAppStatus,
     rules: [
       { path: "spec.gitPath", rule: GIT_PATH_RULE, message: GIT_PATH_MESSAGE },
+      {
+        path: "spec.versionPolicy.checkInterval",
+        rule: CHECK_INTERVAL_RULE,
+        message: CHECK_INTERVAL_MESSAGE,
+      },
       ...DURATION_FIELDS.map((path) => ({
         path,
         rule: DURATION_RULE,
@@ -428,7 +435,7 @@ describe("defaults", () => {
         retentionPolicy: { maxCount: 3 },
         runWhileUploading: false,
       },
-      versionPolicy: { prereleases: false },
+      versionPolicy: { prereleases: false, checkInterval: "1h" },
       healthCheck: { timeout: "5m" },
       requestHistory: { maxCount: 10, maxDryRunCount: 3 },
       autoRollback: false,

@@ -196,6 +196,13 @@ export const INVALID_CASES: readonly InvalidCase[] = [
     field: "spec.versionPolicy.prereleases",
   },
   {
+    what: "versionPolicy.checkInterval below 30s",
+    kind: "ManagedApp",
+    set: "spec.versionPolicy.checkInterval",
+    value: "5s",
+    field: "spec.versionPolicy.checkInterval",
+  },
+  {
     what: "healthCheck.timeout not a duration",
     kind: "ManagedApp",
     set: "spec.healthCheck.timeout",

@@ -314,6 +314,10 @@ describe("deploy/ RBAC", () => {
         // The impact preview: valuesFrom ConfigMaps, the request's diff ConfigMap, the chart's repository.
         ...["get", "create", "patch"].map((v) => `core/configmaps ${v}`),
         "source.toolkit.fluxcd.io/helmrepositories get",
+        // An OCIRepository of spec.chartRef, and the HelmChart whose generation Flux puts
+        // into the chart's version.
+        "source.toolkit.fluxcd.io/ocirepositories get",
+        "source.toolkit.fluxcd.io/helmcharts get",
         // The preview's live objects and their owners: common app kinds, by name.
         "core/services get",
         "core/serviceaccounts get",

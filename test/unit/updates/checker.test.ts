@@ -78,7 +78,7 @@ describe("chartSourceOf and repositorySettings", () => {
     ).toEqual({
       ok: false,
       message:
-        "HelmRelease shop/demo takes its chart from OCIRepository demo (spec.chartRef); update checks read HTTP HelmRepositories only",
+        "HelmRelease shop/demo takes its chart from OCIRepository demo (spec.chartRef); update checks read HelmRepositories only",
     });
     expect(
       chartSourceOf(
@@ -86,10 +86,10 @@ describe("chartSourceOf and repositorySettings", () => {
       ),
     ).toMatchObject({ ok: false, message: expect.stringContaining("GitRepository g") as unknown });
     const ref = { namespace: "shop", name: "charts" };
-    expect(repositorySettings(ref, repository("r", { type: "oci" }))).toEqual({
+    expect(repositorySettings(ref, repository("r", { type: "s3" }))).toEqual({
       ok: false,
       message:
-        "HelmRepository shop/charts is of type oci; update checks read HTTP HelmRepositories only",
+        "HelmRepository shop/charts is of type s3; Cairn reads HelmRepositories of type default (HTTP) and oci",
       unsupported: true,
     });
   });
@@ -316,9 +316,41 @@ describe("UpdateChecker", () => {
     await until("read", () => allowed.reads.length === 1);
   });
 
-  it("says NotChecked for an OCI repository and SourceInvalid for a broken one", async () => {
-    const oci = await harness([repository("sha256:a", { type: "oci", url: "oci://r/charts" })]);
-    expect(oci.check().outcome?.condition.reason).toBe("NotChecked");
+  it("lists an OCI repository's tags again every checkInterval, and only then", async () => {
+    const h = await harness([repository("sha256:a", { type: "oci", url: "oci://r/charts" })]);
+    const tags = (versions: string[]): IndexReading => ({
+      ok: true,
+      charts: new Map([["demo", versions]]),
+      readAt: h.clock.now(),
+    });
+    const every30m = app({ checkInterval: "30m" });
+    h.answer(tags(["1.0.0", "1.1.0"]));
+    expect(h.check(every30m).outcome).toBeUndefined();
+    await until("woken", () => h.woken.length === 1);
+    expect(h.check(every30m)).toMatchObject({
+      outcome: { availableUpdate: "1.1.0" },
+      requeueAfterMs: 30 * 60_000,
+    });
+    await h.clock.advance(29 * 60_000);
+    expect(h.check(every30m).requeueAfterMs).toBe(60_000);
+    await flush();
+    expect(h.reads).toHaveLength(1);
+    // A tag pushed meanwhile: found once the answer is 30 minutes old, the old one standing
+    // while the registry is read.
+    await h.clock.advance(60_000);
+    h.answer(tags(["1.0.0", "1.1.0", "1.2.0"]));
+    expect(h.check(every30m).outcome?.availableUpdate).toBe("1.1.0");
+    await until("woken again", () => h.woken.length === 2);
+    expect(h.check(every30m).outcome?.availableUpdate).toBe("1.2.0");
+    expect(h.reads).toHaveLength(2);
+  });
+
+  it("says SourceInvalid for a broken repository", async () => {
+    const oci = await harness([repository("sha256:a", { type: "oci", url: "https://r/charts" })]);
+    expect(oci.check().outcome?.condition).toMatchObject({
+      reason: "SourceInvalid",
+      message: "HelmRepository shop/charts: spec.url https://r/charts is not an oci:// URL",
+    });
     const broken = await harness([repository("sha256:a", { url: "ftp://charts" })]);
     expect(broken.check().outcome?.condition).toMatchObject({
       reason: "SourceInvalid",

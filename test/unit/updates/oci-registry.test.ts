@@ -8,8 +8,10 @@ import type { KubeObject, ObjectRef } from "../../../src/kube/client.ts";
 import { KubeError } from "../../../src/kube/errors.ts";
 import { repositorySettings } from "../../../src/updates/chart-source.ts";
 import { IndexReadError } from "../../../src/updates/fetch-index.ts";
+import { digestOfRevision, ociArtifactOf } from "../../../src/updates/oci-repository.ts";
 import {
   fetchOciChart,
+  fetchOciLayer,
   HELM_CHART_LAYER,
   listOciChartVersions,
   ociChartLocation,
@@ -21,6 +23,18 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 const ARCHIVE = Buffer.from("a chart archive");
 const DIGEST = `sha256:${createHash("sha256").update(ARCHIVE).digest("hex")}`;
 const TOKEN = "t0ken";
+// An artifact read by digest, as an OCIRepository's status names it: another layer first.
+const OTHER = Buffer.from("another layer");
+const OTHER_DIGEST = `sha256:${createHash("sha256").update(OTHER).digest("hex")}`;
+const PINNED = JSON.stringify({
+  schemaVersion: 2,
+  layers: [
+    { mediaType: "application/vnd.cairn.other", digest: OTHER_DIGEST, size: OTHER.length },
+    { mediaType: HELM_CHART_LAYER, digest: DIGEST, size: ARCHIVE.length },
+  ],
+});
+const PINNED_DIGEST = `sha256:${createHash("sha256").update(PINNED).digest("hex")}`;
+const FORGED_DIGEST = `sha256:${"1".repeat(64)}`;
 
 function secrets(data: Record<string, Record<string, string>>) {
   return {
@@ -63,6 +77,13 @@ const server = createServer((req, res) => {
     const layers = [{ mediaType: HELM_CHART_LAYER, digest: `sha256:${"0".repeat(64)}`, size: 3 }];
     return void res.writeHead(200).end(JSON.stringify({ schemaVersion: 2, layers }));
   }
+  if (
+    url.pathname === `/v2/charts/demo/manifests/${PINNED_DIGEST}` ||
+    url.pathname === `/v2/charts/demo/manifests/${FORGED_DIGEST}`
+  )
+    return void res.writeHead(200).end(PINNED);
+  if (url.pathname === `/v2/charts/demo/blobs/${OTHER_DIGEST}`)
+    return void res.writeHead(200).end(OTHER);
   if (url.pathname === "/v2/charts/demo/tags/list") {
     // Two pages, as a registry paginates with ?n= and a Link header.
     if (url.searchParams.get("last") === "1.2.0_build.1")
@@ -92,7 +113,6 @@ function settings(spec: Record<string, unknown>) {
       metadata: { name: "charts", namespace: "shop" },
       spec: { type: "oci", url: `oci://${base.slice("http://".length)}/charts`, ...spec },
     },
-    { oci: true },
   );
   if (!s.ok) throw new Error(s.message);
   return s.settings;
@@ -121,20 +141,24 @@ describe("OCI chart locations", () => {
     expect(ociTag("1.2.0+build.1")).toBe("1.2.0_build.1");
   });
 
-  it("is refused for a HelmRepository whose versions Cairn reads, accepted for the preview", () => {
+  it("reads a HelmRepository of type oci, refusing a URL that is not oci://", () => {
     const obj = {
       apiVersion: "source.toolkit.fluxcd.io/v1",
       kind: "HelmRepository",
       metadata: { name: "charts", namespace: "shop" },
       spec: { type: "oci", url: "oci://ghcr.io/org" },
     };
-    expect(repositorySettings({ namespace: "shop", name: "charts" }, obj)).toMatchObject({
-      ok: false,
-      unsupported: true,
-    });
     expect(
-      repositorySettings({ namespace: "shop", name: "charts" }, obj, { oci: true }),
-    ).toMatchObject({
+      repositorySettings(
+        { namespace: "shop", name: "charts" },
+        { ...obj, spec: { ...obj.spec, url: "https://ghcr.io/org" } },
+      ),
+    ).toEqual({
+      ok: false,
+      message: "HelmRepository shop/charts: spec.url https://ghcr.io/org is not an oci:// URL",
+      unsupported: false,
+    });
+    expect(repositorySettings({ namespace: "shop", name: "charts" }, obj)).toMatchObject({
       ok: true,
       settings: { type: "oci", insecure: false },
     });
@@ -198,5 +222,86 @@ describe("listOciChartVersions", () => {
         "none",
       ),
     ).toEqual([]);
+  });
+});
+
+describe("an OCIRepository's artifact", () => {
+  const ref = { namespace: "shop", name: "web" };
+  const repository = (spec: Record<string, unknown>, revision?: string) =>
+    ociArtifactOf(ref, {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "OCIRepository",
+      metadata: { name: "web", namespace: "shop" },
+      spec: { url: `oci://${base.slice("http://".length)}/charts/demo`, insecure: true, ...spec },
+      ...(revision ? { status: { artifact: { revision } } } : {}),
+    });
+  const request = (spec: Record<string, unknown>, revision?: string) => {
+    const got = repository(spec, revision);
+    if (!got.ok) throw new Error(got.message);
+    return got.request;
+  };
+
+  it("reads the digest source-controller pulled, else spec.ref, else latest", () => {
+    expect(digestOfRevision(`1.2.0@${PINNED_DIGEST}`)).toBe(PINNED_DIGEST);
+    expect(digestOfRevision(PINNED_DIGEST)).toBe(PINNED_DIGEST);
+    expect(digestOfRevision("1.2.0")).toBeUndefined();
+    expect(request({ ref: { tag: "1.0.0" } }, `1.2.0@${PINNED_DIGEST}`).reference).toBe(
+      PINNED_DIGEST,
+    );
+    // helm-controller appends the digest's first 12 hex digits to the chart's version.
+    expect(repository({}, `1.2.0@${PINNED_DIGEST}`)).toMatchObject({
+      versionMetadata: PINNED_DIGEST.slice(7, 19),
+    });
+    expect(request({ ref: { tag: "1.0.0" } }).reference).toBe("1.0.0");
+    expect(repository({ ref: { tag: "1.0.0" } })).not.toHaveProperty("versionMetadata");
+    expect(request({ ref: { digest: PINNED_DIGEST } }).reference).toBe(PINNED_DIGEST);
+    expect(request({}).reference).toBe("latest");
+    expect(repository({ ref: { semver: ">=1.0.0" } })).toEqual({
+      ok: false,
+      message:
+        "OCIRepository shop/web has pulled no artifact yet, and its spec.ref.semver names no one tag",
+    });
+  });
+
+  it("names the settings Cairn does not read instead of reading anonymously", () => {
+    expect(
+      repository({ provider: "aws", certSecretRef: { name: "tls" }, ref: { tag: "1.0.0" } }),
+    ).toEqual({
+      ok: false,
+      message:
+        "OCIRepository shop/web sets spec.provider aws, spec.certSecretRef, which Cairn does not read",
+    });
+    expect(repository({ url: "https://example.invalid/x" })).toEqual({
+      ok: false,
+      message: "OCIRepository shop/web: spec.url https://example.invalid/x is not an oci:// URL",
+    });
+  });
+
+  it("fetches the layer spec.layerSelector picks, or the first, from the pinned manifest", async () => {
+    const client = secrets({ "shop/pull": { username: "robot", password: "pw" } });
+    const pinned = (spec: Record<string, unknown>) =>
+      request({ secretRef: { name: "pull" }, ...spec }, `1.2.0@${PINNED_DIGEST}`);
+    const chart = await fetchOciLayer(client, {
+      ...pinned({ layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" } }),
+      maxBytes: 1024,
+    });
+    expect(chart.equals(ARCHIVE)).toBe(true);
+    const first = await fetchOciLayer(client, { ...pinned({}), maxBytes: 1024 });
+    expect(first.equals(OTHER)).toBe(true);
+    expect(
+      (
+        await rejection(
+          fetchOciLayer(client, {
+            ...pinned({ layerSelector: { mediaType: "application/x-none" } }),
+            maxBytes: 1024,
+          }),
+        )
+      ).message,
+    ).toMatch(/@sha256:[0-9a-f]{64}: no layer of media type application\/x-none in the manifest$/);
+    // A registry that answers a digest with another manifest is caught.
+    const forged = request({ secretRef: { name: "pull" }, ref: { digest: FORGED_DIGEST } });
+    expect((await rejection(fetchOciLayer(client, { ...forged, maxBytes: 1024 }))).message).toMatch(
+      /the manifest does not match sha256:1{64}$/,
+    );
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeImpactDetail } from "../../../../src/cli/format/impact.ts";
 import {
   detailName,
+  impactSourceOf,
   planImpact,
   releaseAfter,
 } from "../../../../src/controllers/upgrade/impact.ts";
@@ -353,6 +354,112 @@ describe("planImpact", () => {
       ],
     });
     expect(api.calls.filter((c) => c.op === "create")).toEqual([]);
+  });
+});
+
+describe("charts from other sources", () => {
+  const withChart = (spec: Record<string, unknown>): KubeObject => ({
+    ...helmRelease,
+    spec: { ...(helmRelease["spec"] as Record<string, unknown>), chart: undefined, ...spec },
+  });
+  const kustomization: KubeObject = {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name: "apps", namespace: NS },
+    spec: { sourceRef: { kind: "GitRepository", name: "config" }, path: "./apps" },
+  };
+  const gitRepository = (spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: { name: "config", namespace: NS },
+    spec: { url: "http://127.0.0.1:1/config.git", ...spec },
+  });
+  const sourceFor = (hr: KubeObject, repoSpec: Record<string, unknown> = {}) => {
+    // A value bump: these HelmReleases have no spec.chart.spec.version to edit.
+    const valueBump = {
+      ...CHART_BUMP,
+      versionPath: "spec.values.storageClassName",
+      from: "",
+      to: "fast",
+    };
+    const source = impactSourceOf({
+      plan: { git: valueBump } as never,
+      helmRelease: hr,
+      kustomization,
+      app: { metadata: { name: "demo", namespace: NS }, spec: {} } as never,
+      gitAccess: {} as never,
+      gitRepository: gitRepository(repoSpec),
+    });
+    if (!source) throw new Error("no impact source");
+    return source;
+  };
+  const notAvailable = async (hr: KubeObject, repoSpec: Record<string, unknown> = {}) => {
+    const { client } = world(false);
+    const outcome = await planImpact({
+      client,
+      helperPath,
+      request: request(),
+      source: sourceFor(hr, repoSpec),
+      allowCrossNamespaceRefs: false,
+    });
+    return outcome.checks.map((c) => `${c.name} ${String(c.passed)}: ${c.message}`);
+  };
+
+  it("keeps what of the app's GitRepository shapes its artifact", () => {
+    const source = sourceFor(helmRelease, {
+      ignore: "/drafts/\n",
+      sparseCheckout: ["./apps", 3],
+      include: [{ repository: { name: "shared" } }],
+    });
+    expect(source.kind === "HelmRelease" ? source.tree : undefined).toMatchObject({
+      gitRepository: { namespace: NS, name: "config" },
+      ignore: "/drafts/\n",
+      sparseCheckout: ["./apps"],
+      includes: 1,
+    });
+  });
+
+  it("names the source it does not read, and passes", async () => {
+    const git = (name: string) => ({
+      chart: {
+        spec: { chart: "./charts/impact", sourceRef: { kind: "GitRepository", name } },
+      },
+    });
+    expect(await notAvailable(withChart(git("other")))).toEqual([
+      `ImpactPreview true: not available: the chart comes from GitRepository ${NS}/other; only the app's own GitRepository ${NS}/config is read`,
+    ]);
+    expect(
+      await notAvailable(withChart(git("config")), { include: [{ repository: { name: "x" } }] }),
+    ).toEqual([
+      `ImpactPreview true: not available: GitRepository ${NS}/config includes other repositories (spec.include), which the preview does not fetch`,
+    ]);
+    const revision = withChart(git("config"));
+    (revision["spec"] as { chart: { spec: Record<string, unknown> } }).chart.spec[
+      "reconcileStrategy"
+    ] = "Revision";
+    expect(await notAvailable(revision)).toEqual([
+      "ImpactPreview true: not available: with reconcileStrategy Revision the chart's version carries the commit the upgrade creates, which is not known before it",
+    ]);
+    const valuesFiles = withChart(git("config"));
+    (valuesFiles["spec"] as { chart: { spec: Record<string, unknown> } }).chart.spec[
+      "valuesFiles"
+    ] = ["values.yaml"];
+    expect(await notAvailable(valuesFiles)).toEqual([
+      "ImpactPreview true: not available: the HelmRelease names no HelmChart yet (status.helmChart)",
+    ]);
+    expect(await notAvailable(withChart({ chartRef: { kind: "HelmChart", name: "c" } }))).toEqual([
+      "ImpactPreview true: not available: a chart from spec.chartRef HelmChart is not supported by the impact preview yet",
+    ]);
+    expect(
+      await notAvailable(
+        withChart({ chartRef: { kind: "OCIRepository", name: "web", namespace: "elsewhere" } }),
+      ),
+    ).toEqual([
+      "ImpactPreview true: not available: the OCIRepository is in namespace elsewhere, outside the app's",
+    ]);
+    expect(
+      await notAvailable(withChart({ chartRef: { kind: "OCIRepository", name: "web" } })),
+    ).toEqual([`ImpactPreview true: not available: OCIRepository ${NS}/web not found`]);
   });
 });
 
