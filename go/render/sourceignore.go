@@ -38,7 +38,24 @@ func applySparseCheckout(root string, sparse []string) error {
 			return fmt.Errorf("sparse checkout dir '%s' does not exist in repository", p)
 		}
 	}
-	var drop []string
+	return removeFiles(root, func(p string, _ os.FileInfo) (bool, error) {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return false, err
+		}
+		rel = filepath.ToSlash(rel)
+		for _, prefix := range prefixes {
+			if strings.HasPrefix(rel, prefix) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// removeFiles removes every file (anything but a folder) under root that drop selects.
+func removeFiles(root string, drop func(p string, fi os.FileInfo) (bool, error)) error {
+	var gone []string
 	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -46,23 +63,16 @@ func applySparseCheckout(root string, sparse []string) error {
 		if fi.IsDir() {
 			return nil
 		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
+		d, err := drop(p, fi)
+		if d {
+			gone = append(gone, p)
 		}
-		rel = filepath.ToSlash(rel)
-		for _, prefix := range prefixes {
-			if strings.HasPrefix(rel, prefix) {
-				return nil
-			}
-		}
-		drop = append(drop, p)
-		return nil
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	for _, p := range drop {
+	for _, p := range gone {
 		if err := os.Remove(p); err != nil {
 			return err
 		}
@@ -90,26 +100,7 @@ func applySourceIgnore(root string, ignore *string) error {
 	if len(ps) > 0 {
 		matcher = sourceignore.NewMatcher(append(sourceignore.VCSPatterns(domain), ps...))
 	}
-	var drop []string
-	err = filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if fi.IsDir() {
-			return nil
-		}
-		if !fi.Mode().IsRegular() || matcher.Match(strings.Split(p, string(filepath.Separator)), false) {
-			drop = append(drop, p)
-		}
-		return nil
+	return removeFiles(root, func(p string, fi os.FileInfo) (bool, error) {
+		return !fi.Mode().IsRegular() || matcher.Match(strings.Split(p, string(filepath.Separator)), false), nil
 	})
-	if err != nil {
-		return err
-	}
-	for _, p := range drop {
-		if err := os.Remove(p); err != nil {
-			return err
-		}
-	}
-	return nil
 }

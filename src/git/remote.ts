@@ -28,21 +28,22 @@ const KustomizationSource = z.object({
   }),
 });
 
-const GitRepository = z.object({
-  spec: z.object({
-    url: z.string().min(1),
-    ref: z
-      .object({
-        branch: z.string().optional(),
-        tag: z.string().optional(),
-        semver: z.string().optional(),
-        name: z.string().optional(),
-        commit: z.string().optional(),
-      })
-      .optional(),
-    secretRef: z.object({ name: z.string().min(1) }).optional(),
-  }),
+/** What of a GitRepository's spec says where it reads from, and with which Secret. */
+export const GitRepositorySpec = z.object({
+  url: z.string().min(1),
+  ref: z
+    .object({
+      branch: z.string().optional(),
+      tag: z.string().optional(),
+      semver: z.string().optional(),
+      name: z.string().optional(),
+      commit: z.string().optional(),
+    })
+    .optional(),
+  secretRef: z.object({ name: z.string().min(1) }).optional(),
 });
+
+const GitRepository = z.object({ spec: GitRepositorySpec });
 
 const SecretData = z.object({ data: z.record(z.string(), z.string()).optional() });
 

@@ -675,6 +675,37 @@ describe("the impact preview in Plan", () => {
     );
   }
 
+  /** The HelmRelease `demo` of a chart folder in a GitRepository, with the web image in values. */
+  const gitChartRelease = (chart: string, source: string, chartSpec: string[] = []) =>
+    [
+      "apiVersion: helm.toolkit.fluxcd.io/v2",
+      "kind: HelmRelease",
+      "metadata:",
+      "  name: demo",
+      "spec:",
+      "  interval: 1m",
+      "  chart:",
+      "    spec:",
+      `      chart: ${chart}`,
+      "      sourceRef:",
+      "        kind: GitRepository",
+      `        name: ${source}`,
+      ...chartSpec,
+      `${WEB_IMAGE_VALUES}    storageClassName: ""`,
+      "",
+    ].join("\n");
+
+  /** The impact chart 1.0.0's files, for a Git repository, under the folder `at`. */
+  async function impactChartFiles(at: string): Promise<Record<string, string>> {
+    const chartDir = join(TESTBED_DIR, "fixtures/charts/impact-1.0.0");
+    const files: Record<string, string> = {};
+    for (const file of ["Chart.yaml", "values.yaml"])
+      files[`${at}/${file}`] = await readFile(join(chartDir, file), "utf8");
+    for (const file of await readdir(join(chartDir, "templates")))
+      files[`${at}/templates/${file}`] = await readFile(join(chartDir, "templates", file), "utf8");
+    return files;
+  }
+
   /** The web image in the release's values, in the {repository, tag} form. */
   const WEB_IMAGE_VALUES =
     '  values:\n    web:\n      image:\n        repository: registry.cairn.invalid/impact-web\n        tag: "1.0.0"\n';
@@ -785,34 +816,12 @@ describe("the impact preview in Plan", () => {
   });
 
   it("an app whose chart is a folder of its own GitRepository: its valuesFiles and ignore rules applied", async () => {
-    const chartDir = join(TESTBED_DIR, "fixtures/charts/impact-1.0.0");
-    const chartFiles: Record<string, string> = {};
-    for (const file of ["Chart.yaml", "values.yaml"])
-      chartFiles[`charts/impact/${file}`] = await readFile(join(chartDir, file), "utf8");
-    for (const file of await readdir(join(chartDir, "templates")))
-      chartFiles[`charts/impact/templates/${file}`] = await readFile(
-        join(chartDir, "templates", file),
-        "utf8",
-      );
-    const release = [
-      "apiVersion: helm.toolkit.fluxcd.io/v2",
-      "kind: HelmRelease",
-      "metadata:",
-      "  name: demo",
-      "spec:",
-      "  interval: 1m",
-      "  chart:",
-      "    spec:",
-      "      chart: ./charts/impact",
-      "      sourceRef:",
-      "        kind: GitRepository",
-      "        name: config",
+    const chartFiles = await impactChartFiles("charts/impact");
+    const release = gitChartRelease("./charts/impact", "config", [
       "      valuesFiles:",
       "        - ./charts/impact/values.yaml",
       "        - ./env/web.yaml",
-      `${WEB_IMAGE_VALUES}    storageClassName: ""`,
-      "",
-    ].join("\n");
+    ]);
     const ons = await otherApp("impact-gitchart", {
       ...chartFiles,
       // Two web replicas from a values file in the tree, and no Services: the artifact leaves
@@ -843,5 +852,39 @@ describe("the impact preview in Plan", () => {
     expect(services.items.map((svc) => svc.metadata.name)).toEqual([]);
     const r = await dryRunIn(ons, "gitchart-image", WEB_IMAGE_BUMP);
     await expectOnlyTheWebImage(ons, "gitchart-image", r);
+  });
+
+  it("an app whose chart is a folder of another GitRepository: read at the revision Flux fetched", async () => {
+    const chartFiles = await impactChartFiles("impact");
+    const charts = `impact-charts-${Date.now()}`;
+    await createBareRepo(git().root, charts);
+    await commitFiles(git().root, charts, chartFiles, "The impact chart");
+    const release = [
+      "apiVersion: source.toolkit.fluxcd.io/v1",
+      "kind: GitRepository",
+      "metadata:",
+      "  name: charts",
+      "spec:",
+      // Long: source-controller keeps the revision it fetched first for the whole test.
+      "  interval: 1h",
+      `  url: ${git().url}/${charts}.git`,
+      "  ref:",
+      "    branch: main",
+      "---",
+      gitChartRelease("./impact", "charts"),
+    ].join("\n");
+    const ons = await otherApp("impact-gitcharts", { [DEMO_RELEASE_PATH]: release });
+    // A commit Flux has not fetched: the preview must not see it.
+    const web = chartFiles["impact/templates/web-deployment.yaml"] ?? "";
+    const labelled = web.replace(/^(\s+)labels:\n/m, '$1labels:\n$1  unfetched: "yes"\n');
+    expect(labelled).not.toBe(web);
+    await commitFiles(
+      git().root,
+      charts,
+      { "impact/templates/web-deployment.yaml": labelled },
+      "Not fetched by Flux yet",
+    );
+    const r = await dryRunIn(ons, "gitcharts-image", WEB_IMAGE_BUMP);
+    await expectOnlyTheWebImage(ons, "gitcharts-image", r);
   });
 });

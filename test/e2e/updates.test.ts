@@ -126,6 +126,44 @@ describe("update checks", () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
+  /**
+   * Another app, on a HelmRelease of chart demo 1.0.0 from the named HelmRepository, suspended
+   * so that helm-controller leaves it alone: only its update check runs.
+   */
+  async function suspendedApp(
+    name: string,
+    repository: string,
+    versionPolicy: Record<string, unknown> = {},
+  ): Promise<void> {
+    await admin.create({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name, namespace: ns },
+      spec: {
+        suspend: true,
+        interval: "10m",
+        chart: {
+          spec: {
+            chart: "demo",
+            version: "1.0.0",
+            sourceRef: { kind: "HelmRepository", name: repository },
+          },
+        },
+      },
+    });
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name, namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: DEMO_RELEASE_PATH,
+        kustomizationRef: { name: "apps" },
+        helmReleaseRef: { name },
+        versionPolicy,
+      },
+    });
+  }
+
   it("finds the app up to date while the repository has only its version", async () => {
     const app = await eventually(
       "the app's UpdateAvailable condition UpToDate",
@@ -159,21 +197,25 @@ describe("update checks", () => {
       name: "demo",
     };
     await requestReconcile(admin, repoRef);
+    // The index read is the one source-controller fetched last. source-controller may fetch
+    // more than once (its interval and the request above), so wait until both agree.
+    let revision: string | undefined;
     const app = await eventually(
-      "status.availableUpdate 1.1.0",
+      "status.availableUpdate 1.1.0, read at the HelmRepository's artifact revision",
       async () => {
         const obj = await admin.get(appRef("demo"));
-        return statusOf<UpdateStatus>(obj).availableUpdate === "1.1.0" ? obj : undefined;
+        const repository = await admin.get(repoRef);
+        revision = (repository["status"] as { artifact?: { revision?: string } }).artifact
+          ?.revision;
+        const s = statusOf<UpdateStatus>(obj);
+        return s.availableUpdate === "1.1.0" && s.updateCheck?.revision === revision
+          ? obj
+          : undefined;
       },
       180_000,
     );
     const s = statusOf<UpdateStatus>(app);
-    const repository = await admin.get(repoRef);
-    const revision = (repository["status"] as { artifact?: { revision?: string } }).artifact
-      ?.revision;
-    // The index read is the one source-controller fetched: its artifact revision moved.
     expect(revision).toBeDefined();
-    expect(s.updateCheck?.revision).toBe(revision);
     expect(s.updateCheck?.revision).not.toBe(before?.revision);
     expect(Date.parse(s.updateCheck?.checkedAt ?? "")).toBeGreaterThan(
       Date.parse(before?.checkedAt ?? ""),
@@ -208,32 +250,7 @@ describe("update checks", () => {
       metadata: { name: "no-auth", namespace: ns },
       spec: { url: helm.url, interval: "10m" },
     });
-    await admin.create({
-      apiVersion: "helm.toolkit.fluxcd.io/v2",
-      kind: "HelmRelease",
-      metadata: { name: "other", namespace: ns },
-      spec: {
-        suspend: true,
-        interval: "10m",
-        chart: {
-          spec: {
-            chart: "demo",
-            version: "1.0.0",
-            sourceRef: { kind: "HelmRepository", name: "no-auth" },
-          },
-        },
-      },
-    });
-    await admin.create({
-      apiVersion: API,
-      kind: "ManagedApp",
-      metadata: { name: "other", namespace: ns, labels: { ...controller.labels } },
-      spec: {
-        gitPath: DEMO_RELEASE_PATH,
-        kustomizationRef: { name: "apps" },
-        helmReleaseRef: { name: "other" },
-      },
-    });
+    await suspendedApp("other", "no-auth");
     const denied = await eventually(
       "UpdateAvailable IndexUnreachable",
       async () => {
@@ -287,34 +304,7 @@ describe("update checks", () => {
       metadata: { name: "oci", namespace: ns },
       spec: { type: "oci", insecure: true, url: `oci://${host}/${path}`, interval: "10m" },
     });
-    // Suspended: helm-controller leaves it alone; the app's version is the one in Git (1.0.0).
-    await admin.create({
-      apiVersion: "helm.toolkit.fluxcd.io/v2",
-      kind: "HelmRelease",
-      metadata: { name: "from-oci", namespace: ns },
-      spec: {
-        suspend: true,
-        interval: "10m",
-        chart: {
-          spec: {
-            chart: "demo",
-            version: "1.0.0",
-            sourceRef: { kind: "HelmRepository", name: "oci" },
-          },
-        },
-      },
-    });
-    await admin.create({
-      apiVersion: API,
-      kind: "ManagedApp",
-      metadata: { name: "from-oci", namespace: ns, labels: { ...controller.labels } },
-      spec: {
-        gitPath: DEMO_RELEASE_PATH,
-        kustomizationRef: { name: "apps" },
-        helmReleaseRef: { name: "from-oci" },
-        versionPolicy: { checkInterval: "30s" },
-      },
-    });
+    await suspendedApp("from-oci", "oci", { checkInterval: "30s" });
     const where = `HelmRepository ${ns}/oci (oci://${host}/${path})`;
     const upToDate = await eventually(
       "the OCI app UpToDate",

@@ -32,6 +32,7 @@ import { isKubeError } from "../../kube/errors.ts";
 import { DEFAULT_HELPER_LIMITS } from "../../render/helper.ts";
 import { editContent } from "../request/git-change.ts";
 import { openRepo, type GitAccessDeps } from "../request/git-access.ts";
+import { writeRepositoryTree } from "./chart-repository-tree.ts";
 import { DEFAULT_HELM_VERSION_PATH } from "./plan.ts";
 
 export interface ImpactOutcome {
@@ -268,23 +269,16 @@ async function previewBumpedTree(
 }
 
 /**
- * A chart from a GitRepository is read from the app's own repository only: at the planned head
- * with the plan's edit, which is the tree source-controller fetches after the commit. Another
- * GitRepository would need its own remote and credentials, which Cairn does not read.
+ * A chart from the app's own GitRepository is read at the planned head with the plan's edit,
+ * which is the tree source-controller fetches after the commit. From another GitRepository, at
+ * the commit source-controller last fetched: the upgrade does not change that repository.
  */
 function gitSourceOf(git: Plan["git"], tree: AppTree | undefined): GitSourceReader {
   return async (ref, into) => {
-    const own = tree?.gitRepository;
-    if (!tree || !own)
-      return {
-        ok: false,
-        message: "the app's Kustomization takes its source from no GitRepository",
-      };
-    if (own.namespace !== ref.namespace || own.name !== ref.name)
-      return {
-        ok: false,
-        message: `the chart comes from GitRepository ${ref.namespace}/${ref.name}; only the app's own GitRepository ${own.namespace}/${own.name} is read`,
-      };
+    if (!tree) return { ok: false, message: "the app has no Kustomization to read Git through" };
+    const own = tree.gitRepository;
+    if (!own || own.namespace !== ref.namespace || own.name !== ref.name)
+      return writeRepositoryTree(tree.gitAccess, ref, into);
     const written = await writeBumpedTree(git, tree, into);
     return written.ok
       ? {

@@ -374,7 +374,7 @@ describe("charts from other sources", () => {
     metadata: { name: "config", namespace: NS },
     spec: { url: "http://127.0.0.1:1/config.git", ...spec },
   });
-  const sourceFor = (hr: KubeObject, repoSpec: Record<string, unknown> = {}) => {
+  const sourceFor = (hr: KubeObject, repoSpec: Record<string, unknown> = {}, client?: unknown) => {
     // A value bump: these HelmReleases have no spec.chart.spec.version to edit.
     const valueBump = {
       ...CHART_BUMP,
@@ -387,19 +387,28 @@ describe("charts from other sources", () => {
       helmRelease: hr,
       kustomization,
       app: { metadata: { name: "demo", namespace: NS }, spec: {} } as never,
-      gitAccess: {} as never,
+      gitAccess: {
+        client,
+        cacheDir: join(tmp, "git-cache"),
+        allowCrossNamespaceRefs: false,
+      } as never,
       gitRepository: gitRepository(repoSpec),
     });
     if (!source) throw new Error("no impact source");
     return source;
   };
-  const notAvailable = async (hr: KubeObject, repoSpec: Record<string, unknown> = {}) => {
-    const { client } = world(false);
+  const notAvailable = async (
+    hr: KubeObject,
+    repoSpec: Record<string, unknown> = {},
+    seed: readonly KubeObject[] = [],
+  ) => {
+    const { api, client } = world(false);
+    for (const obj of seed) api.seed(obj);
     const outcome = await planImpact({
       client,
       helperPath,
       request: request(),
-      source: sourceFor(hr, repoSpec),
+      source: sourceFor(hr, repoSpec, client),
       allowCrossNamespaceRefs: false,
     });
     return outcome.checks.map((c) => `${c.name} ${String(c.passed)}: ${c.message}`);
@@ -425,8 +434,32 @@ describe("charts from other sources", () => {
         spec: { chart: "./charts/impact", sourceRef: { kind: "GitRepository", name } },
       },
     });
+    // Another GitRepository is read at the revision Flux fetched, when it follows a branch.
     expect(await notAvailable(withChart(git("other")))).toEqual([
-      `ImpactPreview true: not available: the chart comes from GitRepository ${NS}/other; only the app's own GitRepository ${NS}/config is read`,
+      `ImpactPreview true: not available: GitRepository ${NS}/other not found`,
+    ]);
+    const other = (spec: Record<string, unknown>, status?: Record<string, unknown>) => ({
+      ...gitRepository(spec),
+      metadata: { name: "other", namespace: NS },
+      ...(status ? { status } : {}),
+    });
+    expect(
+      await notAvailable(withChart(git("other")), {}, [other({ ref: { tag: "v1" } })]),
+    ).toEqual([
+      `ImpactPreview true: not available: GitRepository ${NS}/other: follows a tag (spec.ref.tag); the preview reads a branch`,
+    ]);
+    expect(await notAvailable(withChart(git("other")), {}, [other({})])).toEqual([
+      `ImpactPreview true: not available: GitRepository ${NS}/other: source-controller has fetched no revision yet`,
+    ]);
+    expect(
+      await notAvailable(withChart(git("other")), {}, [
+        other(
+          { secretRef: { name: "absent" } },
+          { artifact: { revision: `main@sha1:${"a".repeat(40)}` } },
+        ),
+      ]),
+    ).toEqual([
+      `ImpactPreview true: not available: GitRepository ${NS}/other: spec.secretRef.name: Secret absent not found`,
     ]);
     expect(
       await notAvailable(withChart(git("config")), { include: [{ repository: { name: "x" } }] }),
