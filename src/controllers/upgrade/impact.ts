@@ -2,7 +2,8 @@
 // the full per-object diff into a ConfigMap the request owns, and turns the dangers into
 // preflight checks. A HelmRelease app renders its chart with the HelmRelease as the commit
 // leaves it (compared with the release in Helm storage); a chart in the app's own Git
-// repository is read at the planned head. A Kustomization app's bump builds the
+// repository is read at the planned head, one in another GitRepository at the commit Flux
+// fetched (chart-repository-tree.ts). A Kustomization app's bump builds the
 // Kustomization's path in the Git tree at the planned head with the bumped file (compared with
 // the inventory's live objects). A preview that cannot be made (a source Cairn does not read, a
 // source that does not render) is reported as the ImpactPreview check, passed: the upgrade
@@ -51,7 +52,7 @@ export type ImpactSource =
       /** The live HelmRelease; the plan's Git change is applied to it before rendering. */
       readonly helmRelease: KubeObject;
       readonly git: Plan["git"];
-      /** For a chart in the app's own GitRepository: the tree at the planned head. */
+      /** For a chart from a GitRepository: the app's tree and its Git access. */
       readonly tree?: AppTree;
     }
   | {
