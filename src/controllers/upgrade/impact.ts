@@ -87,7 +87,8 @@ export function impactSourceOf(input: {
   readonly kustomization: KubeObject | undefined;
   readonly app: ManagedApp;
   readonly gitAccess: GitAccessDeps;
-  /** The Kustomization's GitRepository, when known. */
+  /** The GitRepository the Kustomization reads (its sourceRef), and the object when cached. */
+  readonly gitRepositoryRef?: { readonly namespace: string; readonly name: string } | undefined;
   readonly gitRepository?: KubeObject | undefined;
 }): ImpactSource | undefined {
   const repoSpec = (input.gitRepository?.["spec"] ?? {}) as {
@@ -100,24 +101,12 @@ export function impactSourceOf(input: {
     ? repoSpec.sparseCheckout.filter((p): p is string => typeof p === "string")
     : [];
   const includes = Array.isArray(repoSpec.include) ? repoSpec.include.length : 0;
-  // The GitRepository the Kustomization reads, by its sourceRef (the object may not be cached).
-  const sourceRef = (
-    input.kustomization?.["spec"] as
-      { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined
-  )?.sourceRef;
-  const gitRepository =
-    sourceRef?.kind === "GitRepository" && sourceRef.name
-      ? {
-          namespace: sourceRef.namespace ?? input.kustomization?.metadata.namespace ?? "",
-          name: sourceRef.name,
-        }
-      : undefined;
   const tree = input.kustomization
     ? {
         app: input.app,
         kustomization: input.kustomization,
         gitAccess: input.gitAccess,
-        ...(gitRepository ? { gitRepository } : {}),
+        ...(input.gitRepositoryRef ? { gitRepository: input.gitRepositoryRef } : {}),
         ...(typeof ignore === "string" ? { ignore } : {}),
         ...(sparse.length > 0 ? { sparseCheckout: sparse } : {}),
         ...(includes > 0 ? { includes } : {}),

@@ -291,6 +291,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
             kustomization,
             app,
             gitAccess: deps.gitAccess,
+            gitRepositoryRef: gitRepository,
             gitRepository: gitRepository
               ? world.flux("GitRepository", gitRepository.namespace, gitRepository.name)
               : undefined,

@@ -392,6 +392,7 @@ describe("charts from other sources", () => {
         cacheDir: join(tmp, "git-cache"),
         allowCrossNamespaceRefs: false,
       } as never,
+      gitRepositoryRef: { namespace: NS, name: "config" },
       gitRepository: gitRepository(repoSpec),
     });
     if (!source) throw new Error("no impact source");
