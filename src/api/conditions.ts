@@ -9,6 +9,8 @@ export const ConditionType = {
   // Request steps, in the order the phase machine walks them (docs/architecture.md).
   Admitted: "Admitted",
   Planned: "Planned",
+  /** Upgrade only: a person approved the plan, or the request needs no approval. */
+  Approved: "Approved",
   Suspended: "Suspended",
   WorkloadsStopped: "WorkloadsStopped",
   /** Upgrade only. */
@@ -37,6 +39,10 @@ export const ConditionReason = {
   InProgress: "InProgress",
   /** Waiting for something outside Cairn's control, e.g. another request holding the app lock. */
   Waiting: "Waiting",
+  /** Approve: the plan waits for a person (`kubectl cairn approve`). */
+  AwaitingApproval: "AwaitingApproval",
+  /** Approve: the plan planned again on approval differs from the one that was approved. */
+  PlanChanged: "PlanChanged",
   /** The step had nothing to do (no PVCs to snapshot, workloads already at 0 …). */
   NotNeeded: "NotNeeded",
   /** The spec cannot be acted on; the message names the field. */

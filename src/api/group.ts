@@ -52,6 +52,12 @@ export const Annotation = {
    * there would undo, and the request stays, finished, in the app's history.
    */
   Abort: `${GROUP}/abort`,
+  /**
+   * On an UpgradeRequest that waits for approval: the user who approved its plan
+   * (`kubectl cairn approve`). The shipped ValidatingAdmissionPolicy
+   * (deploy/approval-policy.yaml) refuses a value other than the name of the user who sets it.
+   */
+  ApprovedBy: `${GROUP}/approved-by`,
 } as const;
 
 /** The finalizer on requests that are in flight: deleting one runs its compensation first. */

@@ -113,6 +113,9 @@ export const VersionPolicy = z.object({
 });
 export type VersionPolicy = z.infer<typeof VersionPolicy>;
 
+export const Approval = z.enum(["Automatic", "Manual"]);
+export type Approval = z.infer<typeof Approval>;
+
 export const HealthCheck = z.object({
   timeout: Duration.default("5m"),
 });
@@ -137,6 +140,8 @@ export const Timeouts = z.object({
   /** Takes precedence over healthCheck.timeout when set. */
   health: Duration.optional(),
   volumeRestore: Duration.optional(),
+  /** How long an upgrade waits for approval (spec.approval: Manual) before it fails. */
+  approval: Duration.optional(),
 });
 export type Timeouts = z.infer<typeof Timeouts>;
 
@@ -150,6 +155,11 @@ export const ManagedAppSpec = z.object({
   healthCheck: HealthCheck.prefault({}),
   requestHistory: RequestHistoryLimits.prefault({}),
   autoRollback: z.boolean().default(false),
+  /**
+   * Manual: every upgrade plans, then waits with no side effect until a person approves the plan
+   * (`kubectl cairn approve`); dry runs never wait.
+   */
+  approval: Approval.default("Automatic"),
   git: GitSettings.optional(),
   timeouts: Timeouts.optional(),
 });

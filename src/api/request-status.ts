@@ -179,6 +179,13 @@ export const UploadWindow = z.object({
 });
 export type UploadWindow = z.infer<typeof UploadWindow>;
 
+/** Upgrade: who approved the plan (the cairn.dev/approved-by annotation) and when Cairn saw it. */
+export const ApprovalRecord = z.object({
+  approvedBy: Text(253),
+  approvedAt: Timestamp,
+});
+export type ApprovalRecord = z.infer<typeof ApprovalRecord>;
+
 export const StepRecord = z.object({
   name: Text(64),
   startedAt: Timestamp,
@@ -219,6 +226,7 @@ export const RequestStatus = z.object({
   replicas: z.array(RecordedReplicas).max(128).optional(),
   snapshots: z.array(SnapshotRecord).max(256).optional(),
   uploadWindow: UploadWindow.optional(),
+  approval: ApprovalRecord.optional(),
   commit: CommitRecord.optional(),
   preflight: z.array(PreflightCheck).max(32).optional(),
   history: z.array(StepHistoryEntry).max(32).optional(),

@@ -54,6 +54,11 @@ export const UpgradeRequestSpec = z.object({
   acknowledgeDangers: z.array(DangerCheckName).max(DANGER_CHECK_NAMES.length).optional(),
   /** Allow a chart target older than the version the app runs. */
   allowDowngrade: z.boolean().default(false),
+  /**
+   * Manual: wait for approval after planning even when the app's spec.approval is Automatic.
+   * Absent: the app's spec.approval decides (a request cannot waive an app's Manual).
+   */
+  approval: z.enum(["Manual"]).optional(),
 });
 export type UpgradeRequestSpec = z.infer<typeof UpgradeRequestSpec>;
 

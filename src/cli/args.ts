@@ -58,6 +58,7 @@ export type Command =
   | { readonly name: "describe"; readonly request: string }
   | ({ readonly name: "events"; readonly target: string } & TableOptions)
   | { readonly name: "abort"; readonly request: string; readonly yes: boolean }
+  | { readonly name: "approve"; readonly request: string; readonly yes: boolean }
   | { readonly name: "unfreeze"; readonly app: string; readonly force: boolean }
   | ({ readonly name: "history"; readonly app: string; readonly all: boolean } & TableOptions)
   | { readonly name: "updates"; readonly app?: string; readonly allNamespaces: boolean }
@@ -253,6 +254,8 @@ export function toInvocation(raw: RawInvocation): Invocation {
         return { name: "events", target: dnsLabel(first, "app or request"), ...tableOptions(o) };
       case "abort":
         return { name: "abort", request: dnsLabel(first, "request"), yes: flag(o, "yes") };
+      case "approve":
+        return { name: "approve", request: dnsLabel(first, "request"), yes: flag(o, "yes") };
       case "unfreeze":
         return { name: "unfreeze", app: dnsLabel(first, "app"), force: flag(o, "force") };
       case "history":

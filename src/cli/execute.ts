@@ -27,6 +27,8 @@ async function run(ctx: CommandContext, command: ClusterCommand, io: Io): Promis
       return (await import("./commands/events.ts")).events(ctx, command);
     case "abort":
       return (await import("./commands/abort.ts")).abort(ctx, command, io.ask);
+    case "approve":
+      return (await import("./commands/approve.ts")).approve(ctx, command, io.ask);
     case "unfreeze":
       return (await import("./commands/unfreeze.ts")).unfreeze(ctx, command);
     case "history":

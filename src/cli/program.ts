@@ -185,6 +185,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: "approve",
+    summary: "approve the plan of an upgrade that waits for approval",
+    description:
+      "For an upgrade that waits after planning (spec.approval: Manual on its app or on the " +
+      "request). Shows the plan, asks, and annotates the request cairn.dev/approved-by with your " +
+      "user name as the API server knows it. The controller plans again and goes on only if the " +
+      "plan is unchanged; otherwise the request fails PlanChanged before any side effect. To " +
+      "reject a plan, abort the request. Asks first unless --yes is given.",
+    args: [{ syntax: "<upgrade-request>", what: "an UpgradeRequest waiting for approval" }],
+    completes: ["upgrade"],
+    options: [new Option("-y, --yes", "do not ask for confirmation")],
+    examples: [
+      "kubectl cairn approve web-upgrade-x7k2p",
+      "kubectl cairn approve web-upgrade-x7k2p --yes",
+    ],
+  },
+  {
     name: "unfreeze",
     summary: "resume Flux objects a failed operation left suspended",
     args: [{ syntax: "<app>", what: "the app whose Flux objects to resume" }],

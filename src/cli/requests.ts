@@ -38,6 +38,13 @@ export function isFinished(request: AnyRequest): boolean {
   return state === "succeeded" || state === "failed";
 }
 
+/** An upgrade that planned and waits for a person to approve its plan (Approved=False). */
+export function awaitingApproval(request: AnyRequest): boolean {
+  if (request.kind !== Kind.UpgradeRequest || isFinished(request)) return false;
+  const approved = request.status?.conditions?.find((c) => c.type === ConditionType.Approved);
+  return approved?.status === "False" && approved.reason === "AwaitingApproval";
+}
+
 /** Aborting=True: a step failed for good and the controller is undoing what it did. */
 export function abortingMessage(status: RequestStatus | undefined): string | undefined {
   const aborting = status?.conditions?.find((c) => c.type === ConditionType.Aborting);

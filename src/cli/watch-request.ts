@@ -17,7 +17,7 @@ import {
   renderOutcome,
 } from "./format/progress.ts";
 import { LiveOutput } from "./live.ts";
-import { isFinished, outcomeOf, type AnyRequest } from "./requests.ts";
+import { awaitingApproval, isFinished, outcomeOf, type AnyRequest } from "./requests.ts";
 
 export function parseRequest(obj: KubeObject): AnyRequest {
   return obj.kind === Kind.RollbackRequest
@@ -30,6 +30,8 @@ export interface WatchOptions {
   readonly timeoutMs: number;
   /** Print each step as it starts and ends; false shows only the live line (a dry run's wait). */
   readonly steps: boolean;
+  /** Stop when the request waits for a person to approve its plan, too. */
+  readonly untilApproval?: boolean;
 }
 
 export interface Watched {
@@ -64,7 +66,7 @@ export async function watchRequest(
         }
         current = next;
         live.update();
-        return isFinished(next);
+        return isFinished(next) || (opts.untilApproval === true && awaitingApproval(next));
       },
       signal,
     );

@@ -187,6 +187,11 @@ describe("UpgradeRequest", () => {
     const r = await finished("to-110");
     expect(complete(r)?.reason, complete(r)?.message).toBe("Succeeded");
     const s = statusOf<RequestStatus>(r);
+    // Nobody asked for approval: Plan's own write passed Approve, which took no pass.
+    expect(conditions(r).find((c) => c.type === "Approved")).toMatchObject({
+      status: "True",
+      reason: "NotNeeded",
+    });
     expect(s.history?.map((h) => h.name)).toEqual([
       "Admit",
       "Plan",

@@ -10,7 +10,8 @@ import { emit, say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { DETAIL_KEY } from "../../impact/summary.ts";
 import { type ImpactDetail, decodeImpactDetail, impactJson } from "../format/impact.ts";
-import { renderPlan } from "../format/plan.ts";
+import { renderPlan, renderPlanBody } from "../format/plan.ts";
+import { awaitingApproval } from "../requests.ts";
 import { errorLine } from "../format/progress.ts";
 import { reportOutcome, watchRequest } from "../watch-request.ts";
 
@@ -169,7 +170,23 @@ export async function upgrade(
   const { request, raw } = await watchRequest(ctx, created, {
     timeoutMs: cmd.timeoutMs,
     steps: true,
+    untilApproval: true,
   });
+  if (awaitingApproval(request)) {
+    // A person decides now, maybe much later: the watch ends here rather than at its timeout.
+    const name = request.metadata.name;
+    const plan = request.status?.plan;
+    say(
+      ctx,
+      [
+        `upgraderequest/${name} waits for approval of its plan:`,
+        ...(plan ? renderPlanBody(plan) : []),
+        `approve it with: kubectl cairn approve ${name} -n ${ctx.namespace}  (or: kubectl cairn abort ${name})`,
+      ].join("\n"),
+    );
+    emit(ctx, raw);
+    return ExitCode.Ok;
+  }
   const code = reportOutcome(ctx, request);
   emit(ctx, raw);
   return code;

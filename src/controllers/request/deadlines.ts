@@ -19,6 +19,7 @@ export const DEFAULT_TIMEOUTS_MS = {
   scaleUp: 5 * MINUTE,
   health: 5 * MINUTE,
   volumeRestore: 30 * MINUTE,
+  approval: 24 * 60 * MINUTE,
 } as const;
 
 /**
@@ -29,6 +30,7 @@ export const DEFAULT_TIMEOUTS_MS = {
  */
 const TIMEOUT_OF_STEP: Partial<Record<StepName, keyof typeof DEFAULT_TIMEOUTS_MS>> = {
   Plan: "fluxApply",
+  Approve: "approval",
   Suspend: "suspend",
   ScaleDown: "scaleDown",
   Snapshot: "snapshot",

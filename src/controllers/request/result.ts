@@ -26,12 +26,17 @@ export type StepResult =
       readonly message: string;
       readonly facts?: Facts;
       readonly event?: StepEvent;
+      /**
+       * Later steps this one found nothing to do for (Plan: no approval asked for): their
+       * conditions turn True in the same write, so they cost no pass of their own.
+       */
+      readonly passes?: readonly PassedStep[];
     }
   /** Not yet: look again after afterMs (a watch usually wakes the request sooner). */
   | {
       readonly kind: "waiting";
       readonly message: string;
-      readonly reason?: "InProgress" | "Waiting";
+      readonly reason?: "InProgress" | "Waiting" | "AwaitingApproval";
       readonly afterMs?: number;
       readonly facts?: Facts;
       /** The step moved forward since the last pass: the deadline restarts (progress-aware). */
@@ -54,7 +59,16 @@ export type StepResult =
       readonly event?: StepEvent;
     };
 
+/** A later step's condition, set True by the step that made it unnecessary. */
+export interface PassedStep {
+  readonly condition: ConditionType;
+  readonly reason: string;
+  readonly message: string;
+}
+
 export const DEFAULT_WAIT_MS = 5_000;
+/** After a deadline, before the pass that fails the step: timers may fire a little early. */
+const DEADLINE_SLACK_MS = 100;
 
 export interface ApplyInput<N extends StepName> {
   readonly steps: readonly StepDef<N>[];
@@ -108,6 +122,8 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
     case "succeeded": {
       const reason = result.reason ?? ConditionReason.Succeeded;
       conditions = set(conditions, step.condition, "True", reason, result.message);
+      for (const passed of result.passes ?? [])
+        conditions = set(conditions, passed.condition, "True", passed.reason, passed.message);
       next = { ...next, history: historyWith(status, step.name, now, reason) };
       delete next.step;
       requeueMs = 0;
@@ -129,6 +145,11 @@ export function applyResult<N extends StepName>(input: ApplyInput<N>): Applied {
         };
       }
       requeueMs = result.afterMs ?? DEFAULT_WAIT_MS;
+      // A long wait (Approve's) is looked at again by its deadline at the latest, so that it
+      // fails then and not at the next wake-up.
+      const deadline = Date.parse(next.step?.deadline ?? "");
+      if (!Number.isNaN(deadline))
+        requeueMs = Math.min(requeueMs, Math.max(0, deadline - now.getTime()) + DEADLINE_SLACK_MS);
       break;
     }
     case "failed": {

@@ -499,8 +499,11 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
         break;
       case "waiting":
         // A new kind of wait is worth one Event; the same message every 5 s is not.
-        if (final.message !== previousMessage && final.reason === "Waiting")
-          await record("Normal", "Waiting", step.name, final.message);
+        if (
+          final.message !== previousMessage &&
+          (final.reason === "Waiting" || final.reason === "AwaitingApproval")
+        )
+          await record("Normal", final.reason, step.name, final.message);
         break;
       case "failed":
         await record("Warning", final.reason, step.name, final.message);

@@ -7,6 +7,7 @@ import { getCondition, isTrue, type Conditions } from "../../runtime/conditions.
 export type UpgradeStepName =
   | "Admit"
   | "Plan"
+  | "Approve"
   | "Suspend"
   | "ScaleDown"
   | "Snapshot"
@@ -40,10 +41,12 @@ export interface StepDef<N extends StepName = StepName> {
 
 // Admit comes first: a real request plans only while it holds its app (admit.ts), so no other
 // request can move the app (Git, Flux, workloads) between its plan and its first side effect. A
-// dry run passes Admit without taking the lock and plans at once.
+// dry run passes Admit without taking the lock and plans at once. Approve waits for a person when
+// the app or the request asks for approval; Plan passes it in its own write when neither does.
 export const UPGRADE_STEPS: readonly StepDef<UpgradeStepName>[] = [
   { name: "Admit", condition: ConditionType.Admitted },
   { name: "Plan", condition: ConditionType.Planned },
+  { name: "Approve", condition: ConditionType.Approved },
   { name: "Suspend", condition: ConditionType.Suspended },
   { name: "ScaleDown", condition: ConditionType.WorkloadsStopped },
   { name: "Snapshot", condition: ConditionType.SnapshotsReady },
@@ -102,6 +105,7 @@ export function passed(conditions: Conditions, condition: ConditionType): boolea
 const PHASE: Readonly<Record<StepName | "Compensate", string>> = {
   Plan: "Planning",
   Admit: "Pending",
+  Approve: "AwaitingApproval",
   Suspend: "Suspending",
   ScaleDown: "ScalingDown",
   Snapshot: "Snapshotting",

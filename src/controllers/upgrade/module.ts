@@ -1,6 +1,7 @@
-// The UpgradeRequest controller: take the app's lock, plan, suspend Flux, stop the workloads
-// that mount the app's single-writer PVCs, snapshot them, commit the version bump, resume Flux,
-// wait until Flux applied the commit, scale back, check health, finish; or compensate. One
+// The UpgradeRequest controller: take the app's lock, plan, wait for approval if asked, suspend
+// Flux, stop the workloads that mount the app's single-writer PVCs, snapshot them, commit the
+// version bump, resume Flux, wait until Flux applied the commit, scale back, check health,
+// finish; or compensate. One
 // idempotent handler per step (steps/, and the shared ones in request/steps/), run by the shared
 // phase-machine shell (request/runner.ts) with the wiring of request/build-module.ts.
 import { Kind, UpgradeRequest } from "../../api/index.ts";
@@ -13,6 +14,7 @@ import { UPGRADE_STEPS } from "../request/step-table.ts";
 import { sharedSteps } from "../request/steps/shared.ts";
 import { thawOnDelete } from "../request/steps/on-delete.ts";
 import { commitStep } from "./steps/commit.ts";
+import { approveStep } from "./steps/approve.ts";
 import { compensateStep } from "./steps/compensate.ts";
 import { finishStep } from "./steps/finish.ts";
 import { planStep } from "./steps/plan.ts";
@@ -40,6 +42,7 @@ export function buildUpgradeModule(deps: RequestDeps): ControllerModule {
           // Admit, Suspend, ScaleDown, Resume, AwaitFlux, ScaleUp and HealthCheck.
           ...sharedSteps(d),
           Plan: planStep(d),
+          Approve: approveStep(d, planStep(d)),
           Snapshot: snapshotStep(d),
           Commit: commitStep(d),
           Finish: finishStep(d),

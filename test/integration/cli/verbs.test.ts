@@ -1,4 +1,4 @@
-// kubectl cairn watch, describe, events, abort and version against a real API server. The test
+// kubectl cairn watch, describe, events, abort, approve and version against a real API server. The test
 // plays the controller (status writes) and records the Events a controller would.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_VERSION, Kind } from "../../../src/api/group.ts";
@@ -232,6 +232,93 @@ describe("kubectl cairn abort", () => {
     );
     expect(await exists("web-upgrade-a2")).toBe(true);
     await client.delete(refOf(done));
+  });
+});
+
+describe("kubectl cairn approve", () => {
+  const ref = (name: string) => ({
+    apiVersion: API_VERSION,
+    kind: Kind.UpgradeRequest,
+    namespace: ns,
+    name,
+  });
+  // Built when a test runs: the namespace exists only after beforeAll.
+  const waiting = () => ({
+    phase: "AwaitingApproval",
+    startedAt: at(0),
+    step: { name: "Approve", startedAt: at(2) },
+    conditions: [
+      condition("Admitted", "True", "Succeeded"),
+      condition("Planned", "True", "Succeeded"),
+      condition("Approved", "False", "AwaitingApproval", "waiting for approval of the plan"),
+    ],
+    plan: {
+      git: {
+        branch: "main",
+        path: "apps/web/release.yaml",
+        versionPath: "spec.chart.spec.version",
+        from: "1.0.0",
+        to: "2.0.0",
+      },
+      flux: [{ kind: "Kustomization" as const, namespace: ns, name: "apps" }],
+      volumes: [],
+      workloads: [],
+    },
+  });
+
+  it("shows the plan and annotates the request with the user the API server sees", async () => {
+    await setStatus(client, await createUpgrade(client, ns, "web-upgrade-p1", "web"), waiting());
+    const asked = await runCli(["approve", "web-upgrade-p1", "-n", ns]);
+    expect(asked.code).toBe(1);
+    expect(asked.stderr).toBe(
+      "error: approve asks for confirmation on a terminal; pass --yes to approve upgraderequest/web-upgrade-p1 without one\n",
+    );
+    expect((await client.get(ref("web-upgrade-p1"))).metadata.annotations).toBeUndefined();
+    const review = await client.create({
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "SelfSubjectReview",
+      metadata: {},
+    });
+    const me = (review["status"] as { userInfo: { username: string } }).userInfo.username;
+    expect(me).not.toBe("");
+    const done = await runCli(["approve", "web-upgrade-p1", "--yes", "-n", ns]);
+    expect(done.stderr).toBe("");
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain("Plan of upgraderequest/web-upgrade-p1:");
+    expect(done.stdout).toContain("1.0.0 → 2.0.0");
+    expect(done.stdout).toContain(
+      `upgraderequest/web-upgrade-p1 approved by ${me}: Cairn plans again and upgrades if the plan still holds`,
+    );
+    expect(
+      (await client.get(ref("web-upgrade-p1"))).metadata.annotations?.["cairn.dev/approved-by"],
+    ).toBe(me);
+    const again = await runCli(["approve", "web-upgrade-p1", "--yes", "-n", ns]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(
+      `error: upgraderequest/web-upgrade-p1 is already approved by ${me}\n`,
+    );
+  });
+
+  it("refuses a request that does not wait for approval, and a finished one", async () => {
+    await setStatus(client, await createUpgrade(client, ns, "web-upgrade-p2", "web"), {
+      phase: "Snapshotting",
+      startedAt: at(0),
+      step: { name: "Snapshot", startedAt: at(1) },
+    });
+    const running = await runCli(["approve", "web-upgrade-p2", "--yes", "-n", ns]);
+    expect(running.code).toBe(1);
+    expect(running.stderr).toBe(
+      "error: upgraderequest/web-upgrade-p2 is not waiting for approval (phase Snapshotting); only an upgrade whose plan is shown can be approved\n",
+    );
+    await setStatus(client, await createUpgrade(client, ns, "web-upgrade-p3", "web"), {
+      conditions: [condition("Complete", "False", "Aborted")],
+    });
+    const finished = await runCli(["approve", "web-upgrade-p3", "--yes", "-n", ns]);
+    expect(finished.code).toBe(1);
+    expect(finished.stderr).toBe(
+      "error: upgraderequest/web-upgrade-p3 has already finished (Aborted): there is nothing to approve\n",
+    );
+    expect((await client.get(ref("web-upgrade-p2"))).metadata.annotations).toBeUndefined();
   });
 });
 

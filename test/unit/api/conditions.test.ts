@@ -14,6 +14,7 @@ describe("condition types and reasons", () => {
       [
         "Ready",
         "Planned",
+        "Approved",
         "Admitted",
         "Suspended",
         "WorkloadsStopped",

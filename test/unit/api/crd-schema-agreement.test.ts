@@ -260,6 +260,7 @@ const DURATION_FIELDS = [
     "scaleUp",
     "health",
     "volumeRestore",
+    "approval",
   ].map((name) => `spec.timeouts.${name}`),
 ];
 
@@ -439,6 +440,7 @@ describe("defaults", () => {
       healthCheck: { timeout: "5m" },
       requestHistory: { maxCount: 10, maxDryRunCount: 3 },
       autoRollback: false,
+      approval: "Automatic",
     });
   });
 

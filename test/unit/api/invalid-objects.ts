@@ -238,6 +238,27 @@ export const INVALID_CASES: readonly InvalidCase[] = [
     field: "spec.timeouts.volumeRestore",
   },
   {
+    what: "timeouts.approval longer than 168h",
+    kind: "ManagedApp",
+    set: "spec.timeouts.approval",
+    value: "169h",
+    field: "spec.timeouts.approval",
+  },
+  {
+    what: "an approval mode that does not exist",
+    kind: "ManagedApp",
+    set: "spec.approval",
+    value: "Sometimes",
+    field: "spec.approval",
+  },
+  {
+    what: "a request that tries to waive approval",
+    kind: "UpgradeRequest",
+    set: "spec.approval",
+    value: "Automatic",
+    field: "spec.approval",
+  },
+  {
     what: "timeouts.suspend of zero",
     kind: "ManagedApp",
     set: "spec.timeouts.suspend",

@@ -29,6 +29,7 @@ describe("completion", () => {
       "describe",
       "events",
       "abort",
+      "approve",
       "unfreeze",
       "history",
       "updates",
@@ -45,6 +46,7 @@ describe("completion", () => {
   it("offers app names, request names or both where the command takes them", async () => {
     expect(await complete(["upgrade", ""], names)).toEqual(["web", "db", ":4"]);
     expect(await complete(["rollback", "w"], names)).toEqual(["web-upgrade-a1", ":4"]);
+    expect(await complete(["approve", "w"], names)).toEqual(["web-upgrade-a1", ":4"]);
     expect(await complete(["watch", ""], names)).toEqual([
       "web-upgrade-a1",
       "web-upgrade-a1-rollback-b2",

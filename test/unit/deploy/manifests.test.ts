@@ -101,9 +101,17 @@ describe("deploy/ kustomize base", () => {
       "ClusterRoleBinding/cairn-controller",
       "Service/cairn-controller-metrics",
       "Deployment/cairn-controller",
+      "ValidatingAdmissionPolicy/cairn-approved-by",
+      "ValidatingAdmissionPolicyBinding/cairn-approved-by",
     ]);
     for (const o of objects) {
-      const clusterScoped = ["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(o.kind);
+      const clusterScoped = [
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+      ].includes(o.kind);
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name ?? ""}`).toBe(
         clusterScoped ? undefined : NAMESPACE,
       );

@@ -6,9 +6,11 @@
 // the app label it puts on the request), and a plan is written with the step's success. A dry
 // run ends here. A real request plans only while it holds the app (Admit took the lock before:
 // plan-lock.ts), so no other request changes what the plan read before this one acts on it.
+// When nobody asks for approval, the plan's write passes Approve too (approve.ts).
 import {
   API_VERSION,
   ConditionReason,
+  ConditionType,
   describeHolder,
   suspensionHoldersOf,
   Kind,
@@ -40,6 +42,7 @@ import { gitFailureCheck } from "../git-checks.ts";
 import { impactSourceOf, planImpact } from "../impact.ts";
 import { chartTargetOf, composePlan, failedChecks, snapshotsWanted } from "../plan.ts";
 import { chooseSnapshotClass } from "../snapshot-class.ts";
+import { APPROVAL_NOT_REQUIRED, approvalRequired } from "./approve.ts";
 
 export type PlanDeps = Pick<
   StepDeps<UpgradeRequest>,
@@ -310,7 +313,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
     const allChecks = [...checks, ...(previewed?.checks ?? [])];
     const plan =
       composed && previewed?.impact ? { ...composed, impact: previewed.impact } : composed;
-    return planOutcome({
+    const outcome = planOutcome({
       dry,
       plan,
       checks: allChecks,
@@ -320,5 +323,18 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         `${p.git.from} → ${p.git.to} in ${p.git.path}; ${p.volumes.length} PVC(s), ${p.workloads.length} workload(s)`,
       plannedLead: "planned",
     });
+    // Nobody asked for approval: Approve passes in this same write instead of a pass of its own.
+    return outcome.kind === "succeeded" && !approvalRequired(ctx.request, app)
+      ? {
+          ...outcome,
+          passes: [
+            {
+              condition: ConditionType.Approved,
+              reason: ConditionReason.NotNeeded,
+              message: APPROVAL_NOT_REQUIRED,
+            },
+          ],
+        }
+      : outcome;
   };
 }

@@ -77,7 +77,7 @@ describe("a step that finds its ManagedApp deleted", () => {
     const signal = new AbortController().signal;
     for (let pass = 0; pass < 5; pass++) await runRequest(machine, deps, key, signal);
     const status = (api.peek(REF)?.["status"] ?? {}) as RequestStatus;
-    expect(ran).toEqual(["Admit", "Plan", "Suspend", "Compensate"]);
+    expect(ran).toEqual(["Admit", "Plan", "Approve", "Suspend", "Compensate"]);
     expect(status.conditions?.find((c) => c.type === "Suspended")).toMatchObject({
       status: "False",
       reason: "AppNotFound",

@@ -73,6 +73,7 @@ describe("stepTimeoutMs", () => {
       scaleUp: 5 * M,
       health: 5 * M,
       volumeRestore: 30 * M,
+      approval: 24 * 60 * M,
     });
   });
 
@@ -87,9 +88,14 @@ describe("stepTimeoutMs", () => {
     ["AwaitFlux", 10 * M],
     ["ScaleUp", 5 * M],
     ["HealthCheck", 5 * M],
+    ["Approve", 24 * 60 * M],
   ] as [StepName, number][])("%s defaults to %d ms", (step, ms) => {
     expect(stepTimeoutMs(step, {})).toBe(ms);
     expect(stepTimeoutMs(step, { timeouts: undefined, healthCheckTimeout: undefined })).toBe(ms);
+  });
+
+  it("gives Approve the app's timeouts.approval", () => {
+    expect(stepTimeoutMs("Approve", { timeouts: { approval: "2h" } })).toBe(120 * M);
   });
 
   it("gives Plan the time Flux may take to apply, to wait out a reconcile in flight", () => {

@@ -53,6 +53,7 @@ function snapshotting(over: Partial<RequestStatus> = {}): RequestStatus {
     conditions: [
       cond("Planned", "True"),
       cond("Admitted", "True"),
+      cond("Approved", "True"),
       cond("Suspended", "True"),
       cond("WorkloadsStopped", "True"),
     ],
@@ -84,6 +85,34 @@ const nextOf = (status: RequestStatus) => nextStep(UPGRADE_STEPS, status.conditi
 
 const condOf = (status: RequestStatus, type: string) =>
   status.conditions?.find((c) => c.type === type);
+
+describe("applyResult: a step that passes later ones", () => {
+  it("sets their conditions True in the same write, so the step after them runs next", () => {
+    const planning: RequestStatus = {
+      conditions: [cond("Admitted", "True")],
+      step: { name: "Plan", startedAt: STARTED, deadline: DEADLINE_LATER },
+    };
+    const out = apply(
+      {
+        kind: "succeeded",
+        message: "planned",
+        passes: [{ condition: "Approved", reason: "NotNeeded", message: "no approval asked" }],
+      },
+      { status: planning, step: PLAN },
+    );
+    expect(condOf(out.status, "Planned")).toMatchObject({ status: "True", reason: "Succeeded" });
+    expect(condOf(out.status, "Approved")).toEqual({
+      type: "Approved",
+      status: "True",
+      reason: "NotNeeded",
+      message: "no approval asked",
+      lastTransitionTime: NOW_S,
+      observedGeneration: 3,
+    });
+    expect(nextOf(out.status)).toEqual({ name: "Suspend", condition: "Suspended" });
+    expect(out.status.phase).toBe("Suspending");
+  });
+});
 
 describe("applyResult: succeeded", () => {
   const out = apply({ kind: "succeeded", message: "2 snapshots ready" });
@@ -121,10 +150,11 @@ describe("applyResult: succeeded", () => {
   });
 
   it("leaves the other conditions and fields alone", () => {
-    expect(out.status.conditions?.slice(0, 4)).toEqual(snapshotting().conditions);
+    expect(out.status.conditions?.slice(0, 5)).toEqual(snapshotting().conditions);
     expect(out.status.conditions?.map((c) => c.type)).toEqual([
       "Planned",
       "Admitted",
+      "Approved",
       "Suspended",
       "WorkloadsStopped",
       "SnapshotsReady",
@@ -187,6 +217,14 @@ describe("applyResult: succeeded", () => {
 });
 
 describe("applyResult: waiting", () => {
+  it("looks again by the step's deadline at the latest", () => {
+    // 12:00:30.5 → 12:05:00 is 269.5 s; the wait asked for 10 minutes.
+    expect(apply({ kind: "waiting", message: "awaiting", afterMs: 600_000 }).requeueMs).toBe(
+      269_600,
+    );
+    expect(apply({ kind: "waiting", message: "soon", afterMs: 2_000 }).requeueMs).toBe(2_000);
+  });
+
   it("sets the step's condition False/InProgress and keeps status.step and its deadline", () => {
     const out = apply({ kind: "waiting", message: "1 of 2 snapshots ready" });
     expect(condOf(out.status, "SnapshotsReady")).toMatchObject({
@@ -445,6 +483,7 @@ describe("applyResult: finished", () => {
       conditions: [
         "Planned",
         "Admitted",
+        "Approved",
         "Suspended",
         "WorkloadsStopped",
         "SnapshotsReady",

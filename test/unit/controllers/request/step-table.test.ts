@@ -30,6 +30,7 @@ const allTrue = (types: readonly string[]) =>
 const UPGRADE_ORDER = [
   ["Admit", "Admitted"],
   ["Plan", "Planned"],
+  ["Approve", "Approved"],
   ["Suspend", "Suspended"],
   ["ScaleDown", "WorkloadsStopped"],
   ["Snapshot", "SnapshotsReady"],
@@ -109,7 +110,12 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
   });
 
   it("does not depend on the order of the conditions in the list", () => {
-    const reversed = conds({ Suspended: "True", Admitted: "True", Planned: "True" });
+    const reversed = conds({
+      Suspended: "True",
+      Approved: "True",
+      Admitted: "True",
+      Planned: "True",
+    });
     expect(nextStep(steps, reversed)).toEqual({ name: "ScaleDown", condition: "WorkloadsStopped" });
   });
 
@@ -172,6 +178,7 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
 describe("nextStep: the two machines differ only where they should", () => {
   const stopped = conds({
     Planned: "True",
+    Approved: "True",
     Admitted: "True",
     Suspended: "True",
     WorkloadsStopped: "True",
@@ -185,6 +192,7 @@ describe("nextStep: the two machines differ only where they should", () => {
   it("an upgrade-only condition does not move a rollback on, and vice versa", () => {
     const withUpgradeConds = conds({
       Planned: "True",
+      Approved: "True",
       Admitted: "True",
       Suspended: "True",
       WorkloadsStopped: "True",
@@ -194,6 +202,7 @@ describe("nextStep: the two machines differ only where they should", () => {
     expect(nextStep(ROLLBACK_STEPS, withUpgradeConds).name).toBe("RestoreVolumes");
     const withRollbackConds = conds({
       Planned: "True",
+      Approved: "True",
       Admitted: "True",
       Suspended: "True",
       WorkloadsStopped: "True",
@@ -219,6 +228,7 @@ describe("phaseOf", () => {
   const UPGRADE_PHASES = {
     Plan: "Planning",
     Admit: "Pending",
+    Approve: "AwaitingApproval",
     Suspend: "Suspending",
     ScaleDown: "ScalingDown",
     Snapshot: "Snapshotting",
