@@ -116,6 +116,9 @@ const ConfigSchema = z.object({
   renewDeadlineSeconds: wholeNumber(1, 3600),
   retryPeriodSeconds: wholeNumber(1, 3600),
   workers: wholeNumber(1, 64),
+  // How many automatic upgrades (versionPolicy.autoUpdate) may run at once cluster-wide; 0 turns
+  // automatic upgrades off everywhere.
+  maxAutoUpgrades: wholeNumber(0, 100),
   allowCrossNamespaceRefs: booleanField,
   shutdownTimeoutSeconds: wholeNumber(1, 3600),
   gitCacheDir: z.string().min(1, "must not be empty"),
@@ -231,6 +234,11 @@ const FIELDS: { readonly [K in Field]-?: FieldSpec } = {
     fallback: () => "5",
   },
   workers: { flag: "workers", env: ["CAIRN_WORKERS"], fallback: () => "2" },
+  maxAutoUpgrades: {
+    flag: "max-auto-upgrades",
+    env: ["CAIRN_MAX_AUTO_UPGRADES"],
+    fallback: () => "1",
+  },
   allowCrossNamespaceRefs: {
     flag: "allow-cross-namespace-refs",
     env: ["CAIRN_ALLOW_CROSS_NAMESPACE_REFS"],

@@ -56,6 +56,14 @@ export const CHECK_INTERVAL_MIN_MS = 30_000;
 export const CHECK_INTERVAL_RULE = `duration(self) >= duration('${CHECK_INTERVAL_MIN_VALUE}') && duration(self) <= duration('${DURATION_MAX_VALUE}')`;
 export const CHECK_INTERVAL_MESSAGE = `must be a duration from ${CHECK_INTERVAL_MIN_VALUE} to ${DURATION_MAX_VALUE}`;
 
+/** A maintenance window lasts from one minute to one day. */
+export const WINDOW_DURATION_MIN_VALUE = "1m";
+export const WINDOW_DURATION_MAX_VALUE = "24h";
+export const WINDOW_DURATION_MIN_MS = 60_000;
+export const WINDOW_DURATION_MAX_MS = 24 * 3_600_000;
+export const WINDOW_DURATION_RULE = `duration(self) >= duration('${WINDOW_DURATION_MIN_VALUE}') && duration(self) <= duration('${WINDOW_DURATION_MAX_VALUE}')`;
+export const WINDOW_DURATION_MESSAGE = `must be a duration from ${WINDOW_DURATION_MIN_VALUE} to ${WINDOW_DURATION_MAX_VALUE}`;
+
 export const GIT_URL_PATTERN = "^(https?|ssh)://\\S+$";
 export const GIT_URL_MAX = 2048;
 
@@ -156,6 +164,15 @@ export const Duration = GoDuration.refine(
   },
   { error: DURATION_BOUNDS_MESSAGE },
 );
+/** A maintenance window's length, within its own bounds (WINDOW_DURATION_RULE in the CRD). */
+export const WindowDuration = GoDuration.refine(
+  (text) => {
+    const ms = durationMs(text);
+    return ms === undefined || (ms >= WINDOW_DURATION_MIN_MS && ms <= WINDOW_DURATION_MAX_MS);
+  },
+  { error: WINDOW_DURATION_MESSAGE },
+);
+
 /** The update check's interval, within its own bounds (CHECK_INTERVAL_RULE in the CRD). */
 export const CheckInterval = GoDuration.refine(
   (text) => {

@@ -36,6 +36,8 @@ export const Label = {
   RequestName: `${GROUP}/request`,
   /** On snapshots: the PVC they were taken from. */
   Pvc: `${GROUP}/pvc`,
+  /** On an UpgradeRequest Cairn created by itself (versionPolicy.autoUpdate): "true". */
+  AutoUpdate: `${GROUP}/auto-update`,
 } as const;
 
 export const Annotation = {

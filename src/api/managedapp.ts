@@ -16,7 +16,9 @@ import {
   Count,
   Text,
   Timestamp,
+  uniqueBy,
   VERSION_PATH_MAX,
+  WindowDuration,
   VersionValue,
 } from "./fields.ts";
 import { API_VERSION, Kind } from "./group.ts";
@@ -98,6 +100,46 @@ export const VersionConstraint = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** How far an automatic upgrade may go from the running version. */
+export const AutoUpdateLevel = z.enum(["none", "patch", "minor", "major"]);
+export type AutoUpdateLevel = z.infer<typeof AutoUpdateLevel>;
+
+export const Weekday = z.enum(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+export type Weekday = z.infer<typeof Weekday>;
+
+export const WINDOW_START_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
+/** An IANA time zone name the runtime knows ("UTC", "Europe/Berlin"). */
+export const TimeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(
+    (zone) => {
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: "must be an IANA time zone such as UTC or Europe/Berlin" },
+  );
+
+/** When automatic upgrades may start: on these days, from start, for duration, in timeZone. */
+export const MaintenanceWindow = z.object({
+  days: z
+    .array(Weekday)
+    .min(1)
+    .max(7)
+    .superRefine(uniqueBy((day) => day, "day")),
+  /** The local time the window opens, "HH:MM" (24-hour clock). */
+  start: z.string().regex(new RegExp(WINDOW_START_PATTERN), { error: "must be HH:MM" }),
+  duration: WindowDuration,
+  timeZone: TimeZone.default("UTC"),
+});
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;
+
 export const VersionPolicy = z.object({
   /** Where the version sits in the file at gitPath, e.g. "spec.chart.spec.version". */
   versionPath: z.string().min(1).max(VERSION_PATH_MAX).optional(),
@@ -110,6 +152,13 @@ export const VersionPolicy = z.object({
    * read again whenever source-controller fetches a new one, so this does not apply to it.
    */
   checkInterval: CheckInterval.default("1h"),
+  /**
+   * Upgrade to status.availableUpdate's kind of version by itself: none (default), patch (same
+   * major.minor), minor (same major) or major (any newer version the policy offers).
+   */
+  autoUpdate: AutoUpdateLevel.default("none"),
+  /** Automatic upgrades start only inside one of these windows; none: at any time. */
+  maintenanceWindows: z.array(MaintenanceWindow).max(16).optional(),
 });
 export type VersionPolicy = z.infer<typeof VersionPolicy>;
 

@@ -23,7 +23,7 @@ import { displayUrl, fetchHelmIndex, IndexReadError } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
 import { IndexCache, type IndexReading, type ReadIndex } from "./index-cache.ts";
 import { listOciChartVersions } from "./oci-registry.ts";
-import { selectUpdate } from "./versions.ts";
+import { selectUpdate, withinLevel } from "./versions.ts";
 
 export const UPDATE_AVAILABLE = "UpdateAvailable";
 
@@ -67,6 +67,11 @@ export interface UpdateOutcome {
   readonly availableUpdate: string | undefined;
   /** undefined: remove status.updateCheck. */
   readonly updateCheck: UpdateCheckStatus | undefined;
+  /**
+   * The newest offered version within versionPolicy.autoUpdate's level of the running one, the
+   * target of an automatic upgrade (never written to status; availableUpdate may lie beyond it).
+   */
+  readonly autoTarget?: string;
 }
 
 export interface UpdateDecisionInput {
@@ -150,7 +155,15 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
         ...notChecked(UpdateReason.CurrentVersionInvalid, selection.message),
         updateCheck,
       };
-    case "update":
+    case "update": {
+      const current = input.current;
+      const level = policy.autoUpdate;
+      const auto = selectUpdate(
+        current,
+        versions,
+        { constraint: policy.constraint, prereleases: policy.prereleases },
+        (v) => withinLevel(current, v, level),
+      );
       return {
         condition: {
           status: "True",
@@ -159,7 +172,9 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
         },
         availableUpdate: selection.version,
         updateCheck,
+        ...(auto.kind === "update" ? { autoTarget: auto.version } : {}),
       };
+    }
     case "upToDate":
       return {
         condition: {

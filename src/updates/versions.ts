@@ -27,11 +27,28 @@ function allowed(version: string, policy: UpdatePolicy): boolean {
   return semver.satisfies(version, policy.constraint, { includePrerelease: policy.prereleases });
 }
 
-/** The newest version of `offered` newer than `current` that the policy allows. */
+/** How far an automatic upgrade may go (versionPolicy.autoUpdate). */
+export type AutoUpdateLevel = "none" | "patch" | "minor" | "major";
+
+/** Whether `target` stays within `level` of `current`: same major.minor, same major, or any. */
+export function withinLevel(current: string, target: string, level: AutoUpdateLevel): boolean {
+  const from = semver.parse(current);
+  const to = semver.parse(target);
+  if (level === "none" || !from || !to) return false;
+  if (level === "major") return true;
+  if (to.major !== from.major) return false;
+  return level === "minor" || to.minor === from.minor;
+}
+
+/**
+ * The newest version of `offered` newer than `current` that the policy allows (and `accept`,
+ * when given: an automatic upgrade's level).
+ */
 export function selectUpdate(
   current: string,
   offered: readonly string[],
   policy: UpdatePolicy,
+  accept: (version: string) => boolean = () => true,
 ): UpdateSelection {
   if (!isSemver(current)) {
     return {
@@ -39,7 +56,7 @@ export function selectUpdate(
       message: `the current version ${JSON.stringify(current)} is not a semver version`,
     };
   }
-  const candidates = offered.filter((v) => allowed(v, policy)).sort(semver.rcompare);
+  const candidates = offered.filter((v) => allowed(v, policy) && accept(v)).sort(semver.rcompare);
   const newest = candidates[0];
   if (newest !== undefined && semver.gt(newest, current)) {
     return { kind: "update", version: newest };

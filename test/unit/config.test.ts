@@ -44,6 +44,7 @@ describe("loadConfig", () => {
       renewDeadlineSeconds: 30,
       retryPeriodSeconds: 5,
       workers: 2,
+      maxAutoUpgrades: 1,
       allowCrossNamespaceRefs: false,
       shutdownTimeoutSeconds: 30,
       gitCacheDir: "/tmp/cairn-git",
@@ -75,6 +76,7 @@ describe("loadConfig", () => {
       "--renew-deadline-seconds=40",
       "--retry-period-seconds=10",
       "--workers=8",
+      "--max-auto-upgrades=3",
       "--allow-cross-namespace-refs",
       "--shutdown-timeout-seconds=5",
       "--git-cache-dir=/var/cache/cairn",
@@ -99,6 +101,7 @@ describe("loadConfig", () => {
       renewDeadlineSeconds: 40,
       retryPeriodSeconds: 10,
       workers: 8,
+      maxAutoUpgrades: 3,
       allowCrossNamespaceRefs: true,
       shutdownTimeoutSeconds: 5,
       gitCacheDir: "/var/cache/cairn",
@@ -267,7 +270,8 @@ describe("loadConfig", () => {
     const usage = describeFlags();
     expect(usage).toContain("--namespace=VALUE (env CAIRN_NAMESPACE, POD_NAMESPACE)");
     expect(usage).toContain("--leader-elect[=true|false] (env CAIRN_LEADER_ELECT)");
-    expect(usage.split("\n")).toHaveLength(22);
+    expect(usage).toContain("--max-auto-upgrades=VALUE (env CAIRN_MAX_AUTO_UPGRADES)");
+    expect(usage.split("\n")).toHaveLength(23);
   });
 
   it("takes the rendering helper from CAIRN_RENDER_HELPER, as an absolute path only", () => {

@@ -1,6 +1,7 @@
 // `kubectl cairn updates`: one row per app, from its status: the version it runs, the newest one
 // its chart source offers under the app's versionPolicy, and where and when that was looked for
-// (or why it could not be: the UpdateAvailable condition's reason and message).
+// (or why it could not be: the UpdateAvailable condition's reason and message), and what its
+// automatic upgrades will do and when (the AutoUpdate condition).
 import type { ManagedApp } from "../../api/managedapp.ts";
 import { between, formatDuration } from "./duration.ts";
 import { renderTable } from "./table.ts";
@@ -21,10 +22,16 @@ export interface UpdateSummary {
   readonly policy: string;
   readonly constraint: string | null;
   readonly prereleases: boolean;
+  /** versionPolicy.autoUpdate: none, patch, minor or major. */
+  readonly autoUpdate: string;
+  /** The AutoUpdate condition: what the automatic upgrade does next, and why. */
+  readonly autoState: string | null;
+  readonly autoMessage: string | null;
 }
 
 export function summarizeUpdates(app: ManagedApp): UpdateSummary {
   const c = app.status?.conditions?.find((x) => x.type === "UpdateAvailable");
+  const auto = app.status?.conditions?.find((x) => x.type === "AutoUpdate");
   const check = app.status?.updateCheck;
   const policy = app.spec.versionPolicy;
   return {
@@ -43,6 +50,9 @@ export function summarizeUpdates(app: ManagedApp): UpdateSummary {
     ].join(", "),
     constraint: policy.constraint ?? null,
     prereleases: policy.prereleases,
+    autoUpdate: policy.autoUpdate,
+    autoState: auto?.reason ?? null,
+    autoMessage: auto?.message ?? null,
   };
 }
 
@@ -53,7 +63,7 @@ export function renderUpdatesTable(
 ): string {
   // Cells hold no spaces (awk picks columns): the source as kind/namespace/name, the check's
   // age as kubectl prints ages, the policy as its constraint with "+pre" for pre-releases.
-  const headers = ["name", "current", "available", "state", "source", "checked", "policy"];
+  const headers = ["name", "current", "available", "state", "source", "checked", "policy", "auto"];
   const rows = apps.map((a) => {
     const age = a.checkedAt ? between(a.checkedAt, now.toISOString()) : undefined;
     return [
@@ -64,6 +74,7 @@ export function renderUpdatesTable(
       a.source?.replace(" ", "/") ?? "-",
       age !== undefined ? formatDuration(age) : "-",
       `${a.constraint ?? "any"}${a.prereleases ? "+pre" : ""}`,
+      a.autoUpdate === "none" ? "none" : `${a.autoUpdate}/${a.autoState ?? "-"}`,
     ];
   });
   const table = withNamespace
@@ -73,8 +84,13 @@ export function renderUpdatesTable(
       )
     : renderTable(headers, rows);
   // Why an app is not checked matters more than a reason code: its message, one line per app.
-  const notes = apps
-    .filter((a) => a.state !== "NewerVersion" && a.state !== "UpToDate" && a.message)
-    .map((a) => `${withNamespace ? `${a.namespace}/` : ""}${a.name}: ${a.message ?? ""}`);
+  // So does what an automatic upgrade waits for, or which one runs.
+  const who = (a: UpdateSummary) => `${withNamespace ? `${a.namespace}/` : ""}${a.name}`;
+  const notes = apps.flatMap((a) => [
+    ...(a.state !== "NewerVersion" && a.state !== "UpToDate" && a.message
+      ? [`${who(a)}: ${a.message}`]
+      : []),
+    ...(a.autoUpdate !== "none" && a.autoMessage ? [`${who(a)}: auto: ${a.autoMessage}`] : []),
+  ]);
   return notes.length > 0 ? `${table.trimEnd()}\n\n${notes.join("\n")}\n` : table;
 }

@@ -1,5 +1,5 @@
 // The ManagedApp controller: keeps each app's Ready condition, current version, discovery summary
-// and FluxSuspended condition up to date, woken by changes of the app, its Flux objects, its
+// and FluxSuspended condition up to date, and starts its automatic upgrades (auto-update.ts), woken by changes of the app, its Flux objects, its
 // namespaces' workloads, pods and PVCs, and its UpgradeRequests and RollbackRequests (no polling;
 // a requeue only when a suspension will have lasted too long). Each pass gathers what the
 // informers hold (plus Helm's storage for a HelmRelease without an inventory), evaluates it purely,
@@ -9,6 +9,7 @@ import {
   ConditionReason,
   ConditionType,
   Kind,
+  Label,
   ManagedApp,
   type FluxObjectRef,
   parseWithMessage,
@@ -43,6 +44,16 @@ import type { WorkspacePool } from "../../git/workspace-pool.ts";
 import { refsOf } from "../../discovery/app-refs.ts";
 import { frozenApps } from "../../health/frozen-apps.ts";
 import { appInfo } from "./app-info.ts";
+import {
+  AUTO_UPDATE,
+  AUTO_UPDATE_LABEL_VALUE,
+  autoRequest,
+  AutoUpdateReason,
+  completeOf,
+  decideAutoUpdate,
+  isAutoRequest,
+  type AutoCondition,
+} from "./auto-update.ts";
 import { evaluate, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { readyEvent } from "./ready-event.ts";
@@ -84,7 +95,11 @@ export interface ManagedAppDeps {
   readonly events: EventRecorder;
   readonly config: Pick<
     Config,
-    "allowCrossNamespaceRefs" | "workers" | "suspendedWarningAfterMs" | "gitCacheDir"
+    | "allowCrossNamespaceRefs"
+    | "workers"
+    | "suspendedWarningAfterMs"
+    | "gitCacheDir"
+    | "maxAutoUpgrades"
   >;
   readonly informers: InformerFactory;
   /** The process's Git workspaces, shared with the request controllers. */
@@ -233,6 +248,20 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         controller.enqueue(objectKey(app.metadata));
     });
   }
+  // Apps whose automatic upgrade waits for a cluster-wide slot (--max-auto-upgrades): an
+  // automatic request that ends, or goes, wakes them.
+  const waitingForSlot = new Set<string>();
+  requests[0].onChange((ev) => {
+    if (resync(ev) || !isAutoRequest(ev.object)) return;
+    const ended =
+      ev.type === "deleted" ||
+      (ev.type === "updated" &&
+        completeOf(ev.old) === undefined &&
+        completeOf(ev.object) !== undefined);
+    if (!ended) return;
+    for (const key of waitingForSlot) controller.enqueue(key);
+    waitingForSlot.clear();
+  });
   for (const r of requests) {
     r.onChange((ev) => {
       if (resync(ev)) return;
@@ -309,6 +338,50 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
   // lagging copy shows would look like nothing to write while the API holds our newer verdict.
   const versions = new OwnVersions();
 
+  // Counting the automatic upgrades that run and creating one more is one step at a time in this
+  // process (the leader's), on a fresh list: two apps' passes never both take the last slot.
+  let slotQueue: Promise<unknown> = Promise.resolve();
+  function startAuto(key: string, app: ManagedApp, name: string, version: string) {
+    const run = slotQueue.then(async (): Promise<AutoCondition> => {
+      const limit = deps.config.maxAutoUpgrades;
+      const listed = await deps.client.list(API_VERSION, Kind.UpgradeRequest, {
+        labelSelector: `${Label.AutoUpdate}=${AUTO_UPDATE_LABEL_VALUE}`,
+      });
+      // This app's own request, if an earlier pass made it, is no other upgrade's slot.
+      const mine = (r: KubeObject) =>
+        r.metadata.namespace === app.metadata.namespace && r.metadata.name === name;
+      const running = listed.items.filter((r) => completeOf(r) === undefined && !mine(r));
+      if (running.length >= limit) {
+        waitingForSlot.add(key);
+        const names = running
+          .slice(0, 5)
+          .map((r) => `${r.metadata.namespace ?? ""}/${r.metadata.name ?? ""}`);
+        return {
+          status: "False",
+          reason: AutoUpdateReason.LimitReached,
+          message:
+            limit === 0
+              ? `${version} waits: automatic upgrades are off in this controller (--max-auto-upgrades=0)`
+              : `${version} waits for a slot: ${running.length} automatic upgrade(s) run (--max-auto-upgrades=${limit}): ${names.join(", ")}`,
+        };
+      }
+      try {
+        await deps.client.create(autoRequest(app, name, version));
+      } catch (err) {
+        // Made by an earlier pass whose answer this process did not get: it is the one.
+        if (!isKubeError(err, "AlreadyExists")) throw err;
+      }
+      waitingForSlot.delete(key);
+      return {
+        status: "True",
+        reason: AutoUpdateReason.UpgradeStarted,
+        message: `started UpgradeRequest ${name} to ${version} (autoUpdate: ${app.spec.versionPolicy.autoUpdate})`,
+      };
+    });
+    slotQueue = run.catch(() => undefined);
+    return run;
+  }
+
   async function reconcile(key: string): Promise<Outcome> {
     const cached = apps.get(key);
     const obj = versions.startFrom(key, cached) ?? cached;
@@ -342,6 +415,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     let versionRequeueMs: number | undefined;
     let update: ReturnType<UpdateChecker["check"]> | undefined;
     let operationRunning = false;
+    /** undefined: leave the AutoUpdate condition as it is; null: remove it. */
+    let auto: AutoCondition | null | undefined;
+    let autoRequeueMs: number | undefined;
+    let autoStarted = false;
+    let autoFailure: unknown;
     if (!parsed.success) {
       ready = { status: "False", reason: ConditionReason.InvalidSpec, message: parsed.message };
     } else {
@@ -451,6 +529,47 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       });
       if (suspension.since !== undefined) next["fluxSuspendedSince"] = suspension.since;
       else delete next["fluxSuspendedSince"];
+      // Automatic upgrades, once the versions are read (auto-update.ts).
+      if (update.outcome) {
+        const namespace = obj.metadata.namespace ?? "";
+        const decision = decideAutoUpdate({
+          app: parsed.data,
+          current: next["currentVersion"] as string | undefined,
+          availableUpdate: next["availableUpdate"] as string | undefined,
+          autoTarget: update.outcome.autoTarget,
+          ready: ready.status === "True",
+          frozen: isFrozen(key),
+          running: own[0],
+          requestNamed: (name) => requests[0].get(`${namespace}/${name}`),
+          now,
+        });
+        if (decision.kind === "off") {
+          auto = null;
+          waitingForSlot.delete(key);
+        } else if (decision.kind === "hold") {
+          auto = decision.condition;
+          autoRequeueMs = decision.requeueAfterMs;
+          if (decision.condition.reason !== AutoUpdateReason.LimitReached)
+            waitingForSlot.delete(key);
+        } else {
+          try {
+            auto = await startAuto(key, parsed.data, decision.name, decision.version);
+            autoStarted = auto.reason === AutoUpdateReason.UpgradeStarted;
+          } catch (err) {
+            // Said on the app, and tried again with backoff once the status is written.
+            autoFailure = err;
+            auto = {
+              status: "False",
+              reason: AutoUpdateReason.StartFailed,
+              message:
+                `could not start UpgradeRequest ${decision.name} to ${decision.version}: ${err instanceof Error ? err.message : String(err)}`.slice(
+                  0,
+                  4_000,
+                ),
+            };
+          }
+        }
+      }
     }
     const before = previous.conditions?.find((c) => c.type === ConditionType.Ready);
     const suspendedBefore = previous.conditions?.find((c) => c.type === FLUX_SUSPENDED);
@@ -462,9 +581,12 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       ...(version ? [{ type: VERSION_RESOLVED, ...version.condition }] : []),
       ...(update?.outcome ? [{ type: UPDATE_AVAILABLE, ...update.outcome.condition }] : []),
     ];
+    if (auto) updates.push({ type: AUTO_UPDATE, ...auto });
     const conditions = updates.reduce<Condition[] | undefined>(
       (list, update) => setCondition(list, update, now, generation),
-      previous.conditions,
+      auto === null
+        ? previous.conditions?.filter((c) => c.type !== AUTO_UPDATE)
+        : previous.conditions,
     );
     next["conditions"] = conditions;
     try {
@@ -503,6 +625,14 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
       );
     }
     recordVersionEvents(regarding, versionBefore, version, previous.currentVersion);
+    if (autoStarted && auto)
+      void deps.events.record(
+        regarding,
+        "Normal",
+        "AutoUpgradeStarted",
+        "AutoUpdate",
+        auto.message,
+      );
     const offered = update?.outcome && newUpdateEvent(previous.availableUpdate, update.outcome);
     if (offered)
       void deps.events.record(regarding, "Normal", offered.reason, "CheckUpdates", offered.message);
@@ -528,9 +658,13 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         return retry(err);
       }
     }
-    const requeues = [suspension?.requeueAfterMs, versionRequeueMs, update?.requeueAfterMs].filter(
-      (ms): ms is number => ms !== undefined,
-    );
+    if (autoFailure !== undefined) return retry(autoFailure);
+    const requeues = [
+      suspension?.requeueAfterMs,
+      versionRequeueMs,
+      update?.requeueAfterMs,
+      autoRequeueMs,
+    ].filter((ms): ms is number => ms !== undefined);
     return requeues.length > 0 ? requeueAfter(Math.min(...requeues)) : done();
   }
 

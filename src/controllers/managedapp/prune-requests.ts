@@ -8,6 +8,7 @@ import type { KubeApi, KubeObject } from "../../kube/client.ts";
 import { isKubeError } from "../../kube/errors.ts";
 import type { Informer } from "../../runtime/informer.ts";
 import { NAMESPACE_INDEX } from "../../runtime/store.ts";
+import { isSkipMarker } from "./auto-update.ts";
 import { historyItem, selectPrunable, type HistoryItem } from "./request-history.ts";
 
 export interface RequestInformers {
@@ -50,7 +51,11 @@ export async function pruneRequests(
   app: ManagedApp,
 ): Promise<HistoryItem[]> {
   const namespace = app.metadata.namespace ?? "";
-  const items = requestsOfApp(informers, namespace, app.metadata.name).map(historyItem);
+  // An automatic request that did not succeed is the memory that its version is skipped
+  // (auto-update.ts): it stays until a person deletes it.
+  const items = requestsOfApp(informers, namespace, app.metadata.name)
+    .filter((r) => !isSkipMarker(r))
+    .map(historyItem);
   const { prune } = selectPrunable(items, app.spec.requestHistory);
   const deleted: HistoryItem[] = [];
   for (const item of prune) {

@@ -69,12 +69,12 @@ describe("kubectl cairn updates", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME +CURRENT +AVAILABLE +STATE +SOURCE +CHECKED +POLICY$/);
+    expect(lines[0]).toMatch(/^NAME +CURRENT +AVAILABLE +STATE +SOURCE +CHECKED +POLICY +AUTO$/);
     expect(lines[1]).toMatch(
-      /^alpha +1\.0\.0 +1\.1\.0 +NewerVersion +HelmRepository\/charts\/stable +\d+s +<2\.0\.0$/,
+      /^alpha +1\.0\.0 +1\.1\.0 +NewerVersion +HelmRepository\/charts\/stable +\d+s +<2\.0\.0 +none$/,
     );
     expect(lines[2]).toMatch(/^beta +3\.0\.0 +- +UpToDate +HelmRepository\/charts\/stable/);
-    expect(lines[3]).toMatch(/^gamma +- +- +NotChecked +- +- +any$/);
+    expect(lines[3]).toMatch(/^gamma +- +- +NotChecked +- +- +any +none$/);
     expect(lines.at(-1)).toBe("gamma: the app has no spec.helmReleaseRef");
   });
 

@@ -54,8 +54,8 @@ describe("documented spec fields", () => {
   });
 
   it("are reported when nothing reads them", () => {
-    expect(unread(["spec.versionPolicy.autoUpdate", "spec.gitPath"], code)).toEqual([
-      "spec.versionPolicy.autoUpdate",
+    expect(unread(["spec.versionPolicy.neverReadAnywhere", "spec.gitPath"], code)).toEqual([
+      "spec.versionPolicy.neverReadAnywhere",
     ]);
     expect(unread(["spec.x.allowDowngrade"], "const { allowDowngrade } = spec;")).toEqual([]);
     expect(unread(["spec.x.allowDowngrade"], "// allowDowngrade is documented")).toEqual([

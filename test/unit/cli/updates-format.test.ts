@@ -6,10 +6,22 @@ const NOW = new Date("2026-01-01T12:00:00Z");
 
 const web = app(
   "web",
-  { versionPolicy: { constraint: "<2.0.0" } },
+  {
+    versionPolicy: {
+      constraint: "<2.0.0",
+      autoUpdate: "minor",
+      maintenanceWindows: [{ days: ["Sat"], start: "02:00", duration: "2h" }],
+    },
+  },
   {
     conditions: [
       condition("UpdateAvailable", "True", "NewerVersion", "chart web 1.1.0 (running 1.0.0) …"),
+      condition(
+        "AutoUpdate",
+        "False",
+        "OutsideWindow",
+        "1.1.0 waits for the next maintenance window, at 2026-01-03T02:00:00.000Z (Sat 02:00+2h UTC)",
+      ),
     ],
     currentVersion: "1.0.0",
     availableUpdate: "1.1.0",
@@ -53,23 +65,30 @@ describe("summarizeUpdates", () => {
       policy: "<2.0.0, no pre-releases",
       constraint: "<2.0.0",
       prereleases: false,
+      autoUpdate: "minor",
+      autoState: "OutsideWindow",
+      autoMessage:
+        "1.1.0 waits for the next maintenance window, at 2026-01-03T02:00:00.000Z (Sat 02:00+2h UTC)",
     });
     expect(summarizeUpdates(app("new")).state).toBe("NotReported");
   });
 });
 
 describe("renderUpdatesTable", () => {
-  it("shows one row per app and says why an app is not checked", () => {
+  it("shows one row per app, says why an app is not checked and what its automatic upgrade waits for", () => {
     const text = renderUpdatesTable([web, notes].map(summarizeUpdates), false, NOW);
     const lines = text.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+CURRENT\s+AVAILABLE\s+STATE\s+SOURCE\s+CHECKED\s+POLICY$/);
+    expect(lines[0]).toMatch(
+      /^NAME\s+CURRENT\s+AVAILABLE\s+STATE\s+SOURCE\s+CHECKED\s+POLICY\s+AUTO$/,
+    );
     expect(lines[1]).toMatch(
-      /^web\s+1\.0\.0\s+1\.1\.0\s+NewerVersion\s+HelmRepository\/shop\/charts\s+2m\s+<2\.0\.0$/,
+      /^web\s+1\.0\.0\s+1\.1\.0\s+NewerVersion\s+HelmRepository\/shop\/charts\s+2m\s+<2\.0\.0\s+minor\/OutsideWindow$/,
     );
-    expect(lines[2]).toMatch(/^notes\s+2\.0\s+-\s+NotChecked\s+-\s+-\s+any$/);
-    expect(lines.at(-1)).toBe(
+    expect(lines[2]).toMatch(/^notes\s+2\.0\s+-\s+NotChecked\s+-\s+-\s+any\s+none$/);
+    expect(lines.slice(-2)).toEqual([
+      "web: auto: 1.1.0 waits for the next maintenance window, at 2026-01-03T02:00:00.000Z (Sat 02:00+2h UTC)",
       "notes: update checks read the chart versions of the app's HelmRelease; the app has no spec.helmReleaseRef",
-    );
+    ]);
   });
 
   it("adds the namespace with --all-namespaces", () => {

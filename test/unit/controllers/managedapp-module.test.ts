@@ -115,6 +115,7 @@ async function harness(seed: Seed, stops: (() => Promise<void>)[]) {
     config: {
       allowCrossNamespaceRefs: false,
       workers: 1,
+      maxAutoUpgrades: 1,
       suspendedWarningAfterMs: 3_600_000,
       gitCacheDir: "/nonexistent",
     },

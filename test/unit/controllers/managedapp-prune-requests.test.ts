@@ -22,7 +22,13 @@ function request(
   kind: "UpgradeRequest" | "RollbackRequest",
   name: string,
   minute: number,
-  opts: { app?: string; label?: string; spec?: Record<string, unknown>; status?: unknown } = {},
+  opts: {
+    app?: string;
+    label?: string;
+    spec?: Record<string, unknown>;
+    status?: unknown;
+    auto?: boolean;
+  } = {},
 ): KubeObject {
   return {
     apiVersion: API,
@@ -31,7 +37,14 @@ function request(
       name,
       namespace: NS,
       creationTimestamp: `2026-01-01T10:${String(minute).padStart(2, "0")}:00Z`,
-      ...(opts.label ? { labels: { "cairn.dev/managed-app": opts.label } } : {}),
+      ...(opts.label || opts.auto
+        ? {
+            labels: {
+              ...(opts.label ? { "cairn.dev/managed-app": opts.label } : {}),
+              ...(opts.auto ? { "cairn.dev/auto-update": "true" } : {}),
+            },
+          }
+        : {}),
     },
     spec:
       kind === "UpgradeRequest"
@@ -120,5 +133,20 @@ describe("pruneRequests", () => {
     expect((await pruneRequests(api, informers, app({ maxCount: 1 }))).map((d) => d.name)).toEqual([
       "u1",
     ]);
+  });
+
+  it("keeps an automatic request that did not succeed: it is what skips its version", async () => {
+    const { api, informers } = setUp([
+      request("UpgradeRequest", "web-auto-1-1-0", 1, {
+        auto: true,
+        status: done("RollbackTriggered", "False"),
+      }),
+      request("UpgradeRequest", "web-auto-1-0-1", 2, { auto: true, status: done("Succeeded") }),
+      request("UpgradeRequest", "u3", 3, { status: done("PlanFailed", "False") }),
+      request("UpgradeRequest", "u4", 4, { status: done("PlanFailed", "False") }),
+    ]);
+    const deleted = await pruneRequests(api, informers, app({ maxCount: 1 }));
+    expect(deleted.map((d) => d.name)).toEqual(["web-auto-1-0-1", "u3"]);
+    expect(left(api, "UpgradeRequest")).toEqual(["u4", "web-auto-1-1-0"]);
   });
 });

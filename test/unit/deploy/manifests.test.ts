@@ -281,8 +281,9 @@ describe("deploy/ RBAC", () => {
     expect(grants(rules("ClusterRole", "cairn-controller")).sort()).toEqual(
       [
         ...["get", "list", "watch", "patch", "update"].map((v) => `cairn.dev/managedapps ${v}`),
-        // delete: finished requests beyond a ManagedApp's spec.requestHistory are pruned.
-        ...["get", "list", "watch", "patch", "update", "delete"].map(
+        // delete: finished requests beyond a ManagedApp's spec.requestHistory are pruned;
+        // create: automatic upgrades (versionPolicy.autoUpdate).
+        ...["get", "list", "watch", "create", "patch", "update", "delete"].map(
           (v) => `cairn.dev/upgraderequests ${v}`,
         ),
         ...["get", "list", "watch", "create", "patch", "update", "delete"].map(

@@ -116,6 +116,19 @@ describe("decideUpdate", () => {
   const decide = (current: string | undefined, r: IndexReading, policy = {}) =>
     decideUpdate({ app: app(policy), current, chart: "demo", settings, reading: r });
 
+  it("names the newest version within autoUpdate's level as the automatic target", () => {
+    const versions = reading({ demo: ["1.0.0", "1.0.1", "1.2.0", "2.0.0", "2.1.0-rc.1"] });
+    const target = (autoUpdate: string, policy: Record<string, unknown> = {}) =>
+      decide("1.0.0", versions, { autoUpdate, ...policy }).autoTarget;
+    expect(target("none")).toBeUndefined();
+    expect(target("patch")).toBe("1.0.1");
+    expect(target("minor")).toBe("1.2.0");
+    expect(target("major")).toBe("2.0.0");
+    expect(target("major", { prereleases: true })).toBe("2.1.0-rc.1");
+    expect(target("major", { constraint: "<1.1.0" })).toBe("1.0.1");
+    expect(decide("1.0.0", versions, { autoUpdate: "minor" }).availableUpdate).toBe("2.0.0");
+  });
+
   it("offers the newest allowed version, with where and when it was found", () => {
     const out = decide("1.0.0", reading({ demo: ["1.0.0", "1.1.0", "2.0.0-rc.1"] }));
     expect(out).toEqual({

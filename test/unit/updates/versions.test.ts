@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { constraintProblem, isSemver, selectUpdate } from "../../../src/updates/versions.ts";
+import {
+  constraintProblem,
+  isSemver,
+  selectUpdate,
+  withinLevel,
+} from "../../../src/updates/versions.ts";
 
 const offered = ["1.0.0", "1.0.1", "1.1.0", "2.0.0", "2.1.0-rc.1", "not-a-version", "0.9.0"];
 
@@ -66,5 +71,19 @@ describe("constraintProblem and isSemver", () => {
     expect(isSemver("1.2.3")).toBe(true);
     expect(isSemver("1.2")).toBe(false);
     expect(isSemver("latest")).toBe(false);
+  });
+});
+
+describe("withinLevel", () => {
+  it.each([
+    ["1.2.3", "1.2.9", "patch", true],
+    ["1.2.3", "1.3.0", "patch", false],
+    ["1.2.3", "1.3.0", "minor", true],
+    ["1.2.3", "2.0.0", "minor", false],
+    ["1.2.3", "2.0.0", "major", true],
+    ["1.2.3", "1.2.4", "none", false],
+    ["not-semver", "1.2.4", "major", false],
+  ] as const)("%s → %s within %s: %s", (current, target, level, expected) => {
+    expect(withinLevel(current, target, level)).toBe(expected);
   });
 });
