@@ -6,9 +6,19 @@ import { Annotation } from "../../api/group.ts";
 import { getRequest } from "../cluster.ts";
 import { say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { isFinished, outcomeOf, resourceName } from "../requests.ts";
+import { isFinished, outcomeOf, resourceName, type AnyRequest } from "../requests.ts";
 
 export type Ask = ((question: string) => Promise<string>) | undefined;
+
+/** A finished request has nothing left to act on: the error says how it ended. */
+export function refuseFinished(request: AnyRequest, verb: string): void {
+  if (!isFinished(request)) return;
+  const outcome = outcomeOf(request.status);
+  const reason = "reason" in outcome ? ` (${outcome.reason})` : "";
+  throw new CliError(
+    `${resourceName(request)}/${request.metadata.name} has already finished${reason}: there is nothing to ${verb}`,
+  );
+}
 
 export function confirmed(answer: string): boolean {
   return /^(y|yes)$/i.test(answer.trim());
@@ -21,11 +31,7 @@ export async function abort(
 ): Promise<ExitCode> {
   const { request, raw } = await getRequest(ctx.client, ctx.namespace, cmd.request);
   const what = `${resourceName(request)}/${request.metadata.name}`;
-  if (isFinished(request)) {
-    const outcome = outcomeOf(request.status);
-    const reason = "reason" in outcome ? ` (${outcome.reason})` : "";
-    throw new CliError(`${what} has already finished${reason}: there is nothing to abort`);
-  }
+  refuseFinished(request, "abort");
   if (!cmd.yes) {
     if (ask === undefined) {
       throw new CliError(

@@ -9,8 +9,8 @@ import { getRequest } from "../cluster.ts";
 import { say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { renderPlanBody } from "../format/plan.ts";
-import { awaitingApproval, isFinished, outcomeOf, resourceName } from "../requests.ts";
-import { confirmed, type Ask } from "./abort.ts";
+import { awaitingApproval, resourceName } from "../requests.ts";
+import { confirmed, refuseFinished, type Ask } from "./abort.ts";
 
 /** The user the API server sees this client as. */
 export async function whoAmI(client: KubeClient): Promise<string> {
@@ -35,11 +35,7 @@ export async function approve(
 ): Promise<ExitCode> {
   const { request, raw } = await getRequest(ctx.client, ctx.namespace, cmd.request);
   const what = `${resourceName(request)}/${request.metadata.name}`;
-  if (isFinished(request)) {
-    const outcome = outcomeOf(request.status);
-    const reason = "reason" in outcome ? ` (${outcome.reason})` : "";
-    throw new CliError(`${what} has already finished${reason}: there is nothing to approve`);
-  }
+  refuseFinished(request, "approve");
   const already = request.metadata.annotations?.[Annotation.ApprovedBy];
   if (already !== undefined && already.trim() !== "")
     throw new CliError(`${what} is already approved by ${already.trim()}`);

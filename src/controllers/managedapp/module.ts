@@ -1,7 +1,8 @@
 // The ManagedApp controller: keeps each app's Ready condition, current version, discovery summary
-// and FluxSuspended condition up to date, and starts its automatic upgrades (auto-update.ts), woken by changes of the app, its Flux objects, its
-// namespaces' workloads, pods and PVCs, and its UpgradeRequests and RollbackRequests (no polling;
-// a requeue only when a suspension will have lasted too long). Each pass gathers what the
+// and FluxSuspended condition up to date, and starts its automatic upgrades (auto-update.ts),
+// woken by changes of the app, its Flux objects, its namespaces' workloads, pods and PVCs, and
+// its UpgradeRequests and RollbackRequests (no polling; a requeue only when a suspension will have
+// lasted too long, or a maintenance window opens). Each pass gathers what the
 // informers hold (plus Helm's storage for a HelmRelease without an inventory), evaluates it purely,
 // and writes the difference.
 import {
