@@ -8,6 +8,7 @@
 import {
   Annotation,
   ConditionReason,
+  ConditionType,
   type ManagedApp,
   type UpgradeRequest,
 } from "../../../api/index.ts";
@@ -18,6 +19,7 @@ import { namespaceOf, planOf, type StepDeps } from "../../request/step-deps.ts";
 import { planDifferences } from "../plan-differences.ts";
 
 export const APPROVAL_NOT_REQUIRED = "neither the app nor the request asks for approval";
+export const APPROVAL_PAST = "the request had begun to act before approval could be asked for";
 
 /** Whether the request waits for a person: a dry run never does. */
 export function approvalRequired(request: UpgradeRequest, app: ManagedApp | undefined): boolean {
@@ -39,6 +41,11 @@ export function approveStep(
   replan: StepHandler<UpgradeRequest>,
 ): StepHandler<UpgradeRequest> {
   return async (ctx): Promise<StepResult> => {
+    // A request that has begun to act (planned and suspended by a Cairn without this step) is
+    // past the point where a person could approve anything: waiting now would hold Flux
+    // suspended and the workloads stopped.
+    if (ctx.status().conditions?.some((c) => c.type === ConditionType.Suspended) === true)
+      return { kind: "succeeded", reason: "NotNeeded", message: APPROVAL_PAST };
     if (!approvalRequired(ctx.request, deps.appOf(ctx)))
       return { kind: "succeeded", reason: "NotNeeded", message: APPROVAL_NOT_REQUIRED };
     const shown = planOf(ctx);

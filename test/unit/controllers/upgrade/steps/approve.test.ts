@@ -5,6 +5,7 @@ import { Annotation, ConditionReason, type UpgradeRequest } from "../../../../..
 import type { StepResult } from "../../../../../src/controllers/request/result.ts";
 import {
   APPROVAL_NOT_REQUIRED,
+  APPROVAL_PAST,
   approvalRequired,
   approveStep,
   approverOf,
@@ -76,6 +77,28 @@ describe("Approve (UpgradeRequest)", () => {
       reason: "NotNeeded",
       message: APPROVAL_NOT_REQUIRED,
     });
+    expect(plan.runs.count).toBe(0);
+  });
+
+  it("never stops a request that has begun to act, even when the app now asks for approval", async () => {
+    // A request planned and suspended by a Cairn without the Approve step, resumed by one with it.
+    const api = new FakeObjectApi();
+    seedApp(api, { approval: "Manual" });
+    const up = seedUpgrade(api);
+    const plan = replanning({ kind: "succeeded", message: "planned", facts: { plan: shown } });
+    const suspended = {
+      type: "Suspended",
+      status: "True" as const,
+      reason: "Succeeded",
+      message: "",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    };
+    expect(
+      await approveStep(
+        testStepDeps<UpgradeRequest>(api),
+        plan.handler,
+      )(stepContext(up, { plan: shown, conditions: [suspended] })),
+    ).toEqual({ kind: "succeeded", reason: "NotNeeded", message: APPROVAL_PAST });
     expect(plan.runs.count).toBe(0);
   });
 
