@@ -2,7 +2,7 @@
 // in crds/cairn.dev_upgraderequests.yaml); a new attempt is a new request.
 import { z } from "zod";
 import { ChartVersion, DnsLabel, ImageName, ImageTag, uniqueBy } from "./fields.ts";
-import { API_VERSION, Kind } from "./group.ts";
+import { Annotation, API_VERSION, Kind } from "./group.ts";
 import { ObjectMeta } from "./meta.ts";
 import { RequestStatus } from "./request-status.ts";
 
@@ -73,3 +73,12 @@ export const UpgradeRequest = z.object({
   status: UpgradeRequestStatus.optional(),
 });
 export type UpgradeRequest = z.infer<typeof UpgradeRequest>;
+
+/**
+ * Who approved the request's plan (the cairn.dev/approved-by annotation, trimmed), or undefined
+ * while nobody has: an empty value approves nothing.
+ */
+export function approverOf(request: Pick<UpgradeRequest, "metadata">): string | undefined {
+  const value = request.metadata.annotations?.[Annotation.ApprovedBy]?.trim();
+  return value === undefined || value === "" ? undefined : value.slice(0, 253);
+}

@@ -49,9 +49,9 @@ describe("automatic upgrades", () => {
       `${app.namespace}: AutoUpdate ${reason}`,
       async () => {
         alive();
-        const status = (await admin.get(appRef(app)))["status"];
-        last = status;
-        const c = autoCondition({ ...(await admin.get(appRef(app))) });
+        const obj = await admin.get(appRef(app));
+        last = obj["status"];
+        const c = autoCondition(obj);
         return c?.reason === reason ? c : undefined;
       },
       timeoutMs,

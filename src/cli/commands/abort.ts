@@ -24,6 +24,30 @@ export function confirmed(answer: string): boolean {
   return /^(y|yes)$/i.test(answer.trim());
 }
 
+/**
+ * Asks the user before a request is changed, unless --yes was given; without a terminal to ask on
+ * it refuses. False (after saying so): the user said no.
+ */
+export async function confirmFirst(
+  ctx: CommandContext,
+  opts: {
+    readonly verb: string;
+    readonly what: string;
+    readonly yes: boolean;
+    readonly ask: Ask;
+    readonly question: string;
+  },
+): Promise<boolean> {
+  if (opts.yes) return true;
+  if (opts.ask === undefined)
+    throw new CliError(
+      `${opts.verb} asks for confirmation on a terminal; pass --yes to ${opts.verb} ${opts.what} without one`,
+    );
+  if (confirmed(await opts.ask(opts.question))) return true;
+  say(ctx, `not ${opts.verb === "abort" ? "aborted" : `${opts.verb}d`}`);
+  return false;
+}
+
 export async function abort(
   ctx: CommandContext,
   cmd: { readonly request: string; readonly yes: boolean },
@@ -32,21 +56,15 @@ export async function abort(
   const { request, raw } = await getRequest(ctx.client, ctx.namespace, cmd.request);
   const what = `${resourceName(request)}/${request.metadata.name}`;
   refuseFinished(request, "abort");
-  if (!cmd.yes) {
-    if (ask === undefined) {
-      throw new CliError(
-        `abort asks for confirmation on a terminal; pass --yes to abort ${what} without one`,
-      );
-    }
-    const step = request.status?.step?.name;
-    const answer = await ask(
-      `Abort ${what}${step ? ` (running ${step})` : ""}? Cairn undoes what it did and keeps it in history. [y/N] `,
-    );
-    if (!confirmed(answer)) {
-      say(ctx, "not aborted");
-      return ExitCode.Failure;
-    }
-  }
+  const step = request.status?.step?.name;
+  const go = await confirmFirst(ctx, {
+    verb: "abort",
+    what,
+    yes: cmd.yes,
+    ask,
+    question: `Abort ${what}${step ? ` (running ${step})` : ""}? Cairn undoes what it did and keeps it in history. [y/N] `,
+  });
+  if (!go) return ExitCode.Failure;
   await ctx.client.mergePatch(
     {
       apiVersion: raw.apiVersion,

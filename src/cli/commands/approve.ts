@@ -4,13 +4,14 @@
 // request's cairn.dev/approved-by annotation; the shipped ValidatingAdmissionPolicy refuses any
 // other name. The controller plans again and goes on only if the plan is still the one shown.
 import { Annotation } from "../../api/group.ts";
+import { approverOf } from "../../api/upgraderequest.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { getRequest } from "../cluster.ts";
 import { say, type CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { renderPlanBody } from "../format/plan.ts";
 import { awaitingApproval, resourceName } from "../requests.ts";
-import { confirmed, refuseFinished, type Ask } from "./abort.ts";
+import { confirmFirst, refuseFinished, type Ask } from "./abort.ts";
 
 /** The user the API server sees this client as. */
 export async function whoAmI(client: KubeClient): Promise<string> {
@@ -36,9 +37,8 @@ export async function approve(
   const { request, raw } = await getRequest(ctx.client, ctx.namespace, cmd.request);
   const what = `${resourceName(request)}/${request.metadata.name}`;
   refuseFinished(request, "approve");
-  const already = request.metadata.annotations?.[Annotation.ApprovedBy];
-  if (already !== undefined && already.trim() !== "")
-    throw new CliError(`${what} is already approved by ${already.trim()}`);
+  const already = approverOf(request);
+  if (already !== undefined) throw new CliError(`${what} is already approved by ${already}`);
   if (!awaitingApproval(request))
     throw new CliError(
       `${what} is not waiting for approval (phase ${request.status?.phase ?? "Pending"}); ` +
@@ -46,19 +46,14 @@ export async function approve(
     );
   const plan = request.status?.plan;
   if (plan) say(ctx, [`Plan of ${what}:`, ...renderPlanBody(plan)].join("\n"));
-  if (!cmd.yes) {
-    if (ask === undefined)
-      throw new CliError(
-        `approve asks for confirmation on a terminal; pass --yes to approve ${what} without one`,
-      );
-    const answer = await ask(
-      `Approve this plan? Cairn plans again and runs it if unchanged. [y/N] `,
-    );
-    if (!confirmed(answer)) {
-      say(ctx, "not approved");
-      return ExitCode.Failure;
-    }
-  }
+  const go = await confirmFirst(ctx, {
+    verb: "approve",
+    what,
+    yes: cmd.yes,
+    ask,
+    question: "Approve this plan? Cairn plans again and runs it if unchanged. [y/N] ",
+  });
+  if (!go) return ExitCode.Failure;
   const me = await whoAmI(ctx.client);
   await ctx.client.mergePatch(
     {

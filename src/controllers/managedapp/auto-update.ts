@@ -8,7 +8,8 @@
 // not succeed is skipped while that request exists (retention keeps it, prune-requests.ts), and
 // deleting it is how a person lets Cairn try the version again.
 import { createHash } from "node:crypto";
-import { API_VERSION, Kind, Label, type ManagedApp } from "../../api/index.ts";
+import { API_VERSION, ConditionType, Kind, Label, type ManagedApp } from "../../api/index.ts";
+import { getCondition, type Condition, type Conditions } from "../../runtime/conditions.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { describeWindows, windowState } from "../../updates/maintenance-window.ts";
 
@@ -60,16 +61,10 @@ export function isAutoRequest(request: KubeObject): boolean {
 }
 
 /** Complete True or False: the request is over (Unknown: its last step is still at work). */
-export function completeOf(request: KubeObject): { status: string; reason: string } | undefined {
-  const conditions = (request["status"] as { conditions?: unknown } | undefined)?.conditions;
-  if (!Array.isArray(conditions)) return undefined;
-  const complete = conditions.find((c) => (c as { type?: unknown } | null)?.type === "Complete") as
-    { status?: unknown; reason?: unknown } | undefined;
-  if (complete?.status !== "True" && complete?.status !== "False") return undefined;
-  return {
-    status: complete.status,
-    reason: typeof complete.reason === "string" ? complete.reason : "",
-  };
+export function completeOf(request: KubeObject): Condition | undefined {
+  const status = request["status"] as { conditions?: Conditions } | undefined;
+  const complete = getCondition(status?.conditions, ConditionType.Complete);
+  return complete?.status === "True" || complete?.status === "False" ? complete : undefined;
 }
 
 /** An automatic request that ended otherwise than Succeeded: its version is skipped. */

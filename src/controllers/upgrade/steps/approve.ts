@@ -6,7 +6,7 @@
 // executed is the plan approved, checked against the world as it is now. Idempotent: it only
 // reads, and the approval is written with the step's success.
 import {
-  Annotation,
+  approverOf,
   ConditionReason,
   ConditionType,
   type ManagedApp,
@@ -25,12 +25,6 @@ export const APPROVAL_PAST = "the request had begun to act before approval could
 export function approvalRequired(request: UpgradeRequest, app: ManagedApp | undefined): boolean {
   if (request.spec.dryRun) return false;
   return request.spec.approval === "Manual" || app?.spec.approval === "Manual";
-}
-
-/** Who approved the request (the annotation's value), or undefined while nobody has. */
-export function approverOf(request: UpgradeRequest): string | undefined {
-  const value = request.metadata.annotations?.[Annotation.ApprovedBy]?.trim();
-  return value === undefined || value === "" ? undefined : value.slice(0, 253);
 }
 
 export type ApproveDeps = Pick<StepDeps<UpgradeRequest>, "appOf">;

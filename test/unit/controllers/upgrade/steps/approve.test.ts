@@ -1,14 +1,18 @@
 // Approve (UpgradeRequest) on the fake API, with the Plan it runs again given as a stub: the
 // wait with no side effect, the approval, and the plan checked again on approval.
 import { describe, expect, it } from "vitest";
-import { Annotation, ConditionReason, type UpgradeRequest } from "../../../../../src/api/index.ts";
+import {
+  Annotation,
+  approverOf,
+  ConditionReason,
+  type UpgradeRequest,
+} from "../../../../../src/api/index.ts";
 import type { StepResult } from "../../../../../src/controllers/request/result.ts";
 import {
   APPROVAL_NOT_REQUIRED,
   APPROVAL_PAST,
   approvalRequired,
   approveStep,
-  approverOf,
 } from "../../../../../src/controllers/upgrade/steps/approve.ts";
 import { FakeObjectApi } from "../../../../fakes/object-api.ts";
 import { NS, planWith, seedApp, seedUpgrade, testStepDeps } from "../../../../fakes/requests.ts";
