@@ -9,7 +9,16 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
+import {
+  afterAll,
+  beforeAll,
+  describe,
+  expect,
+  inject,
+  it,
+  onTestFailed,
+  onTestFinished,
+} from "vitest";
 import type { KubeClient, KubeObject, ObjectRef } from "../../src/kube/client.ts";
 import {
   commitFiles,
@@ -670,6 +679,21 @@ describe.concurrent("UpgradeRequest failures", () => {
         await admin.delete({ apiVersion: ADMISSION, kind, name: policy }).catch(() => undefined);
     };
     onTestFinished(removePolicy);
+    // Should the second request ever get the app early: what each side of the lock looked like.
+    const leaseHistory: string[] = [];
+    onTestFailed(async () => {
+      const first = await getOrUndefined(admin, requestRef(ns, "first"));
+      const lines = controller
+        .logTail(2_000)
+        .split("\n")
+        .filter((l) => l.includes(`${ns}/first`) || l.includes(`${ns}/second`))
+        .slice(-150);
+      process.stderr.write(
+        `--- 8d: first's status ---\n${JSON.stringify(first?.["status"], null, 1)}\n` +
+          `--- 8d: the lock, as polled ---\n${leaseHistory.join("\n")}\n` +
+          `--- 8d: controller log about first and second ---\n${lines.join("\n")}\n`,
+      );
+    });
     await admin.create({
       apiVersion: ADMISSION,
       kind: "ValidatingAdmissionPolicy",
@@ -734,7 +758,14 @@ describe.concurrent("UpgradeRequest failures", () => {
       "waiting for UpgradeRequest first, which holds the app",
     );
     // Long enough for several retries of the refused write: the lock stays with first.
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const l = await lease(ns, app.uid);
+      leaseHistory.push(
+        `${new Date().toISOString()} ${l ? `${l.metadata.annotations?.["cairn.dev/holder-name"] ?? "?"} rv ${l.metadata.resourceVersion ?? "?"}` : "no Lease"}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
     alive();
     const stillWaiting = condition(await admin.get(requestRef(ns, "second")), "Admitted");
     // The message says which path admitted it, should it ever be admitted here.

@@ -246,10 +246,12 @@ describe("leader election between controller processes", () => {
         },
         LEASE_MS * 3,
       );
-      const leading = (await readLog(follower)).find((l) => l.what === "leading");
-      expect(leading).toBeDefined();
+      // The follower writes its Lease first and its log line after: wait for the line.
+      const leading = await eventually("the follower logging its leadership", async () =>
+        (await readLog(follower)).find((l) => l.what === "leading"),
+      );
       const acquiredAt = Date.parse(takenOver.acquireTime ?? "");
-      const failoverMs = (leading?.ms ?? Infinity) - killedAt;
+      const failoverMs = leading.ms - killedAt;
       const sinceLastRenewalMs = acquiredAt - lastRenewedAt;
       process.stderr.write(
         `leader failover: ${failoverMs} ms after the kill; ${sinceLastRenewalMs} ms after the dead leader's last renewal (lease ${LEASE_MS} ms)\n`,
