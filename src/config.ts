@@ -142,6 +142,25 @@ const ConfigSchema = z.object({
   // replica paused past its lease does, and goes on from there when it gets SIGCONT).
   failpointAction: z.enum(["kill", "stop"], { error: "must be kill or stop" }).optional(),
   suspendedWarningAfterMs: durationMs(1_000, 30 * 24 * 3_600_000, "1s to 720h"),
+  // Flux's notification-controller event address, as Flux's own --events-addr: Events on
+  // ManagedApps go there too (controllers/notifications.ts); unset: nothing is posted.
+  eventsAddr: z
+    .string()
+    .refine(
+      (text) => {
+        try {
+          const url = new URL(text);
+          return (url.protocol === "http:" || url.protocol === "https:") && url.username === "";
+        } catch {
+          return false;
+        }
+      },
+      {
+        error:
+          "must be an http(s) URL, e.g. http://notification-controller.flux-system.svc.cluster.local./",
+      },
+    )
+    .optional(),
   // The impact preview's rendering helper (cairn-render, go/render); unset: plans carry no impact.
   renderHelper: z
     .string()
@@ -284,6 +303,7 @@ const FIELDS: { readonly [K in Field]-?: FieldSpec } = {
     env: ["CAIRN_SUSPENDED_WARNING_AFTER"],
     fallback: () => "30m",
   },
+  eventsAddr: { flag: "events-addr", env: ["CAIRN_EVENTS_ADDR"], fallback: () => undefined },
   // The image sets CAIRN_RENDER_HELPER to the binary it ships (Dockerfile).
   renderHelper: {
     flag: "render-helper",

@@ -14,6 +14,8 @@ import { runControllers, type ManagerState } from "./manager.ts";
 import { createMetrics } from "./metrics.ts";
 import { systemClock } from "./runtime/clock.ts";
 import { EventRecorder } from "./runtime/events.ts";
+import { FluxNotifier } from "./runtime/flux-notifier.ts";
+import { forwardAppEvents } from "./controllers/notifications.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 
 const loaded = loadConfig(process.argv.slice(2), process.env);
@@ -90,7 +92,17 @@ const afterEffect = (step: string) => {
     process.kill(process.pid, "SIGKILL");
   }
 };
-const events = new EventRecorder({ client, clock, reportingInstance: config.podName, log });
+// --events-addr: Events on ManagedApps reach Flux's notification-controller too.
+const notifier = config.eventsAddr ? new FluxNotifier({ url: config.eventsAddr, log }) : undefined;
+const events = new EventRecorder({
+  client,
+  clock,
+  reportingInstance: config.podName,
+  log,
+  ...(notifier
+    ? { forward: forwardAppEvents({ client, notifier, instance: config.podName, log }) }
+    : {}),
+});
 const work = (signal: AbortSignal) =>
   runControllers(
     buildModules({ client, clock, log, metrics, events, config, afterEffect, signal }),

@@ -129,6 +129,13 @@ build_flux_helm() {
     helm-controller github.com/fluxcd/helm-controller config/crd/bases helm.toolkit.fluxcd.io_helmreleases.yaml
 }
 
+build_flux_notification() {
+  # All three CRDs (Alert, Provider, Receiver): the controller watches each kind it serves.
+  build_controller "$1" flux-notification github.com/fluxcd/notification-controller "$FLUX_NOTIFICATION" \
+    notification-controller github.com/fluxcd/notification-controller config/crd/bases \
+    'notification.toolkit.fluxcd.io_*.yaml'
+}
+
 build_snapshot() {
   # The CRDs live in the client/v8 module (the root module's ./client), at the same version.
   # main.version is what --version prints and the startup log reports (upstream sets it too).
@@ -190,7 +197,7 @@ render_hash() {
 only=("$@")
 for c in "${only[@]}"; do
   case "$c" in
-    kube | kwok | fluxSource | fluxKustomize | fluxHelm | snapshot | helm | promtool | prometheusOperator | registry | render) ;;
+    kube | kwok | fluxSource | fluxKustomize | fluxHelm | fluxNotification | snapshot | helm | promtool | prometheusOperator | registry | render) ;;
     *) echo "testbed build: unknown component '$c'" >&2; exit 2 ;;
   esac
 done
@@ -202,6 +209,8 @@ build_component fluxSource "flux-source-$FLUX_SOURCE+$platform+$(module_hash flu
 build_component fluxKustomize "flux-kustomize-$FLUX_KUSTOMIZE+$platform+$(module_hash flux-kustomize)" \
   build_flux_kustomize
 build_component fluxHelm "flux-helm-$FLUX_HELM+$platform+$(module_hash flux-helm)" build_flux_helm
+build_component fluxNotification \
+  "flux-notification-$FLUX_NOTIFICATION+$platform+$(module_hash flux-notification)" build_flux_notification
 build_component snapshot "snapshot-$SNAPSHOTTER+$platform+$(module_hash snapshot)" build_snapshot
 build_component helm "helm-$HELM+$platform+$(module_hash helm)" build_helm
 build_component registry "registry-$REGISTRY+$platform+$(module_hash registry)" build_registry

@@ -51,6 +51,22 @@ export interface EventRecorderOptions {
   readonly maxSeries?: number;
   /** Randomness for Event names; default Math.random. */
   readonly random?: () => number;
+  /**
+   * Called with every event as it is recorded (its note with URL credentials masked, not cut
+   * to the Event's limit), before the Event is written: another sink such as Flux's
+   * notification-controller (flux-notifier.ts). It must not throw and must not wait.
+   */
+  readonly forward?: (event: RecordedEvent) => void;
+}
+
+/** An event as the recorder hands it to `forward`. */
+export interface RecordedEvent {
+  readonly regarding: EventRegarding;
+  readonly type: EventType;
+  readonly reason: string;
+  readonly action: string;
+  readonly note: string;
+  readonly at: Date;
 }
 
 export const DEFAULT_REPORTING_CONTROLLER = "cairn.dev/cairn";
@@ -93,6 +109,7 @@ export class EventRecorder {
   readonly #windowMs: number;
   readonly #maxSeries: number;
   readonly #random: () => number;
+  readonly #forward: ((event: RecordedEvent) => void) | undefined;
   /** Insertion order is the order of first occurrence, so eviction drops the oldest. */
   readonly #series = new Map<string, Series>();
   /** Part of every Event name, so two Events in one millisecond never share one. */
@@ -107,6 +124,7 @@ export class EventRecorder {
     this.#windowMs = opts.seriesWindowMs ?? DEFAULT_SERIES_WINDOW_MS;
     this.#maxSeries = Math.max(1, opts.maxSeries ?? DEFAULT_MAX_SERIES);
     this.#random = opts.random ?? Math.random;
+    this.#forward = opts.forward;
   }
 
   /**
@@ -128,7 +146,16 @@ export class EventRecorder {
         action: action.slice(0, MAX_REASON_LENGTH),
         note: truncateUtf8(maskUrlCredentials(note), MAX_NOTE_BYTES),
       };
-      const series = this.#occurrence(content, this.#clock.now());
+      const now = this.#clock.now();
+      this.#forward?.({
+        regarding,
+        type,
+        reason: content.reason,
+        action: content.action,
+        note: maskUrlCredentials(note),
+        at: now,
+      });
+      const series = this.#occurrence(content, now);
       series.chain = series.chain.then(() => this.#write(series, content));
       await series.chain;
     } catch (err) {

@@ -16,6 +16,8 @@ declare module "vitest" {
     git: GitAccess | null;
     helmRepoUrl: string;
     ociRepoUrl: string;
+    /** notification-controller's event address (Cairn's --events-addr); "" without Flux. */
+    eventsUrl: string;
   }
 }
 
@@ -37,6 +39,7 @@ async function provideExisting(project: TestProject, kubeconfig: string): Promis
   project.provide("git", state.git ?? null);
   project.provide("helmRepoUrl", state.helmRepoUrl ?? "");
   project.provide("ociRepoUrl", state.ociRepoUrl ?? "");
+  project.provide("eventsUrl", state.eventsUrl ?? "");
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -60,6 +63,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("git", cluster.git ?? null);
   project.provide("helmRepoUrl", cluster.helmRepoUrl ?? "");
   project.provide("ociRepoUrl", cluster.ociRepoUrl ?? "");
+  project.provide("eventsUrl", cluster.eventsUrl ?? "");
   const current = shared;
   return async () => {
     current.users--;

@@ -271,7 +271,8 @@ describe("loadConfig", () => {
     expect(usage).toContain("--namespace=VALUE (env CAIRN_NAMESPACE, POD_NAMESPACE)");
     expect(usage).toContain("--leader-elect[=true|false] (env CAIRN_LEADER_ELECT)");
     expect(usage).toContain("--max-auto-upgrades=VALUE (env CAIRN_MAX_AUTO_UPGRADES)");
-    expect(usage.split("\n")).toHaveLength(23);
+    expect(usage).toContain("--events-addr=VALUE (env CAIRN_EVENTS_ADDR)");
+    expect(usage.split("\n")).toHaveLength(24);
   });
 
   it("takes the rendering helper from CAIRN_RENDER_HELPER, as an absolute path only", () => {
@@ -282,6 +283,19 @@ describe("loadConfig", () => {
     expect(problems(["--render-helper=cairn-render"])).toEqual([
       'renderHelper (--render-helper="cairn-render"): must be an absolute path to the cairn-render binary',
     ]);
+  });
+
+  it("takes Flux's event address as an http(s) URL without credentials, off by default", () => {
+    expect(ok([]).eventsAddr).toBeUndefined();
+    const url = "http://notification-controller.flux-system.svc.cluster.local./";
+    expect(ok([`--events-addr=${url}`]).eventsAddr).toBe(url);
+    expect(ok([], { CAIRN_EVENTS_ADDR: "https://127.0.0.1:9090/" }).eventsAddr).toBe(
+      "https://127.0.0.1:9090/",
+    );
+    for (const bad of ["notification-controller:9090", "ftp://x/", "http://user:pw@host/"])
+      expect(problems([`--events-addr=${bad}`])[0]).toMatch(
+        /^eventsAddr \(--events-addr=.*\): must be an http\(s\) URL/,
+      );
   });
 });
 

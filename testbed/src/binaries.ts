@@ -14,6 +14,7 @@ export const BinaryDirs = z.object({
   fluxSource: z.string().optional(),
   fluxKustomize: z.string().optional(),
   fluxHelm: z.string().optional(),
+  fluxNotification: z.string().optional(),
   /** The OCI registry (CNCF distribution): <folder>/registry. */
   registry: z.string().optional(),
   /** Cairn's rendering helper (go/render): <folder>/cairn-render. */
@@ -43,6 +44,7 @@ export const BUILD_COMPONENTS = {
     "fluxSource",
     "fluxKustomize",
     "fluxHelm",
+    "fluxNotification",
     "registry",
     "render",
   ],

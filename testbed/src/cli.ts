@@ -53,6 +53,7 @@ async function up(
           ? `git server ${state.git.url} (push as ${state.git.username}; password in ${join(dir, "cluster.json")})\n`
           : "") +
         (state.helmRepoUrl ? `Helm repository ${state.helmRepoUrl}\n` : "") +
+        (state.eventsUrl ? `Flux events (Cairn's --events-addr) ${state.eventsUrl}\n` : "") +
         `stop it with: npm run testbed -- down${name === "default" ? "" : ` --name ${name}`}\n` +
         `export KUBECONFIG=${state.kubeconfig}\n`,
     );
@@ -94,6 +95,7 @@ async function status(name: string, json: boolean): Promise<number> {
         `${rows.join("\n")}\n  nodes: ${state.nodes.join(", ")}\n` +
         (state.git ? `  git server: ${state.git.url}\n` : "") +
         (state.helmRepoUrl ? `  Helm repository: ${state.helmRepoUrl}\n` : "") +
+        (state.eventsUrl ? `  Flux events: ${state.eventsUrl}\n` : "") +
         `export KUBECONFIG=${state.kubeconfig}\n`,
     );
   }

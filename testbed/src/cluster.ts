@@ -18,7 +18,9 @@ import {
   controllerManagerCommand,
   csiSimCommand,
   etcdCommand,
+  eventsUrl,
   helmControllerCommand,
+  notificationControllerCommand,
   kustomizeControllerCommand,
   PORT_NAMES,
   snapshotControllerCommand,
@@ -53,6 +55,7 @@ const STORAGE_AND_FLUX = [
   "csi-sim",
   "snapshot-controller",
   "registry",
+  "notification-controller",
   "source-controller",
   "kustomize-controller",
   "helm-controller",
@@ -174,6 +177,19 @@ function componentSpecs(): Record<ComponentName, ComponentSpec> {
         accept: httpOk,
       }),
     },
+    "notification-controller": {
+      command: notificationControllerCommand,
+      ports: [
+        "notificationEvents",
+        "notificationReceiver",
+        "notificationMetrics",
+        "notificationHealth",
+      ],
+      probe: (_l, p) => ({
+        url: `http://${LOOPBACK}:${p.notificationHealth}/readyz`,
+        accept: httpOk,
+      }),
+    },
     "source-controller": {
       command: sourceControllerCommand,
       ports: ["sourceMetrics", "sourceHealth", "artifacts"],
@@ -248,6 +264,7 @@ export class Cluster {
       fluxSourceBin: binaries.fluxSource,
       fluxKustomizeBin: binaries.fluxKustomize,
       fluxHelmBin: binaries.fluxHelm,
+      fluxNotificationBin: binaries.fluxNotification,
       registryBin: binaries.registry,
       node: process.execPath,
       repoRoot: REPO_ROOT,
@@ -284,6 +301,11 @@ export class Cluster {
       : undefined;
   }
 
+  /** notification-controller's event address, Flux's and Cairn's --events-addr (full profile). */
+  get eventsUrl(): string | undefined {
+    return this.profile === "full" ? eventsUrl(this.#ports) : undefined;
+  }
+
   client(): KubeClient {
     return KubeClient.fromKubeconfigFile(this.kubeconfig);
   }
@@ -298,6 +320,7 @@ export class Cluster {
       ...(this.#git ? { git: this.#git.access } : {}),
       ...(this.#helmRepo ? { helmRepoUrl: this.#helmRepo.url } : {}),
       ...(this.ociRepoUrl ? { ociRepoUrl: this.ociRepoUrl } : {}),
+      ...(this.eventsUrl ? { eventsUrl: this.eventsUrl } : {}),
       components: componentsOf(this.profile).map((c) => {
         const p = this.#procs.get(c);
         return { name: c, pid: p?.pid ?? -1, logFile: join(this.dir, `${c}.log`) };
@@ -351,6 +374,7 @@ export class Cluster {
       layout.fluxSourceBin,
       layout.fluxKustomizeBin,
       layout.fluxHelmBin,
+      layout.fluxNotificationBin,
     ]
       .filter((d): d is string => d !== undefined)
       .map((d) => join(d, "crds"));
@@ -363,6 +387,8 @@ export class Cluster {
     await this.#startServers();
     // source-controller refuses a storage path that does not exist yet.
     await mkdir(join(this.dir, "artifacts"), { recursive: true });
+    // First, so that the other controllers' first events reach it.
+    await this.#startComponent("notification-controller");
     await Promise.all([
       this.#startComponent("source-controller"),
       this.#startComponent("kustomize-controller"),

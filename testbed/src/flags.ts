@@ -29,6 +29,11 @@ export interface Ports {
   readonly kustomizeHealth: number;
   readonly helmMetrics: number;
   readonly helmHealth: number;
+  /** notification-controller's event intake (Flux's --events-addr points here). */
+  readonly notificationEvents: number;
+  readonly notificationReceiver: number;
+  readonly notificationMetrics: number;
+  readonly notificationHealth: number;
   readonly gitServer: number;
   readonly helmRepo: number;
   readonly registry: number;
@@ -51,6 +56,10 @@ export const PORT_NAMES = [
   "kustomizeHealth",
   "helmMetrics",
   "helmHealth",
+  "notificationEvents",
+  "notificationReceiver",
+  "notificationMetrics",
+  "notificationHealth",
   "gitServer",
   "helmRepo",
   "registry",
@@ -70,6 +79,7 @@ export interface Layout {
   readonly fluxSourceBin?: string | undefined;
   readonly fluxKustomizeBin?: string | undefined;
   readonly fluxHelmBin?: string | undefined;
+  readonly fluxNotificationBin?: string | undefined;
   /** Folder holding the OCI registry (full profile only). */
   readonly registryBin?: string | undefined;
   /** Node binary and repository root, to run the CSI simulator. */
@@ -261,6 +271,11 @@ export function snapshotControllerCommand(layout: Layout, ports: Ports): Command
   };
 }
 
+/** Where Flux's controllers (and Cairn, with --events-addr) post their events. */
+export function eventsUrl(ports: Pick<Ports, "notificationEvents">): string {
+  return `http://${LOOPBACK}:${ports.notificationEvents}/`;
+}
+
 /** Flags every Flux controller gets: loopback metrics and health, all namespaces, one instance.
  *  They read KUBECONFIG from the environment (controller-runtime has no flag for it). */
 function fluxArgs(metrics: number, health: number): string[] {
@@ -273,12 +288,33 @@ function fluxArgs(metrics: number, health: number): string[] {
   ];
 }
 
+/** A Flux controller's flags plus --events-addr: its events reach notification-controller, as in
+ *  a cluster where Flux is installed whole. */
+function fluxReportingArgs(ports: Ports, metrics: number, health: number): string[] {
+  return [...fluxArgs(metrics, health), `--events-addr=${eventsUrl(ports)}`];
+}
+
+export function notificationControllerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    env: { KUBECONFIG: layout.kubeconfig },
+    command: join(
+      required(layout.fluxNotificationBin, "notification-controller"),
+      "notification-controller",
+    ),
+    args: [
+      ...fluxArgs(ports.notificationMetrics, ports.notificationHealth),
+      `--events-addr=${LOOPBACK}:${ports.notificationEvents}`,
+      `--receiverAddr=${LOOPBACK}:${ports.notificationReceiver}`,
+    ],
+  };
+}
+
 export function sourceControllerCommand(layout: Layout, ports: Ports): CommandLine {
   return {
     env: { KUBECONFIG: layout.kubeconfig },
     command: join(required(layout.fluxSourceBin, "source-controller"), "source-controller"),
     args: [
-      ...fluxArgs(ports.sourceMetrics, ports.sourceHealth),
+      ...fluxReportingArgs(ports, ports.sourceMetrics, ports.sourceHealth),
       `--storage-path=${join(layout.dir, "artifacts")}`,
       `--storage-addr=${LOOPBACK}:${ports.artifacts}`,
       // Other controllers download from the advertised address: it must be loopback too.
@@ -294,7 +330,10 @@ export function kustomizeControllerCommand(layout: Layout, ports: Ports): Comman
       required(layout.fluxKustomizeBin, "kustomize-controller"),
       "kustomize-controller",
     ),
-    args: [...fluxArgs(ports.kustomizeMetrics, ports.kustomizeHealth), "--no-remote-bases=true"],
+    args: [
+      ...fluxReportingArgs(ports, ports.kustomizeMetrics, ports.kustomizeHealth),
+      "--no-remote-bases=true",
+    ],
   };
 }
 
@@ -302,6 +341,6 @@ export function helmControllerCommand(layout: Layout, ports: Ports): CommandLine
   return {
     env: { KUBECONFIG: layout.kubeconfig },
     command: join(required(layout.fluxHelmBin, "helm-controller"), "helm-controller"),
-    args: fluxArgs(ports.helmMetrics, ports.helmHealth),
+    args: fluxReportingArgs(ports, ports.helmMetrics, ports.helmHealth),
   };
 }

@@ -20,6 +20,8 @@ export const ClusterState = z.object({
     .optional(),
   helmRepoUrl: z.string().optional(),
   ociRepoUrl: z.string().optional(),
+  /** notification-controller's event address (--events-addr). */
+  eventsUrl: z.string().optional(),
   components: z.array(z.object({ name: z.string(), pid: z.number(), logFile: z.string() })),
   nodes: z.array(z.string()),
   /** The process that owns the components (the `up` supervisor or a test runner). */

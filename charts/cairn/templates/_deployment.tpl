@@ -69,6 +69,9 @@ spec:
             {{- with .selector }}
             - {{ printf "--watch-label-selector=%s" . | quote }}
             {{- end }}
+            {{- with $root.Values.eventsAddr }}
+            - {{ printf "--events-addr=%s" . | quote }}
+            {{- end }}
             {{- range $root.Values.extraArgs }}
             - {{ . | quote }}
             {{- end }}

@@ -489,14 +489,22 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
         (Date.parse(ended.completedAt) - Date.parse(ended.startedAt)) / 1000,
       );
     switch (final.kind) {
-      case "succeeded":
+      case "succeeded": {
         await record(
           final.event?.type ?? "Normal",
           final.event?.reason ?? step.name,
           step.name,
           final.event?.message ?? final.message,
         );
+        // Its first side effect is where a request starts changing the app: worth an Event on
+        // the app too (and so a notification, with --events-addr), once.
+        const also = step.name === STARTING_STEP ? machine.alsoRegarding?.(request) : undefined;
+        if (also) {
+          const started = startedEvent(machine.kind, key.name, status.plan?.git);
+          void deps.events.record(also, "Normal", started.reason, step.name, started.message);
+        }
         break;
+      }
       case "waiting":
         // A new kind of wait is worth one Event; the same message every 5 s is not.
         if (
@@ -527,6 +535,23 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     }
     return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
   }
+}
+
+/** The step whose success means a request has begun to change its app (both kinds). */
+export const STARTING_STEP = "Suspend";
+
+/** The app's Event when a request starts changing it (pure). */
+export function startedEvent(
+  kind: "UpgradeRequest" | "RollbackRequest",
+  name: string,
+  git: { readonly from: string; readonly to: string } | undefined,
+): { reason: string; message: string } {
+  const what = kind === "UpgradeRequest" ? "upgrade" : "rollback";
+  const versions = git ? ` ${git.from} → ${git.to}` : "";
+  return {
+    reason: kind === "UpgradeRequest" ? "UpgradeStarted" : "RollbackStarted",
+    message: `${kind} ${name}: ${what}${versions} started`,
+  };
 }
 
 /**

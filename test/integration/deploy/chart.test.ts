@@ -50,6 +50,7 @@ const FULL_VALUES = {
     },
   ],
   watchLabelSelector: "team=a,tier!=test",
+  eventsAddr: "http://notification-controller.flux-system.svc.cluster.local./",
   podSecurityContext: { runAsNonRoot: true, runAsUser: 1001, fsGroup: 1001 },
   securityContext: {
     runAsNonRoot: true,
@@ -201,6 +202,7 @@ describe("helm template with the defaults", () => {
     const result = loadConfig(args, {}, { hostname: "x" });
     if (!result.ok) throw new Error(result.message);
     expect(result.config.watchLabelSelector).toBeUndefined();
+    expect(result.config.eventsAddr).toBeUndefined();
   });
 });
 
@@ -247,7 +249,7 @@ describe("helm template with every optional value", () => {
     });
   });
 
-  it("passes the watch selector and the extra arguments, which the controller accepts", () => {
+  it("passes the watch selector, the events address and the extra arguments, which the controller accepts", () => {
     const args = podOf(one(objects, "Deployment")).spec.containers[0]?.["args"] as string[];
     expect(args).toContain("--watch-label-selector=team=a,tier!=test");
     expect(args.at(-1)).toBe("--suspended-warning-after=2h");
@@ -255,6 +257,9 @@ describe("helm template with every optional value", () => {
     if (!result.ok) throw new Error(result.message);
     expect(result.config.watchLabelSelector).toBe("team=a,tier!=test");
     expect(result.config.suspendedWarningAfterMs).toBe(2 * 3_600_000);
+    expect(result.config.eventsAddr).toBe(
+      "http://notification-controller.flux-system.svc.cluster.local./",
+    );
   });
 
   it("renders the ServiceMonitor, the PodMonitor, the PrometheusRule and the dashboard", () => {
@@ -418,6 +423,7 @@ describe("values.schema.json and the templates refuse bad values at render", () 
     [{ logLevel: "loud" }, "/logLevel"],
     [{ metrics: { port: 0 } }, "/metrics/port"],
     [{ extraArgs: ["watch-label-selector=x"] }, "/extraArgs/0"],
+    [{ eventsAddr: "notification-controller:9090" }, "/eventsAddr"],
     [{ extraEnv: [{ value: "x" }] }, "/extraEnv/0"],
     [{ podLabels: { team: 1 } }, "/podLabels/team"],
     [{ sharding: { shards: ["One"] } }, "/sharding/shards/0"],

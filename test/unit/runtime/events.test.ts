@@ -7,6 +7,7 @@ import {
   maskUrlCredentials,
   truncateUtf8,
   type EventRecorderOptions,
+  type RecordedEvent,
 } from "../../../src/runtime/events.ts";
 import type { LogLevel } from "../../../src/runtime/log.ts";
 import { FakeClock } from "../../fakes/clock.ts";
@@ -46,6 +47,26 @@ function created(api: FakeObjectApi): KubeObject[] {
 }
 
 describe("EventRecorder", () => {
+  it("hands every event to forward, repeats included, with URL credentials masked and the note whole", async () => {
+    const seen: RecordedEvent[] = [];
+    const { api, recorder } = setup({ forward: (e) => seen.push(e) });
+    const long = `pushed to https://user:token@git.example/x ${"n".repeat(MAX_NOTE_BYTES)}`;
+    await recorder.record(regarding, "Warning", "PushFailed", "Commit", long);
+    await recorder.record(regarding, "Warning", "PushFailed", "Commit", long);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({
+      regarding,
+      type: "Warning",
+      reason: "PushFailed",
+      action: "Commit",
+    });
+    expect(seen[0]?.note.startsWith("pushed to https://***@git.example/x")).toBe(true);
+    expect(seen[0]?.note.length).toBeGreaterThan(MAX_NOTE_BYTES);
+    expect(seen[0]?.at).toEqual(new Date("2025-01-01T00:00:00.000Z"));
+    // The Event itself is written as before (once, then its series).
+    expect(created(api)).toHaveLength(1);
+  });
+
   it("creates an events.k8s.io/v1 Event with the reporting fields and the regarding object", async () => {
     const { api, recorder } = setup();
     await recorder.record(regarding, "Normal", "Started", "Upgrade", "upgrade to 1.2.3 started");

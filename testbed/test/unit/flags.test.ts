@@ -6,6 +6,7 @@ import {
   etcdCommand,
   helmControllerCommand,
   kustomizeControllerCommand,
+  notificationControllerCommand,
   snapshotControllerCommand,
   sourceControllerCommand,
   KWOK_POD_READY_STAGE,
@@ -29,6 +30,7 @@ const layout: Layout = {
   fluxSourceBin: "/cache/src",
   fluxKustomizeBin: "/cache/kus",
   fluxHelmBin: "/cache/helm",
+  fluxNotificationBin: "/cache/notif",
   registryBin: "/cache/registry",
   node: "/usr/bin/node",
   repoRoot: "/repo",
@@ -50,6 +52,10 @@ const ports: Ports = {
   kustomizeHealth: 3007,
   helmMetrics: 3008,
   helmHealth: 3009,
+  notificationEvents: 3014,
+  notificationReceiver: 3015,
+  notificationMetrics: 3016,
+  notificationHealth: 3017,
   gitServer: 3010,
   helmRepo: 3011,
   registry: 3013,
@@ -66,6 +72,7 @@ const all = [
   sourceControllerCommand(layout, ports),
   kustomizeControllerCommand(layout, ports),
   helmControllerCommand(layout, ports),
+  notificationControllerCommand(layout, ports),
   registryCommand(layout, ports),
 ];
 
@@ -152,6 +159,7 @@ describe("component flags", () => {
       "/cache/src/source-controller",
       "/cache/kus/kustomize-controller",
       "/cache/helm/helm-controller",
+      "/cache/notif/notification-controller",
       "/cache/registry/registry",
     ]);
   });
@@ -165,6 +173,7 @@ describe("component flags", () => {
       sourceControllerCommand,
       kustomizeControllerCommand,
       helmControllerCommand,
+      notificationControllerCommand,
     ]) {
       const args = cmd(layout, ports).args;
       expect(flag(args, "metrics-addr")).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -172,6 +181,12 @@ describe("component flags", () => {
       expect(flag(args, "enable-leader-election")).toBe("false");
       expect(flag(args, "watch-all-namespaces")).toBe("true");
     }
+    // notification-controller takes events where the others post them.
+    const notification = notificationControllerCommand(layout, ports).args;
+    expect(flag(notification, "events-addr")).toBe("127.0.0.1:3014");
+    expect(flag(notification, "receiverAddr")).toBe("127.0.0.1:3015");
+    for (const cmd of [sourceControllerCommand, kustomizeControllerCommand, helmControllerCommand])
+      expect(flag(cmd(layout, ports).args, "events-addr")).toBe("http://127.0.0.1:3014/");
     const snapshot = snapshotControllerCommand(layout, ports).args;
     expect(flag(snapshot, "http-endpoint")).toBe("127.0.0.1:3002");
     expect(flag(snapshot, "leader-election")).toBe("false");
