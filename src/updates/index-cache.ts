@@ -4,7 +4,8 @@
 // revision changes (source-controller fetched a different index). An OCI repository has no
 // index and source-controller fetches nothing for it: each chart's tags are listed apart, and
 // the answer is read again once it is older than the interval the caller asks for. A failure is
-// read again after a backoff.
+// read again after a backoff. At most a few reads run at once (a fleet's first pass would
+// otherwise open a connection per OCI chart at the same moment); the rest wait their turn.
 import { backoffDelay, type BackoffOptions } from "../runtime/backoff.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { RepositorySettings } from "./chart-source.ts";
@@ -45,7 +46,11 @@ export interface IndexCacheDeps {
   readonly onSettled: (repositoryKey: string) => void;
   readonly backoff: BackoffOptions;
   readonly random: () => number;
+  /** Reads in flight at once; more wait, first come first served. Default 4. */
+  readonly maxConcurrentReads?: number;
 }
+
+export const DEFAULT_MAX_CONCURRENT_READS = 4;
 
 export interface CachedIndex {
   /** Undefined while the first read of this fingerprint runs. */
@@ -57,9 +62,13 @@ export interface CachedIndex {
 export class IndexCache {
   readonly #deps: IndexCacheDeps;
   readonly #entries = new Map<string, Entry>();
+  readonly #max: number;
+  readonly #waiting: (() => void)[] = [];
+  #reading = 0;
 
   constructor(deps: IndexCacheDeps) {
     this.#deps = deps;
+    this.#max = Math.max(1, deps.maxConcurrentReads ?? DEFAULT_MAX_CONCURRENT_READS);
   }
 
   /**
@@ -112,13 +121,41 @@ export class IndexCache {
     chart: string,
   ): void {
     entry.inFlight = true;
+    const run = () => {
+      // Replaced (a new fingerprint) or forgotten while it waited: nobody wants this answer.
+      if (this.#entries.get(key) !== entry) {
+        this.#waiting.shift()?.();
+        return;
+      }
+      this.#reading++;
+      void this.#read(repoKey, key, entry, settings, chart).finally(() => {
+        this.#reading--;
+        this.#waiting.shift()?.();
+      });
+    };
+    if (this.#reading < this.#max) run();
+    else this.#waiting.push(run);
+  }
+
+  /** Reads waiting for a turn (for tests and benchmarks). */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  async #read(
+    repoKey: string,
+    key: string,
+    entry: Entry,
+    settings: RepositorySettings,
+    chart: string,
+  ): Promise<void> {
     const settled = this.#deps.read(settings, chart).catch((err: unknown): IndexReading => ({
       ok: false,
       reason: "IndexUnreachable",
       message: err instanceof Error ? err.message : String(err),
       readAt: this.#deps.clock.now(),
     }));
-    void settled.then((reading) => {
+    await settled.then((reading) => {
       entry.inFlight = false;
       entry.reading = reading;
       if (reading.ok) {

@@ -57,6 +57,17 @@ export function ensureBinaries(
   return runBuild(BUILD_COMPONENTS[profile], progress).then(parseBuildOutput);
 }
 
+/** One component's cache folder, built when missing (a benchmark that runs one part alone). */
+export async function ensureComponent(
+  name: Exclude<keyof BinaryDirs, "kube" | "kwok">,
+  progress: (line: string) => void = () => undefined,
+): Promise<string> {
+  const stdout = await runBuild([name], progress);
+  const dir = BinaryDirs.partial().parse(JSON.parse(stdout.trim().split("\n").at(-1) ?? ""))[name];
+  if (dir === undefined) throw new Error(`testbed/build.sh did not list ${name}`);
+  return dir;
+}
+
 /**
  * Tools some tests use besides the cluster's binaries: the helm CLI (at helm-controller's Helm
  * version), promtool, and prometheus-operator's monitoring CRDs (no binary).
