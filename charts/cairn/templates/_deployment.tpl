@@ -66,6 +66,7 @@ spec:
             - --workers={{ $root.Values.workers }}
             - --allow-cross-namespace-refs={{ $root.Values.allowCrossNamespaceRefs }}
             - --shutdown-timeout-seconds={{ $root.Values.shutdownTimeoutSeconds }}
+            - --max-auto-upgrades={{ $root.Values.maxAutoUpgrades }}
             {{- with .selector }}
             - {{ printf "--watch-label-selector=%s" . | quote }}
             {{- end }}

@@ -51,6 +51,7 @@ const FULL_VALUES = {
   ],
   watchLabelSelector: "team=a,tier!=test",
   eventsAddr: "http://notification-controller.flux-system.svc.cluster.local./",
+  maxAutoUpgrades: 3,
   podSecurityContext: { runAsNonRoot: true, runAsUser: 1001, fsGroup: 1001 },
   securityContext: {
     runAsNonRoot: true,
@@ -249,7 +250,7 @@ describe("helm template with every optional value", () => {
     });
   });
 
-  it("passes the watch selector, the events address and the extra arguments, which the controller accepts", () => {
+  it("passes the watch selector, the events address, the automatic-upgrade limit and the extra arguments, which the controller accepts", () => {
     const args = podOf(one(objects, "Deployment")).spec.containers[0]?.["args"] as string[];
     expect(args).toContain("--watch-label-selector=team=a,tier!=test");
     expect(args.at(-1)).toBe("--suspended-warning-after=2h");
@@ -260,6 +261,7 @@ describe("helm template with every optional value", () => {
     expect(result.config.eventsAddr).toBe(
       "http://notification-controller.flux-system.svc.cluster.local./",
     );
+    expect(result.config.maxAutoUpgrades).toBe(3);
   });
 
   it("renders the ServiceMonitor, the PodMonitor, the PrometheusRule and the dashboard", () => {
@@ -424,6 +426,7 @@ describe("values.schema.json and the templates refuse bad values at render", () 
     [{ metrics: { port: 0 } }, "/metrics/port"],
     [{ extraArgs: ["watch-label-selector=x"] }, "/extraArgs/0"],
     [{ eventsAddr: "notification-controller:9090" }, "/eventsAddr"],
+    [{ maxAutoUpgrades: -1 }, "/maxAutoUpgrades"],
     [{ extraEnv: [{ value: "x" }] }, "/extraEnv/0"],
     [{ podLabels: { team: 1 } }, "/podLabels/team"],
     [{ sharding: { shards: ["One"] } }, "/sharding/shards/0"],

@@ -103,6 +103,7 @@ describe("charts/cairn", () => {
       workers: c.workers,
       allowCrossNamespaceRefs: c.allowCrossNamespaceRefs,
       shutdownTimeoutSeconds: c.shutdownTimeoutSeconds,
+      maxAutoUpgrades: c.maxAutoUpgrades,
       leaderElection: {
         enabled: c.leaderElect,
         leaseName: c.leaseName,
