@@ -11,6 +11,7 @@ import { TestController } from "../support/controller.ts";
 import { chartVersionInGit, setUpDemoApp } from "../support/demo-app.ts";
 import { deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
+import { assertAlive, completeOf, requestFinished } from "../support/requests.ts";
 
 interface RequestStatus {
   phase: string;
@@ -55,29 +56,15 @@ describe("approval gate", () => {
     namespace: ns,
     name: "demo-web",
   });
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
   const approved = (r: KubeObject) => conditions(r).find((c) => c.type === "Approved");
   const head = () => revParse(git?.root ?? missingGit(), repo, "main");
 
-  function alive(): void {
-    if (!controller.process?.running)
-      throw new Error(`controller exited:\n${controller.logTail()}`);
-  }
+  const alive = () => assertAlive(controller);
 
   /** Finished, Complete set and the finalizer gone: the request let go of everything. */
-  async function finished(name: string): Promise<KubeObject> {
-    return eventually(
-      `UpgradeRequest ${name} to finish`,
-      async () => {
-        alive();
-        const r = await admin.get(requestRef(name));
-        const c = complete(r);
-        const holding = ((r.metadata["finalizers"] ?? []) as string[]).length > 0;
-        return c && c.status !== "Unknown" && !holding ? r : undefined;
-      },
-      240_000,
-    );
-  }
+  const finished = (name: string) =>
+    requestFinished(admin, requestRef(name), { alive, released: true });
 
   async function awaitingApproval(name: string): Promise<KubeObject> {
     return eventually(

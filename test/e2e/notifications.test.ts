@@ -5,11 +5,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
 import { TestController } from "../support/controller.ts";
 import { setUpDemoApp } from "../support/demo-app.ts";
 import { deleteNamespace, eventually, testClient } from "../support/kube.ts";
-import { conditions, isReadyNow } from "../support/objects.ts";
+import { isReadyNow } from "../support/objects.ts";
+import { assertAlive, completeOf, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
 const NOTIFICATION_API = "notification.toolkit.fluxcd.io/v1beta3";
@@ -42,26 +43,12 @@ describe("notifications through Flux's notification-controller", () => {
     namespace: ns,
     name,
   });
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
 
-  function alive(): void {
-    if (!controller.process?.running)
-      throw new Error(`controller exited:\n${controller.logTail()}`);
-  }
+  const alive = () => assertAlive(controller);
 
-  async function finished(kind: string, name: string): Promise<KubeObject> {
-    return eventually(
-      `${kind} ${name} to finish`,
-      async () => {
-        alive();
-        const r = await admin.get(requestRef(kind, name));
-        const c = complete(r);
-        const holding = ((r.metadata["finalizers"] ?? []) as string[]).length > 0;
-        return c && c.status !== "Unknown" && !holding ? r : undefined;
-      },
-      240_000,
-    );
-  }
+  const finished = (kind: string, name: string) =>
+    requestFinished(admin, requestRef(kind, name), { alive, released: true });
 
   /** Cairn's notifications, in the order the webhook got them. */
   const fromCairn = () => delivered.filter((d) => d.body.reportingController === "cairn");

@@ -29,6 +29,7 @@ import {
   statusOf,
   type Condition,
 } from "../support/objects.ts";
+import { assertAlive, completeOf, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
 const KS_API = "kustomize.toolkit.fluxcd.io/v1";
@@ -82,7 +83,7 @@ describe.concurrent("Plan safety (issue 13)", () => {
   });
   const requestRef = (ns: string, name: string) => ref(ns, API, "UpgradeRequest", name);
   const appRef = (ns: string, name = "demo") => ref(ns, API, "ManagedApp", name);
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
   const condition = (o: KubeObject, type: string) => conditions(o).find((c) => c.type === type);
 
   async function request(
@@ -99,26 +100,14 @@ describe.concurrent("Plan safety (issue 13)", () => {
     });
   }
 
-  function alive(): void {
-    if (!controller.process?.running)
-      throw new Error(`controller exited:\n${controller.logTail()}`);
-  }
+  const alive = () => assertAlive(controller);
 
-  async function finished(ns: string, name: string, timeoutMs = 240_000): Promise<KubeObject> {
-    return eventually(
-      `UpgradeRequest ${ns}/${name} to finish`,
-      async () => {
-        alive();
-        const r = await admin.get(requestRef(ns, name));
-        const c = complete(r);
-        // The app's lock goes after the final status write, then the finalizer: once that is
-        // gone the request has let go of everything.
-        const holding = ((r.metadata["finalizers"] ?? []) as string[]).length > 0;
-        return c && c.status !== "Unknown" && !holding ? r : undefined;
-      },
-      timeoutMs,
-    );
-  }
+  const finished = (ns: string, name: string, timeoutMs?: number) =>
+    requestFinished(admin, requestRef(ns, name), {
+      alive,
+      released: true,
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
 
   async function atStep(ns: string, name: string, step: string): Promise<KubeObject> {
     return eventually(

@@ -19,7 +19,8 @@ import { DROP_PUSH_FILE } from "../../testbed/src/git-server.ts";
 import { TestController } from "../support/controller.ts";
 import { chartVersionInGit, setUpDemoApp, type DemoOptions } from "../support/demo-app.ts";
 import { deleteNamespace, eventually, testClient } from "../support/kube.ts";
-import { conditions, isReadyNow, statusOf } from "../support/objects.ts";
+import { isReadyNow, statusOf } from "../support/objects.ts";
+import { assertAlive, completeOf, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
 const KS_API = "kustomize.toolkit.fluxcd.io/v1";
@@ -67,25 +68,12 @@ describe.concurrent("a push that landed but whose answer was lost", { timeout: 6
     namespace: ns,
     name,
   });
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
 
-  function alive(): void {
-    if (!controller.process?.running)
-      throw new Error(`controller exited:\n${controller.logTail()}`);
-  }
+  const alive = () => assertAlive(controller);
 
-  async function finished(ns: string, kind: string, name: string, timeoutMs = 300_000) {
-    return eventually(
-      `${kind} ${ns}/${name} to finish`,
-      async () => {
-        alive();
-        const r = await admin.get(ref(ns, API, kind, name));
-        const c = complete(r);
-        return c && c.status !== "Unknown" ? r : undefined;
-      },
-      timeoutMs,
-    );
-  }
+  const finished = (ns: string, kind: string, name: string, timeoutMs = 300_000) =>
+    requestFinished(admin, ref(ns, API, kind, name), { alive, timeoutMs });
 
   async function demoApp(opts: Omit<DemoOptions, "labels">) {
     const app = await setUpDemoApp(admin, git(), inject("helmRepoUrl"), {

@@ -13,6 +13,7 @@ import { TestController } from "../support/controller.ts";
 import { setUpDemoApp, type DemoOptions } from "../support/demo-app.ts";
 import { deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { conditions, isReadyNow } from "../support/objects.ts";
+import { assertAlive, completeOf, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
 const HOLD = "example.com/hold";
@@ -58,16 +59,13 @@ describe("request history", () => {
     namespace: ns,
     name,
   });
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
   const historyOf = (r: KubeObject) =>
     (r["status"] as { history?: Step[] } | undefined)?.history ?? [];
   const seconds = (from: string | undefined, to: string | undefined) =>
     (Date.parse(to ?? "") - Date.parse(from ?? "")) / 1000;
 
-  function alive(): void {
-    if (!controller.process?.running)
-      throw new Error(`controller exited:\n${controller.logTail()}`);
-  }
+  const alive = () => assertAlive(controller);
 
   async function demoApp(opts: Omit<DemoOptions, "labels">) {
     const app = await setUpDemoApp(admin, git(), inject("helmRepoUrl"), {
@@ -100,23 +98,12 @@ describe("request history", () => {
     });
   }
 
-  async function finished(
-    ns: string,
-    kind: "UpgradeRequest" | "RollbackRequest",
-    name: string,
-    timeoutMs = 300_000,
-  ): Promise<KubeObject> {
-    return eventually(
-      `${kind} ${ns}/${name} to finish`,
-      async () => {
-        alive();
-        const r = await admin.get({ apiVersion: API, kind, namespace: ns, name });
-        const c = complete(r);
-        return c && c.status !== "Unknown" ? r : undefined;
-      },
-      timeoutMs,
+  const finished = (ns: string, kind: "UpgradeRequest" | "RollbackRequest", name: string) =>
+    requestFinished(
+      admin,
+      { apiVersion: API, kind, namespace: ns, name },
+      { alive, timeoutMs: 300_000 },
     );
-  }
 
   async function names(ns: string, kind: "UpgradeRequest" | "RollbackRequest"): Promise<string[]> {
     const list = await admin.list(API, kind, { namespace: ns });

@@ -3,12 +3,13 @@
 // last one out resumes it; and an upgrade that fails after its commit hands its freeze to the
 // automatic rollback, so the version that failed never runs on live data.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
 import { commitFiles, readFileAt } from "../../testbed/src/git-fixtures.ts";
 import { TestController } from "../support/controller.ts";
 import { chartVersionInGit, setUpDemoApp } from "../support/demo-app.ts";
 import { deleteNamespace, eventually, testClient } from "../support/kube.ts";
-import { conditions, isReadyNow } from "../support/objects.ts";
+import { isReadyNow } from "../support/objects.ts";
+import { completeOf, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
 const HOLDERS = "cairn.dev/suspended-by";
@@ -49,24 +50,14 @@ describe("freezes shared between requests", () => {
   const hrRef = (name: string) => ref("helm.toolkit.fluxcd.io/v2", "HelmRelease", name);
   const suspendedNow = async (r: ReturnType<typeof ksRef>) =>
     ((await admin.get(r))["spec"] as { suspend?: boolean }).suspend === true;
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
   const alive = () => {
     if (!controller.process?.running)
       throw new Error(`controller exited:\n${controller.logTail()}`);
   };
 
-  async function finished(kind: string, name: string, timeoutMs = 420_000): Promise<KubeObject> {
-    return eventually(
-      `${kind} ${name} to finish`,
-      async () => {
-        alive();
-        const r = await admin.get(ref(API, kind, name));
-        const c = complete(r);
-        return c && c.status !== "Unknown" ? r : undefined;
-      },
-      timeoutMs,
-    );
-  }
+  const finished = (kind: string, name: string, timeoutMs = 420_000) =>
+    requestFinished(admin, ref(API, kind, name), { alive, timeoutMs });
 
   async function upgrade(name: string, app: string, spec: Record<string, unknown>) {
     await admin.create({

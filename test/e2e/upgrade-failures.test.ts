@@ -38,6 +38,7 @@ import { gitWriteSecret, TestController } from "../support/controller.ts";
 import { chartVersionInGit, setUpDemoApp, type DemoOptions } from "../support/demo-app.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { conditions, getOrUndefined, isReadyNow, statusOf } from "../support/objects.ts";
+import { assertAlive, completeOf, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
 const KS_API = "kustomize.toolkit.fluxcd.io/v1";
@@ -93,7 +94,7 @@ describe.concurrent("UpgradeRequest failures", () => {
   });
   const requestRef = (ns: string, name: string) => ref(ns, API, "UpgradeRequest", name);
   const appRef = (ns: string, name = "demo") => ref(ns, API, "ManagedApp", name);
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
   const condition = (r: KubeObject, type: string) => conditions(r).find((c) => c.type === type);
 
   async function request(
@@ -112,26 +113,14 @@ describe.concurrent("UpgradeRequest failures", () => {
     });
   }
 
-  function alive(): void {
-    if (!controller.process?.running)
-      throw new Error(`controller exited:\n${controller.logTail()}`);
-  }
+  const alive = () => assertAlive(controller);
 
-  async function finished(ns: string, name: string, timeoutMs = 240_000): Promise<KubeObject> {
-    return eventually(
-      `UpgradeRequest ${ns}/${name} to finish`,
-      async () => {
-        alive();
-        const r = await admin.get(requestRef(ns, name));
-        const c = complete(r);
-        // The app's lock goes after the final status write, then the finalizer: once that is
-        // gone the request has let go of everything.
-        const holding = ((r.metadata["finalizers"] ?? []) as string[]).length > 0;
-        return c && c.status !== "Unknown" && !holding ? r : undefined;
-      },
-      timeoutMs,
-    );
-  }
+  const finished = (ns: string, name: string, timeoutMs?: number) =>
+    requestFinished(admin, requestRef(ns, name), {
+      alive,
+      released: true,
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
 
   /** A finished request lets go of its finalizer, in the write after the one that set Complete. */
   async function finalizerGone(ns: string, name: string): Promise<void> {

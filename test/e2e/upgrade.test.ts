@@ -1,7 +1,7 @@
 // UpgradeRequest end to end on the full test bed: the real controller under its shipped RBAC,
 // a Flux-managed Helm app with two PVCs, real snapshots, real commits to the Git server.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
 import { DEMO_RELEASE_PATH } from "../../testbed/src/demo-app.ts";
 import { revParse } from "../../testbed/src/git-fixtures.ts";
 import { TestController } from "../support/controller.ts";
@@ -9,6 +9,7 @@ import { chartVersionInGit, setUpDemoApp } from "../support/demo-app.ts";
 import { pushEdit } from "../support/git.ts";
 import { deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { conditions, getOrUndefined, isReadyNow, statusOf } from "../support/objects.ts";
+import { assertAlive, completeOf, requestFinished } from "../support/requests.ts";
 
 interface RequestStatus {
   phase: string;
@@ -68,19 +69,11 @@ describe("UpgradeRequest", () => {
     });
   }
 
-  async function finished(name: string, timeoutMs = 240_000): Promise<KubeObject> {
-    return eventually(
-      `UpgradeRequest ${name} to finish`,
-      async () => {
-        if (!controller.process?.running)
-          throw new Error(`controller exited:\n${controller.logTail()}`);
-        const r = await admin.get(requestRef(name));
-        const complete = conditions(r).find((c) => c.type === "Complete");
-        return complete && complete.status !== "Unknown" ? r : undefined;
-      },
-      timeoutMs,
-    );
-  }
+  const finished = (name: string, timeoutMs?: number) =>
+    requestFinished(admin, requestRef(name), {
+      alive: () => assertAlive(controller),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
 
   // The finalizer goes right after the Complete write (a crash in between is redone on restart).
   const noFinalizer = (name: string) =>
@@ -91,7 +84,7 @@ describe("UpgradeRequest", () => {
         : undefined;
     });
 
-  const complete = (r: KubeObject) => conditions(r).find((c) => c.type === "Complete");
+  const complete = completeOf;
   const chartInGit = () => chartVersionInGit(git ?? missingGit(), repo);
 
   async function webReplicas(): Promise<{ spec: number | undefined; ready: number | undefined }> {
