@@ -50,7 +50,7 @@ export interface IndexCacheDeps {
   readonly maxConcurrentReads?: number;
 }
 
-export const DEFAULT_MAX_CONCURRENT_READS = 4;
+const DEFAULT_MAX_CONCURRENT_READS = 4;
 
 export interface CachedIndex {
   /** Undefined while the first read of this fingerprint runs. */
@@ -149,25 +149,23 @@ export class IndexCache {
     settings: RepositorySettings,
     chart: string,
   ): Promise<void> {
-    const settled = this.#deps.read(settings, chart).catch((err: unknown): IndexReading => ({
+    const reading = await this.#deps.read(settings, chart).catch((err: unknown): IndexReading => ({
       ok: false,
       reason: "IndexUnreachable",
       message: err instanceof Error ? err.message : String(err),
       readAt: this.#deps.clock.now(),
     }));
-    await settled.then((reading) => {
-      entry.inFlight = false;
-      entry.reading = reading;
-      if (reading.ok) {
-        entry.failures = 0;
-        delete entry.retryAt;
-      } else {
-        entry.failures++;
-        entry.retryAt =
-          this.#deps.clock.now().getTime() +
-          backoffDelay(this.#deps.backoff, entry.failures, this.#deps.random);
-      }
-      if (this.#entries.get(key) === entry) this.#deps.onSettled(repoKey);
-    });
+    entry.inFlight = false;
+    entry.reading = reading;
+    if (reading.ok) {
+      entry.failures = 0;
+      delete entry.retryAt;
+    } else {
+      entry.failures++;
+      entry.retryAt =
+        this.#deps.clock.now().getTime() +
+        backoffDelay(this.#deps.backoff, entry.failures, this.#deps.random);
+    }
+    if (this.#entries.get(key) === entry) this.#deps.onSettled(repoKey);
   }
 }
