@@ -11,6 +11,7 @@ import {
   GIT_PATH_MESSAGE,
   GitBranch,
   GitUrl,
+  ImageName,
   DOT_SEGMENT_PATTERN,
   PLAIN_PATH_PATTERN,
   Count,
@@ -140,6 +141,16 @@ export const MaintenanceWindow = z.object({
 });
 export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;
 
+/** The image whose tags an app's versions are, and how to reach its registry. */
+export const VersionImage = z.object({
+  name: ImageName,
+  /** Registry credentials in the app's namespace (dockerconfigjson, or username/password). */
+  secretRef: z.object({ name: DnsSubdomain }).optional(),
+  /** Plain HTTP to the registry. */
+  insecure: z.boolean().default(false),
+});
+export type VersionImage = z.infer<typeof VersionImage>;
+
 export const VersionPolicy = z.object({
   /** Where the version sits in the file at gitPath, e.g. "spec.chart.spec.version". */
   versionPath: z.string().min(1).max(VERSION_PATH_MAX).optional(),
@@ -148,10 +159,13 @@ export const VersionPolicy = z.object({
   /** Offer pre-release versions (1.2.0-rc.1) as status.availableUpdate too. */
   prereleases: z.boolean().default(false),
   /**
-   * How often the tags of an OCI HelmRepository are listed. An HTTP HelmRepository's index is
-   * read again whenever source-controller fetches a new one, so this does not apply to it.
+   * How often the tags of an OCI HelmRepository, or of `image`, are listed. An HTTP
+   * HelmRepository's index is read again whenever source-controller fetches a new one, so this
+   * does not apply to it.
    */
   checkInterval: CheckInterval.default("1h"),
+  /** An app versioned by an image tag: the image whose tags are its versions. */
+  image: VersionImage.optional(),
   /**
    * Upgrade to status.availableUpdate's kind of version by itself: none (default), patch (same
    * major.minor), minor (same major) or major (any newer version the policy offers).
@@ -194,24 +208,33 @@ export const Timeouts = z.object({
 });
 export type Timeouts = z.infer<typeof Timeouts>;
 
-export const ManagedAppSpec = z.object({
-  gitPath: GitPath,
-  kustomizationRef: NamespacedRef,
-  suspendRef: SuspendRef.optional(),
-  helmReleaseRef: NamespacedRef.optional(),
-  volumeSnapshots: VolumeSnapshots.prefault({}),
-  versionPolicy: VersionPolicy.prefault({}),
-  healthCheck: HealthCheck.prefault({}),
-  requestHistory: RequestHistoryLimits.prefault({}),
-  autoRollback: z.boolean().default(false),
-  /**
-   * Manual: every upgrade plans, then waits with no side effect until a person approves the plan
-   * (`kubectl cairn approve`); dry runs never wait.
-   */
-  approval: Approval.default("Automatic"),
-  git: GitSettings.optional(),
-  timeouts: Timeouts.optional(),
-});
+export const IMAGE_VERSIONING_RULE =
+  "!has(self.helmReleaseRef) || !has(self.versionPolicy) || !has(self.versionPolicy.image)";
+export const IMAGE_VERSIONING_MESSAGE =
+  "spec.versionPolicy.image is for an app whose version is an image tag; an app with spec.helmReleaseRef is versioned by its chart";
+
+export const ManagedAppSpec = z
+  .object({
+    gitPath: GitPath,
+    kustomizationRef: NamespacedRef,
+    suspendRef: SuspendRef.optional(),
+    helmReleaseRef: NamespacedRef.optional(),
+    volumeSnapshots: VolumeSnapshots.prefault({}),
+    versionPolicy: VersionPolicy.prefault({}),
+    healthCheck: HealthCheck.prefault({}),
+    requestHistory: RequestHistoryLimits.prefault({}),
+    autoRollback: z.boolean().default(false),
+    /**
+     * Manual: every upgrade plans, then waits with no side effect until a person approves the plan
+     * (`kubectl cairn approve`); dry runs never wait.
+     */
+    approval: Approval.default("Automatic"),
+    git: GitSettings.optional(),
+    timeouts: Timeouts.optional(),
+  })
+  .refine((spec) => spec.helmReleaseRef === undefined || spec.versionPolicy.image === undefined, {
+    error: IMAGE_VERSIONING_MESSAGE,
+  });
 export type ManagedAppSpec = z.infer<typeof ManagedAppSpec>;
 
 export const UpgradeOutcome = z.enum(["Succeeded", "Failed", "RolledBack"]);
@@ -256,14 +279,18 @@ export type DiscoverySummary = z.infer<typeof DiscoverySummary>;
 
 /** Where the app's newer versions were looked for, and when. */
 export const UpdateCheck = z.object({
-  source: z.object({
-    kind: z.enum(["HelmRepository"]),
-    namespace: Text(63),
-    name: Text(253),
-  }),
+  /** The image whose tags were listed (versionPolicy.image). */
+  image: Text(255).optional(),
+  source: z
+    .object({
+      kind: z.enum(["HelmRepository"]),
+      namespace: Text(63),
+      name: Text(253),
+    })
+    .optional(),
   /** The repository's URL, without credentials. */
   url: Text(2048),
-  chart: Text(253),
+  chart: Text(253).optional(),
   /** source-controller's artifact revision of the index, when it had one. */
   revision: Text(256).optional(),
   /** When the index was read. */
@@ -277,8 +304,8 @@ export const ManagedAppStatus = z.object({
   /** The version the app runs: the HelmRelease's chart, or versionPath at the applied commit. */
   currentVersion: VersionValue.optional(),
   /**
-   * The newest chart version in the HelmRelease's HelmRepository newer than currentVersion that
-   * versionPolicy allows; an UpgradeRequest without target uses it.
+   * The newest chart version in the HelmRelease's HelmRepository (or tag of versionPolicy.image)
+   * newer than currentVersion that versionPolicy allows; an UpgradeRequest without target uses it.
    */
   availableUpdate: VersionValue.optional(),
   updateCheck: UpdateCheck.optional(),

@@ -72,6 +72,8 @@ export interface RepositorySettings {
   readonly type: string;
   /** Basic auth (username/password) and, in Flux's deprecated layout, TLS files. */
   readonly secretName: string | undefined;
+  /** The field that names secretName, for messages (default spec.secretRef). */
+  readonly secretField?: string;
   /** TLS: ca.crt, and tls.crt + tls.key for a client certificate. */
   readonly certSecretName: string | undefined;
   /** spec.passCredentials: basic auth also for chart URLs on another host. */

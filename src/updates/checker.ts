@@ -4,8 +4,9 @@
 // UpdateAvailable condition, which also says why an app is not checked. An HTTP repository is
 // event-driven: an informer on HelmRepositories wakes the apps that use one when its spec or
 // artifact revision changes. An OCI repository (type oci) has no index and no artifact: the
-// chart's tags are listed every versionPolicy.checkInterval. Either is read by IndexCache, off
-// the reconcile path.
+// chart's tags are listed every versionPolicy.checkInterval. So are the tags of
+// versionPolicy.image, for an app without a HelmRelease whose version is an image tag. All are
+// read by IndexCache, off the reconcile path.
 import type { ManagedApp } from "../api/index.ts";
 import { durationMs } from "../api/fields.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
@@ -22,7 +23,8 @@ import {
 import { displayUrl, fetchHelmIndex, IndexReadError } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
 import { IndexCache, type IndexReading, type ReadIndex } from "./index-cache.ts";
-import { listOciChartVersions } from "./oci-registry.ts";
+import { imageSettings, imageTagListing } from "./image-source.ts";
+import { listOciChartVersions, listOciTags } from "./oci-registry.ts";
 import { selectUpdate, withinLevel } from "./versions.ts";
 
 export const UPDATE_AVAILABLE = "UpdateAvailable";
@@ -47,15 +49,19 @@ export interface UpdateCondition {
   readonly message: string;
 }
 
-/** Where the app's versions were looked for, and when (status.updateCheck). */
+/**
+ * Where the app's versions were looked for, and when (status.updateCheck): a chart in a
+ * HelmRepository (source and chart), or an image's tags (image).
+ */
 export interface UpdateCheckStatus {
-  readonly source: {
+  readonly image?: string;
+  readonly source?: {
     readonly kind: "HelmRepository";
     readonly namespace: string;
     readonly name: string;
   };
   readonly url: string;
-  readonly chart: string;
+  readonly chart?: string;
   /** source-controller's artifact revision of the index, when it had one. */
   readonly revision?: string;
   readonly checkedAt: string;
@@ -115,19 +121,30 @@ export function newUpdateEvent(
 /** The status an index reading gives the app (pure). */
 export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
   const { settings, reading, chart } = input;
-  const where = `${repoName(settings.ref)} (${displayUrl(settings.url)})`;
+  // An image (versionPolicy.image) is read like an OCI chart; only the words differ.
+  const image = settings.type === "image";
+  const where = image
+    ? `the registry (${displayUrl(settings.url)})`
+    : `${repoName(settings.ref)} (${displayUrl(settings.url)})`;
+  const subject = image ? `image ${chart}` : `chart ${chart}`;
   if (!reading.ok) return notChecked(reading.reason, `${where}: ${reading.message}`);
-  const updateCheck: UpdateCheckStatus = {
-    source: { kind: "HelmRepository", ...settings.ref },
-    url: displayUrl(settings.url),
-    chart,
-    ...(settings.revision ? { revision: settings.revision } : {}),
-    checkedAt: reading.readAt.toISOString(),
-  };
+  const checkedAt = reading.readAt.toISOString();
+  const updateCheck: UpdateCheckStatus = image
+    ? { image: chart, url: displayUrl(settings.url), checkedAt }
+    : {
+        source: { kind: "HelmRepository", ...settings.ref },
+        url: displayUrl(settings.url),
+        chart,
+        ...(settings.revision ? { revision: settings.revision } : {}),
+        checkedAt,
+      };
   const versions = reading.charts.get(chart);
   if (!versions) {
     return {
-      ...notChecked(UpdateReason.ChartNotFound, `${where} has no chart ${chart}`),
+      ...notChecked(
+        UpdateReason.ChartNotFound,
+        image ? `${where} has no tags of image ${chart}` : `${where} has no chart ${chart}`,
+      ),
       updateCheck,
     };
   }
@@ -168,7 +185,7 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
         condition: {
           status: "True",
           reason: UpdateReason.NewerVersion,
-          message: `chart ${chart} ${selection.version} (running ${input.current}) in ${where} (${rules})`,
+          message: `${subject} ${selection.version} (running ${input.current}) in ${where} (${rules})`,
         },
         availableUpdate: selection.version,
         updateCheck,
@@ -180,7 +197,7 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
         condition: {
           status: "False",
           reason: UpdateReason.UpToDate,
-          message: `no version of chart ${chart} newer than ${input.current} in ${where} (${rules})`,
+          message: `no version of ${subject} newer than ${input.current} in ${where} (${rules})`,
         },
         availableUpdate: undefined,
         updateCheck,
@@ -195,6 +212,11 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
 export function helmIndexReader(client: Pick<KubeClient, "get">, clock: Clock): ReadIndex {
   return async (settings, chart) => {
     try {
+      if (settings.type === "image") {
+        const tags = await listOciTags(client, imageTagListing(settings, chart));
+        const charts = new Map(tags.length > 0 ? [[chart, tags]] : []);
+        return { ok: true, charts, readAt: clock.now() };
+      }
       if (settings.type === "oci") {
         const versions = await listOciChartVersions(client, settings, chart);
         // No tag at all: the registry has no such chart, as an index without its entry.
@@ -292,12 +314,20 @@ export class UpdateChecker {
     current: string | undefined,
   ): UpdateCheck {
     const ns = app.metadata.namespace ?? "";
+    const interval = durationMs(app.spec.versionPolicy.checkInterval) ?? DEFAULT_CHECK_INTERVAL_MS;
+    const image = app.spec.versionPolicy.image;
+    if (!app.spec.helmReleaseRef && image) {
+      // The image's tags, listed every interval; the read's end wakes the app.
+      const settings = imageSettings(ns, image);
+      this.#use(appKey, `${ns}/${settings.ref.name}`);
+      return this.#decide(app, current, settings, image.name, interval);
+    }
     if (!app.spec.helmReleaseRef) {
       this.#use(appKey, undefined);
       return {
         outcome: notChecked(
           UpdateReason.NotChecked,
-          "update checks read the chart versions of the app's HelmRelease; the app has no spec.helmReleaseRef",
+          "update checks read the chart versions of the app's HelmRelease, or the tags of spec.versionPolicy.image; the app has neither",
         ),
       };
     }
@@ -337,19 +367,25 @@ export class UpdateChecker {
       return { outcome: notChecked(reason, settings.message) };
     }
     // Nothing announces a new tag in a registry: its answer gets old after the app's interval.
-    const interval =
-      settings.settings.type === "oci"
-        ? (durationMs(app.spec.versionPolicy.checkInterval) ?? DEFAULT_CHECK_INTERVAL_MS)
-        : undefined;
-    const cached = this.#cache.lookup(settings.settings, source.chart, interval);
+    return this.#decide(
+      app,
+      current,
+      settings.settings,
+      source.chart,
+      settings.settings.type === "oci" ? interval : undefined,
+    );
+  }
+
+  #decide(
+    app: ManagedApp,
+    current: string | undefined,
+    settings: RepositorySettings,
+    chart: string,
+    maxAgeMs: number | undefined,
+  ): UpdateCheck {
+    const cached = this.#cache.lookup(settings, chart, maxAgeMs);
     const outcome = cached.reading
-      ? decideUpdate({
-          app,
-          current,
-          chart: source.chart,
-          settings: settings.settings,
-          reading: cached.reading,
-        })
+      ? decideUpdate({ app, current, chart, settings, reading: cached.reading })
       : undefined;
     return cached.requeueAfterMs === undefined
       ? { outcome }

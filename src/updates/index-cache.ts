@@ -77,7 +77,8 @@ export class IndexCache {
    */
   lookup(settings: RepositorySettings, chart: string, maxAgeMs?: number): CachedIndex {
     const repoKey = `${settings.ref.namespace}/${settings.ref.name}`;
-    const key = settings.type === "oci" ? `${repoKey}#${chart}` : repoKey;
+    // An index holds every chart; an OCI repository or an image is listed per chart (image).
+    const key = settings.type === "default" ? repoKey : `${repoKey}#${chart}`;
     const now = this.#deps.clock.now().getTime();
     let entry = this.#entries.get(key);
     if (entry?.fingerprint !== settings.fingerprint) {

@@ -85,7 +85,11 @@ async function credentialsOf(
 
 const secretOf = (settings: RepositorySettings): OciSecretRef | undefined =>
   settings.secretName
-    ? { namespace: settings.ref.namespace, name: settings.secretName, field: "spec.secretRef" }
+    ? {
+        namespace: settings.ref.namespace,
+        name: settings.secretName,
+        field: settings.secretField ?? "spec.secretRef",
+      }
     : undefined;
 
 const basic = (c: Credentials) =>
@@ -271,21 +275,29 @@ export async function fetchOciLayer(
 const TagList = z.object({ tags: z.array(z.string()).nullish() });
 const MAX_TAG_PAGES = 20;
 
+/** A registry repository whose tags to list, and how to reach it. */
+export interface TagListing {
+  readonly location: { readonly base: string; readonly host: string; readonly repository: string };
+  /** The key of the registry's entry in a .dockerconfigjson, when it is not the host. */
+  readonly credentialsKey?: string;
+  readonly secret: OciSecretRef | undefined;
+  /** How errors name the repository. */
+  readonly where: string;
+}
+
 /**
- * The chart versions an OCI repository offers: its tags (distribution's tags/list, following
- * the Link header's next pages), a `_` read back as the `+` Helm replaced. Rejects with
- * IndexReadError.
+ * A registry repository's tags (distribution's tags/list, following the Link header's next
+ * pages); none when the registry does not know the repository. Rejects with IndexReadError.
  */
-export async function listOciChartVersions(
+export async function listOciTags(
   client: Pick<KubeClient, "get">,
-  settings: RepositorySettings,
-  chart: string,
+  listing: TagListing,
 ): Promise<string[]> {
-  const { base, host, repository } = ociChartLocation(settings.url, chart, settings.insecure);
-  const credentials = await credentialsOf(client, secretOf(settings), host);
+  const { base, host, repository } = listing.location;
+  const credentials = await credentialsOf(client, listing.secret, listing.credentialsKey ?? host);
   const signal = AbortSignal.timeout(TIMEOUT_MS);
-  const where = `${settings.url.replace(/\/+$/, "")}/${chart}`;
-  const versions: string[] = [];
+  const where = listing.where;
+  const tags: string[] = [];
   let next: string | undefined = `${base}/v2/${repository}/tags/list`;
   for (let page = 0; next !== undefined && page < MAX_TAG_PAGES; page++) {
     let res: Response;
@@ -299,7 +311,7 @@ export async function listOciChartVersions(
     }
     if (res.status === 404) {
       await res.body?.cancel();
-      return versions;
+      return tags;
     }
     if (!res.ok) {
       await res.body?.cancel();
@@ -313,9 +325,26 @@ export async function listOciChartVersions(
     );
     if (!parsed.success)
       throw new IndexReadError(IndexReadReason.IndexInvalid, `${where}: the tag list is not valid`);
-    versions.push(...(parsed.data.tags ?? []).map((t) => t.replace(/_/g, "+")));
+    tags.push(...(parsed.data.tags ?? []));
     const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get("link") ?? "")?.[1];
     next = link === undefined ? undefined : new URL(link, base).toString();
   }
-  return versions;
+  return tags;
+}
+
+/**
+ * The chart versions an OCI repository offers: its tags, a `_` read back as the `+` Helm
+ * replaced. Rejects with IndexReadError.
+ */
+export async function listOciChartVersions(
+  client: Pick<KubeClient, "get">,
+  settings: RepositorySettings,
+  chart: string,
+): Promise<string[]> {
+  const tags = await listOciTags(client, {
+    location: ociChartLocation(settings.url, chart, settings.insecure),
+    secret: secretOf(settings),
+    where: `${settings.url.replace(/\/+$/, "")}/${chart}`,
+  });
+  return tags.map((t) => t.replace(/_/g, "+"));
 }

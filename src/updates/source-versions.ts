@@ -1,13 +1,15 @@
 // The versions an app's chart source offers, read fresh when an upgrade is planned: the
 // HelmRelease's HelmRepository (same namespace rules and credentials as the update check),
 // its index read and parsed now rather than taken from the ManagedApp's status, or, for an OCI
-// HelmRepository, the chart's tags.
+// HelmRepository, the chart's tags; for an app versioned by an image tag, the image's tags.
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import { chartSourceOf, repositorySettings } from "./chart-source.ts";
 import { displayUrl, fetchHelmIndex } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
-import { listOciChartVersions } from "./oci-registry.ts";
+import type { VersionImage } from "../api/index.ts";
+import { imageSettings, imageTagListing } from "./image-source.ts";
+import { listOciChartVersions, listOciTags } from "./oci-registry.ts";
 import type { SourceVersions } from "./verify-target.ts";
 
 export interface SourceVersionsInput {
@@ -70,4 +72,20 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
     chart: source.chart,
     versions: parsed.charts.get(source.chart) ?? [],
   };
+}
+
+/** The tags of an image-versioned app's image (versionPolicy.image), read now. */
+export async function readImageVersions(
+  client: Pick<KubeClient, "get">,
+  namespace: string,
+  image: VersionImage,
+): Promise<SourceVersions> {
+  const settings = imageSettings(namespace, image);
+  const where = `the registry (${settings.url})`;
+  try {
+    const tags = await listOciTags(client, imageTagListing(settings, image.name));
+    return { kind: "read", source: where, chart: image.name, versions: tags, image: true };
+  } catch (err) {
+    return { kind: "unreadable", message: (err as Error).message, image: true };
+  }
 }

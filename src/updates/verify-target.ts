@@ -1,5 +1,5 @@
-// Whether an upgrade's chart target may be planned (pure): the version must exist in the chart's
-// source, and must not be older than the version the app runs unless the request allows a
+// Whether an upgrade's chart target (or an image-versioned app's tag) may be planned (pure): the
+// version must exist in its source, and must not be older than the version the app runs unless the request allows a
 // downgrade. Each answer is a preflight check whose message names the source or the versions.
 import semver from "semver";
 
@@ -12,11 +12,13 @@ export type SourceVersions =
       readonly source: string;
       readonly chart: string;
       readonly versions: readonly string[];
+      /** The versions are an image's tags (versionPolicy.image); `chart` is the image. */
+      readonly image?: boolean;
     }
   /** A source Cairn does not read (OCI, Git, a HelmChart): the target is not verified. */
   | { readonly kind: "unsupported"; readonly message: string }
   /** A source Cairn reads but could not: no target can be verified now. */
-  | { readonly kind: "unreadable"; readonly message: string };
+  | { readonly kind: "unreadable"; readonly message: string; readonly image?: boolean };
 
 export interface TargetCheck {
   readonly name: "TargetExists" | "Downgrade";
@@ -44,7 +46,7 @@ function existence(target: string, source: SourceVersions): TargetCheck {
       return {
         name: "TargetExists",
         passed: false,
-        message: `chart ${target} cannot be verified: ${source.message}`,
+        message: `${source.image ? "tag" : "chart"} ${target} cannot be verified: ${source.message}`,
       };
     case "read": {
       // Helm matches an exact version; "v1.2.3" and "1.2.3" are the same release to semver.
@@ -52,6 +54,18 @@ function existence(target: string, source: SourceVersions): TargetCheck {
         (v) =>
           v === target || (semver.valid(v) !== null && semver.valid(v) === semver.valid(target)),
       );
+      if (source.image)
+        return found
+          ? {
+              name: "TargetExists",
+              passed: true,
+              message: `image ${source.chart}:${target} is in ${source.source}`,
+            }
+          : {
+              name: "TargetExists",
+              passed: false,
+              message: `image ${source.chart} has no tag ${target} in ${source.source}`,
+            };
       return found
         ? {
             name: "TargetExists",

@@ -3,7 +3,8 @@
 // source-controller reads with the same basic-auth Secret. Publishing a new chart version sets
 // status.availableUpdate without a restart once source-controller fetched the new index; a
 // pre-release is not offered; a repository Cairn cannot read is named in the UpdateAvailable
-// condition, and fixing its spec is picked up at once.
+// condition, and fixing its spec is picked up at once. An OCI repository's tags and an image's
+// tags (an app versioned by an image tag) are listed every checkInterval.
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ import {
 } from "../../testbed/src/demo-app.ts";
 import { commitFiles, readFileAt, revParse } from "../../testbed/src/git-fixtures.ts";
 import { packageCharts, startHelmRepo, type HelmRepo } from "../../testbed/src/helm-repo.ts";
-import { pushChart } from "../../testbed/src/oci-push.ts";
+import { pushChart, pushImage } from "../../testbed/src/oci-push.ts";
 import { TestController } from "../support/controller.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { conditions, requestReconcile, statusOf } from "../support/objects.ts";
@@ -337,6 +338,134 @@ describe("update checks", () => {
     expect(
       Date.parse(statusOf<UpdateStatus>(offered).updateCheck?.checkedAt ?? ""),
     ).toBeGreaterThan(Date.parse(first?.checkedAt ?? ""));
+  });
+
+  it("lists an image's tags for an app versioned by an image tag: a pushed tag is offered without a restart, and the plan checks the target against them", async () => {
+    if (!git) throw new Error("the e2e tier needs the full test bed");
+    const host =
+      inject("ociRepoUrl")
+        .replace(/^oci:\/\//, "")
+        .split("/")[0] ?? "";
+    const repository = `upd/${ns}/web`;
+    const image = `${host}/${repository}`;
+    await pushImage(`http://${host}`, repository, "1.0.0");
+    // The app's version: the image's tag in a kustomization.yaml, as `kustomize edit set image`
+    // writes it; outside the demo Kustomization's path, read at the commit Flux applied.
+    await commitFiles(
+      git.root,
+      repo,
+      {
+        "web/kustomization.yaml": [
+          "apiVersion: kustomize.config.k8s.io/v1beta1",
+          "kind: Kustomization",
+          "images:",
+          "  - name: web",
+          `    newName: ${image}`,
+          '    newTag: "1.0.0"',
+          "",
+        ].join("\n"),
+      },
+      "The web image",
+    );
+    const flux = { namespace: ns };
+    await requestReconcile(admin, {
+      ...flux,
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      name: "config",
+    });
+    await requestReconcile(admin, {
+      ...flux,
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      name: "apps",
+    });
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "web", namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: "web/kustomization.yaml",
+        kustomizationRef: { name: "apps" },
+        git: { secretRef: { name: "git-write" } },
+        versionPolicy: {
+          versionPath: "images[0].newTag",
+          checkInterval: "30s",
+          image: { name: image, insecure: true },
+        },
+      },
+    });
+    const where = `the registry (http://${host}/${repository})`;
+    const upToDate = await eventually(
+      "the image app UpToDate",
+      async () => {
+        const obj = await admin.get(appRef("web"));
+        return updateCondition(obj)?.reason === "UpToDate" ? obj : undefined;
+      },
+      180_000,
+    );
+    expect(updateCondition(upToDate)?.message).toBe(
+      `no version of image ${image} newer than 1.0.0 in ${where} (pre-releases excluded)`,
+    );
+    const first = statusOf<{ updateCheck: Record<string, unknown> }>(upToDate).updateCheck;
+    expect(first).toMatchObject({ image, url: `http://${host}/${repository}` });
+    expect(first?.["source"]).toBeUndefined();
+
+    // New tags, one of them no version at all: the next listing offers 1.1.0.
+    for (const tag of ["1.1.0", "latest", "1.2.0-rc.1"])
+      await pushImage(`http://${host}`, repository, tag);
+    const offered = await eventually(
+      "status.availableUpdate 1.1.0 from the image's tags",
+      async () => {
+        const obj = await admin.get(appRef("web"));
+        return statusOf<UpdateStatus>(obj).availableUpdate === "1.1.0" ? obj : undefined;
+      },
+      120_000,
+    );
+    expect(updateCondition(offered)?.message).toBe(
+      `image ${image} 1.1.0 (running 1.0.0) in ${where} (pre-releases excluded)`,
+    );
+
+    // A plan checks the tag against the registry before anything else happens.
+    const dryRun = async (name: string, tag: string) => {
+      await admin.create({
+        apiVersion: API,
+        kind: "UpgradeRequest",
+        metadata: { name, namespace: ns },
+        spec: { managedAppRef: { name: "web" }, targetVersion: { chart: tag }, dryRun: true },
+      });
+      return eventually(
+        `UpgradeRequest ${name} to finish`,
+        async () => {
+          const r = await admin.get({
+            apiVersion: API,
+            kind: "UpgradeRequest",
+            namespace: ns,
+            name,
+          });
+          const c = conditions(r).find((x) => x.type === "Complete");
+          return c && c.status !== "Unknown" ? r : undefined;
+        },
+        120_000,
+      );
+    };
+    const targetCheck = (r: KubeObject) =>
+      statusOf<{ preflight?: { name: string; passed: boolean; message: string }[] }>(
+        r,
+      ).preflight?.find((c) => c.name === "TargetExists");
+    const missing = await dryRun("web-missing", "9.9.9");
+    expect(conditions(missing).find((c) => c.type === "Complete")?.reason).toBe("DryRunFailed");
+    expect(targetCheck(missing)).toEqual({
+      name: "TargetExists",
+      passed: false,
+      message: `image ${image} has no tag 9.9.9 in ${where}`,
+    });
+    const present = await dryRun("web-present", "1.1.0");
+    expect(targetCheck(present)).toEqual({
+      name: "TargetExists",
+      passed: true,
+      message: `image ${image}:1.1.0 is in ${where}`,
+    });
   });
 
   it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {

@@ -2,7 +2,7 @@
 // the chart archive as a layer of media type application/vnd.cncf.helm.chart.content.v1.tar+gzip,
 // Chart.yaml's fields as the config (application/vnd.cncf.helm.config.v1+json), under
 // <registry>/charts/<name>:<version>, through the OCI distribution API (monolithic blob uploads,
-// then the manifest).
+// then the manifest). Test images (pushImage) go the same way.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { PackagedChart } from "./helm-repo.ts";
@@ -66,4 +66,40 @@ export async function pushChart(
     throw new Error(
       `pushing ${repository}:${chart.version}: HTTP ${put.status} ${await put.text()}`,
     );
+}
+
+const IMAGE_CONFIG = "application/vnd.oci.image.config.v1+json";
+const IMAGE_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/**
+ * Pushes a minimal container image (a config and one small layer) as `<repository>:<tag>`, so
+ * that the registry lists the tag as it would a real image's.
+ */
+export async function pushImage(base: string, repository: string, tag: string): Promise<void> {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      config: { Labels: { "org.opencontainers.image.version": tag } },
+      rootfs: { type: "layers", diff_ids: [] },
+    }),
+  );
+  const layer = Buffer.from(`the layer of ${repository}:${tag}`);
+  const configDigest = await uploadBlob(base, repository, config);
+  const layerDigest = await uploadBlob(base, repository, layer);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST,
+      config: { mediaType: IMAGE_CONFIG, digest: configDigest, size: config.length },
+      layers: [{ mediaType: IMAGE_LAYER, digest: layerDigest, size: layer.length }],
+    }),
+  );
+  const put = await fetch(`${base}/v2/${repository}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { "content-type": MANIFEST },
+    body: manifest,
+  });
+  if (put.status !== 201)
+    throw new Error(`pushing ${repository}:${tag}: HTTP ${put.status} ${await put.text()}`);
 }

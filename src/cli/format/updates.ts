@@ -1,5 +1,5 @@
 // `kubectl cairn updates`: one row per app, from its status: the version it runs, the newest one
-// its chart source offers under the app's versionPolicy, and where and when that was looked for
+// its chart source (or image registry) offers under the app's versionPolicy, and where and when that was looked for
 // (or why it could not be: the UpdateAvailable condition's reason and message), and what its
 // automatic upgrades will do and when (the AutoUpdate condition).
 import type { ManagedApp } from "../../api/managedapp.ts";
@@ -14,7 +14,10 @@ export interface UpdateSummary {
   /** The UpdateAvailable condition's reason (NewerVersion, UpToDate, or why not checked). */
   readonly state: string;
   readonly message: string | null;
-  /** The chart source, e.g. "HelmRepository flux-system/charts", when one was read. */
+  /**
+   * The chart source, e.g. "HelmRepository flux-system/charts", or the image whose tags were
+   * listed ("Image ghcr.io/org/app"), when one was read.
+   */
   readonly source: string | null;
   readonly chart: string | null;
   readonly checkedAt: string | null;
@@ -41,7 +44,11 @@ export function summarizeUpdates(app: ManagedApp): UpdateSummary {
     available: app.status?.availableUpdate ?? null,
     state: c?.reason ?? "NotReported",
     message: c?.message ?? null,
-    source: check ? `${check.source.kind} ${check.source.namespace}/${check.source.name}` : null,
+    source: check?.source
+      ? `${check.source.kind} ${check.source.namespace}/${check.source.name}`
+      : check?.image
+        ? `Image ${check.image}`
+        : null,
     chart: check?.chart ?? null,
     checkedAt: check?.checkedAt ?? null,
     policy: [

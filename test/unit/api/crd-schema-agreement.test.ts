@@ -29,7 +29,13 @@ import {
   Plural,
   VERSION,
 } from "../../../src/api/group.ts";
-import { ManagedApp, ManagedAppSpec, ManagedAppStatus } from "../../../src/api/managedapp.ts";
+import {
+  IMAGE_VERSIONING_MESSAGE,
+  IMAGE_VERSIONING_RULE,
+  ManagedApp,
+  ManagedAppSpec,
+  ManagedAppStatus,
+} from "../../../src/api/managedapp.ts";
 import { ObjectMeta } from "../../../src/api/meta.ts";
 import {
   RollbackRequest,
@@ -272,6 +278,7 @@ const KINDS: Record<Kind, KindSchemas> = {
     spec: ManagedAppSpec,
     status: ManagedAppStatus,
     rules: [
+      { path: "spec", rule: IMAGE_VERSIONING_RULE, message: IMAGE_VERSIONING_MESSAGE },
       { path: "spec.gitPath", rule: GIT_PATH_RULE, message: GIT_PATH_MESSAGE },
       {
         path: "spec.versionPolicy.checkInterval",

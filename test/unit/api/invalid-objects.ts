@@ -147,6 +147,20 @@ export const INVALID_CASES: readonly InvalidCase[] = [
     field: "spec.helmReleaseRef.name",
   },
   {
+    what: "versionPolicy.image on an app with a helmReleaseRef (versioned by its chart)",
+    kind: "ManagedApp",
+    set: "spec.versionPolicy.image",
+    value: { name: "ghcr.io/org/app" },
+    field: "spec",
+  },
+  {
+    what: "versionPolicy.image.name with a tag",
+    kind: "ManagedApp",
+    set: "spec.versionPolicy.image.name",
+    value: "ghcr.io/org/app:1.0.0",
+    field: "spec.versionPolicy.image.name",
+  },
+  {
     what: "negative maxCount",
     kind: "ManagedApp",
     set: "spec.volumeSnapshots.retentionPolicy.maxCount",

@@ -91,6 +91,27 @@ describe("renderUpdatesTable", () => {
     ]);
   });
 
+  it("names the image of an app versioned by an image tag as its source", () => {
+    const cache = app(
+      "cache",
+      { versionPolicy: { versionPath: "images[0].newTag", image: { name: "ghcr.io/org/cache" } } },
+      {
+        conditions: [condition("UpdateAvailable", "False", "UpToDate", "no version of image …")],
+        currentVersion: "7.2.0",
+        updateCheck: {
+          image: "ghcr.io/org/cache",
+          url: "https://ghcr.io/org/cache",
+          checkedAt: "2026-01-01T11:00:00Z",
+        },
+      },
+    );
+    const summary = summarizeUpdates(cache);
+    expect(summary).toMatchObject({ source: "Image ghcr.io/org/cache", chart: null });
+    expect(renderUpdatesTable([summary], false, NOW).split("\n")[1]).toMatch(
+      /^cache\s+7\.2\.0\s+-\s+UpToDate\s+Image\/ghcr\.io\/org\/cache\s+1h\s+any\s+none$/,
+    );
+  });
+
   it("adds the namespace with --all-namespaces", () => {
     const text = renderUpdatesTable([summarizeUpdates(web)], true, NOW);
     expect(text.split("\n")[0]).toMatch(/^NAMESPACE\s+NAME/);

@@ -379,8 +379,62 @@ describe("UpdateChecker", () => {
     });
     expect(h.check(plain, null).outcome?.condition).toMatchObject({
       reason: "NotChecked",
-      message: expect.stringContaining("no spec.helmReleaseRef") as unknown,
+      message: expect.stringContaining("or the tags of spec.versionPolicy.image") as unknown,
     });
     expect(h.check(app(), null).outcome?.condition.reason).toBe("NotChecked");
+  });
+
+  it("lists an image-versioned app's tags every checkInterval, waking the app, with the image's own words", async () => {
+    const h = await harness([]);
+    const imageApp = ManagedApp.parse({
+      ...app(),
+      spec: {
+        gitPath: "apps/web/kustomization.yaml",
+        kustomizationRef: { name: "apps" },
+        versionPolicy: {
+          versionPath: "images.0.newTag",
+          checkInterval: "10m",
+          image: { name: "registry.example:5000/shop/web", secretRef: { name: "pull" } },
+        },
+      },
+    });
+    const tags = (charts: Record<string, string[]>): IndexReading => ({
+      ok: true,
+      charts: new Map(Object.entries(charts)),
+      readAt: h.clock.now(),
+    });
+    h.answer(
+      tags({ "registry.example:5000/shop/web": ["1.0.0", "1.1.0", "latest", "2.0.0-rc.1"] }),
+    );
+    expect(h.check(imageApp, null).outcome).toBeUndefined();
+    await until("woken", () => h.woken.includes("shop/demo"));
+    const found = h.check(imageApp, null);
+    expect(found.requeueAfterMs).toBe(10 * 60_000);
+    expect(found.outcome).toMatchObject({
+      availableUpdate: "1.1.0",
+      updateCheck: {
+        image: "registry.example:5000/shop/web",
+        url: "https://registry.example:5000/shop/web",
+      },
+      condition: {
+        status: "True",
+        reason: "NewerVersion",
+        message:
+          "image registry.example:5000/shop/web 1.1.0 (running 1.0.0) in the registry (https://registry.example:5000/shop/web) (pre-releases excluded)",
+      },
+    });
+    expect(found.outcome?.updateCheck?.source).toBeUndefined();
+    // The Secret's name is part of what is read: the fingerprint says so.
+    expect(h.reads).toEqual(["pull/false"]);
+    await h.clock.advance(10 * 60_000);
+    h.answer(tags({}));
+    h.check(imageApp, null);
+    await until("read again", () => h.reads.length === 2);
+    await until("woken again", () => h.woken.length === 2);
+    expect(h.check(imageApp, null).outcome?.condition).toMatchObject({
+      reason: "ChartNotFound",
+      message:
+        "the registry (https://registry.example:5000/shop/web) has no tags of image registry.example:5000/shop/web",
+    });
   });
 });

@@ -14,9 +14,11 @@ import {
   fetchOciLayer,
   HELM_CHART_LAYER,
   listOciChartVersions,
+  listOciTags,
   ociChartLocation,
   ociTag,
 } from "../../../src/updates/oci-registry.ts";
+import { imageSettings, imageTagListing } from "../../../src/updates/image-source.ts";
 import { closeServer, listenOnLoopback } from "../../../testbed/src/loopback-http.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -222,6 +224,29 @@ describe("listOciChartVersions", () => {
         "none",
       ),
     ).toEqual([]);
+  });
+});
+
+describe("an image's tags (versionPolicy.image)", () => {
+  it("lists them as they are, with a dockerconfigjson pull Secret's entry for the host", async () => {
+    const host = base.slice("http://".length);
+    const client = secrets({
+      "shop/regcred": {
+        ".dockerconfigjson": JSON.stringify({ auths: { [host]: { auth: b64("robot:pw") } } }),
+      },
+    });
+    const image = { name: `${host}/charts/demo`, secretRef: { name: "regcred" }, insecure: true };
+    const s = imageSettings("shop", image);
+    // Image tags are not chart versions: an "_" stays.
+    expect(await listOciTags(client, imageTagListing(s, image.name))).toEqual([
+      "1.0.0",
+      "1.2.0_build.1",
+      "2.0.0",
+    ]);
+    const missing = await rejection(listOciTags(secrets({}), imageTagListing(s, image.name)));
+    expect(missing.message).toBe(
+      "Secret shop/regcred (spec.versionPolicy.image.secretRef) not found",
+    );
   });
 });
 

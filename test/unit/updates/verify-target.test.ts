@@ -74,4 +74,33 @@ describe("verifyChartTarget", () => {
       message: "chart 1.1.0 not verified: an OCI repository",
     });
   });
+
+  it("words an image's tags as tags of the image", () => {
+    const registry: SourceVersions = {
+      kind: "read",
+      source: "the registry (https://ghcr.io/org/web)",
+      chart: "ghcr.io/org/web",
+      versions: ["1.0.0", "1.1.0"],
+      image: true,
+    };
+    expect(verify("1.1.0", "1.0.0", false, registry)).toEqual([
+      {
+        name: "TargetExists",
+        passed: true,
+        message: "image ghcr.io/org/web:1.1.0 is in the registry (https://ghcr.io/org/web)",
+      },
+    ]);
+    expect(verify("9.9.9", "1.0.0", false, registry)[0]).toEqual({
+      name: "TargetExists",
+      passed: false,
+      message: "image ghcr.io/org/web has no tag 9.9.9 in the registry (https://ghcr.io/org/web)",
+    });
+    expect(
+      verify("1.1.0", "1.0.0", false, { kind: "unreadable", message: "HTTP 401", image: true })[0],
+    ).toEqual({
+      name: "TargetExists",
+      passed: false,
+      message: "tag 1.1.0 cannot be verified: HTTP 401",
+    });
+  });
 });

@@ -36,7 +36,7 @@ import { holdAppToPlan } from "../../request/plan-lock.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
 import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
-import { readSourceVersions } from "../../../updates/source-versions.ts";
+import { readImageVersions, readSourceVersions } from "../../../updates/source-versions.ts";
 import type { SourceVersions } from "../../../updates/verify-target.ts";
 import { gitFailureCheck } from "../git-checks.ts";
 import { impactSourceOf, planImpact } from "../impact.ts";
@@ -254,6 +254,10 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         };
       }
     }
+    // An app versioned by an image tag: the tag must be one its registry has.
+    const image = app.spec.versionPolicy.image;
+    if (chartTarget !== undefined && !helmRelease && image)
+      chartSource = await readImageVersions(client, own, image);
     const {
       plan: composed,
       checks,
