@@ -23,10 +23,13 @@ for (const file of report.testResults ?? []) {
   for (const test of file.assertionResults ?? []) {
     if (test.status !== "failed") continue;
     const where = file.name.replace(`${process.cwd()}/`, "");
-    const why = String(test.failureMessages?.[0] ?? "")
-      .split("\n")[0]
-      .slice(0, 300);
-    console.log(`failed: ${where} > ${test.fullName ?? test.title}: ${why}`);
+    const [first = "", ...more] = String(test.failureMessages?.[0] ?? "").split("\n");
+    console.log(`failed: ${where} > ${test.fullName ?? test.title}: ${first.slice(0, 300)}`);
+    // What an assertion's message says below its first line (a test's own diagnostics), up to
+    // the stack trace, bounded so that one failure cannot bury the rest.
+    const stack = more.findIndex((l) => /^\s+at /.test(l));
+    const detail = (stack < 0 ? more : more.slice(0, stack)).slice(0, 200);
+    for (const line of detail) console.log(`  | ${line.slice(0, 400)}`);
   }
 }
 // The README's front-door commands (.ci/front-door.sh) count as one check each; a run that
