@@ -35,14 +35,18 @@ export function imageLocation(name: string, insecure: boolean): ImageLocation {
   };
 }
 
-/** The key an image's answer is cached and its apps woken under, beside HelmRepositories. */
-export const imageSourceName = (name: string) => `image:${name}`;
+/**
+ * The key an image's answer is cached and its apps woken under, beside HelmRepositories (whose
+ * names hold no ":"). Apps reading the same image with another Secret or scheme get their own.
+ */
+export const imageSourceName = (image: VersionImage) =>
+  `image:${image.name}#${image.secretRef?.name ?? ""}#${image.insecure ? "http" : "https"}`;
 
 /** The image as a tag source: the app's namespace holds its Secret. */
 export function imageSettings(namespace: string, image: VersionImage): RepositorySettings {
   const at = imageLocation(image.name, image.insecure);
   return {
-    ref: { namespace, name: imageSourceName(image.name) },
+    ref: { namespace, name: imageSourceName(image) },
     url: `${at.base}/${at.repository}`,
     type: "image",
     secretName: image.secretRef?.name,

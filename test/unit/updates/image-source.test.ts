@@ -39,7 +39,7 @@ describe("imageSettings and imageTagListing", () => {
       insecure: false,
     });
     expect(settings).toMatchObject({
-      ref: { namespace: "shop", name: "image:ghcr.io/org/app" },
+      ref: { namespace: "shop", name: "image:ghcr.io/org/app#pull#https" },
       url: "https://ghcr.io/org/app",
       type: "image",
       fingerprint: "pull/false",
