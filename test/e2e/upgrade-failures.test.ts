@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KubeClient, KubeObject, ObjectRef } from "../../src/kube/client.ts";
 import {
   commitFiles,
@@ -492,7 +492,11 @@ describe.concurrent("UpgradeRequest failures", () => {
     await expectGitAt(app.repo, app.head);
   });
 
-  it("6. a Flux apply that never finishes (the chart's archive is gone): RollbackRequired after the commit, Flux resumed", async () => {
+  // The cases run concurrently: a hook goes through the test's own context (global
+  // onTestFinished attaches to whichever test vitest last saw, which may finish first).
+  it("6. a Flux apply that never finishes (the chart's archive is gone): RollbackRequired after the commit, Flux resumed", async ({
+    onTestFinished,
+  }) => {
     // A repository whose index lists 9.9.9 (so Plan finds the target) but cannot serve it.
     const tmp = await mkdtemp(join(tmpdir(), "cairn-fail-flux-"));
     const charts = join(tmp, "charts");
@@ -646,7 +650,9 @@ describe.concurrent("UpgradeRequest failures", () => {
     expect(await lease(ns, app.uid)).toBeUndefined();
   });
 
-  it("8d. a request whose final status write is refused keeps the app: the next one waits until that write lands", async () => {
+  it("8d. a request whose final status write is refused keeps the app: the next one waits until that write lands", async ({
+    onTestFinished,
+  }) => {
     const app = await demoApp({ prefix: "fail-last" });
     const ns = app.namespace;
     // An admission policy refuses every status write of "first" that carries Complete: Finish
@@ -675,7 +681,7 @@ describe.concurrent("UpgradeRequest failures", () => {
         : ["first is gone"];
       return (
         `\n--- the lock, as polled ---\n${leaseHistory.join("\n")}\n` +
-        `--- first's conditions (deleting: ${String(first?.metadata.deletionTimestamp ?? "no")}) ---\n${firstConditions.join("\n")}\n` +
+        `--- first's conditions (deleting: ${JSON.stringify(first?.metadata.deletionTimestamp ?? "no")}) ---\n${firstConditions.join("\n")}\n` +
         `--- controller log about first and second ---\n${lines.join("\n")}`
       );
     };
