@@ -136,6 +136,13 @@ build_flux_notification() {
     'notification.toolkit.fluxcd.io_*.yaml'
 }
 
+build_flux_image_reflector() {
+  # Both CRDs (ImageRepository, ImagePolicy): the controller watches each kind it serves.
+  build_controller "$1" flux-image-reflector github.com/fluxcd/image-reflector-controller \
+    "$FLUX_IMAGE_REFLECTOR" image-reflector-controller github.com/fluxcd/image-reflector-controller \
+    config/crd/bases 'image.toolkit.fluxcd.io_*.yaml'
+}
+
 build_snapshot() {
   # The CRDs live in the client/v8 module (the root module's ./client), at the same version.
   # main.version is what --version prints and the startup log reports (upstream sets it too).
@@ -197,7 +204,7 @@ render_hash() {
 only=("$@")
 for c in "${only[@]}"; do
   case "$c" in
-    kube | kwok | fluxSource | fluxKustomize | fluxHelm | fluxNotification | snapshot | helm | promtool | prometheusOperator | registry | render) ;;
+    kube | kwok | fluxSource | fluxKustomize | fluxHelm | fluxNotification | fluxImageReflector | snapshot | helm | promtool | prometheusOperator | registry | render) ;;
     *) echo "testbed build: unknown component '$c'" >&2; exit 2 ;;
   esac
 done
@@ -211,6 +218,9 @@ build_component fluxKustomize "flux-kustomize-$FLUX_KUSTOMIZE+$platform+$(module
 build_component fluxHelm "flux-helm-$FLUX_HELM+$platform+$(module_hash flux-helm)" build_flux_helm
 build_component fluxNotification \
   "flux-notification-$FLUX_NOTIFICATION+$platform+$(module_hash flux-notification)" build_flux_notification
+build_component fluxImageReflector \
+  "flux-image-reflector-$FLUX_IMAGE_REFLECTOR+$platform+$(module_hash flux-image-reflector)" \
+  build_flux_image_reflector
 build_component snapshot "snapshot-$SNAPSHOTTER+$platform+$(module_hash snapshot)" build_snapshot
 build_component helm "helm-$HELM+$platform+$(module_hash helm)" build_helm
 build_component registry "registry-$REGISTRY+$platform+$(module_hash registry)" build_registry

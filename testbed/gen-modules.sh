@@ -3,7 +3,7 @@
 # Run it by hand after bumping a version, then commit go.mod and go.sum. build.sh never
 # rewrites them (it builds from what is committed, so every machine compiles the same code).
 #
-# Usage: testbed/gen-modules.sh [kube|kwok|flux-source|flux-kustomize|flux-helm|flux-notification|snapshot|helm|promtool|prometheus-operator|registry]...
+# Usage: testbed/gen-modules.sh [kube|kwok|flux-source|flux-kustomize|flux-helm|flux-notification|flux-image-reflector|snapshot|helm|promtool|prometheus-operator|registry]...
 #        (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -103,6 +103,11 @@ gen_flux_notification() {
     github.com/fluxcd/notification-controller/api "$FLUX_NOTIFICATION" \
     github.com/fluxcd/notification-controller
 }
+gen_flux_image_reflector() {
+  gen_controller flux-image-reflector github.com/fluxcd/image-reflector-controller \
+    github.com/fluxcd/image-reflector-controller/api "$FLUX_IMAGE_REFLECTOR" \
+    github.com/fluxcd/image-reflector-controller
+}
 gen_snapshot() {
   gen_controller snapshot github.com/kubernetes-csi/external-snapshotter/v8 \
     github.com/kubernetes-csi/external-snapshotter/client/v8 "$SNAPSHOTTER" \
@@ -136,7 +141,7 @@ gen_prometheus_operator() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kube kwok flux-source flux-kustomize flux-helm flux-notification snapshot helm promtool prometheus-operator registry)
+[ ${#targets[@]} -gt 0 ] || targets=(kube kwok flux-source flux-kustomize flux-helm flux-notification flux-image-reflector snapshot helm promtool prometheus-operator registry)
 for t in "${targets[@]}"; do
   case "$t" in
     kube) gen_kube ;;
@@ -145,6 +150,7 @@ for t in "${targets[@]}"; do
     flux-kustomize) gen_flux_kustomize ;;
     flux-helm) gen_flux_helm ;;
     flux-notification) gen_flux_notification ;;
+    flux-image-reflector) gen_flux_image_reflector ;;
     snapshot) gen_snapshot ;;
     helm) gen_helm ;;
     promtool) gen_promtool ;;

@@ -15,6 +15,8 @@ export const BinaryDirs = z.object({
   fluxKustomize: z.string().optional(),
   fluxHelm: z.string().optional(),
   fluxNotification: z.string().optional(),
+  /** image-reflector-controller: <folder>/image-reflector-controller and <folder>/crds. */
+  fluxImageReflector: z.string().optional(),
   /** The OCI registry (CNCF distribution): <folder>/registry. */
   registry: z.string().optional(),
   /** Cairn's rendering helper (go/render): <folder>/cairn-render. */
@@ -45,6 +47,7 @@ export const BUILD_COMPONENTS = {
     "fluxKustomize",
     "fluxHelm",
     "fluxNotification",
+    "fluxImageReflector",
     "registry",
     "render",
   ],

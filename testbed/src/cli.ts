@@ -54,6 +54,10 @@ async function up(
           : "") +
         (state.helmRepoUrl ? `Helm repository ${state.helmRepoUrl}\n` : "") +
         (state.eventsUrl ? `Flux events (Cairn's --events-addr) ${state.eventsUrl}\n` : "") +
+        (state.registryHost
+          ? `OCI registry ${state.registryHost} (plain HTTP): charts at ${state.ociRepoUrl ?? ""}, ` +
+            `images for ImageRepositories (spec.image ${state.registryHost}/<name>, insecure: true)\n`
+          : "") +
         `stop it with: npm run testbed -- down${name === "default" ? "" : ` --name ${name}`}\n` +
         `export KUBECONFIG=${state.kubeconfig}\n`,
     );
@@ -80,22 +84,23 @@ async function status(name: string, json: boolean): Promise<number> {
   } else {
     const rows = components.map(
       (c) =>
-        `  ${c.name.padEnd(24)} ${c.running ? "running" : "STOPPED"}  pid ${c.pid}  log ${c.logFile}`,
+        `  ${c.name.padEnd(26)} ${c.running ? "running" : "STOPPED"}  pid ${c.pid}  log ${c.logFile}`,
     );
     // A cluster kept by `npm run demo -- --keep` also runs Cairn's controller.
     const cairn = await readCairnState(dir);
     if (cairn) {
       rows.push(
-        `  ${"cairn".padEnd(24)} ${isAlive(cairn.pid) ? "running" : "STOPPED"}  pid ${cairn.pid}  log ${cairn.logFile}`,
+        `  ${"cairn".padEnd(26)} ${isAlive(cairn.pid) ? "running" : "STOPPED"}  pid ${cairn.pid}  log ${cairn.logFile}`,
       );
     }
     process.stdout.write(
       `cluster "${name}" (${dir}), started ${state.startedAt}\n` +
-        `  ${"supervisor".padEnd(24)} ${supervisorRunning ? "running" : "STOPPED"}  pid ${state.supervisorPid}\n` +
+        `  ${"supervisor".padEnd(26)} ${supervisorRunning ? "running" : "STOPPED"}  pid ${state.supervisorPid}\n` +
         `${rows.join("\n")}\n  nodes: ${state.nodes.join(", ")}\n` +
         (state.git ? `  git server: ${state.git.url}\n` : "") +
         (state.helmRepoUrl ? `  Helm repository: ${state.helmRepoUrl}\n` : "") +
         (state.eventsUrl ? `  Flux events: ${state.eventsUrl}\n` : "") +
+        (state.registryHost ? `  OCI registry: ${state.registryHost}\n` : "") +
         `export KUBECONFIG=${state.kubeconfig}\n`,
     );
   }

@@ -20,6 +20,7 @@ import {
   etcdCommand,
   eventsUrl,
   helmControllerCommand,
+  imageReflectorControllerCommand,
   notificationControllerCommand,
   kustomizeControllerCommand,
   PORT_NAMES,
@@ -59,6 +60,7 @@ const STORAGE_AND_FLUX = [
   "source-controller",
   "kustomize-controller",
   "helm-controller",
+  "image-reflector-controller",
 ] as const;
 /** Every component in start order. */
 export const COMPONENTS = [...CONTROL_PLANE, ...STORAGE_AND_FLUX] as const;
@@ -205,6 +207,14 @@ function componentSpecs(): Record<ComponentName, ComponentSpec> {
       ports: ["helmMetrics", "helmHealth"],
       probe: (_l, p) => ({ url: `http://${LOOPBACK}:${p.helmHealth}/readyz`, accept: httpOk }),
     },
+    "image-reflector-controller": {
+      command: imageReflectorControllerCommand,
+      ports: ["imageReflectorMetrics", "imageReflectorHealth"],
+      probe: (_l, p) => ({
+        url: `http://${LOOPBACK}:${p.imageReflectorHealth}/readyz`,
+        accept: httpOk,
+      }),
+    },
   };
 }
 
@@ -265,6 +275,7 @@ export class Cluster {
       fluxKustomizeBin: binaries.fluxKustomize,
       fluxHelmBin: binaries.fluxHelm,
       fluxNotificationBin: binaries.fluxNotification,
+      fluxImageReflectorBin: binaries.fluxImageReflector,
       registryBin: binaries.registry,
       node: process.execPath,
       repoRoot: REPO_ROOT,
@@ -301,6 +312,12 @@ export class Cluster {
       : undefined;
   }
 
+  /** The OCI registry's host:port (full profile): an image pushed there is <registryHost>/<name>,
+   *  which an ImageRepository (image-reflector-controller) scans with insecure: true. */
+  get registryHost(): string | undefined {
+    return this.profile === "full" ? `${LOOPBACK}:${this.#ports.registry}` : undefined;
+  }
+
   /** notification-controller's event address, Flux's and Cairn's --events-addr (full profile). */
   get eventsUrl(): string | undefined {
     return this.profile === "full" ? eventsUrl(this.#ports) : undefined;
@@ -321,6 +338,7 @@ export class Cluster {
       ...(this.#helmRepo ? { helmRepoUrl: this.#helmRepo.url } : {}),
       ...(this.ociRepoUrl ? { ociRepoUrl: this.ociRepoUrl } : {}),
       ...(this.eventsUrl ? { eventsUrl: this.eventsUrl } : {}),
+      ...(this.registryHost ? { registryHost: this.registryHost } : {}),
       components: componentsOf(this.profile).map((c) => {
         const p = this.#procs.get(c);
         return { name: c, pid: p?.pid ?? -1, logFile: join(this.dir, `${c}.log`) };
@@ -375,6 +393,7 @@ export class Cluster {
       layout.fluxKustomizeBin,
       layout.fluxHelmBin,
       layout.fluxNotificationBin,
+      layout.fluxImageReflectorBin,
     ]
       .filter((d): d is string => d !== undefined)
       .map((d) => join(d, "crds"));
@@ -393,6 +412,7 @@ export class Cluster {
       this.#startComponent("source-controller"),
       this.#startComponent("kustomize-controller"),
       this.#startComponent("helm-controller"),
+      this.#startComponent("image-reflector-controller"),
     ]);
     const t1 = Date.now();
     await runStorageCanary(client);

@@ -34,6 +34,8 @@ export interface Ports {
   readonly notificationReceiver: number;
   readonly notificationMetrics: number;
   readonly notificationHealth: number;
+  readonly imageReflectorMetrics: number;
+  readonly imageReflectorHealth: number;
   readonly gitServer: number;
   readonly helmRepo: number;
   readonly registry: number;
@@ -60,6 +62,8 @@ export const PORT_NAMES = [
   "notificationReceiver",
   "notificationMetrics",
   "notificationHealth",
+  "imageReflectorMetrics",
+  "imageReflectorHealth",
   "gitServer",
   "helmRepo",
   "registry",
@@ -80,6 +84,7 @@ export interface Layout {
   readonly fluxKustomizeBin?: string | undefined;
   readonly fluxHelmBin?: string | undefined;
   readonly fluxNotificationBin?: string | undefined;
+  readonly fluxImageReflectorBin?: string | undefined;
   /** Folder holding the OCI registry (full profile only). */
   readonly registryBin?: string | undefined;
   /** Node binary and repository root, to run the CSI simulator. */
@@ -342,5 +347,21 @@ export function helmControllerCommand(layout: Layout, ports: Ports): CommandLine
     env: { KUBECONFIG: layout.kubeconfig },
     command: join(required(layout.fluxHelmBin, "helm-controller"), "helm-controller"),
     args: fluxReportingArgs(ports, ports.helmMetrics, ports.helmHealth),
+  };
+}
+
+/** image-reflector-controller: lists the tags of an ImageRepository's image and gives each
+ *  ImagePolicy its status.latestRef. Its tag database (Badger) lives in the run folder. */
+export function imageReflectorControllerCommand(layout: Layout, ports: Ports): CommandLine {
+  return {
+    env: { KUBECONFIG: layout.kubeconfig },
+    command: join(
+      required(layout.fluxImageReflectorBin, "image-reflector-controller"),
+      "image-reflector-controller",
+    ),
+    args: [
+      ...fluxReportingArgs(ports, ports.imageReflectorMetrics, ports.imageReflectorHealth),
+      `--storage-path=${join(layout.dir, "image-reflector")}`,
+    ],
   };
 }

@@ -22,6 +22,9 @@ export const ClusterState = z.object({
   ociRepoUrl: z.string().optional(),
   /** notification-controller's event address (--events-addr). */
   eventsUrl: z.string().optional(),
+  /** The OCI registry's host:port (plain HTTP): an ImageRepository's spec.image is
+   *  <registryHost>/<name>; the charts are under ociRepoUrl on the same registry. */
+  registryHost: z.string().optional(),
   components: z.array(z.object({ name: z.string(), pid: z.number(), logFile: z.string() })),
   nodes: z.array(z.string()),
   /** The process that owns the components (the `up` supervisor or a test runner). */

@@ -5,6 +5,7 @@ import {
   csiSimCommand,
   etcdCommand,
   helmControllerCommand,
+  imageReflectorControllerCommand,
   kustomizeControllerCommand,
   notificationControllerCommand,
   snapshotControllerCommand,
@@ -31,6 +32,7 @@ const layout: Layout = {
   fluxKustomizeBin: "/cache/kus",
   fluxHelmBin: "/cache/helm",
   fluxNotificationBin: "/cache/notif",
+  fluxImageReflectorBin: "/cache/image",
   registryBin: "/cache/registry",
   node: "/usr/bin/node",
   repoRoot: "/repo",
@@ -56,6 +58,8 @@ const ports: Ports = {
   notificationReceiver: 3015,
   notificationMetrics: 3016,
   notificationHealth: 3017,
+  imageReflectorMetrics: 3018,
+  imageReflectorHealth: 3019,
   gitServer: 3010,
   helmRepo: 3011,
   registry: 3013,
@@ -73,6 +77,7 @@ const all = [
   kustomizeControllerCommand(layout, ports),
   helmControllerCommand(layout, ports),
   notificationControllerCommand(layout, ports),
+  imageReflectorControllerCommand(layout, ports),
   registryCommand(layout, ports),
 ];
 
@@ -160,6 +165,7 @@ describe("component flags", () => {
       "/cache/kus/kustomize-controller",
       "/cache/helm/helm-controller",
       "/cache/notif/notification-controller",
+      "/cache/image/image-reflector-controller",
       "/cache/registry/registry",
     ]);
   });
@@ -174,6 +180,7 @@ describe("component flags", () => {
       kustomizeControllerCommand,
       helmControllerCommand,
       notificationControllerCommand,
+      imageReflectorControllerCommand,
     ]) {
       const args = cmd(layout, ports).args;
       expect(flag(args, "metrics-addr")).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -185,8 +192,19 @@ describe("component flags", () => {
     const notification = notificationControllerCommand(layout, ports).args;
     expect(flag(notification, "events-addr")).toBe("127.0.0.1:3014");
     expect(flag(notification, "receiverAddr")).toBe("127.0.0.1:3015");
-    for (const cmd of [sourceControllerCommand, kustomizeControllerCommand, helmControllerCommand])
+    for (const cmd of [
+      sourceControllerCommand,
+      kustomizeControllerCommand,
+      helmControllerCommand,
+      imageReflectorControllerCommand,
+    ])
       expect(flag(cmd(layout, ports).args, "events-addr")).toBe("http://127.0.0.1:3014/");
+    // image-reflector-controller keeps its tag database (Badger) in the run folder.
+    const image = imageReflectorControllerCommand(layout, ports);
+    expect(flag(image.args, "metrics-addr")).toBe("127.0.0.1:3018");
+    expect(flag(image.args, "health-addr")).toBe("127.0.0.1:3019");
+    expect(flag(image.args, "storage-path")).toBe("/run/tb/image-reflector");
+    expect(image.env).toEqual({ KUBECONFIG: "/run/tb/admin.kubeconfig" });
     const snapshot = snapshotControllerCommand(layout, ports).args;
     expect(flag(snapshot, "http-endpoint")).toBe("127.0.0.1:3002");
     expect(flag(snapshot, "leader-election")).toBe("false");
@@ -197,5 +215,8 @@ describe("component flags", () => {
     expect(() => sourceControllerCommand({ ...layout, fluxSourceBin: undefined }, ports)).toThrow(
       /source-controller binaries were not built/,
     );
+    expect(() =>
+      imageReflectorControllerCommand({ ...layout, fluxImageReflectorBin: undefined }, ports),
+    ).toThrow(/image-reflector-controller binaries were not built/);
   });
 });
