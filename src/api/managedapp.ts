@@ -148,6 +148,8 @@ export const VersionImage = z.object({
   secretRef: z.object({ name: DnsSubdomain }).optional(),
   /** Plain HTTP to the registry. */
   insecure: z.boolean().default(false),
+  /** A Flux ImagePolicy in the app's namespace whose status.latestRef is the candidate tag. */
+  policyRef: z.object({ name: DnsSubdomain }).optional(),
 });
 export type VersionImage = z.infer<typeof VersionImage>;
 
@@ -283,7 +285,7 @@ export const UpdateCheck = z.object({
   image: Text(255).optional(),
   source: z
     .object({
-      kind: z.enum(["HelmRepository"]),
+      kind: z.enum(["HelmRepository", "ImagePolicy"]),
       namespace: Text(63),
       name: Text(253),
     })

@@ -74,6 +74,8 @@ export interface RepositorySettings {
   readonly secretName: string | undefined;
   /** The field that names secretName, for messages (default spec.secretRef). */
   readonly secretField?: string;
+  /** An image read through a Flux ImagePolicy of this name in ref.namespace (type image). */
+  readonly imagePolicy?: string;
   /** TLS: ca.crt, and tls.crt + tls.key for a client certificate. */
   readonly certSecretName: string | undefined;
   /** spec.passCredentials: basic auth also for chart URLs on another host. */

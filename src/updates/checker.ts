@@ -23,7 +23,7 @@ import {
 import { displayUrl, fetchHelmIndex, IndexReadError } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
 import { IndexCache, type IndexReading, type ReadIndex } from "./index-cache.ts";
-import { imageSettings, imageTagListing } from "./image-source.ts";
+import { imageSettings, imageTagListing, readImagePolicyTag } from "./image-source.ts";
 import { listOciChartVersions, listOciTags } from "./oci-registry.ts";
 import { selectUpdate, withinLevel } from "./versions.ts";
 
@@ -56,7 +56,7 @@ export interface UpdateCondition {
 export interface UpdateCheckStatus {
   readonly image?: string;
   readonly source?: {
-    readonly kind: "HelmRepository";
+    readonly kind: "HelmRepository" | "ImagePolicy";
     readonly namespace: string;
     readonly name: string;
   };
@@ -123,14 +123,31 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
   const { settings, reading, chart } = input;
   // An image (versionPolicy.image) is read like an OCI chart; only the words differ.
   const image = settings.type === "image";
-  const where = image
-    ? `the registry (${displayUrl(settings.url)})`
-    : `${repoName(settings.ref)} (${displayUrl(settings.url)})`;
+  const imagePolicy = image ? settings.imagePolicy : undefined;
+  const where =
+    imagePolicy !== undefined
+      ? `ImagePolicy ${settings.ref.namespace}/${imagePolicy}`
+      : image
+        ? `the registry (${displayUrl(settings.url)})`
+        : `${repoName(settings.ref)} (${displayUrl(settings.url)})`;
   const subject = image ? `image ${chart}` : `chart ${chart}`;
   if (!reading.ok) return notChecked(reading.reason, `${where}: ${reading.message}`);
   const checkedAt = reading.readAt.toISOString();
   const updateCheck: UpdateCheckStatus = image
-    ? { image: chart, url: displayUrl(settings.url), checkedAt }
+    ? {
+        image: chart,
+        ...(imagePolicy !== undefined
+          ? {
+              source: {
+                kind: "ImagePolicy" as const,
+                namespace: settings.ref.namespace,
+                name: imagePolicy,
+              },
+            }
+          : {}),
+        url: displayUrl(settings.url),
+        checkedAt,
+      }
     : {
         source: { kind: "HelmRepository", ...settings.ref },
         url: displayUrl(settings.url),
@@ -213,7 +230,11 @@ export function helmIndexReader(client: Pick<KubeClient, "get">, clock: Clock): 
   return async (settings, chart) => {
     try {
       if (settings.type === "image") {
-        const tags = await listOciTags(client, imageTagListing(settings, chart));
+        // An ImagePolicy's choice stands in for the tag list: one candidate.
+        const tags =
+          settings.imagePolicy !== undefined
+            ? await readImagePolicyTag(client, settings.ref.namespace, settings.imagePolicy, chart)
+            : await listOciTags(client, imageTagListing(settings, chart));
         const charts = new Map(tags.length > 0 ? [[chart, tags]] : []);
         return { ok: true, charts, readAt: clock.now() };
       }

@@ -4,7 +4,8 @@
 // status.availableUpdate without a restart once source-controller fetched the new index; a
 // pre-release is not offered; a repository Cairn cannot read is named in the UpdateAvailable
 // condition, and fixing its spec is picked up at once. An OCI repository's tags and an image's
-// tags (an app versioned by an image tag) are listed every checkInterval.
+// tags (an app versioned by an image tag) are listed every checkInterval, or its Flux ImagePolicy's
+// choice read instead (the real image-reflector-controller scans the bed's registry).
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -466,6 +467,107 @@ describe("update checks", () => {
       passed: true,
       message: `image ${image}:1.1.0 is in ${where}`,
     });
+  });
+
+  it("takes the tag an ImagePolicy selected for an app that names one (versionPolicy.image.policyRef), without a restart", async () => {
+    if (!git) throw new Error("the e2e tier needs the full test bed");
+    const host =
+      inject("ociRepoUrl")
+        .replace(/^oci:\/\//, "")
+        .split("/")[0] ?? "";
+    const repository = `upd/${ns}/api`;
+    const image = `${host}/${repository}`;
+    for (const tag of ["2.0.0", "2.1.0", "3.0.0"])
+      await pushImage(`http://${host}`, repository, tag);
+    await commitFiles(
+      git.root,
+      repo,
+      {
+        "api/kustomization.yaml": [
+          "apiVersion: kustomize.config.k8s.io/v1beta1",
+          "kind: Kustomization",
+          "images:",
+          "  - name: api",
+          `    newName: ${image}`,
+          '    newTag: "2.0.0"',
+          "",
+        ].join("\n"),
+      },
+      "The api image",
+    );
+    await requestReconcile(admin, {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      namespace: ns,
+      name: "config",
+    });
+    await requestReconcile(admin, {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      namespace: ns,
+      name: "apps",
+    });
+    // Flux's image automation, as a team that already uses it has it: image-reflector-controller
+    // scans the registry and the policy keeps to 2.x.
+    const imageRepository = {
+      apiVersion: "image.toolkit.fluxcd.io/v1",
+      kind: "ImageRepository",
+      namespace: ns,
+      name: "api",
+    };
+    await admin.create({
+      apiVersion: imageRepository.apiVersion,
+      kind: imageRepository.kind,
+      metadata: { name: "api", namespace: ns },
+      spec: { image, insecure: true, interval: "10m" },
+    });
+    await admin.create({
+      apiVersion: "image.toolkit.fluxcd.io/v1",
+      kind: "ImagePolicy",
+      metadata: { name: "api", namespace: ns },
+      spec: {
+        imageRepositoryRef: { name: "api" },
+        policy: { semver: { range: ">=2.0.0 <3.0.0" } },
+      },
+    });
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "api", namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: "api/kustomization.yaml",
+        kustomizationRef: { name: "apps" },
+        git: { secretRef: { name: "git-write" } },
+        versionPolicy: {
+          versionPath: "images[0].newTag",
+          checkInterval: "30s",
+          image: { name: image, insecure: true, policyRef: { name: "api" } },
+        },
+      },
+    });
+    const offered = (version: string) =>
+      eventually(
+        `status.availableUpdate ${version} from the ImagePolicy`,
+        async () => {
+          const obj = await admin.get(appRef("api"));
+          return statusOf<UpdateStatus>(obj).availableUpdate === version ? obj : undefined;
+        },
+        180_000,
+      );
+    // 3.0.0 is in the registry, but the policy chose 2.1.0: its choice is the candidate.
+    const first = await offered("2.1.0");
+    expect(updateCondition(first)?.message).toBe(
+      `image ${image} 2.1.0 (running 2.0.0) in ImagePolicy ${ns}/api (pre-releases excluded)`,
+    );
+    expect(statusOf<{ updateCheck: Record<string, unknown> }>(first).updateCheck).toMatchObject({
+      image,
+      source: { kind: "ImagePolicy", namespace: ns, name: "api" },
+    });
+    // A new tag: once image-reflector-controller scans again and the policy moves, so does
+    // availableUpdate, at the app's next check.
+    await pushImage(`http://${host}`, repository, "2.2.0");
+    await requestReconcile(admin, imageRepository);
+    await offered("2.2.0");
   });
 
   it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {

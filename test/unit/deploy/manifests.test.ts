@@ -323,6 +323,8 @@ describe("deploy/ RBAC", () => {
         // The impact preview: valuesFrom ConfigMaps, the request's diff ConfigMap, the chart's repository.
         ...["get", "create", "patch"].map((v) => `core/configmaps ${v}`),
         "source.toolkit.fluxcd.io/helmrepositories get",
+        // An image-versioned app's ImagePolicy (versionPolicy.image.policyRef).
+        "image.toolkit.fluxcd.io/imagepolicies get",
         // An OCIRepository of spec.chartRef, and the HelmChart whose generation Flux puts
         // into the chart's version.
         "source.toolkit.fluxcd.io/ocirepositories get",

@@ -437,4 +437,38 @@ describe("UpdateChecker", () => {
         "the registry (https://registry.example:5000/shop/web) has no tags of image registry.example:5000/shop/web",
     });
   });
+
+  it("takes an ImagePolicy's choice as the image's candidate, naming the policy as the source", async () => {
+    const h = await harness([]);
+    const viaPolicy = ManagedApp.parse({
+      ...app(),
+      spec: {
+        gitPath: "apps/web/kustomization.yaml",
+        kustomizationRef: { name: "apps" },
+        versionPolicy: {
+          versionPath: "images[0].newTag",
+          image: { name: "ghcr.io/org/web", policyRef: { name: "web" } },
+        },
+      },
+    });
+    h.answer({
+      ok: true,
+      charts: new Map([["ghcr.io/org/web", ["1.3.0"]]]),
+      readAt: h.clock.now(),
+    });
+    h.check(viaPolicy, null);
+    await until("woken", () => h.woken.includes("shop/demo"));
+    expect(h.check(viaPolicy, null).outcome).toMatchObject({
+      availableUpdate: "1.3.0",
+      updateCheck: {
+        image: "ghcr.io/org/web",
+        source: { kind: "ImagePolicy", namespace: "shop", name: "web" },
+        url: "https://ghcr.io/org/web",
+      },
+      condition: {
+        message:
+          "image ghcr.io/org/web 1.3.0 (running 1.0.0) in ImagePolicy shop/web (pre-releases excluded)",
+      },
+    });
+  });
 });

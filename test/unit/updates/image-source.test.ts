@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
+import type { KubeObject, ObjectRef } from "../../../src/kube/client.ts";
+import { KubeError } from "../../../src/kube/errors.ts";
+import { IndexReadError } from "../../../src/updates/fetch-index.ts";
 import {
   imageLocation,
   imageSettings,
   imageTagListing,
+  readImagePolicyTag,
+  sameImage,
 } from "../../../src/updates/image-source.ts";
 
 describe("imageLocation", () => {
@@ -28,6 +33,10 @@ describe("imageLocation", () => {
       credentialsKey: "https://index.docker.io/v1/",
     });
     expect(imageLocation("bitnami/redis", false).repository).toBe("bitnami/redis");
+    // Docker Hub's other names are the same registry.
+    expect(imageLocation("docker.io/nginx", false)).toEqual(imageLocation("nginx", false));
+    expect(sameImage("index.docker.io/library/nginx", "nginx")).toBe(true);
+    expect(sameImage("ghcr.io/org/app", "ghcr.io/org/other")).toBe(false);
   });
 });
 
@@ -39,7 +48,7 @@ describe("imageSettings and imageTagListing", () => {
       insecure: false,
     });
     expect(settings).toMatchObject({
-      ref: { namespace: "shop", name: "image:ghcr.io/org/app#pull#https" },
+      ref: { namespace: "shop", name: "image:ghcr.io/org/app#pull#https#" },
       url: "https://ghcr.io/org/app",
       type: "image",
       fingerprint: "pull/false",
@@ -48,6 +57,65 @@ describe("imageSettings and imageTagListing", () => {
       location: { base: "https://ghcr.io", host: "ghcr.io", repository: "org/app" },
       secret: { namespace: "shop", name: "pull", field: "spec.versionPolicy.image.secretRef" },
       where: "image ghcr.io/org/app (https://ghcr.io/org/app)",
+    });
+  });
+});
+
+describe("readImagePolicyTag", () => {
+  const policy = (status: unknown): KubeObject => ({
+    apiVersion: "image.toolkit.fluxcd.io/v1",
+    kind: "ImagePolicy",
+    metadata: { name: "web", namespace: "shop" },
+    ...(status === undefined ? {} : { status }),
+  });
+  const client = (obj: KubeObject | undefined) => ({
+    get: (ref: ObjectRef) => {
+      expect(ref).toMatchObject({ kind: "ImagePolicy", namespace: "shop", name: "web" });
+      return obj
+        ? Promise.resolve(obj)
+        : Promise.reject(new KubeError("NotFound", "not found", 404));
+    },
+  });
+  const failure = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof IndexReadError))
+      throw new Error(`expected IndexReadError: ${String(err)}`);
+    return { reason: err.reason, message: err.message };
+  };
+
+  it("answers the tag of the policy's latestRef", async () => {
+    const chosen = policy({
+      latestRef: { name: "ghcr.io/org/web", tag: "1.4.2", digest: "sha256:x" },
+    });
+    expect(await readImagePolicyTag(client(chosen), "shop", "web", "ghcr.io/org/web")).toEqual([
+      "1.4.2",
+    ]);
+  });
+
+  it("names a missing policy, one that chose nothing yet, and one for another image", async () => {
+    expect(
+      await failure(readImagePolicyTag(client(undefined), "shop", "web", "ghcr.io/org/web")),
+    ).toEqual({
+      reason: "SourceNotFound",
+      message: "ImagePolicy shop/web not found",
+    });
+    expect(
+      await failure(readImagePolicyTag(client(policy({})), "shop", "web", "ghcr.io/org/web")),
+    ).toEqual({
+      reason: "PolicyNotReady",
+      message:
+        "ImagePolicy shop/web has selected no image yet (no status.latestRef; see its Ready condition)",
+    });
+    const other = policy({ latestRef: { name: "ghcr.io/org/api", tag: "2.0.0" } });
+    expect(
+      await failure(readImagePolicyTag(client(other), "shop", "web", "ghcr.io/org/web")),
+    ).toEqual({
+      reason: "SourceInvalid",
+      message:
+        "ImagePolicy shop/web selects image ghcr.io/org/api, not ghcr.io/org/web (spec.versionPolicy.image.name)",
     });
   });
 });
