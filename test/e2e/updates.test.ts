@@ -24,6 +24,7 @@ import { pushChart, pushImage } from "../../testbed/src/oci-push.ts";
 import { TestController } from "../support/controller.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
 import { conditions, requestReconcile, statusOf } from "../support/objects.ts";
+import { assertAlive, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
 const FIXTURES = join(REPO_ROOT, "testbed", "fixtures", "charts");
@@ -127,6 +128,71 @@ describe("update checks", () => {
     await helm?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
+
+  /** The bed's OCI registry, host:port, which the charts' oci:// URL names. */
+  const registryHost = () =>
+    inject("ociRepoUrl")
+      .replace(/^oci:\/\//, "")
+      .split("/")[0] ?? "";
+
+  /** An UpgradeRequest of this file's namespace once it has finished. */
+  const finished = (name: string) =>
+    requestFinished(
+      admin,
+      { apiVersion: API, kind: "UpgradeRequest", namespace: ns, name },
+      { alive: () => assertAlive(controller), timeoutMs: 120_000 },
+    );
+
+  /**
+   * An app versioned by an image tag: `<name>/kustomization.yaml` in Git sets the image's tag
+   * (as `kustomize edit set image` writes it), outside the demo Kustomization's path, and Flux
+   * is asked to apply that commit so the app reads its version there.
+   */
+  async function imageApp(
+    name: string,
+    image: string,
+    tag: string,
+    versionImage: Record<string, unknown>,
+  ): Promise<void> {
+    if (!git) throw new Error("the e2e tier needs the full test bed");
+    const file = `${name}/kustomization.yaml`;
+    await commitFiles(
+      git.root,
+      repo,
+      {
+        [file]: [
+          "apiVersion: kustomize.config.k8s.io/v1beta1",
+          "kind: Kustomization",
+          "images:",
+          `  - name: ${name}`,
+          `    newName: ${image}`,
+          `    newTag: "${tag}"`,
+          "",
+        ].join("\n"),
+      },
+      `The ${name} image`,
+    );
+    for (const [apiVersion, kind, fluxName] of [
+      ["source.toolkit.fluxcd.io/v1", "GitRepository", "config"],
+      ["kustomize.toolkit.fluxcd.io/v1", "Kustomization", "apps"],
+    ] as const)
+      await requestReconcile(admin, { apiVersion, kind, namespace: ns, name: fluxName });
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name, namespace: ns, labels: { ...controller.labels } },
+      spec: {
+        gitPath: file,
+        kustomizationRef: { name: "apps" },
+        git: { secretRef: { name: "git-write" } },
+        versionPolicy: {
+          versionPath: "images[0].newTag",
+          checkInterval: "30s",
+          image: { name: image, insecure: true, ...versionImage },
+        },
+      },
+    });
+  }
 
   /**
    * Another app, on a HelmRelease of chart demo 1.0.0 from the named HelmRepository, suspended
@@ -288,10 +354,7 @@ describe("update checks", () => {
   it("lists an OCI repository's tags every checkInterval: a pushed version is offered without a restart", async () => {
     // The bed's registry, under a path of this test's own; no Flux object changes when a tag
     // is pushed, so only the interval finds it.
-    const host =
-      inject("ociRepoUrl")
-        .replace(/^oci:\/\//, "")
-        .split("/")[0] ?? "";
+    const host = registryHost();
     const path = `upd/${ns}`;
     const ociCharts = join(tmp, "oci-charts");
     const push = async () => {
@@ -343,59 +406,11 @@ describe("update checks", () => {
 
   it("lists an image's tags for an app versioned by an image tag: a pushed tag is offered without a restart, and the plan checks the target against them", async () => {
     if (!git) throw new Error("the e2e tier needs the full test bed");
-    const host =
-      inject("ociRepoUrl")
-        .replace(/^oci:\/\//, "")
-        .split("/")[0] ?? "";
+    const host = registryHost();
     const repository = `upd/${ns}/web`;
     const image = `${host}/${repository}`;
     await pushImage(`http://${host}`, repository, "1.0.0");
-    // The app's version: the image's tag in a kustomization.yaml, as `kustomize edit set image`
-    // writes it; outside the demo Kustomization's path, read at the commit Flux applied.
-    await commitFiles(
-      git.root,
-      repo,
-      {
-        "web/kustomization.yaml": [
-          "apiVersion: kustomize.config.k8s.io/v1beta1",
-          "kind: Kustomization",
-          "images:",
-          "  - name: web",
-          `    newName: ${image}`,
-          '    newTag: "1.0.0"',
-          "",
-        ].join("\n"),
-      },
-      "The web image",
-    );
-    const flux = { namespace: ns };
-    await requestReconcile(admin, {
-      ...flux,
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      name: "config",
-    });
-    await requestReconcile(admin, {
-      ...flux,
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      name: "apps",
-    });
-    await admin.create({
-      apiVersion: API,
-      kind: "ManagedApp",
-      metadata: { name: "web", namespace: ns, labels: { ...controller.labels } },
-      spec: {
-        gitPath: "web/kustomization.yaml",
-        kustomizationRef: { name: "apps" },
-        git: { secretRef: { name: "git-write" } },
-        versionPolicy: {
-          versionPath: "images[0].newTag",
-          checkInterval: "30s",
-          image: { name: image, insecure: true },
-        },
-      },
-    });
+    await imageApp("web", image, "1.0.0", {});
     const where = `the registry (http://${host}/${repository})`;
     const upToDate = await eventually(
       "the image app UpToDate",
@@ -435,20 +450,7 @@ describe("update checks", () => {
         metadata: { name, namespace: ns },
         spec: { managedAppRef: { name: "web" }, targetVersion: { chart: tag }, dryRun: true },
       });
-      return eventually(
-        `UpgradeRequest ${name} to finish`,
-        async () => {
-          const r = await admin.get({
-            apiVersion: API,
-            kind: "UpgradeRequest",
-            namespace: ns,
-            name,
-          });
-          const c = conditions(r).find((x) => x.type === "Complete");
-          return c && c.status !== "Unknown" ? r : undefined;
-        },
-        120_000,
-      );
+      return finished(name);
     };
     const targetCheck = (r: KubeObject) =>
       statusOf<{ preflight?: { name: string; passed: boolean; message: string }[] }>(
@@ -471,42 +473,11 @@ describe("update checks", () => {
 
   it("takes the tag an ImagePolicy selected for an app that names one (versionPolicy.image.policyRef), without a restart", async () => {
     if (!git) throw new Error("the e2e tier needs the full test bed");
-    const host =
-      inject("ociRepoUrl")
-        .replace(/^oci:\/\//, "")
-        .split("/")[0] ?? "";
+    const host = registryHost();
     const repository = `upd/${ns}/api`;
     const image = `${host}/${repository}`;
     for (const tag of ["2.0.0", "2.1.0", "3.0.0"])
       await pushImage(`http://${host}`, repository, tag);
-    await commitFiles(
-      git.root,
-      repo,
-      {
-        "api/kustomization.yaml": [
-          "apiVersion: kustomize.config.k8s.io/v1beta1",
-          "kind: Kustomization",
-          "images:",
-          "  - name: api",
-          `    newName: ${image}`,
-          '    newTag: "2.0.0"',
-          "",
-        ].join("\n"),
-      },
-      "The api image",
-    );
-    await requestReconcile(admin, {
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      namespace: ns,
-      name: "config",
-    });
-    await requestReconcile(admin, {
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      namespace: ns,
-      name: "apps",
-    });
     // Flux's image automation, as a team that already uses it has it: image-reflector-controller
     // scans the registry and the policy keeps to 2.x.
     const imageRepository = {
@@ -530,21 +501,7 @@ describe("update checks", () => {
         policy: { semver: { range: ">=2.0.0 <3.0.0" } },
       },
     });
-    await admin.create({
-      apiVersion: API,
-      kind: "ManagedApp",
-      metadata: { name: "api", namespace: ns, labels: { ...controller.labels } },
-      spec: {
-        gitPath: "api/kustomization.yaml",
-        kustomizationRef: { name: "apps" },
-        git: { secretRef: { name: "git-write" } },
-        versionPolicy: {
-          versionPath: "images[0].newTag",
-          checkInterval: "30s",
-          image: { name: image, insecure: true, policyRef: { name: "api" } },
-        },
-      },
-    });
+    await imageApp("api", image, "2.0.0", { policyRef: { name: "api" } });
     const offered = (version: string) =>
       eventually(
         `status.availableUpdate ${version} from the ImagePolicy`,
@@ -573,21 +530,6 @@ describe("update checks", () => {
   it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {
     if (!git) throw new Error("the e2e tier needs the full test bed");
     const head = await revParse(git.root, repo, "main");
-    const finished = (name: string) =>
-      eventually(
-        `UpgradeRequest ${name} to finish`,
-        async () => {
-          const r = await admin.get({
-            apiVersion: API,
-            kind: "UpgradeRequest",
-            namespace: ns,
-            name,
-          });
-          const c = conditions(r).find((x) => x.type === "Complete");
-          return c && c.status !== "Unknown" ? r : undefined;
-        },
-        120_000,
-      );
     const preflight = (r: KubeObject) =>
       (
         statusOf<{ preflight: { name: string; passed: boolean; message: string }[] }>(r)
