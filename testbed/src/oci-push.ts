@@ -57,15 +57,23 @@ export async function pushChart(
       layers: [{ mediaType: HELM_CHART_LAYER, digest: layerDigest, size: archive.length }],
     }),
   );
-  const put = await fetch(`${base}/v2/${repository}/manifests/${chart.version}`, {
+  await putManifest(base, repository, chart.version, manifest);
+}
+
+/** Stores a manifest under a tag; its blobs must be uploaded first. */
+async function putManifest(
+  base: string,
+  repository: string,
+  tag: string,
+  manifest: Buffer,
+): Promise<void> {
+  const put = await fetch(`${base}/v2/${repository}/manifests/${tag}`, {
     method: "PUT",
     headers: { "content-type": MANIFEST },
     body: manifest,
   });
   if (put.status !== 201)
-    throw new Error(
-      `pushing ${repository}:${chart.version}: HTTP ${put.status} ${await put.text()}`,
-    );
+    throw new Error(`pushing ${repository}:${tag}: HTTP ${put.status} ${await put.text()}`);
 }
 
 const IMAGE_CONFIG = "application/vnd.oci.image.config.v1+json";
@@ -95,11 +103,5 @@ export async function pushImage(base: string, repository: string, tag: string): 
       layers: [{ mediaType: IMAGE_LAYER, digest: layerDigest, size: layer.length }],
     }),
   );
-  const put = await fetch(`${base}/v2/${repository}/manifests/${tag}`, {
-    method: "PUT",
-    headers: { "content-type": MANIFEST },
-    body: manifest,
-  });
-  if (put.status !== 201)
-    throw new Error(`pushing ${repository}:${tag}: HTTP ${put.status} ${await put.text()}`);
+  await putManifest(base, repository, tag, manifest);
 }
