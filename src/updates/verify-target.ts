@@ -1,6 +1,7 @@
 // Whether an upgrade's chart target (or an image-versioned app's tag) may be planned (pure): the
-// version must exist in its source, and must not be older than the version the app runs unless the request allows a
-// downgrade. Each answer is a preflight check whose message names the source or the versions.
+// version must exist in its source, and must not be older than the version the app runs unless
+// the request allows a downgrade. Each answer is a preflight check whose message names the source
+// or the versions.
 import semver from "semver";
 
 /** What the chart's source offers, as read when the plan is made. */

@@ -1,7 +1,7 @@
 // `kubectl cairn updates`: one row per app, from its status: the version it runs, the newest one
-// its chart source (or image registry) offers under the app's versionPolicy, and where and when that was looked for
-// (or why it could not be: the UpdateAvailable condition's reason and message), and what its
-// automatic upgrades will do and when (the AutoUpdate condition).
+// its chart source (or image registry) offers under the app's versionPolicy, and where and when
+// that was looked for (or why it could not be: the UpdateAvailable condition's reason and
+// message), and what its automatic upgrades will do and when (the AutoUpdate condition).
 import type { ManagedApp } from "../../api/managedapp.ts";
 import { between, formatDuration } from "./duration.ts";
 import { renderTable } from "./table.ts";
