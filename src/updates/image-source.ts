@@ -10,7 +10,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import type { RepositorySettings } from "./chart-source.ts";
 import { IndexReadError } from "./fetch-index.ts";
-import type { TagListing } from "./oci-registry.ts";
+import { secretOf, type TagListing } from "./oci-registry.ts";
 
 const DOCKER_HUB_API = "registry-1.docker.io";
 const DOCKER_HUB_NAMES = new Set(["docker.io", "index.docker.io", DOCKER_HUB_API]);
@@ -83,13 +83,7 @@ export function imageTagListing(settings: RepositorySettings, image: string): Ta
   return {
     location: { base: at.base, host: at.host, repository: at.repository },
     ...(at.credentialsKey ? { credentialsKey: at.credentialsKey } : {}),
-    secret: settings.secretName
-      ? {
-          namespace: settings.ref.namespace,
-          name: settings.secretName,
-          field: settings.secretField ?? "spec.secretRef",
-        }
-      : undefined,
+    secret: secretOf(settings),
     where: `image ${image} (${settings.url})`,
   };
 }

@@ -83,7 +83,8 @@ async function credentialsOf(
     : undefined;
 }
 
-const secretOf = (settings: RepositorySettings): OciSecretRef | undefined =>
+/** The Secret a source's registry credentials are in, named by the field that refers to it. */
+export const secretOf = (settings: RepositorySettings): OciSecretRef | undefined =>
   settings.secretName
     ? {
         namespace: settings.ref.namespace,
