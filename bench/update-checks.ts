@@ -74,10 +74,12 @@ async function measure(fleet: Fleet): Promise<Row[]> {
     spec: { ...fleet.repoSpec(i), ...(i % 2 === 0 ? { secretRef: { name: "auth" } } : {}) },
     status: { artifact: { revision } },
   });
-  // The informer's list answers from memory; its watch stays open with nothing to say.
+  // The informers' lists answer from memory; their watches stay open with nothing to say.
   const objects = Array.from({ length: REPOS }, (_, i) => repo(i, "sha256:a"));
   const source: WatchSource = {
-    list: () => Promise.resolve({ items: objects, resourceVersion: "1" }),
+    // The fleet holds no OCIRepository: that informer lists nothing.
+    list: (_apiVersion, kind) =>
+      Promise.resolve({ items: kind === "HelmRepository" ? objects : [], resourceVersion: "1" }),
     watch: () => ({
       [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined) }),
     }),
@@ -102,8 +104,10 @@ async function measure(fleet: Fleet): Promise<Row[]> {
     enqueue: (key) => woken.add(key),
   });
   const stop = new AbortController();
-  void checker.informer.run(stop.signal);
-  await checker.informer.waitForSync(stop.signal);
+  for (const informer of checker.informers) {
+    void informer.run(stop.signal);
+    await informer.waitForSync(stop.signal);
+  }
   const apps = Array.from({ length: APPS }, (_, n) => {
     const i = n % REPOS;
     const app = ManagedApp.parse({

@@ -161,7 +161,8 @@ export const VersionPolicy = z.object({
   /** Offer pre-release versions (1.2.0-rc.1) as status.availableUpdate too. */
   prereleases: z.boolean().default(false),
   /**
-   * How often the tags of an OCI HelmRepository, or of `image`, are listed. An HTTP
+   * How often the tags of an OCI HelmRepository or of spec.chartRef's OCIRepository, or of
+   * `image`, are listed. An HTTP
    * HelmRepository's index is read again whenever source-controller fetches a new one, so this
    * does not apply to it.
    */
@@ -285,7 +286,7 @@ export const UpdateCheck = z.object({
   image: Text(255).optional(),
   source: z
     .object({
-      kind: z.enum(["HelmRepository", "ImagePolicy"]),
+      kind: z.enum(["HelmRepository", "OCIRepository", "ImagePolicy"]),
       namespace: Text(63),
       name: Text(253),
     })
@@ -303,10 +304,14 @@ export type UpdateCheck = z.infer<typeof UpdateCheck>;
 export const ManagedAppStatus = z.object({
   conditions: Conditions.optional(),
   observedGeneration: Count.optional(),
-  /** The version the app runs: the HelmRelease's chart, or versionPath at the applied commit. */
+  /**
+   * The version the app runs: the HelmRelease's chart, or versionPath at the applied commit (no
+   * HelmRelease, or a chart from an OCIRepository through spec.chartRef).
+   */
   currentVersion: VersionValue.optional(),
   /**
-   * The newest chart version in the HelmRelease's HelmRepository (or tag of versionPolicy.image)
+   * The newest chart version in the HelmRelease's HelmRepository or OCIRepository (or tag of
+   * versionPolicy.image)
    * newer than currentVersion that versionPolicy allows; an UpgradeRequest without target uses it.
    */
   availableUpdate: VersionValue.optional(),

@@ -56,6 +56,12 @@ export const PlanGit = z.object({
   diff: Text(4096).optional(),
   /** The remote, without credentials. */
   url: Text(2048).optional(),
+  /**
+   * The value is the tag of the OCIRepository the HelmRelease's spec.chartRef names: the chart
+   * version helm-controller releases, as spec.chart.spec.version is for a chart from a
+   * HelmRepository.
+   */
+  ociChartTag: z.boolean().optional(),
   /** An image bump: every image the commit changes (from/to above are the first one's tags). */
   images: z.array(PlannedImage).max(32).optional(),
   /** A rollback: the upgrade's commit that the revert undoes. */

@@ -143,6 +143,22 @@ function locate(content: string, versionPath: string): Located {
   return { ok: true, ...first, path, docs: parsed.docs };
 }
 
+/** The kind and metadata.name of one document of a file (0-based), where it has them. */
+export function documentIdentity(
+  content: string,
+  document: number,
+): { readonly kind?: string; readonly name?: string } {
+  const parsed = parseYaml(content);
+  const doc = parsed.ok ? parsed.docs[document] : undefined;
+  if (!doc) return {};
+  const kind: unknown = doc.getIn(["kind"]);
+  const name: unknown = doc.getIn(["metadata", "name"]);
+  return {
+    ...(typeof kind === "string" ? { kind } : {}),
+    ...(typeof name === "string" ? { name } : {}),
+  };
+}
+
 /** The value at versionPath in the first document where it resolves. */
 export function readValue(content: string, versionPath: string): ReadValueResult {
   const found = locate(content, versionPath);

@@ -1,6 +1,8 @@
 // Where an app's chart versions come from (pure): the HelmRelease's spec.chart.spec names a chart
-// and its source; only a HelmRepository (HTTP, or OCI with type oci) is read. Anything else is an answer that
-// names what was found, so the app's UpdateAvailable condition can say why it is not checked.
+// and its HelmRepository (HTTP, or OCI with type oci), or its spec.chartRef names an
+// OCIRepository, whose tags are the chart's versions. Anything else (a GitRepository, a Bucket, a
+// HelmChart) is an answer that names what was found, so the app's UpdateAvailable condition can
+// say why it is not checked.
 import { z } from "zod";
 import type { KubeObject } from "../kube/client.ts";
 
@@ -9,15 +11,25 @@ export interface RepositoryRef {
   readonly name: string;
 }
 
+export type ChartSourceKind = "HelmRepository" | "OCIRepository";
+
 export type ChartSource =
-  | { readonly ok: true; readonly chart: string; readonly repository: RepositoryRef }
+  | {
+      readonly ok: true;
+      readonly kind: ChartSourceKind;
+      /** The chart's name; for an OCIRepository, known only from its URL (chartOfOciUrl). */
+      readonly chart: string | undefined;
+      readonly repository: RepositoryRef;
+    }
   | { readonly ok: false; readonly message: string };
 
 const HelmReleaseChart = z.object({
   metadata: z.object({ namespace: z.string().optional(), name: z.string().optional() }),
   spec: z
     .object({
-      chartRef: z.object({ kind: z.string(), name: z.string() }).optional(),
+      chartRef: z
+        .object({ kind: z.string(), name: z.string(), namespace: z.string().optional() })
+        .optional(),
       chart: z
         .object({
           spec: z
@@ -40,9 +52,19 @@ export function chartSourceOf(helmRelease: KubeObject): ChartSource {
   if (!parsed.success) return { ok: false, message: `${hr} has no readable spec.chart` };
   const spec = parsed.data.spec;
   if (spec?.chartRef) {
+    if (spec.chartRef.kind !== "OCIRepository")
+      return {
+        ok: false,
+        message: `${hr} takes its chart from ${spec.chartRef.kind} ${spec.chartRef.name} (spec.chartRef); update checks read HelmRepositories and OCIRepositories only`,
+      };
     return {
-      ok: false,
-      message: `${hr} takes its chart from ${spec.chartRef.kind} ${spec.chartRef.name} (spec.chartRef); update checks read HelmRepositories only`,
+      ok: true,
+      kind: "OCIRepository",
+      chart: undefined,
+      repository: {
+        namespace: spec.chartRef.namespace ?? helmRelease.metadata.namespace ?? "",
+        name: spec.chartRef.name,
+      },
     };
   }
   const chart = spec?.chart?.spec;
@@ -52,11 +74,12 @@ export function chartSourceOf(helmRelease: KubeObject): ChartSource {
   if (chart.sourceRef.kind !== "HelmRepository") {
     return {
       ok: false,
-      message: `${hr} takes chart ${chart.chart} from ${chart.sourceRef.kind} ${chart.sourceRef.name}; update checks read HelmRepositories only`,
+      message: `${hr} takes chart ${chart.chart} from ${chart.sourceRef.kind} ${chart.sourceRef.name}; update checks read HelmRepositories and OCIRepositories only`,
     };
   }
   return {
     ok: true,
+    kind: "HelmRepository",
     chart: chart.chart,
     repository: {
       namespace: chart.sourceRef.namespace ?? helmRelease.metadata.namespace ?? "",
@@ -64,6 +87,25 @@ export function chartSourceOf(helmRelease: KubeObject): ChartSource {
     },
   };
 }
+
+/** Where a HelmRelease's chart version sits in its own manifest. */
+export const HELM_CHART_VERSION_PATH = "spec.chart.spec.version";
+/** Where the tag of an OCIRepository sits in its manifest: for spec.chartRef, the chart version. */
+export const OCI_TAG_VERSION_PATH = "spec.ref.tag";
+
+/** The OCIRepository a HelmRelease takes its chart from through spec.chartRef, if it does. */
+export function chartOciRepository(helmRelease: KubeObject | undefined): RepositoryRef | undefined {
+  if (!helmRelease) return undefined;
+  const source = chartSourceOf(helmRelease);
+  return source.ok && source.kind === "OCIRepository" ? source.repository : undefined;
+}
+
+/**
+ * The version path an upgrade of a HelmRelease app edits when its versionPolicy names none: the
+ * tag of the OCIRepository its spec.chartRef names, else spec.chart.spec.version.
+ */
+export const defaultChartVersionPath = (helmRelease: KubeObject | undefined): string =>
+  chartOciRepository(helmRelease) ? OCI_TAG_VERSION_PATH : HELM_CHART_VERSION_PATH;
 
 /** What of a HelmRepository the index read needs. */
 export interface RepositorySettings {

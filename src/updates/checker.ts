@@ -1,10 +1,11 @@
 // The ManagedApp controller's update check: for an app whose HelmRelease takes its chart from a
-// HelmRepository, the newest version the repository offers that the app's versionPolicy allows,
-// as status.availableUpdate, status.updateCheck (where and when it was looked for) and the
-// UpdateAvailable condition, which also says why an app is not checked. An HTTP repository is
-// event-driven: an informer on HelmRepositories wakes the apps that use one when its spec or
-// artifact revision changes. An OCI repository (type oci) has no index and no artifact: the
-// chart's tags are listed every versionPolicy.checkInterval. So are the tags of
+// HelmRepository or an OCIRepository, the newest version the source offers that the app's
+// versionPolicy allows, as status.availableUpdate, status.updateCheck (where and when it was
+// looked for) and the UpdateAvailable condition, which also says why an app is not checked. An
+// HTTP repository is event-driven: an informer on HelmRepositories wakes the apps that use one
+// when its spec or artifact revision changes. An OCI repository (type oci) has no index and no
+// artifact: the chart's tags are listed every versionPolicy.checkInterval. So are an
+// OCIRepository's tags (an informer wakes its apps when its spec changes), and the tags of
 // versionPolicy.image, for an app without a HelmRelease whose version is an image tag. All are
 // read by IndexCache, off the reconcile path.
 import type { ManagedApp } from "../api/index.ts";
@@ -22,9 +23,10 @@ import {
 } from "./chart-source.ts";
 import { displayUrl, fetchHelmIndex, IndexReadError } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
-import { IndexCache, type IndexReading, type ReadIndex } from "./index-cache.ts";
+import { IndexCache, sourceKey, type IndexReading, type ReadIndex } from "./index-cache.ts";
 import { imageSettings, imageTagListing, readImagePolicyTag } from "./image-source.ts";
-import { listOciChartVersions, listOciTags } from "./oci-registry.ts";
+import { listOciChartVersions, listOciRepositoryVersions, listOciTags } from "./oci-registry.ts";
+import { chartOfOciUrl, OCI_REPOSITORY_TYPE, ociRepositorySettings } from "./oci-repository.ts";
 import { selectUpdate, withinLevel } from "./versions.ts";
 
 export const UPDATE_AVAILABLE = "UpdateAvailable";
@@ -51,12 +53,12 @@ export interface UpdateCondition {
 
 /**
  * Where the app's versions were looked for, and when (status.updateCheck): a chart in a
- * HelmRepository (source and chart), or an image's tags (image).
+ * HelmRepository or an OCIRepository (source and chart), or an image's tags (image).
  */
 export interface UpdateCheckStatus {
   readonly image?: string;
   readonly source?: {
-    readonly kind: "HelmRepository" | "ImagePolicy";
+    readonly kind: "HelmRepository" | "OCIRepository" | "ImagePolicy";
     readonly namespace: string;
     readonly name: string;
   };
@@ -88,7 +90,8 @@ export interface UpdateDecisionInput {
   readonly reading: IndexReading;
 }
 
-const repoName = (ref: RepositoryRef) => `HelmRepository ${ref.namespace}/${ref.name}`;
+const repoName = (ref: RepositoryRef, kind = "HelmRepository") =>
+  `${kind} ${ref.namespace}/${ref.name}`;
 
 const notChecked = (reason: string, message: string): UpdateOutcome => ({
   condition: { status: "Unknown", reason, message },
@@ -124,12 +127,16 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
   // An image (versionPolicy.image) is read like an OCI chart; only the words differ.
   const image = settings.type === "image";
   const imagePolicy = image ? settings.imagePolicy : undefined;
+  const sourceKind =
+    settings.type === OCI_REPOSITORY_TYPE
+      ? ("OCIRepository" as const)
+      : ("HelmRepository" as const);
   const where =
     imagePolicy !== undefined
       ? `ImagePolicy ${settings.ref.namespace}/${imagePolicy}`
       : image
         ? `the registry (${displayUrl(settings.url)})`
-        : `${repoName(settings.ref)} (${displayUrl(settings.url)})`;
+        : `${repoName(settings.ref, sourceKind)} (${displayUrl(settings.url)})`;
   const subject = image ? `image ${chart}` : `chart ${chart}`;
   if (!reading.ok) return notChecked(reading.reason, `${where}: ${reading.message}`);
   const checkedAt = reading.readAt.toISOString();
@@ -149,7 +156,7 @@ export function decideUpdate(input: UpdateDecisionInput): UpdateOutcome {
         checkedAt,
       }
     : {
-        source: { kind: "HelmRepository", ...settings.ref },
+        source: { kind: sourceKind, ...settings.ref },
         url: displayUrl(settings.url),
         chart,
         ...(settings.revision ? { revision: settings.revision } : {}),
@@ -238,8 +245,11 @@ export function helmIndexReader(client: Pick<KubeClient, "get">, clock: Clock): 
         const charts = new Map(tags.length > 0 ? [[chart, tags]] : []);
         return { ok: true, charts, readAt: clock.now() };
       }
-      if (settings.type === "oci") {
-        const versions = await listOciChartVersions(client, settings, chart);
+      if (settings.type === "oci" || settings.type === OCI_REPOSITORY_TYPE) {
+        const versions =
+          settings.type === "oci"
+            ? await listOciChartVersions(client, settings, chart)
+            : await listOciRepositoryVersions(client, settings);
         // No tag at all: the registry has no such chart, as an index without its entry.
         const charts = new Map(versions.length > 0 ? [[chart, versions]] : []);
         return { ok: true, charts, readAt: clock.now() };
@@ -282,8 +292,10 @@ const DEFAULT_CHECK_INTERVAL_MS = 3_600_000;
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 30_000, maxMs: 30 * 60_000, jitter: 0.2 };
 
 export class UpdateChecker {
-  /** HelmRepositories, for the manager to run with the module's other informers. */
-  readonly informer: Informer;
+  /** HelmRepositories and OCIRepositories, for the manager to run with the module's others. */
+  readonly informers: readonly Informer[];
+  readonly #helmRepositories: Informer;
+  readonly #ociRepositories: Informer;
   readonly #deps: UpdateCheckerDeps;
   readonly #cache: IndexCache;
   /** Repository key → the apps whose last pass used it. */
@@ -293,7 +305,9 @@ export class UpdateChecker {
 
   constructor(deps: UpdateCheckerDeps) {
     this.#deps = deps;
-    this.informer = deps.informers.for("source.toolkit.fluxcd.io/v1", "HelmRepository");
+    this.#helmRepositories = deps.informers.for("source.toolkit.fluxcd.io/v1", "HelmRepository");
+    this.#ociRepositories = deps.informers.for("source.toolkit.fluxcd.io/v1", "OCIRepository");
+    this.informers = [this.#helmRepositories, this.#ociRepositories];
     this.#cache = new IndexCache({
       read: deps.read ?? helmIndexReader(deps.client, deps.clock),
       clock: deps.clock,
@@ -301,11 +315,18 @@ export class UpdateChecker {
       backoff: deps.backoff ?? DEFAULT_BACKOFF,
       random: deps.random ?? Math.random,
     });
-    this.informer.onChange((ev) => {
-      if (ev.type === "updated" && ev.resync) return;
-      if (ev.type === "deleted") this.#cache.forget(ev.key);
-      this.#wake(ev.key);
-    });
+    for (const [informer, type] of [
+      [this.#helmRepositories, "default"],
+      [this.#ociRepositories, OCI_REPOSITORY_TYPE],
+    ] as const) {
+      informer.onChange((ev) => {
+        if (ev.type === "updated" && ev.resync) return;
+        const [namespace = "", name = ""] = ev.key.split("/");
+        const key = sourceKey({ ref: { namespace, name }, type });
+        if (ev.type === "deleted") this.#cache.forget(key);
+        this.#wake(key);
+      });
+    }
   }
 
   /** The app is gone. */
@@ -364,25 +385,27 @@ export class UpdateChecker {
       return { outcome: notChecked(UpdateReason.NotChecked, source.message) };
     }
     const ref = source.repository;
-    const repoKey = `${ref.namespace}/${ref.name}`;
+    const oci = source.kind === "OCIRepository";
     if (ref.namespace !== ns && !this.#deps.allowCrossNamespaceRefs) {
       this.#use(appKey, undefined);
       return {
         outcome: notChecked(
           UpdateReason.ReferenceDenied,
-          `the HelmRelease's chart source ${repoName(ref)} is in another namespace than the ManagedApp; the controller reads it only with --allow-cross-namespace-refs`,
+          `the HelmRelease's chart source ${repoName(ref, source.kind)} is in another namespace than the ManagedApp; the controller reads it only with --allow-cross-namespace-refs`,
         ),
       };
     }
     // From here on the app follows the repository: its appearance or change wakes the app.
-    this.#use(appKey, repoKey);
-    const obj = this.informer.get(repoKey);
+    this.#use(appKey, sourceKey({ ref, type: oci ? OCI_REPOSITORY_TYPE : "default" }));
+    const obj = (oci ? this.#ociRepositories : this.#helmRepositories).get(
+      `${ref.namespace}/${ref.name}`,
+    );
     if (!obj) {
       return {
-        outcome: notChecked(UpdateReason.SourceNotFound, `${repoName(ref)} not found`),
+        outcome: notChecked(UpdateReason.SourceNotFound, `${repoName(ref, source.kind)} not found`),
       };
     }
-    const settings = repositorySettings(ref, obj);
+    const settings = oci ? ociRepositorySettings(ref, obj) : repositorySettings(ref, obj);
     if (!settings.ok) {
       const reason = settings.unsupported ? UpdateReason.NotChecked : UpdateReason.SourceInvalid;
       return { outcome: notChecked(reason, settings.message) };
@@ -392,8 +415,8 @@ export class UpdateChecker {
       app,
       current,
       settings.settings,
-      source.chart,
-      settings.settings.type === "oci" ? interval : undefined,
+      source.chart ?? chartOfOciUrl(settings.settings.url),
+      settings.settings.type === "default" ? undefined : interval,
     );
   }
 

@@ -10,6 +10,7 @@ import { backoffDelay, type BackoffOptions } from "../runtime/backoff.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { RepositorySettings } from "./chart-source.ts";
 import type { ChartVersions } from "./helm-index.ts";
+import { OCI_REPOSITORY_TYPE } from "./oci-repository.ts";
 
 export type IndexReading =
   | {
@@ -42,7 +43,7 @@ interface Entry {
 export interface IndexCacheDeps {
   readonly read: ReadIndex;
   readonly clock: Clock;
-  /** Called with the repository's key ("namespace/name") when a read finishes. */
+  /** Called with the repository's key (sourceKey) when a read finishes. */
   readonly onSettled: (repositoryKey: string) => void;
   readonly backoff: BackoffOptions;
   readonly random: () => number;
@@ -57,6 +58,16 @@ export interface CachedIndex {
   readonly reading: IndexReading | undefined;
   /** When to look again: after a failure, or when an interval-bound answer gets old. */
   readonly requeueAfterMs?: number;
+}
+
+/**
+ * The key a source's answers are kept and its apps woken under: "namespace/name" for a
+ * HelmRepository (and the synthetic name of an image); an OCIRepository, which may share a
+ * HelmRepository's name, is prefixed with its kind.
+ */
+export function sourceKey(settings: Pick<RepositorySettings, "ref" | "type">): string {
+  const key = `${settings.ref.namespace}/${settings.ref.name}`;
+  return settings.type === OCI_REPOSITORY_TYPE ? `${OCI_REPOSITORY_TYPE}:${key}` : key;
 }
 
 export class IndexCache {
@@ -76,7 +87,7 @@ export class IndexCache {
    * else tells of a change) reads the chart's tags again once the answer is that old.
    */
   lookup(settings: RepositorySettings, chart: string, maxAgeMs?: number): CachedIndex {
-    const repoKey = `${settings.ref.namespace}/${settings.ref.name}`;
+    const repoKey = sourceKey(settings);
     // An index holds every chart; an OCI repository or an image is listed per chart (image).
     const key = settings.type === "default" ? repoKey : `${repoKey}#${chart}`;
     const now = this.#deps.clock.now().getTime();

@@ -347,5 +347,24 @@ export async function listOciChartVersions(
     secret: secretOf(settings),
     where: `${settings.url.replace(/\/+$/, "")}/${chart}`,
   });
-  return tags.map((t) => t.replace(/_/g, "+"));
+  return tags.map(versionOfTag);
+}
+
+/** Helm's version of a chart tag: the `+` it wrote as `_` read back. */
+const versionOfTag = (tag: string) => tag.replace(/_/g, "+");
+
+/**
+ * The chart versions an OCIRepository offers (a HelmRelease's spec.chartRef): the tags of the
+ * repository its spec.url names, which is the chart's own. Rejects with IndexReadError.
+ */
+export async function listOciRepositoryVersions(
+  client: Pick<KubeClient, "get">,
+  settings: RepositorySettings,
+): Promise<string[]> {
+  const tags = await listOciTags(client, {
+    location: ociLocation(settings.url, settings.insecure),
+    secret: secretOf(settings),
+    where: settings.url.replace(/\/+$/, ""),
+  });
+  return tags.map(versionOfTag);
 }

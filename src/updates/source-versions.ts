@@ -1,7 +1,8 @@
 // The versions an app's chart source offers, read fresh when an upgrade is planned: the
 // HelmRelease's HelmRepository (same namespace rules and credentials as the update check),
 // its index read and parsed now rather than taken from the ManagedApp's status, or, for an OCI
-// HelmRepository, the chart's tags; for an app versioned by an image tag, the image's tags.
+// HelmRepository or the OCIRepository of spec.chartRef, the chart's tags; for an app versioned
+// by an image tag, the image's tags.
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import { chartSourceOf, repositorySettings } from "./chart-source.ts";
@@ -9,7 +10,8 @@ import { displayUrl, fetchHelmIndex } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
 import type { VersionImage } from "../api/index.ts";
 import { imageSettings, imageTagListing } from "./image-source.ts";
-import { listOciChartVersions, listOciTags } from "./oci-registry.ts";
+import { listOciChartVersions, listOciRepositoryVersions, listOciTags } from "./oci-registry.ts";
+import { chartOfOciUrl, ociRepositorySettings } from "./oci-repository.ts";
 import type { SourceVersions } from "./verify-target.ts";
 
 export interface SourceVersionsInput {
@@ -24,7 +26,7 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
   const source = chartSourceOf(input.helmRelease);
   if (!source.ok) return { kind: "unsupported", message: source.message };
   const ref = source.repository;
-  const name = `HelmRepository ${ref.namespace}/${ref.name}`;
+  const name = `${source.kind} ${ref.namespace}/${ref.name}`;
   if (ref.namespace !== input.namespace && !input.allowCrossNamespaceRefs) {
     return {
       kind: "unreadable",
@@ -35,7 +37,7 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
   try {
     obj = await input.client.get({
       apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "HelmRepository",
+      kind: source.kind,
       namespace: ref.namespace,
       name: ref.name,
     });
@@ -43,13 +45,25 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
     if (isKubeError(err, "NotFound")) return { kind: "unreadable", message: `${name} not found` };
     throw err;
   }
-  const settings = repositorySettings(ref, obj);
+  const settings =
+    source.kind === "OCIRepository"
+      ? ociRepositorySettings(ref, obj)
+      : repositorySettings(ref, obj);
   if (!settings.ok) {
     return settings.unsupported
       ? { kind: "unsupported", message: settings.message }
       : { kind: "unreadable", message: settings.message };
   }
   const where = `${name} (${displayUrl(settings.settings.url)})`;
+  if (source.chart === undefined) {
+    const chart = chartOfOciUrl(settings.settings.url);
+    try {
+      const versions = await listOciRepositoryVersions(input.client, settings.settings);
+      return { kind: "read", source: where, chart, versions };
+    } catch (err) {
+      return { kind: "unreadable", message: `${where}: ${(err as Error).message}` };
+    }
+  }
   if (settings.settings.type === "oci") {
     try {
       const versions = await listOciChartVersions(input.client, settings.settings, source.chart);

@@ -18,12 +18,17 @@ import {
   gitWriteSecret,
   seedDemoRepo,
 } from "../../testbed/src/demo-app.ts";
-import { commitFiles, readFileAt, revParse } from "../../testbed/src/git-fixtures.ts";
+import {
+  commitFiles,
+  createBareRepo,
+  readFileAt,
+  revParse,
+} from "../../testbed/src/git-fixtures.ts";
 import { packageCharts, startHelmRepo, type HelmRepo } from "../../testbed/src/helm-repo.ts";
 import { pushChart, pushImage } from "../../testbed/src/oci-push.ts";
 import { TestController } from "../support/controller.ts";
 import { createTestNamespace, deleteNamespace, eventually, testClient } from "../support/kube.ts";
-import { conditions, requestReconcile, statusOf } from "../support/objects.ts";
+import { conditions, isReadyNow, requestReconcile, statusOf } from "../support/objects.ts";
 import { assertAlive, requestFinished } from "../support/requests.ts";
 
 const API = "cairn.dev/v1alpha1";
@@ -51,6 +56,8 @@ describe("update checks", () => {
   let charts = "";
   let helm: HelmRepo | undefined;
   let repo = "";
+  /** Namespaces of apps set up apart from the demo's. */
+  const extraNamespaces: string[] = [];
 
   const appRef = (name: string) => ({ apiVersion: API, kind: "ManagedApp", namespace: ns, name });
   const updateCondition = (obj: KubeObject) =>
@@ -125,6 +132,7 @@ describe("update checks", () => {
   afterAll(async () => {
     await controller.cleanup();
     if (ns) await deleteNamespace(admin, ns);
+    for (const other of extraNamespaces) await deleteNamespace(admin, other);
     await helm?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
@@ -525,6 +533,173 @@ describe("update checks", () => {
     await pushImage(`http://${host}`, repository, "2.2.0");
     await requestReconcile(admin, imageRepository);
     await offered("2.2.0");
+  });
+
+  it("checks and upgrades a chart from the OCIRepository of spec.chartRef: its tag in Git is the version, a pushed tag is offered, a missing one refused, and the upgrade waits for helm-controller's release", async () => {
+    if (!git) throw new Error("the e2e tier needs the full test bed");
+    const host = registryHost();
+    const ons = await createTestNamespace(admin, "updref");
+    extraNamespaces.push(ons);
+    const path = `upd/${ons}`;
+    const ociCharts = join(tmp, "chartref-charts");
+    const push = async (fixture: string) => {
+      await cp(join(FIXTURES, fixture), join(ociCharts, fixture), { recursive: true });
+      for (const chart of await packageCharts(ociCharts, join(tmp, "chartref-packed"), "http://x"))
+        await pushChart(`http://${host}`, chart, path);
+    };
+    await push("demo-1.0.0");
+    // The chart as Flux documents it for spec.chartRef: an OCIRepository at a tag, in the file
+    // that holds the HelmRelease.
+    const orepo = `${ons}-config`;
+    await createBareRepo(git.root, orepo);
+    const release = [
+      "apiVersion: source.toolkit.fluxcd.io/v1",
+      "kind: OCIRepository",
+      "metadata:",
+      "  name: demo-chart",
+      "spec:",
+      "  interval: 1m",
+      `  url: oci://${host}/${path}/demo`,
+      "  insecure: true",
+      "  ref:",
+      '    tag: "1.0.0"',
+      "  layerSelector:",
+      "    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+      "    operation: copy",
+      "---",
+      "apiVersion: helm.toolkit.fluxcd.io/v2",
+      "kind: HelmRelease",
+      "metadata:",
+      "  name: demo",
+      "spec:",
+      "  interval: 1m",
+      "  chartRef:",
+      "    kind: OCIRepository",
+      "    name: demo-chart",
+      "  values:",
+      '    storageClassName: ""',
+      "",
+    ].join("\n");
+    await commitFiles(git.root, orepo, { [DEMO_RELEASE_PATH]: release }, "The demo from OCI");
+    for (const obj of demoFluxObjects(ons, `${git.url}/${orepo}.git`)) await admin.create(obj);
+    await admin.create(gitWriteSecret(ons, "git-write", git.username, git.password));
+    const app = { apiVersion: API, kind: "ManagedApp", namespace: ons, name: "demo" };
+    await admin.create({
+      apiVersion: API,
+      kind: "ManagedApp",
+      metadata: { name: "demo", namespace: ons, labels: { ...controller.labels } },
+      spec: {
+        gitPath: DEMO_RELEASE_PATH,
+        kustomizationRef: { name: "apps" },
+        helmReleaseRef: { name: "demo" },
+        git: { secretRef: { name: "git-write" } },
+        versionPolicy: { checkInterval: "30s" },
+      },
+    });
+    const where = `OCIRepository ${ons}/demo-chart (oci://${host}/${path}/demo)`;
+    const upToDate = await eventually(
+      "the chartRef app Ready and UpToDate",
+      async () => {
+        const obj = await admin.get(app);
+        return isReadyNow(obj) && updateCondition(obj)?.reason === "UpToDate" ? obj : undefined;
+      },
+      240_000,
+    );
+    // The version is the OCIRepository's tag in Git, at the commit Flux applied.
+    expect(statusOf<UpdateStatus>(upToDate).currentVersion).toBe("1.0.0");
+    expect(conditions(upToDate).find((c) => c.type === "VersionResolved")).toMatchObject({
+      status: "True",
+      reason: "GitFile",
+    });
+    expect(updateCondition(upToDate)?.message).toBe(
+      `no version of chart demo newer than 1.0.0 in ${where} (pre-releases excluded)`,
+    );
+    expect(statusOf<UpdateStatus>(upToDate).updateCheck).toMatchObject({
+      source: { kind: "OCIRepository", namespace: ons, name: "demo-chart" },
+      url: `oci://${host}/${path}/demo`,
+      chart: "demo",
+    });
+
+    // A pushed version is offered within the interval, without a restart.
+    await push("demo-1.1.0");
+    const offered = await eventually(
+      "status.availableUpdate 1.1.0 from the OCIRepository's registry",
+      async () => {
+        const obj = await admin.get(app);
+        return statusOf<UpdateStatus>(obj).availableUpdate === "1.1.0" ? obj : undefined;
+      },
+      120_000,
+    );
+    expect(updateCondition(offered)?.message).toBe(
+      `chart demo 1.1.0 (running 1.0.0) in ${where} (pre-releases excluded)`,
+    );
+
+    const request = (name: string) => ({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      namespace: ons,
+      name,
+    });
+    const finishedIn = (name: string) =>
+      requestFinished(admin, request(name), {
+        alive: () => assertAlive(controller),
+        timeoutMs: 240_000,
+      });
+    const head = await revParse(git.root, orepo, "main");
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name: "missing", namespace: ons },
+      spec: { managedAppRef: { name: "demo" }, targetVersion: { chart: "9.9.9" } },
+    });
+    const missing = await finishedIn("missing");
+    expect(conditions(missing).find((c) => c.type === "Complete")).toMatchObject({
+      reason: "PlanFailed",
+      message: expect.stringContaining(
+        `TargetExists: chart demo has no version 9.9.9 in ${where}`,
+      ) as unknown,
+    });
+    expect(await revParse(git.root, orepo, "main")).toBe(head);
+
+    // Without a target the request takes the offered version; Commit writes the tag, and
+    // AwaitFlux waits for helm-controller to release it (the HelmRelease's generation does not
+    // move: only its release's chart version, digest appended, tells).
+    await admin.create({
+      apiVersion: API,
+      kind: "UpgradeRequest",
+      metadata: { name: "to-offered", namespace: ons },
+      spec: { managedAppRef: { name: "demo" } },
+    });
+    const done = await finishedIn("to-offered");
+    expect(conditions(done).find((c) => c.type === "Complete")).toMatchObject({
+      status: "True",
+      reason: "Succeeded",
+    });
+    expect(statusOf<{ plan: { git: Record<string, unknown> } }>(done).plan?.git).toMatchObject({
+      versionPath: "spec.ref.tag",
+      from: "1.0.0",
+      to: "1.1.0",
+      ociChartTag: true,
+    });
+    expect(await readFileAt(git.root, orepo, DEMO_RELEASE_PATH)).toContain('    tag: "1.1.0"');
+    const hr = await admin.get({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      namespace: ons,
+      name: "demo",
+    });
+    const history = (hr["status"] as { history?: { chartVersion: string; status: string }[] })
+      .history;
+    expect(history?.[0]).toMatchObject({
+      chartVersion: expect.stringMatching(/^1\.1\.0\+[0-9a-f]{12}$/) as unknown,
+      status: "deployed",
+    });
+    await eventually(
+      "the app's currentVersion 1.1.0",
+      async () =>
+        statusOf<UpdateStatus>(await admin.get(app)).currentVersion === "1.1.0" ? true : undefined,
+      120_000,
+    );
   });
 
   it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {

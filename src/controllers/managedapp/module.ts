@@ -223,7 +223,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
     allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
     enqueue: (key) => controller.enqueue(key),
   });
-  informers.set(updateChecker.informer.kind, updateChecker.informer);
+  for (const informer of updateChecker.informers) informers.set(informer.kind, informer);
 
   apps.onChange((ev) => {
     if (ev.type === "deleted") {

@@ -1,14 +1,21 @@
 // Where an app's current version comes from, and what a Git file says it is (pure). A HelmRelease
-// app runs the chart version its HelmRelease names. Any other app runs the value at
-// spec.versionPolicy.versionPath in the file at spec.gitPath, read at the commit its
-// Kustomization last applied: the branch head may hold a commit Flux has not applied yet (or one
-// Cairn pushed while Flux is suspended), which is not what the cluster runs.
+// app runs the chart version its HelmRelease names. One whose HelmRelease takes its chart from an
+// OCIRepository (spec.chartRef) names none: it runs the OCIRepository's tag, read from Git as any
+// other app's version is: the value at spec.versionPolicy.versionPath (default spec.ref.tag) in
+// the file at spec.gitPath, read at the commit its Kustomization last applied: the branch head
+// may hold a commit Flux has not applied yet (or one Cairn pushed while Flux is suspended), which
+// is not what the cluster runs.
 import { VersionValue, type ManagedApp } from "../../api/index.ts";
 import { readValue } from "../../git/yaml-edit.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { revisionSha } from "../../git/revision.ts";
 import { chartVersionOf } from "./evaluate.ts";
 import type { AppRefs } from "../../discovery/app-refs.ts";
+import {
+  chartOciRepository,
+  HELM_CHART_VERSION_PATH,
+  OCI_TAG_VERSION_PATH,
+} from "../../updates/chart-source.ts";
 
 /** The ManagedApp condition telling whether status.currentVersion is known, and from where. */
 export const VERSION_RESOLVED = "VersionResolved";
@@ -78,9 +85,6 @@ export type VersionSource =
     }
   | { readonly from: "git"; readonly query: GitVersionQuery };
 
-/** The versionPath an upgrade of a HelmRelease app edits when the spec names none. */
-const HELM_VERSION_PATH = "spec.chart.spec.version";
-
 const unknown = (reason: string, message: string): VersionSource => ({
   from: "known",
   reading: { condition: { status: "Unknown", reason, message } },
@@ -108,6 +112,9 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
         `HelmRelease ${h.namespace}/${h.name} not found`,
       );
     }
+    const oci = chartOciRepository(input.helmRelease);
+    if (oci)
+      return gitVersionSource(input, app.spec.versionPolicy.versionPath ?? OCI_TAG_VERSION_PATH);
     // An empty version names nothing; a range ("*", helm-controller's default, which a chart
     // from Git or an OCIRepository leaves) names no one version either.
     const named = chartVersionOf(input.helmRelease) || undefined;
@@ -116,7 +123,7 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
     const check = version
       ? gitQueryOf(
           input,
-          app.spec.versionPolicy.versionPath ?? HELM_VERSION_PATH,
+          app.spec.versionPolicy.versionPath ?? HELM_CHART_VERSION_PATH,
           input.kustomization,
         )
       : undefined;
@@ -156,7 +163,12 @@ export function versionSourceOf(input: VersionSourceInput): VersionSource {
       "spec.versionPolicy.versionPath is not set: without a HelmRelease, the version is read from that path of spec.gitPath (image bumps still work; the version is then known after Cairn's first upgrade)",
     );
   }
-  const k = refs.kustomization;
+  return gitVersionSource(input, versionPath);
+}
+
+/** The value at versionPath in gitPath, at the commit the Kustomization applied. */
+function gitVersionSource(input: VersionSourceInput, versionPath: string): VersionSource {
+  const k = input.refs.kustomization;
   if (!input.kustomization) {
     return unknown(
       VersionReason.ReferenceUnresolved,

@@ -310,6 +310,7 @@ export function rollbackGit(
     versionPath: upgrade.versionPath,
     from: upgrade.to,
     to: upgrade.from,
+    ...(upgrade.ociChartTag ? { ociChartTag: true } : {}),
     baseCommit: at.head,
     ...(at.diff !== undefined ? { diff: at.diff.slice(0, 4096) } : {}),
     url: at.url,
@@ -328,6 +329,7 @@ export function upgradeGitOf(git: PlanGit): PlanGit {
     versionPath: git.versionPath,
     from: git.to,
     to: git.from,
+    ...(git.ociChartTag ? { ociChartTag: true } : {}),
     ...(git.url !== undefined ? { url: git.url } : {}),
     ...(git.images
       ? { images: git.images.map((i) => ({ name: i.name, from: i.to, to: i.from })) }

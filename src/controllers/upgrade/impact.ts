@@ -157,15 +157,20 @@ export async function planImpact(input: {
   let preview: PreviewResult;
   try {
     preview =
-      input.source.kind === "HelmRelease"
-        ? await previewHelmRelease({
-            client,
-            helper,
-            ...releaseAfter(input.source.helmRelease, input.source.git),
-            allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
-            gitSource: gitSourceOf(input.source.git, input.source.tree),
-          })
-        : await previewBumpedTree(client, helper, input.source);
+      input.source.kind === "HelmRelease" && input.source.git.ociChartTag
+        ? {
+            ok: false as const,
+            message: `the target chart is the OCIRepository's tag ${input.source.git.to} (spec.chartRef), which the preview does not fetch`,
+          }
+        : input.source.kind === "HelmRelease"
+          ? await previewHelmRelease({
+              client,
+              helper,
+              ...releaseAfter(input.source.helmRelease, input.source.git),
+              allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
+              gitSource: gitSourceOf(input.source.git, input.source.tree),
+            })
+          : await previewBumpedTree(client, helper, input.source);
   } catch (err) {
     preview = { ok: false as const, message: err instanceof Error ? err.message : String(err) };
   }

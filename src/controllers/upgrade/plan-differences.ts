@@ -4,7 +4,16 @@
 // it finds it. The impact's detail ConfigMap is named after the request, so it never differs.
 import type { Plan } from "../../api/index.ts";
 
-const GIT_FIELDS = ["branch", "path", "versionPath", "from", "to", "diff", "url"] as const;
+const GIT_FIELDS = [
+  "branch",
+  "path",
+  "versionPath",
+  "from",
+  "to",
+  "ociChartTag",
+  "diff",
+  "url",
+] as const;
 
 function named(item: { namespace?: string; name: string; kind?: string }): string {
   return `${item.kind ? `${item.kind} ` : ""}${item.namespace ? `${item.namespace}/` : ""}${item.name}`;

@@ -14,6 +14,7 @@ import type {
 import { VERSION_VALUE_PATTERN } from "../../api/fields.ts";
 import {
   currentTag,
+  documentIdentity,
   lineDiff,
   readImageTags,
   readValue,
@@ -23,12 +24,18 @@ import {
 import type { KubeObject } from "../../kube/client.ts";
 import type { ReleaseStorageView } from "../../helm/release-storage.ts";
 import { verifyChartTarget, type SourceVersions } from "../../updates/verify-target.ts";
+import {
+  chartOciRepository,
+  defaultChartVersionPath,
+  HELM_CHART_VERSION_PATH,
+  OCI_TAG_VERSION_PATH,
+} from "../../updates/chart-source.ts";
 import { snapshotName } from "../request/snapshots.ts";
 import { suspendedObjectVerdict } from "../request/suspended-check.ts";
 import { releaseStorageCheck } from "./release-check.ts";
 import { fluxSettling, isSuspended, readyNow, routineReconcile } from "../request/flux.ts";
 
-export const DEFAULT_HELM_VERSION_PATH = "spec.chart.spec.version";
+export const DEFAULT_HELM_VERSION_PATH = HELM_CHART_VERSION_PATH;
 
 /** The PVC facts a restore needs, minus the annotations that bind it to its old volume. */
 const BINDING_ANNOTATIONS = new Set([
@@ -211,9 +218,11 @@ export function composePlan(input: PlanInput): PlanOutput {
         ),
       );
     } else if (chart !== undefined && images === undefined) {
+      const helmRelease = input.flux.find((f) => f.ref.kind === "HelmRelease")?.object;
+      const ociChart = chartOciRepository(helmRelease);
       const versionPath =
         app.spec.versionPolicy.versionPath ??
-        (app.spec.helmReleaseRef ? DEFAULT_HELM_VERSION_PATH : undefined);
+        (app.spec.helmReleaseRef ? defaultChartVersionPath(helmRelease) : undefined);
       if (versionPath === undefined) {
         checks.push(
           check(
@@ -223,20 +232,32 @@ export function composePlan(input: PlanInput): PlanOutput {
           ),
         );
       } else {
+        const current = readValue(content, versionPath);
+        const edited = setValue(content, versionPath, chart);
+        // The tag of the OCIRepository spec.chartRef names is the chart version helm-controller
+        // releases, which AwaitFlux watches for as it does for spec.chart.spec.version.
+        const holder = current.ok ? documentIdentity(content, current.document) : undefined;
+        const ociChartTag =
+          ociChart !== undefined &&
+          versionPath === OCI_TAG_VERSION_PATH &&
+          holder?.kind === "OCIRepository" &&
+          holder.name === ociChart.name;
         const unverifiable =
           app.spec.helmReleaseRef !== undefined &&
           versionPath !== DEFAULT_HELM_VERSION_PATH &&
-          !(versionPath.startsWith("spec.") && /^kind:\s*HelmRelease\s*$/m.test(content));
-        const current = readValue(content, versionPath);
-        const edited = setValue(content, versionPath, chart);
+          !ociChartTag &&
+          !(
+            versionPath.startsWith("spec.") &&
+            (holder ? holder.kind === "HelmRelease" : /^kind:\s*HelmRelease\s*$/m.test(content))
+          );
         if (unverifiable) {
-          // AwaitFlux knows a change is released by the HelmRelease's own generation; a value
-          // outside the HelmRelease's spec changes nothing it can observe.
+          // AwaitFlux knows a change is released by the HelmRelease's own generation or its
+          // chart version; a value elsewhere changes nothing it can observe.
           checks.push(
             check(
               "VersionPath",
               false,
-              `spec.versionPolicy.versionPath ${versionPath}: ${app.spec.gitPath} is not the HelmRelease's own manifest (or the path is outside its spec), so Cairn cannot tell when the change is released; point gitPath and versionPath at the HelmRelease (e.g. spec.chart.spec.version or spec.values.image.tag)`,
+              `spec.versionPolicy.versionPath ${versionPath}: ${app.spec.gitPath} is not the HelmRelease's own manifest (or the path is outside its spec)${ociChart ? `, nor OCIRepository ${ociChart.name}'s ${OCI_TAG_VERSION_PATH}` : ""}, so Cairn cannot tell when the change is released; point gitPath and versionPath at the HelmRelease (e.g. spec.chart.spec.version or spec.values.image.tag)${ociChart ? ` or at the OCIRepository its spec.chartRef names (${OCI_TAG_VERSION_PATH})` : ""}`,
             ),
           );
         } else if (!current.ok || !edited.ok) {
@@ -289,6 +310,7 @@ export function composePlan(input: PlanInput): PlanOutput {
             versionPath,
             from: current.value,
             to: chart,
+            ...(ociChartTag ? { ociChartTag: true } : {}),
             baseCommit: input.git.head,
             diff: lineDiff(content, edited.content).slice(0, 4096),
             url: input.git.url,

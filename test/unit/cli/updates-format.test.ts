@@ -112,6 +112,29 @@ describe("renderUpdatesTable", () => {
     );
   });
 
+  it("names the OCIRepository of a chart from spec.chartRef as its source", () => {
+    const api = app(
+      "api",
+      {},
+      {
+        conditions: [condition("UpdateAvailable", "True", "NewerVersion", "chart api 1.1.0 …")],
+        currentVersion: "1.0.0",
+        availableUpdate: "1.1.0",
+        updateCheck: {
+          source: { kind: "OCIRepository", namespace: "shop", name: "api-chart" },
+          url: "oci://registry.example/charts/api",
+          chart: "api",
+          checkedAt: "2026-01-01T11:00:00Z",
+        },
+      },
+    );
+    const summary = summarizeUpdates(api);
+    expect(summary).toMatchObject({ source: "OCIRepository shop/api-chart", chart: "api" });
+    expect(renderUpdatesTable([summary], false, NOW).split("\n")[1]).toMatch(
+      /^api\s+1\.0\.0\s+1\.1\.0\s+NewerVersion\s+OCIRepository\/shop\/api-chart\s+1h\s/,
+    );
+  });
+
   it("adds the namespace with --all-namespaces", () => {
     const text = renderUpdatesTable([summarizeUpdates(web)], true, NOW);
     expect(text.split("\n")[0]).toMatch(/^NAMESPACE\s+NAME/);

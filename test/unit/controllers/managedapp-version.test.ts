@@ -158,6 +158,39 @@ describe("where an app's version comes from", () => {
     expect(fingerprint(moved)).not.toBe(fingerprint(plain));
   });
 
+  it("reads the OCIRepository's tag from Git for a HelmRelease whose spec.chartRef names one", () => {
+    const viaChartRef: KubeObject = {
+      ...helmRelease(),
+      spec: { chartRef: { kind: "OCIRepository", name: "demo" } },
+    };
+    const a = app({ helmReleaseRef: { name: "demo" } });
+    // The default: spec.ref.tag in the file at gitPath, at the applied commit.
+    expect(source(a, kustomization(`main@sha1:${SHA}`), viaChartRef)).toMatchObject({
+      from: "git",
+      query: { gitPath: "apps/notes/deployment.yaml", versionPath: "spec.ref.tag", commit: SHA },
+    });
+    const custom = app({
+      helmReleaseRef: { name: "demo" },
+      versionPolicy: { versionPath: "spec.ref.semver" },
+    });
+    expect(source(custom, kustomization(`main@sha1:${SHA}`), viaChartRef)).toMatchObject({
+      from: "git",
+      query: { versionPath: "spec.ref.semver" },
+    });
+    expect(source(a, kustomization(), viaChartRef)).toMatchObject({
+      reading: { condition: { status: "Unknown", reason: "NotApplied" } },
+    });
+    // Another kind of chartRef names no version Cairn can read.
+    const other: KubeObject = {
+      ...helmRelease(),
+      spec: { chartRef: { kind: "ExternalArtifact", name: "demo" } },
+    };
+    expect(source(a, kustomization(`main@sha1:${SHA}`), other)).toMatchObject({
+      from: "known",
+      reading: { condition: { status: "False", reason: "NoChartVersion" } },
+    });
+  });
+
   it("is unknown without a versionPath, naming the field", () => {
     const s = source(app(), kustomization(`main@sha1:${SHA}`));
     expect(s).toMatchObject({

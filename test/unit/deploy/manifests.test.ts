@@ -313,6 +313,8 @@ describe("deploy/ RBAC", () => {
           `storage.k8s.io/storageclasses ${v}`,
           `autoscaling/horizontalpodautoscalers ${v}`,
           `source.toolkit.fluxcd.io/helmrepositories ${v}`,
+          // OCIRepositories of spec.chartRef: the update check's informer.
+          `source.toolkit.fluxcd.io/ocirepositories ${v}`,
         ]),
         ...["get", "list", "watch", "create", "delete"].flatMap((v) => [
           `core/persistentvolumeclaims ${v}`,
@@ -325,9 +327,7 @@ describe("deploy/ RBAC", () => {
         "source.toolkit.fluxcd.io/helmrepositories get",
         // An image-versioned app's ImagePolicy (versionPolicy.image.policyRef).
         "image.toolkit.fluxcd.io/imagepolicies get",
-        // An OCIRepository of spec.chartRef, and the HelmChart whose generation Flux puts
-        // into the chart's version.
-        "source.toolkit.fluxcd.io/ocirepositories get",
+        // The HelmChart whose generation Flux puts into the chart's version.
         "source.toolkit.fluxcd.io/helmcharts get",
         // The preview's live objects and their owners: common app kinds, by name.
         "core/services get",

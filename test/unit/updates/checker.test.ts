@@ -64,6 +64,7 @@ describe("chartSourceOf and repositorySettings", () => {
   it("finds the HelmRepository in the HelmRelease's namespace unless it names one", () => {
     expect(chartSourceOf(fromRepo())).toEqual({
       ok: true,
+      kind: "HelmRepository",
       chart: "demo",
       repository: { namespace: "shop", name: "charts" },
     });
@@ -72,13 +73,37 @@ describe("chartSourceOf and repositorySettings", () => {
     });
   });
 
+  it("follows spec.chartRef to an OCIRepository, in the HelmRelease's namespace unless it names one", () => {
+    expect(
+      chartSourceOf(
+        helmRelease({}, { chart: undefined, chartRef: { kind: "OCIRepository", name: "demo" } }),
+      ),
+    ).toEqual({
+      ok: true,
+      kind: "OCIRepository",
+      chart: undefined,
+      repository: { namespace: "shop", name: "demo" },
+    });
+    expect(
+      chartSourceOf(
+        helmRelease(
+          {},
+          {
+            chart: undefined,
+            chartRef: { kind: "OCIRepository", name: "demo", namespace: "flux" },
+          },
+        ),
+      ),
+    ).toMatchObject({ repository: { namespace: "flux", name: "demo" } });
+  });
+
   it("names sources it does not read", () => {
     expect(
-      chartSourceOf(helmRelease({}, { chartRef: { kind: "OCIRepository", name: "demo" } })),
+      chartSourceOf(helmRelease({}, { chartRef: { kind: "ExternalArtifact", name: "demo" } })),
     ).toEqual({
       ok: false,
       message:
-        "HelmRelease shop/demo takes its chart from OCIRepository demo (spec.chartRef); update checks read HelmRepositories only",
+        "HelmRelease shop/demo takes its chart from ExternalArtifact demo (spec.chartRef); update checks read HelmRepositories and OCIRepositories only",
     });
     expect(
       chartSourceOf(
@@ -231,12 +256,19 @@ describe("UpdateChecker", () => {
     for (const s of stops.splice(0)) s.abort();
   });
 
-  async function harness(repos: KubeObject[], opts: { allowCross?: boolean } = {}) {
+  async function harness(
+    repos: KubeObject[],
+    opts: { allowCross?: boolean; ociRepositories?: KubeObject[] } = {},
+  ) {
     const clock = new FakeClock();
-    const source = new FakeWatchSource().answerList(repos, "1");
+    // The OCIRepository informer lists first, so the most recent watch is the HelmRepositories'.
+    const source = new FakeWatchSource()
+      .answerList(opts.ociRepositories ?? [], "1")
+      .answerList(repos, "1");
     const informers = new InformerFactory({ source, clock });
     const woken: string[] = [];
     const reads: string[] = [];
+    const readsOf: { type: string; url: string; chart: string }[] = [];
     let answer: IndexReading = reading({ demo: ["1.0.0", "1.1.0"] });
     const checker = new UpdateChecker({
       client: { get: () => Promise.reject(new Error("unused")) },
@@ -246,21 +278,26 @@ describe("UpdateChecker", () => {
       enqueue: (key) => woken.push(key),
       backoff: { baseMs: 1000, maxMs: 4000, jitter: 0 },
       random: () => 0,
-      read: (settings) => {
+      read: (settings, chart) => {
         reads.push(settings.fingerprint);
+        readsOf.push({ type: settings.type, url: settings.url, chart });
         return Promise.resolve(answer);
       },
     });
     const stop = new AbortController();
     stops.push(stop);
-    void checker.informer.run(stop.signal);
-    await checker.informer.waitForSync(stop.signal);
+    for (const informer of [...checker.informers].reverse()) {
+      expect(["HelmRepository", "OCIRepository"]).toContain(informer.kind);
+      void informer.run(stop.signal);
+      await informer.waitForSync(stop.signal);
+    }
     return {
       checker,
       source,
       clock,
       woken,
       reads,
+      readsOf,
       answer: (r: IndexReading) => (answer = r),
       check: (a = app(), hr: KubeObject | null = fromRepo(), reported = true): UpdateCheck =>
         checker.check("shop/demo", a, hr ?? undefined, { current: "1.0.0", reported }),
@@ -356,6 +393,73 @@ describe("UpdateChecker", () => {
     await until("woken again", () => h.woken.length === 2);
     expect(h.check(every30m).outcome?.availableUpdate).toBe("1.2.0");
     expect(h.reads).toHaveLength(2);
+  });
+
+  it("lists the tags of an OCIRepository named by spec.chartRef every checkInterval, woken by its changes", async () => {
+    const ociRepository = (generation: number, spec: Record<string, unknown> = {}): KubeObject => ({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "OCIRepository",
+      // Named as the HelmRepository is: the two are told apart.
+      metadata: {
+        name: "charts",
+        namespace: "shop",
+        generation,
+        resourceVersion: String(generation),
+      },
+      spec: { url: "oci://registry.example/charts/demo", ref: { tag: "1.0.0" }, ...spec },
+    });
+    const h = await harness([repository("sha256:a")], { ociRepositories: [ociRepository(1)] });
+    const viaChartRef = {
+      ...helmRelease({}),
+      spec: { chartRef: { kind: "OCIRepository", name: "charts" } },
+    };
+    const every10m = app({ checkInterval: "10m" });
+    h.answer({ ok: true, charts: new Map([["demo", ["1.0.0", "1.1.0"]]]), readAt: h.clock.now() });
+    expect(h.check(every10m, viaChartRef).outcome).toBeUndefined();
+    await until("woken", () => h.woken.length === 1);
+    const found = h.check(every10m, viaChartRef);
+    expect(h.readsOf).toEqual([
+      { type: "ocirepository", url: "oci://registry.example/charts/demo", chart: "demo" },
+    ]);
+    expect(found).toMatchObject({
+      requeueAfterMs: 10 * 60_000,
+      outcome: {
+        availableUpdate: "1.1.0",
+        updateCheck: {
+          source: { kind: "OCIRepository", namespace: "shop", name: "charts" },
+          url: "oci://registry.example/charts/demo",
+          chart: "demo",
+        },
+        condition: {
+          message:
+            "chart demo 1.1.0 (running 1.0.0) in OCIRepository shop/charts (oci://registry.example/charts/demo) (pre-releases excluded)",
+        },
+      },
+    });
+    // A new spec (another URL) is read at once and wakes the app; the HelmRepository of the same
+    // name is not what changed.
+    const oci = h.source.watches.find((w) => w.kind === "OCIRepository");
+    oci?.push(modified(ociRepository(2, { url: "oci://registry.example/other/demo" })));
+    await until("woken again", () => h.woken.length === 2);
+    h.check(every10m, viaChartRef);
+    await until("read again", () => h.readsOf.length === 2);
+    expect(h.readsOf[1]?.url).toBe("oci://registry.example/other/demo");
+    // Settings Cairn cannot honour are named, never read anonymously.
+    oci?.push(modified(ociRepository(3, { provider: "aws" })));
+    await until("woken a third time", () => h.woken.length >= 3);
+    expect(h.check(every10m, viaChartRef).outcome?.condition).toEqual({
+      status: "Unknown",
+      reason: "NotChecked",
+      message: "OCIRepository shop/charts sets spec.provider aws, which Cairn does not read",
+    });
+    const missing = h.check(every10m, {
+      ...viaChartRef,
+      spec: { chartRef: { kind: "OCIRepository", name: "gone" } },
+    });
+    expect(missing.outcome?.condition).toMatchObject({
+      reason: "SourceNotFound",
+      message: "OCIRepository shop/gone not found",
+    });
   });
 
   it("says SourceInvalid for a broken repository", async () => {

@@ -13,6 +13,11 @@ describe("readSourceVersions", () => {
   let url = "";
   const server = createServer((req, res) => {
     if (req.url === "/index.yaml") res.writeHead(200).end(INDEX);
+    // A registry's tags of the chart an OCIRepository names (Helm pushed 1.1.0+build.1 as _).
+    else if (req.url === "/v2/charts/demo/tags/list")
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ name: "charts/demo", tags: ["1.0.0", "1.1.0_build.1", "latest"] }));
     else res.writeHead(404).end();
   });
   beforeAll(async () => {
@@ -70,6 +75,46 @@ describe("readSourceVersions", () => {
     const elsewhere = { kind: "HelmRepository", name: "charts", namespace: "flux" };
     expect((await read(objects({}, "flux"), elsewhere)).kind).toBe("unreadable");
     expect((await read(objects({}, "flux"), elsewhere, true)).kind).toBe("read");
+  });
+
+  it("lists the tags of the OCIRepository a HelmRelease's spec.chartRef names", async () => {
+    const port = new URL(url).port;
+    const ociRepository = (spec: Record<string, unknown>) => ({
+      get: (ref: ObjectRef): Promise<KubeObject> =>
+        ref.kind === "OCIRepository" && ref.namespace === "shop" && ref.name === "demo-chart"
+          ? Promise.resolve({
+              apiVersion: "source.toolkit.fluxcd.io/v1",
+              kind: "OCIRepository",
+              metadata: { name: "demo-chart", namespace: "shop" },
+              spec: { url: `oci://127.0.0.1:${port}/charts/demo`, insecure: true, ...spec },
+            })
+          : Promise.reject(new KubeError("NotFound", "not found", 404)),
+    });
+    const viaChartRef = (name: string): KubeObject => ({
+      ...helmRelease({}),
+      spec: { chartRef: { kind: "OCIRepository", name } },
+    });
+    const readOci = (client: ReturnType<typeof ociRepository>, name = "demo-chart") =>
+      readSourceVersions({
+        client,
+        helmRelease: viaChartRef(name),
+        namespace: "shop",
+        allowCrossNamespaceRefs: false,
+      });
+    expect(await readOci(ociRepository({}))).toEqual({
+      kind: "read",
+      source: `OCIRepository shop/demo-chart (oci://127.0.0.1:${port}/charts/demo)`,
+      chart: "demo",
+      versions: ["1.0.0", "1.1.0+build.1", "latest"],
+    });
+    expect(await readOci(ociRepository({}), "gone")).toEqual({
+      kind: "unreadable",
+      message: "OCIRepository shop/gone not found",
+    });
+    expect(await readOci(ociRepository({ provider: "azure" }))).toEqual({
+      kind: "unsupported",
+      message: "OCIRepository shop/demo-chart sets spec.provider azure, which Cairn does not read",
+    });
   });
 
   it("says unsupported for sources it does not read, and reads an OCI repository's tags", async () => {

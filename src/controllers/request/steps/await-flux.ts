@@ -3,7 +3,8 @@
 // flux.ts), and the HelmRelease, if any, is current on the target. Only reads, so it is
 // idempotent; Git is asked whether a revision descends from the commit once per pair.
 import { refsOf } from "../../../discovery/app-refs.ts";
-import { HelmRelease, helmReleaseStatus } from "../../../health/flux.ts";
+import { HelmRelease, helmReleaseStatus, releasedAs } from "../../../health/flux.ts";
+import type { PlanGit } from "../../../api/index.ts";
 import { artifactSha, kustomizationApply } from "../flux.ts";
 import { revisionSha } from "../../../git/revision.ts";
 import { IMAGES_VERSION_PATH } from "../git-change.ts";
@@ -13,6 +14,13 @@ import { planOf, type StepDeps } from "../step-deps.ts";
 
 /** The HelmRelease field a chart bump changes (Plan's default version path for a Helm app). */
 export const CHART_VERSION_PATH = "spec.chart.spec.version";
+
+/**
+ * Whether the commit changes the chart version helm-controller releases: the HelmRelease's
+ * spec.chart.spec.version, or the tag of the OCIRepository its spec.chartRef names.
+ */
+export const bumpsChart = (git: PlanGit): boolean =>
+  git.versionPath === CHART_VERSION_PATH || git.ociChartTag === true;
 
 export type AwaitFluxDeps<R> = Pick<StepDeps<R>, "world" | "requireApp" | "repoFor" | "ancestry">;
 
@@ -64,15 +72,18 @@ export function awaitFluxStep<R extends RequestObject<unknown>>(
       const parsed = HelmRelease.safeParse(hr);
       if (!parsed.success)
         return { kind: "waiting", message: "waiting for the HelmRelease", afterMs: 3_000 };
-      // Only a bump of the chart version is told by the release's chart version. Any other change
-      // (an image tag in spec.values, a chartRef) is released when the HelmRelease is Ready at
-      // the generation the applied commit gave it: readiness() requires the observed generation.
-      const chartBump =
-        p.git.versionPath !== IMAGES_VERSION_PATH && p.git.versionPath === CHART_VERSION_PATH;
+      // Only a bump of the chart version (spec.chart.spec.version, or the tag of the
+      // OCIRepository of spec.chartRef, which leaves the HelmRelease's generation as it was) is
+      // told by the release's chart version; helm-controller may append the artifact's digest as
+      // build metadata. Any other change (an image tag in spec.values) is released when the
+      // HelmRelease is Ready at the generation the applied commit gave it: readiness() requires
+      // the observed generation.
+      const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH && bumpsChart(p.git);
       const st = helmReleaseStatus(parsed.data, chartBump ? p.git.to : undefined);
+      const newest = parsed.data.status.history?.[0]?.chartVersion;
       if (
         st.status === "Failed" &&
-        (!chartBump || parsed.data.status.history?.[0]?.chartVersion === p.git.to)
+        (!chartBump || (newest !== undefined && releasedAs(newest, p.git.to)))
       )
         return {
           kind: "failed",

@@ -8,7 +8,7 @@ import { checkHealth } from "../../../health/check.ts";
 import type { KubeObject } from "../../../kube/client.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
-import { CHART_VERSION_PATH } from "./await-flux.ts";
+import { bumpsChart } from "./await-flux.ts";
 
 export type HealthCheckDeps<R> = Pick<StepDeps<R>, "world" | "requireApp">;
 
@@ -62,9 +62,7 @@ export function healthCheckStep<R extends RequestObject<unknown>>(
         replicasByWorkload: [...expected.values()],
         // Only a chart bump names the chart version to expect; a value (spec.values.image.tag)
         // leaves the chart where it was.
-        ...(p.git.versionPath === CHART_VERSION_PATH && refs.helmRelease
-          ? { chartVersion: p.git.to }
-          : {}),
+        ...(bumpsChart(p.git) && refs.helmRelease ? { chartVersion: p.git.to } : {}),
         pvcs: p.volumes.map((v) => ({ namespace: v.namespace, name: v.name })),
       },
     });

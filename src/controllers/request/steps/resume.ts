@@ -50,8 +50,9 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
     const source = p.source ? { kind: "GitRepository" as const, ...p.source } : undefined;
     if (source && !handled(source)) await requestReconcile(client, source, token);
     const suspended = ctx.status().suspended ?? [];
-    // Only a chart bump shows as the release's chart version; any other change (an image tag
-    // in spec.values, a chartRef) is in the spec once the Kustomization applied the commit.
+    // Only a bump of spec.chart.spec.version shows in the HelmRelease's spec; any other change
+    // (an image tag in spec.values, the tag of spec.chartRef's OCIRepository) is in the cluster
+    // once the Kustomization applied the commit.
     const chartBump = p.git.versionPath === CHART_VERSION_PATH;
     const waitingFor: string[] = [];
     const kept: string[] = [];

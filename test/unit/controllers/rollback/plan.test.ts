@@ -374,6 +374,20 @@ describe("the Git side", () => {
     });
     expect(upgradeGitOf(back)).toEqual({ ...images, url: "u" });
   });
+
+  it("keeps an OCIRepository tag the chart version AwaitFlux waits for, both ways", () => {
+    const tag = {
+      branch: "main",
+      path: "apps/web/release.yaml",
+      versionPath: "spec.ref.tag",
+      from: "1.0.0",
+      to: "1.1.0",
+      ociChartTag: true,
+    };
+    const back = rollbackGit(tag, SHA, { branch: "main", url: "u", head: HEAD, diff: "d" });
+    expect(back).toMatchObject({ from: "1.1.0", to: "1.0.0", ociChartTag: true });
+    expect(upgradeGitOf(back)).toEqual({ ...tag, url: "u" });
+  });
 });
 
 describe("composing the plan", () => {

@@ -312,6 +312,78 @@ spec:
   });
 });
 
+describe("a HelmRelease whose spec.chartRef names an OCIRepository", () => {
+  const file = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: web-chart
+spec:
+  url: oci://registry.example.com/charts/web
+  ref:
+    tag: 1.0.0 # the chart version
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+spec:
+  chartRef:
+    kind: OCIRepository
+    name: web-chart
+`;
+  const helmRelease = (chartRef: string) => ({
+    ref: { kind: "HelmRelease" as const, namespace: "shop", name: "web" },
+    object: {
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name: "web", namespace: "shop", generation: 1 },
+      spec: { chartRef: { kind: "OCIRepository", name: chartRef } },
+      status: {
+        observedGeneration: 1,
+        conditions: [
+          { type: "Ready", status: "True", reason: "UpgradeSucceeded", observedGeneration: 1 },
+        ],
+      },
+    },
+  });
+  const plan = (chartRef: string, versionPolicy: Record<string, unknown> = {}) =>
+    composePlan({
+      ...input(
+        {
+          app: app({ helmReleaseRef: { name: "web" }, versionPolicy }),
+          request: request({ chart: "1.1.0" }),
+        },
+        file,
+      ),
+      flux: [helmRelease(chartRef)],
+    });
+
+  it("edits the OCIRepository's spec.ref.tag by default, as the chart version AwaitFlux waits for", () => {
+    const out = plan("web-chart");
+    expect(out.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(out.plan?.git).toMatchObject({
+      versionPath: "spec.ref.tag",
+      from: "1.0.0",
+      to: "1.1.0",
+      ociChartTag: true,
+    });
+    expect(PlanGit.safeParse(out.plan?.git).success).toBe(true);
+    const git = out.plan?.git;
+    if (!git) throw new Error("no plan");
+    expect(editContent(file, git, "forward")).toContain("tag: 1.1.0 # the chart version");
+  });
+
+  it("refuses a tag of another OCIRepository than the one spec.chartRef names", () => {
+    const out = plan("other-chart");
+    expect(out.plan).toBeUndefined();
+    const failed = out.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.name)).toEqual(["VersionPath"]);
+    expect(failed[0]?.message).toContain(
+      "nor OCIRepository other-chart's spec.ref.tag, so Cairn cannot tell when the change is released",
+    );
+  });
+});
+
 describe("runWhileUploading", () => {
   const pvc = {
     apiVersion: "v1",

@@ -190,6 +190,56 @@ describe("AwaitFlux", () => {
     expect(fetches).toEqual(["fetch"]);
   });
 
+  it("waits for the chart version of an OCIRepository's tag, which leaves the HelmRelease's generation as it was", async () => {
+    const { api, up, step } = setUp();
+    const ociStatus = {
+      ...status,
+      plan: {
+        ...plan,
+        git: {
+          ...plan.git,
+          versionPath: "spec.ref.tag",
+          from: "1.0.0",
+          to: "1.1.0",
+          ociChartTag: true,
+        },
+      },
+    };
+    seedFlux(api, "GitRepository", "repo", {
+      status: { artifact: { revision: `main@sha1:${SHA}` } },
+    });
+    seedFlux(api, "Kustomization", "apps", { status: ready(SHA) });
+    const release = (chartVersion: string, state = "deployed", ok = true) => ({
+      status: {
+        observedGeneration: 1,
+        conditions: [
+          {
+            type: "Ready",
+            status: ok ? "True" : "False",
+            reason: ok ? "UpgradeSucceeded" : "UpgradeFailed",
+            observedGeneration: 1,
+          },
+        ],
+        history: [{ chartVersion, status: state }],
+      },
+    });
+    // Ready at its generation, still on the old chart: the OCIRepository has not pulled the tag.
+    seedFlux(api, "HelmRelease", "db", release("1.0.0+0123456789ab"));
+    expect(await step(stepContext(up, ociStatus))).toMatchObject({
+      kind: "waiting",
+      message: expect.stringContaining("expected 1.1.0") as unknown,
+    });
+    // helm-controller appends the artifact's digest as build metadata.
+    api.write(ref("HelmRelease", "db"), release("1.1.0+89abcdef0123"));
+    expect(await step(stepContext(up, ociStatus))).toMatchObject({ kind: "succeeded" });
+    // A failed release of the new chart fails the step; one of the old chart is not this commit's.
+    api.write(ref("HelmRelease", "db"), release("1.1.0+89abcdef0123", "failed", false));
+    expect(await step(stepContext(up, ociStatus))).toMatchObject({
+      kind: "failed",
+      reason: "FluxApplyFailed",
+    });
+  });
+
   it("fails when the Kustomization failed on the commit", async () => {
     const { api, up, step } = setUp();
     seedFlux(api, "GitRepository", "repo", {
