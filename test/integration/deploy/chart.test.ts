@@ -207,6 +207,26 @@ describe("helm template with the defaults", () => {
   });
 });
 
+describe("a chart version with build metadata", () => {
+  it("still gives valid labels: Flux appends a digest to a chart from an OCIRepository", async () => {
+    // helm-controller releases a chart from an OCIRepository as <version>+<digest>; a label may
+    // not hold "+", so helm.sh/chart writes it as "_", as `helm create` does.
+    const dir = await mkdtemp(join(tmpdir(), "cairn-chart-meta-"));
+    try {
+      await helmRun(["package", CHART, "--version", "0.1.0+0123456789ab", "-d", dir]);
+      const text = await helmRun(["template", "cairn", join(dir, "cairn-0.1.0+0123456789ab.tgz")]);
+      const objects = parseAllDocuments(text)
+        .map((d) => d.toJS() as KubeObject | null)
+        .filter((o): o is KubeObject => o !== null);
+      const charts = objects.map((o) => o.metadata.labels?.["helm.sh/chart"]);
+      expect(charts.length).toBeGreaterThan(0);
+      for (const chart of charts) expect(chart).toBe("cairn-0.1.0_0123456789ab");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("helm template with every optional value", () => {
   let objects: KubeObject[] = [];
   beforeAll(async () => {
