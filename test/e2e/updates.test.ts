@@ -700,6 +700,38 @@ describe("update checks", () => {
         statusOf<UpdateStatus>(await admin.get(app)).currentVersion === "1.1.0" ? true : undefined,
       120_000,
     );
+
+    // The rollback reverts the tag and waits for the release of 1.0.0 again.
+    await admin.create({
+      apiVersion: API,
+      kind: "RollbackRequest",
+      metadata: { name: "back", namespace: ons },
+      spec: { upgradeRequestRef: { name: "to-offered" } },
+    });
+    const back = await requestFinished(
+      admin,
+      { apiVersion: API, kind: "RollbackRequest", namespace: ons, name: "back" },
+      { alive: () => assertAlive(controller), timeoutMs: 240_000 },
+    );
+    expect(conditions(back).find((c) => c.type === "Complete")).toMatchObject({
+      status: "True",
+      reason: "Succeeded",
+    });
+    expect(statusOf<{ plan: { git: Record<string, unknown> } }>(back).plan?.git).toMatchObject({
+      from: "1.1.0",
+      to: "1.0.0",
+      ociChartTag: true,
+    });
+    expect(await readFileAt(git.root, orepo, DEMO_RELEASE_PATH)).toContain('    tag: "1.0.0"');
+    const rolledBack = await admin.get({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      namespace: ons,
+      name: "demo",
+    });
+    expect(
+      (rolledBack["status"] as { history?: { chartVersion: string }[] }).history?.[0]?.chartVersion,
+    ).toMatch(/^1\.0\.0\+[0-9a-f]{12}$/);
   });
 
   it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {
