@@ -355,6 +355,31 @@ describe("planImpact", () => {
     });
     expect(api.calls.filter((c) => c.op === "create")).toEqual([]);
   });
+
+  it("says it does not fetch another tag of spec.chartRef's OCIRepository, reading nothing", async () => {
+    const { api, client } = world(true);
+    const outcome = await planImpact({
+      client,
+      helperPath,
+      request: request(),
+      source: {
+        kind: "HelmRelease",
+        helmRelease,
+        git: { ...CHART_BUMP, versionPath: "spec.ref.tag", ociChartTag: true },
+      },
+      allowCrossNamespaceRefs: false,
+    });
+    expect(outcome).toEqual({
+      checks: [
+        {
+          name: "ImpactPreview",
+          passed: true,
+          message: `not available: the target chart is the OCIRepository's tag ${CHART_BUMP.to} (spec.chartRef), which the preview does not fetch`,
+        },
+      ],
+    });
+    expect(api.calls).toEqual([]);
+  });
 });
 
 describe("charts from other sources", () => {
