@@ -43,8 +43,9 @@ function lastLine(text: string): string {
 function describe(show: Display, bed: Bed, ms: number): void {
   show.line(
     `✓ test bed up in ${(ms / 1000).toFixed(1)}s (${bed.dir}): etcd, kube-apiserver, ` +
-      `kube-controller-manager, kube-scheduler, kwok with 2 nodes; source-, kustomize- and ` +
-      `helm-controller; snapshot-controller and the CSI simulator`,
+      `kube-controller-manager, kube-scheduler, kwok with 2 nodes; source-, kustomize-, ` +
+      `helm-, notification- and image-reflector-controller; an OCI registry; ` +
+      `snapshot-controller and the CSI simulator`,
   );
   show.line(
     `  Git server ${bed.git.url}, Helm repository ${bed.helmRepoUrl} (chart demo 1.0.0, 1.1.0, 2.0.0)`,
