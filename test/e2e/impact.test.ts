@@ -14,7 +14,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KubeClient, KubeObject, ObjectRef } from "../../src/kube/client.ts";
 import { REPO_ROOT, TESTBED_DIR } from "../../testbed/src/binaries.ts";
 import type { GitAccess } from "../../testbed/src/cluster.ts";
-import { DEMO_RELEASE_PATH, demoFluxObjects, gitWriteSecret } from "../../testbed/src/demo-app.ts";
+import {
+  DEMO_RELEASE_PATH,
+  demoFluxObjects,
+  gitWriteSecret,
+  ociChartRelease,
+} from "../../testbed/src/demo-app.ts";
 import {
   commitFiles,
   createBareRepo,
@@ -783,33 +788,10 @@ describe("the impact preview in Plan", () => {
 
   it("an app whose chart comes from an OCIRepository (spec.chartRef): rendered from the artifact Flux pulled", async () => {
     // The chart as an OCI artifact, its chart layer copied, as Flux documents for spec.chartRef.
-    const release = [
-      "apiVersion: source.toolkit.fluxcd.io/v1",
-      "kind: OCIRepository",
-      "metadata:",
-      "  name: impact",
-      "spec:",
-      "  interval: 1m",
-      `  url: "${inject("ociRepoUrl")}/impact"`,
-      "  insecure: true",
-      "  ref:",
-      '    tag: "1.0.0"',
-      "  layerSelector:",
-      "    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip",
-      "    operation: copy",
-      "---",
-      "apiVersion: helm.toolkit.fluxcd.io/v2",
-      "kind: HelmRelease",
-      "metadata:",
-      "  name: demo",
-      "spec:",
-      "  interval: 1m",
-      "  chartRef:",
-      "    kind: OCIRepository",
-      "    name: impact",
-      `${WEB_IMAGE_VALUES}    storageClassName: ""`,
-      "",
-    ].join("\n");
+    const release = ociChartRelease("impact", `${inject("ociRepoUrl")}/impact`, "1.0.0", [
+      ...WEB_IMAGE_VALUES.split("\n").slice(1, -1),
+      '    storageClassName: ""',
+    ]);
     const ons = await otherApp("impact-ocirepo", { [DEMO_RELEASE_PATH]: release });
     const r = await dryRunIn(ons, "ocirepo-image", WEB_IMAGE_BUMP);
     await expectOnlyTheWebImage(ons, "ocirepo-image", r);

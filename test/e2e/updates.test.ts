@@ -16,6 +16,7 @@ import {
   DEMO_RELEASE_PATH,
   demoFluxObjects,
   gitWriteSecret,
+  ociChartRelease,
   seedDemoRepo,
 } from "../../testbed/src/demo-app.ts";
 import {
@@ -552,34 +553,9 @@ describe("update checks", () => {
     // that holds the HelmRelease.
     const orepo = `${ons}-config`;
     await createBareRepo(git.root, orepo);
-    const release = [
-      "apiVersion: source.toolkit.fluxcd.io/v1",
-      "kind: OCIRepository",
-      "metadata:",
-      "  name: demo-chart",
-      "spec:",
-      "  interval: 1m",
-      `  url: oci://${host}/${path}/demo`,
-      "  insecure: true",
-      "  ref:",
-      '    tag: "1.0.0"',
-      "  layerSelector:",
-      "    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip",
-      "    operation: copy",
-      "---",
-      "apiVersion: helm.toolkit.fluxcd.io/v2",
-      "kind: HelmRelease",
-      "metadata:",
-      "  name: demo",
-      "spec:",
-      "  interval: 1m",
-      "  chartRef:",
-      "    kind: OCIRepository",
-      "    name: demo-chart",
-      "  values:",
+    const release = ociChartRelease("demo-chart", `oci://${host}/${path}/demo`, "1.0.0", [
       '    storageClassName: ""',
-      "",
-    ].join("\n");
+    ]);
     await commitFiles(git.root, orepo, { [DEMO_RELEASE_PATH]: release }, "The demo from OCI");
     for (const obj of demoFluxObjects(ons, `${git.url}/${orepo}.git`)) await admin.create(obj);
     await admin.create(gitWriteSecret(ons, "git-write", git.username, git.password));

@@ -56,6 +56,47 @@ export function demoFluxObjects(namespace: string, repoUrl: string): KubeObject[
   ];
 }
 
+/**
+ * The file of a HelmRelease `demo` that takes its chart from OCIRepository `chartName` through
+ * spec.chartRef, as Flux documents it: the OCIRepository at `tag` of `url` (plain HTTP), its Helm
+ * chart layer copied. `values` are the lines below the HelmRelease's `values:`, indented by four.
+ */
+export function ociChartRelease(
+  chartName: string,
+  url: string,
+  tag: string,
+  values: readonly string[],
+): string {
+  return [
+    "apiVersion: source.toolkit.fluxcd.io/v1",
+    "kind: OCIRepository",
+    "metadata:",
+    `  name: ${chartName}`,
+    "spec:",
+    "  interval: 1m",
+    `  url: "${url}"`,
+    "  insecure: true",
+    "  ref:",
+    `    tag: "${tag}"`,
+    "  layerSelector:",
+    "    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+    "    operation: copy",
+    "---",
+    "apiVersion: helm.toolkit.fluxcd.io/v2",
+    "kind: HelmRelease",
+    "metadata:",
+    "  name: demo",
+    "spec:",
+    "  interval: 1m",
+    "  chartRef:",
+    "    kind: OCIRepository",
+    `    name: ${chartName}`,
+    "  values:",
+    ...values,
+    "",
+  ].join("\n");
+}
+
 /** A Secret with the test Git server's write credential, as a GitRepository secretRef expects it. */
 export function gitWriteSecret(
   namespace: string,
