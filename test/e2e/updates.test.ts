@@ -16,15 +16,11 @@ import {
   DEMO_RELEASE_PATH,
   demoFluxObjects,
   gitWriteSecret,
+  installManagedDemo,
   ociChartRelease,
   seedDemoRepo,
 } from "../../testbed/src/demo-app.ts";
-import {
-  commitFiles,
-  createBareRepo,
-  readFileAt,
-  revParse,
-} from "../../testbed/src/git-fixtures.ts";
+import { commitFiles, readFileAt, revParse } from "../../testbed/src/git-fixtures.ts";
 import { packageCharts, startHelmRepo, type HelmRepo } from "../../testbed/src/helm-repo.ts";
 import { pushChart, pushImage } from "../../testbed/src/oci-push.ts";
 import { TestController } from "../support/controller.ts";
@@ -552,26 +548,16 @@ describe("update checks", () => {
     // The chart as Flux documents it for spec.chartRef: an OCIRepository at a tag, in the file
     // that holds the HelmRelease.
     const orepo = `${ons}-config`;
-    await createBareRepo(git.root, orepo);
-    const release = ociChartRelease("demo-chart", `oci://${host}/${path}/demo`, "1.0.0", [
-      '    storageClassName: ""',
-    ]);
-    await commitFiles(git.root, orepo, { [DEMO_RELEASE_PATH]: release }, "The demo from OCI");
-    for (const obj of demoFluxObjects(ons, `${git.url}/${orepo}.git`)) await admin.create(obj);
-    await admin.create(gitWriteSecret(ons, "git-write", git.username, git.password));
-    const app = { apiVersion: API, kind: "ManagedApp", namespace: ons, name: "demo" };
-    await admin.create({
-      apiVersion: API,
-      kind: "ManagedApp",
-      metadata: { name: "demo", namespace: ons, labels: { ...controller.labels } },
-      spec: {
-        gitPath: DEMO_RELEASE_PATH,
-        kustomizationRef: { name: "apps" },
-        helmReleaseRef: { name: "demo" },
-        git: { secretRef: { name: "git-write" } },
-        versionPolicy: { checkInterval: "30s" },
-      },
+    await installManagedDemo(admin, git, "", {
+      namespace: ons,
+      repo: orepo,
+      release: ociChartRelease("demo-chart", `oci://${host}/${path}/demo`, "1.0.0", [
+        '    storageClassName: ""',
+      ]),
+      labels: controller.labels,
+      spec: { versionPolicy: { checkInterval: "30s" } },
     });
+    const app = { apiVersion: API, kind: "ManagedApp", namespace: ons, name: "demo" };
     const where = `OCIRepository ${ons}/demo-chart (oci://${host}/${path}/demo)`;
     const upToDate = await eventually(
       "the chartRef app Ready and UpToDate",

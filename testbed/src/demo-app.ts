@@ -146,6 +146,11 @@ export interface ManagedDemoOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** Replicas of the chart's workloads (the chart's default is 1 each). */
   readonly replicas?: { readonly web?: number; readonly db?: number };
+  /**
+   * The release file (DEMO_RELEASE_PATH) to seed instead of the demo release from the Helm
+   * repository, e.g. ociChartRelease's.
+   */
+  readonly release?: string;
 }
 
 export interface ManagedDemo {
@@ -166,7 +171,11 @@ export async function installManagedDemo(
   opts: ManagedDemoOptions,
 ): Promise<ManagedDemo> {
   const { namespace, repo } = opts;
-  await seedDemoRepo(git.root, repo, helmRepoUrl);
+  if (opts.release === undefined) await seedDemoRepo(git.root, repo, helmRepoUrl);
+  else {
+    await createBareRepo(git.root, repo);
+    await commitFiles(git.root, repo, { [DEMO_RELEASE_PATH]: opts.release }, "Add demo");
+  }
   if (opts.helmTimeout) {
     const release = await readFileAt(git.root, repo, DEMO_RELEASE_PATH);
     await commitFiles(
