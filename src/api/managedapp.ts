@@ -162,9 +162,8 @@ export const VersionPolicy = z.object({
   prereleases: z.boolean().default(false),
   /**
    * How often the tags of an OCI HelmRepository or of spec.chartRef's OCIRepository, or of
-   * `image`, are listed. An HTTP
-   * HelmRepository's index is read again whenever source-controller fetches a new one, so this
-   * does not apply to it.
+   * `image`, are listed. An HTTP HelmRepository's index is read again whenever
+   * source-controller fetches a new one, so this does not apply to it.
    */
   checkInterval: CheckInterval.default("1h"),
   /** An app versioned by an image tag: the image whose tags are its versions. */
@@ -311,8 +310,8 @@ export const ManagedAppStatus = z.object({
   currentVersion: VersionValue.optional(),
   /**
    * The newest chart version in the HelmRelease's HelmRepository or OCIRepository (or tag of
-   * versionPolicy.image)
-   * newer than currentVersion that versionPolicy allows; an UpgradeRequest without target uses it.
+   * versionPolicy.image) newer than currentVersion that versionPolicy allows; an UpgradeRequest
+   * without target uses it.
    */
   availableUpdate: VersionValue.optional(),
   updateCheck: UpdateCheck.optional(),
