@@ -23,9 +23,15 @@ import {
 } from "./chart-source.ts";
 import { displayUrl, fetchHelmIndex, IndexReadError } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
-import { IndexCache, sourceKey, type IndexReading, type ReadIndex } from "./index-cache.ts";
+import {
+  IndexCache,
+  keyOfSource,
+  sourceKey,
+  type IndexReading,
+  type ReadIndex,
+} from "./index-cache.ts";
 import { imageSettings, imageTagListing, readImagePolicyTag } from "./image-source.ts";
-import { listOciChartVersions, listOciRepositoryVersions, listOciTags } from "./oci-registry.ts";
+import { listOciChartVersions, listOciTags } from "./oci-registry.ts";
 import { chartOfOciUrl, OCI_REPOSITORY_TYPE, ociRepositorySettings } from "./oci-repository.ts";
 import { selectUpdate, withinLevel } from "./versions.ts";
 
@@ -246,10 +252,7 @@ export function helmIndexReader(client: Pick<KubeClient, "get">, clock: Clock): 
         return { ok: true, charts, readAt: clock.now() };
       }
       if (settings.type === "oci" || settings.type === OCI_REPOSITORY_TYPE) {
-        const versions =
-          settings.type === "oci"
-            ? await listOciChartVersions(client, settings, chart)
-            : await listOciRepositoryVersions(client, settings);
+        const versions = await listOciChartVersions(client, settings, chart);
         // No tag at all: the registry has no such chart, as an index without its entry.
         const charts = new Map(versions.length > 0 ? [[chart, versions]] : []);
         return { ok: true, charts, readAt: clock.now() };
@@ -321,8 +324,7 @@ export class UpdateChecker {
     ] as const) {
       informer.onChange((ev) => {
         if (ev.type === "updated" && ev.resync) return;
-        const [namespace = "", name = ""] = ev.key.split("/");
-        const key = sourceKey({ ref: { namespace, name }, type });
+        const key = keyOfSource(ev.key, type);
         if (ev.type === "deleted") this.#cache.forget(key);
         this.#wake(key);
       });

@@ -66,9 +66,12 @@ export interface CachedIndex {
  * HelmRepository's name, is prefixed with its kind.
  */
 export function sourceKey(settings: Pick<RepositorySettings, "ref" | "type">): string {
-  const key = `${settings.ref.namespace}/${settings.ref.name}`;
-  return settings.type === OCI_REPOSITORY_TYPE ? `${OCI_REPOSITORY_TYPE}:${key}` : key;
+  return keyOfSource(`${settings.ref.namespace}/${settings.ref.name}`, settings.type);
 }
+
+/** sourceKey of an object's informer key ("namespace/name") and its settings' type. */
+export const keyOfSource = (objectKey: string, type: string): string =>
+  type === OCI_REPOSITORY_TYPE ? `${OCI_REPOSITORY_TYPE}:${objectKey}` : objectKey;
 
 export class IndexCache {
   readonly #deps: IndexCacheDeps;

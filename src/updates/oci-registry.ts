@@ -334,37 +334,24 @@ export async function listOciTags(
 }
 
 /**
- * The chart versions an OCI repository offers: its tags, a `_` read back as the `+` Helm
- * replaced. Rejects with IndexReadError.
+ * The chart versions an OCI source offers: the tags of `<url>/<chart>` for a HelmRepository of
+ * type oci, or of the repository its URL names for an OCIRepository (a HelmRelease's
+ * spec.chartRef), which is the chart's own; a `_` read back as the `+` Helm replaced. Rejects
+ * with IndexReadError.
  */
 export async function listOciChartVersions(
   client: Pick<KubeClient, "get">,
   settings: RepositorySettings,
   chart: string,
 ): Promise<string[]> {
+  const url = settings.url.replace(/\/+$/, "");
+  const helmRepository = settings.type === "oci";
   const tags = await listOciTags(client, {
-    location: ociChartLocation(settings.url, chart, settings.insecure),
+    location: helmRepository
+      ? ociChartLocation(settings.url, chart, settings.insecure)
+      : ociLocation(settings.url, settings.insecure),
     secret: secretOf(settings),
-    where: `${settings.url.replace(/\/+$/, "")}/${chart}`,
+    where: helmRepository ? `${url}/${chart}` : url,
   });
-  return tags.map(versionOfTag);
-}
-
-/** Helm's version of a chart tag: the `+` it wrote as `_` read back. */
-const versionOfTag = (tag: string) => tag.replace(/_/g, "+");
-
-/**
- * The chart versions an OCIRepository offers (a HelmRelease's spec.chartRef): the tags of the
- * repository its spec.url names, which is the chart's own. Rejects with IndexReadError.
- */
-export async function listOciRepositoryVersions(
-  client: Pick<KubeClient, "get">,
-  settings: RepositorySettings,
-): Promise<string[]> {
-  const tags = await listOciTags(client, {
-    location: ociLocation(settings.url, settings.insecure),
-    secret: secretOf(settings),
-    where: settings.url.replace(/\/+$/, ""),
-  });
-  return tags.map(versionOfTag);
+  return tags.map((t) => t.replace(/_/g, "+"));
 }

@@ -10,7 +10,7 @@ import { displayUrl, fetchHelmIndex } from "./fetch-index.ts";
 import { parseHelmIndex } from "./helm-index.ts";
 import type { VersionImage } from "../api/index.ts";
 import { imageSettings, imageTagListing } from "./image-source.ts";
-import { listOciChartVersions, listOciRepositoryVersions, listOciTags } from "./oci-registry.ts";
+import { listOciChartVersions, listOciTags } from "./oci-registry.ts";
 import { chartOfOciUrl, ociRepositorySettings } from "./oci-repository.ts";
 import type { SourceVersions } from "./verify-target.ts";
 
@@ -55,19 +55,12 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
       : { kind: "unreadable", message: settings.message };
   }
   const where = `${name} (${displayUrl(settings.settings.url)})`;
-  if (source.chart === undefined) {
-    const chart = chartOfOciUrl(settings.settings.url);
+  const chart = source.chart ?? chartOfOciUrl(settings.settings.url);
+  if (settings.settings.type !== "default") {
+    // An OCI HelmRepository's chart, or the OCIRepository's own: its tags.
     try {
-      const versions = await listOciRepositoryVersions(input.client, settings.settings);
+      const versions = await listOciChartVersions(input.client, settings.settings, chart);
       return { kind: "read", source: where, chart, versions };
-    } catch (err) {
-      return { kind: "unreadable", message: `${where}: ${(err as Error).message}` };
-    }
-  }
-  if (settings.settings.type === "oci") {
-    try {
-      const versions = await listOciChartVersions(input.client, settings.settings, source.chart);
-      return { kind: "read", source: where, chart: source.chart, versions };
     } catch (err) {
       return { kind: "unreadable", message: `${where}: ${(err as Error).message}` };
     }
@@ -83,8 +76,8 @@ export async function readSourceVersions(input: SourceVersionsInput): Promise<So
   return {
     kind: "read",
     source: where,
-    chart: source.chart,
-    versions: parsed.charts.get(source.chart) ?? [],
+    chart,
+    versions: parsed.charts.get(chart) ?? [],
   };
 }
 

@@ -602,11 +602,23 @@ describe("update checks", () => {
       namespace: ons,
       name,
     });
-    const finishedIn = (name: string) =>
-      requestFinished(admin, request(name), {
-        alive: () => assertAlive(controller),
-        timeoutMs: 240_000,
+    const finishedIn = (name: string, kind = "UpgradeRequest") =>
+      requestFinished(
+        admin,
+        { ...request(name), kind },
+        { alive: () => assertAlive(controller), timeoutMs: 240_000 },
+      );
+    /** The HelmRelease's newest release: its chart version carries the artifact's digest. */
+    const newestRelease = async () => {
+      const hr = await admin.get({
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        namespace: ons,
+        name: "demo",
       });
+      const status = hr["status"] as { history?: { chartVersion: string; status: string }[] };
+      return status.history?.[0];
+    };
     const head = await revParse(git.root, orepo, "main");
     await admin.create({
       apiVersion: API,
@@ -644,15 +656,7 @@ describe("update checks", () => {
       ociChartTag: true,
     });
     expect(await readFileAt(git.root, orepo, DEMO_RELEASE_PATH)).toContain('    tag: "1.1.0"');
-    const hr = await admin.get({
-      apiVersion: "helm.toolkit.fluxcd.io/v2",
-      kind: "HelmRelease",
-      namespace: ons,
-      name: "demo",
-    });
-    const history = (hr["status"] as { history?: { chartVersion: string; status: string }[] })
-      .history;
-    expect(history?.[0]).toMatchObject({
+    expect(await newestRelease()).toMatchObject({
       chartVersion: expect.stringMatching(/^1\.1\.0\+[0-9a-f]{12}$/) as unknown,
       status: "deployed",
     });
@@ -670,11 +674,7 @@ describe("update checks", () => {
       metadata: { name: "back", namespace: ons },
       spec: { upgradeRequestRef: { name: "to-offered" } },
     });
-    const back = await requestFinished(
-      admin,
-      { apiVersion: API, kind: "RollbackRequest", namespace: ons, name: "back" },
-      { alive: () => assertAlive(controller), timeoutMs: 240_000 },
-    );
+    const back = await finishedIn("back", "RollbackRequest");
     expect(conditions(back).find((c) => c.type === "Complete")).toMatchObject({
       status: "True",
       reason: "Succeeded",
@@ -685,15 +685,7 @@ describe("update checks", () => {
       ociChartTag: true,
     });
     expect(await readFileAt(git.root, orepo, DEMO_RELEASE_PATH)).toContain('    tag: "1.0.0"');
-    const rolledBack = await admin.get({
-      apiVersion: "helm.toolkit.fluxcd.io/v2",
-      kind: "HelmRelease",
-      namespace: ons,
-      name: "demo",
-    });
-    expect(
-      (rolledBack["status"] as { history?: { chartVersion: string }[] }).history?.[0]?.chartVersion,
-    ).toMatch(/^1\.0\.0\+[0-9a-f]{12}$/);
+    expect((await newestRelease())?.chartVersion).toMatch(/^1\.0\.0\+[0-9a-f]{12}$/);
   });
 
   it("refuses a chart version the repository does not have, and a downgrade, before any side effect", async () => {

@@ -156,21 +156,21 @@ export async function planImpact(input: {
   const helper = { path: input.helperPath, ...DEFAULT_HELPER_LIMITS };
   let preview: PreviewResult;
   try {
-    preview =
-      input.source.kind === "HelmRelease" && input.source.git.ociChartTag
-        ? {
-            ok: false as const,
-            message: `the target chart is the OCIRepository's tag ${input.source.git.to} (spec.chartRef), which the preview does not fetch`,
-          }
-        : input.source.kind === "HelmRelease"
-          ? await previewHelmRelease({
-              client,
-              helper,
-              ...releaseAfter(input.source.helmRelease, input.source.git),
-              allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
-              gitSource: gitSourceOf(input.source.git, input.source.tree),
-            })
-          : await previewBumpedTree(client, helper, input.source);
+    if (input.source.kind !== "HelmRelease")
+      preview = await previewBumpedTree(client, helper, input.source);
+    else if (input.source.git.ociChartTag)
+      preview = {
+        ok: false,
+        message: `the target chart is the OCIRepository's tag ${input.source.git.to} (spec.chartRef), which the preview does not fetch`,
+      };
+    else
+      preview = await previewHelmRelease({
+        client,
+        helper,
+        ...releaseAfter(input.source.helmRelease, input.source.git),
+        allowCrossNamespaceRefs: input.allowCrossNamespaceRefs,
+        gitSource: gitSourceOf(input.source.git, input.source.tree),
+      });
   } catch (err) {
     preview = { ok: false as const, message: err instanceof Error ? err.message : String(err) };
   }

@@ -7,7 +7,6 @@ import { HelmRelease, helmReleaseStatus, releasedAs } from "../../../health/flux
 import type { PlanGit } from "../../../api/index.ts";
 import { artifactSha, kustomizationApply } from "../flux.ts";
 import { revisionSha } from "../../../git/revision.ts";
-import { IMAGES_VERSION_PATH } from "../git-change.ts";
 import type { StepResult } from "../result.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
@@ -78,7 +77,7 @@ export function awaitFluxStep<R extends RequestObject<unknown>>(
       // build metadata. Any other change (an image tag in spec.values) is released when the
       // HelmRelease is Ready at the generation the applied commit gave it: readiness() requires
       // the observed generation.
-      const chartBump = p.git.versionPath !== IMAGES_VERSION_PATH && bumpsChart(p.git);
+      const chartBump = bumpsChart(p.git);
       const st = helmReleaseStatus(parsed.data, chartBump ? p.git.to : undefined);
       const newest = parsed.data.status.history?.[0]?.chartVersion;
       if (
