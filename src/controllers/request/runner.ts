@@ -26,7 +26,15 @@ import { done, requeueAfter, retry, toError, type Outcome } from "../../runtime/
 import { StatusPatcher } from "../../runtime/status-patcher.ts";
 import { isPast } from "./deadlines.ts";
 import { applyResult, requestTime, type Facts, type StepResult } from "./result.ts";
-import { nextStep, phaseOf, type NextStep, type StepDef, type StepName } from "./step-table.ts";
+import {
+  isChained,
+  isMilestone,
+  nextStep,
+  phaseOf,
+  type NextStep,
+  type StepDef,
+  type StepName,
+} from "./step-table.ts";
 import type { OwnVersions } from "../../runtime/own-versions.ts";
 
 /** The parts of a request every step reads. */
@@ -307,6 +315,14 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
   }
   const request = parsed.data;
   let status: RequestStatus = structuredClone(request.status ?? {});
+  // The status holds what is not written yet: a chained step's start, or the end of the step
+  // before it (step-table.ts). The next save or the pass's last write carries it.
+  let unwritten = false;
+  const flush = async () => {
+    if (!unwritten) return;
+    await patchStatus(status);
+    unwritten = false;
+  };
   const conditions = () => status.conditions as Condition[] | undefined;
   const ctx: StepContext<R> = {
     request,
@@ -314,6 +330,7 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     save: async (facts) => {
       status = { ...status, ...facts };
       await patchStatus(status);
+      unwritten = false;
     },
     now: () => deps.clock.now(),
     log,
@@ -387,8 +404,6 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
   }
 
   async function runStep(): Promise<Outcome> {
-    const step = nextStep(machine.steps, conditions());
-    if (step.name === "Done") return done();
     const stepStart = async (name: N | "Compensate", now: Date) => {
       const timeout = name === "Compensate" ? undefined : await machine.timeoutMs(name, ctx);
       return {
@@ -399,141 +414,163 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
           : {}),
       };
     };
-    if (status.step?.name !== step.name) {
-      // The step's start and deadline go to status before its first side effect: a deadline
-      // that lived only in memory would restart with every crash. Usually
-      // the previous step's last write carried them already (below); this is the first step, or
-      // a status written by a version that did not.
-      const now = deps.clock.now();
-      await ctx.save({
-        startedAt: status.startedAt ?? requestTime(now),
-        step: await stepStart(step.name, now),
-        phase: phaseOf(machine.steps, conditions()),
-      });
-    }
-
-    const handlers: Readonly<Record<string, StepHandler<R> | undefined>> = machine.handlers;
-    const handler = handlers[step.name];
-    if (!handler) throw new Error(`${machine.kind} has no handler for step ${step.name}`);
-    let result: StepResult;
     const abort = abortRequested(raw);
-    try {
-      // An abort someone asked for fails the step at work, before it acts again: Compensate
-      // then undoes what a failure here would undo, and the request stays in history.
-      result =
-        abort !== undefined && step.name !== "Compensate"
-          ? { kind: "failed", reason: ConditionReason.Aborted, message: abort(step.name) }
-          : await handler(ctx);
-    } catch (err) {
-      // A refused status write is no failure of the step to retry: it ends the request. A
-      // conflicting one is none either: the pass ends and the next one reads the request again.
-      if (err instanceof StatusRejectedError || err instanceof StatusConflictError) throw err;
-      const error = toError(err);
-      // Retrying cannot help: fail now (Compensate itself has nothing to fail into).
-      const failNow = err instanceof StepFailedError && step.name !== "Compensate";
-      if (!failNow && !isPast(status.step?.deadline, deps.clock.now())) {
-        // A failure, even one that is retried: operators filter on warn to see what went wrong.
-        log("warn", "step failed; retrying", { step: step.name, err: error });
-        return retry(error);
+    // One step after the other while they succeed at once and the next one is chained; the pass
+    // ends at the first step that waits, fails or finishes, and before a step that is not chained.
+    for (;;) {
+      const step = nextStep(machine.steps, conditions());
+      if (step.name === "Done") {
+        await flush();
+        return done();
       }
-      result =
-        err instanceof StepFailedError && failNow
-          ? { kind: "failed", reason: err.reason, message: `${step.name}: ${err.message}` }
-          : {
-              kind: "failed",
-              reason: ConditionReason.DeadlineExceeded,
-              message: `${step.name} kept failing until its deadline: ${error.message}`,
-            };
-    }
-    deps.afterEffect?.(step.name);
+      if (status.step?.name !== step.name) {
+        // A step's start and deadline go to status before its first side effect: a deadline
+        // that lived only in memory would restart with every crash. Usually the previous step's
+        // write carried them already (below); this is the first step, or a status written by a
+        // version that did not.
+        const now = deps.clock.now();
+        status = {
+          ...status,
+          startedAt: status.startedAt ?? requestTime(now),
+          step: await stepStart(step.name, now),
+          phase: phaseOf(machine.steps, conditions()),
+        };
+        unwritten = true;
+      }
+      // A chained step's start goes out with its first save or the pass's last write.
+      if (!isChained(step)) await flush();
 
-    const timeoutMs =
-      step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name, ctx);
-    const applied = applyResult({
-      steps: machine.steps,
-      status,
-      step: step as Exclude<NextStep<N>, { name: "Done" }>,
-      result,
-      now: deps.clock.now(),
-      generation,
-      timeoutMs,
-    });
-    const previousMessage = getCondition(
-      conditions(),
-      (step as Exclude<NextStep<N>, { name: "Done" }>).condition,
-    )?.message;
-    status = applied.status;
-    if (applied.requeueMs === 0) {
-      // This step is over and the next one runs in a fresh pass: its start and deadline go out
-      // in this same write, which still lands before the next step's first side effect.
-      const next = nextStep(machine.steps, conditions());
-      if (next.name !== "Done")
-        status = { ...status, step: await stepStart(next.name, deps.clock.now()) };
-    }
-    await patchStatus(status);
-    const final = applied.result;
-    const failedStep =
-      final.kind === "failed" || (final.kind === "finished" && final.complete === "False");
-    log(failedStep ? "warn" : "info", "step", {
-      step: step.name,
-      result: final.kind,
-      message: final.message,
-    });
-
-    const ended = status.history?.at(-1);
-    if (final.kind !== "waiting" && ended?.name === step.name)
-      deps.onStepEnd?.(
-        machine.kind,
-        step.name,
-        ended.reason,
-        (Date.parse(ended.completedAt) - Date.parse(ended.startedAt)) / 1000,
-      );
-    switch (final.kind) {
-      case "succeeded": {
-        await record(
-          final.event?.type ?? "Normal",
-          final.event?.reason ?? step.name,
-          step.name,
-          final.event?.message ?? final.message,
-        );
-        // Its first side effect is where a request starts changing the app: worth an Event on
-        // the app too (and so a notification, with --events-addr), once.
-        const also = step.name === STARTING_STEP ? machine.alsoRegarding?.(request) : undefined;
-        if (also) {
-          const started = startedEvent(machine.kind, key.name, status.plan?.git);
-          void deps.events.record(also, "Normal", started.reason, step.name, started.message);
+      const handlers: Readonly<Record<string, StepHandler<R> | undefined>> = machine.handlers;
+      const handler = handlers[step.name];
+      if (!handler) throw new Error(`${machine.kind} has no handler for step ${step.name}`);
+      let result: StepResult;
+      try {
+        // An abort someone asked for fails the step at work, before it acts again: Compensate
+        // then undoes what a failure here would undo, and the request stays in history.
+        result =
+          abort !== undefined && step.name !== "Compensate"
+            ? { kind: "failed", reason: ConditionReason.Aborted, message: abort(step.name) }
+            : await handler(ctx);
+      } catch (err) {
+        // A refused status write is no failure of the step to retry: it ends the request. A
+        // conflicting one is none either: the pass ends and the next one reads the request again.
+        if (err instanceof StatusRejectedError || err instanceof StatusConflictError) throw err;
+        const error = toError(err);
+        // Retrying cannot help: fail now (Compensate itself has nothing to fail into).
+        const failNow = err instanceof StepFailedError && step.name !== "Compensate";
+        if (!failNow && !isPast(status.step?.deadline, deps.clock.now())) {
+          // A failure, even one that is retried: operators filter on warn to see what went
+          // wrong. What the chained steps before it did is written first, with its deadline.
+          log("warn", "step failed; retrying", { step: step.name, err: error });
+          await flush();
+          return retry(error);
         }
-        break;
+        result =
+          err instanceof StepFailedError && failNow
+            ? { kind: "failed", reason: err.reason, message: `${step.name}: ${err.message}` }
+            : {
+                kind: "failed",
+                reason: ConditionReason.DeadlineExceeded,
+                message: `${step.name} kept failing until its deadline: ${error.message}`,
+              };
       }
-      case "waiting":
-        // A new kind of wait is worth one Event; the same message every 5 s is not.
-        if (
-          final.message !== previousMessage &&
-          (final.reason === "Waiting" || final.reason === "AwaitingApproval")
-        )
-          await record("Normal", final.reason, step.name, final.message);
-        break;
-      case "failed":
-        await record("Warning", final.reason, step.name, final.message);
-        break;
-      case "finished":
-        await record(
-          final.event?.type ?? (final.complete === "True" ? "Normal" : "Warning"),
-          final.event?.reason ?? final.reason,
+      deps.afterEffect?.(step.name);
+
+      const timeoutMs =
+        step.name === "Compensate" ? undefined : await machine.timeoutMs(step.name, ctx);
+      const current = step as Exclude<NextStep<N>, { name: "Done" }>;
+      const applied = applyResult({
+        steps: machine.steps,
+        status,
+        step: current,
+        result,
+        now: deps.clock.now(),
+        generation,
+        timeoutMs,
+      });
+      const previousMessage = getCondition(conditions(), current.condition)?.message;
+      status = applied.status;
+      unwritten = true;
+      let chain = false;
+      if (applied.requeueMs === 0) {
+        // This step is over: the next one's start and deadline go out in this same write, which
+        // still lands before the next step's first side effect; a chained next step runs now.
+        const next = nextStep(machine.steps, conditions());
+        if (next.name !== "Done") {
+          status = { ...status, step: await stepStart(next.name, deps.clock.now()) };
+          chain = isChained(next) && !signal.aborted;
+        }
+      }
+      if (!chain) await flush();
+      const final = applied.result;
+      const failedStep =
+        final.kind === "failed" || (final.kind === "finished" && final.complete === "False");
+      log(failedStep ? "warn" : "info", "step", {
+        step: step.name,
+        result: final.kind,
+        message: final.message,
+      });
+
+      const ended = status.history?.at(-1);
+      if (final.kind !== "waiting" && ended?.name === step.name)
+        deps.onStepEnd?.(
+          machine.kind,
           step.name,
-          final.event?.message ?? final.message,
-          true,
+          ended.reason,
+          (Date.parse(ended.completedAt) - Date.parse(ended.startedAt)) / 1000,
         );
-        deps.onFinished?.(machine.kind, final.reason, status, request);
-        // The final status is written: only now may the next request take the app.
-        if (!request.spec.dryRun) await machine.release?.(ctx);
-        if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)
-          // The answer to our last write carries its resourceVersion as the precondition; should
-          // anyone have changed the request since, the helper re-reads it on the Conflict.
-          wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
-        break;
+      switch (final.kind) {
+        case "succeeded": {
+          // A milestone (the plan, the restore point, the commit) or a step's own Event; the
+          // other steps' ends are in status.history and their conditions.
+          if (final.event !== undefined || isMilestone(current))
+            await record(
+              final.event?.type ?? "Normal",
+              final.event?.reason ?? step.name,
+              step.name,
+              final.event?.message ?? final.message,
+            );
+          // Its first side effect is where a request starts changing the app: worth an Event on
+          // the app too (and so a notification, with --events-addr), once.
+          const also = step.name === STARTING_STEP ? machine.alsoRegarding?.(request) : undefined;
+          if (also) {
+            const started = startedEvent(machine.kind, key.name, status.plan?.git);
+            void deps.events.record(also, "Normal", started.reason, step.name, started.message);
+          }
+          break;
+        }
+        case "waiting":
+          // A new kind of wait is worth one Event; the same message every 5 s is not.
+          if (
+            final.message !== previousMessage &&
+            (final.reason === "Waiting" || final.reason === "AwaitingApproval")
+          )
+            await record("Normal", final.reason, step.name, final.message);
+          break;
+        case "failed":
+          await record("Warning", final.reason, step.name, final.message);
+          break;
+        case "finished":
+          await record(
+            final.event?.type ?? (final.complete === "True" ? "Normal" : "Warning"),
+            final.event?.reason ?? final.reason,
+            step.name,
+            final.event?.message ?? final.message,
+            true,
+          );
+          deps.onFinished?.(machine.kind, final.reason, status, request);
+          // The final status is written: only now may the next request take the app.
+          if (!request.spec.dryRun) await machine.release?.(ctx);
+          if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)
+            // The answer to our last write carries its resourceVersion as the precondition;
+            // should anyone have changed the request since, the helper re-reads it on the
+            // Conflict.
+            wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
+          break;
+      }
+      if (chain) continue;
+      return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
     }
-    return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
   }
 }
 

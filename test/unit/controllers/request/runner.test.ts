@@ -23,7 +23,8 @@ import { FakeClock } from "../../../fakes/clock.ts";
 import { FakeObjectApi } from "../../../fakes/object-api.ts";
 import { NS, seedUpgrade } from "../../../fakes/requests.ts";
 
-type Name = "Plan" | "Admit";
+// Suspend is in no STEPS table of this file's default machine; the Events test adds it.
+type Name = "Plan" | "Admit" | "Suspend";
 const STEPS: readonly StepDef<Name>[] = [
   { name: "Plan", condition: ConditionType.Planned },
   { name: "Admit", condition: ConditionType.Admitted },
@@ -36,7 +37,7 @@ function machine(handlers: Partial<Record<Name | "Compensate", StepHandler<Upgra
     kind: "UpgradeRequest",
     steps: STEPS,
     schema: UpgradeRequest,
-    handlers: { Plan: never, Admit: never, Compensate: never, ...handlers },
+    handlers: { Plan: never, Admit: never, Suspend: never, Compensate: never, ...handlers },
     timeoutMs: () => Promise.resolve(60_000),
     onDelete: () => Promise.resolve({ kind: "succeeded", message: "cleaned up" }),
   };
@@ -201,14 +202,23 @@ describe("runRequest", () => {
     expect(api.peek(REF)).toBeDefined();
   });
 
-  it("records each step's Event on the request and only the outcome on the ManagedApp", async () => {
+  it("records a milestone's Event on the request, not every step's, and only the outcome on the ManagedApp", async () => {
     const { pass, events } = setUp();
     const m: RequestMachine<UpgradeRequest, Name> = {
-      ...machine({
+      ...machine({}),
+      steps: [
+        { name: "Plan", condition: ConditionType.Planned, milestone: true },
+        { name: "Suspend", condition: ConditionType.Suspended },
+        { name: "Admit", condition: ConditionType.Admitted },
+      ],
+      handlers: {
+        ...machine({}).handlers,
         Plan: () => ok("planned"),
+        Suspend: () => ok("suspended"),
         Admit: () =>
           Promise.resolve({ kind: "finished", complete: "True", reason: "Succeeded", message: "" }),
-      }),
+      },
+      timeoutMs: () => Promise.resolve(60_000),
       alsoRegarding: () => ({
         apiVersion: API_VERSION,
         kind: Kind.ManagedApp,
@@ -219,7 +229,14 @@ describe("runRequest", () => {
     };
     await pass(m);
     await pass(m);
-    expect(events).toEqual(["Normal/Plan", "Normal/Succeeded", "app Normal/Succeeded"]);
+    await pass(m);
+    // Suspend's success is no milestone: no Event on the request, only the app's start.
+    expect(events).toEqual([
+      "Normal/Plan",
+      "app Normal/UpgradeStarted",
+      "Normal/Succeeded",
+      "app Normal/Succeeded",
+    ]);
   });
 
   it("a handler that throws is retried until its deadline, then fails DeadlineExceeded", async () => {
@@ -446,5 +463,161 @@ describe("the app lock at the end of a request", () => {
     await pass({ ...machine({}), release: () => releaseLock(api, NS, "app-uid", me) });
     expect(await lockHolder(api, NS, "app-uid")).toBeUndefined();
     expect(api.peek(REF)?.metadata["finalizers"] ?? []).toEqual([]);
+  });
+});
+
+describe("chained steps (one pass until a step waits)", () => {
+  type Chain = "Admit" | "Plan" | "Suspend" | "ScaleDown";
+  // Admit and Plan chained, Suspend not (it follows a point of no return), ScaleDown chained.
+  const CHAIN: readonly StepDef<Chain>[] = [
+    { name: "Admit", condition: ConditionType.Admitted, chained: true },
+    { name: "Plan", condition: ConditionType.Planned, chained: true },
+    { name: "Suspend", condition: ConditionType.Suspended },
+    { name: "ScaleDown", condition: ConditionType.WorkloadsStopped, chained: true },
+  ];
+  function chain(handlers: Partial<Record<Chain, StepHandler<UpgradeRequest>>>) {
+    const never: StepHandler<UpgradeRequest> = () => Promise.reject(new Error("not expected"));
+    const m: RequestMachine<UpgradeRequest, Chain> = {
+      kind: "UpgradeRequest",
+      steps: CHAIN,
+      schema: UpgradeRequest,
+      handlers: {
+        Admit: never,
+        Plan: never,
+        Suspend: never,
+        ScaleDown: never,
+        Compensate: never,
+        ...handlers,
+      },
+      timeoutMs: () => Promise.resolve(60_000),
+      onDelete: () => Promise.resolve({ kind: "succeeded", message: "" }),
+    };
+    return m;
+  }
+  const pass = (api: FakeObjectApi, clock: FakeClock, m: RequestMachine<UpgradeRequest, Chain>) =>
+    runRequest(
+      m,
+      { client: api, clock, log: () => undefined, events: { record: () => Promise.resolve() } },
+      { namespace: NS, name: "up-1" },
+      new AbortController().signal,
+    );
+
+  it("runs chained steps in one pass and writes their ends once, with the next step's start", async () => {
+    const { api, clock, status, cond } = setUp();
+    const ran: string[] = [];
+    const step = (name: string) => () => {
+      ran.push(name);
+      return ok(name);
+    };
+    const outcome = await pass(api, clock, chain({ Admit: step("Admit"), Plan: step("Plan") }));
+    expect(ran).toEqual(["Admit", "Plan"]);
+    expect(api.callsOf("patchStatus")).toHaveLength(1);
+    expect(cond(ConditionType.Admitted)).toMatchObject({ status: "True" });
+    expect(cond(ConditionType.Planned)).toMatchObject({ status: "True" });
+    expect(status().history?.map((h) => h.name)).toEqual(["Admit", "Plan"]);
+    expect(status().step).toMatchObject({ name: "Suspend", deadline: "2026-01-01T00:01:00.000Z" });
+    // Suspend is not chained: it runs in the next pass, on the written status.
+    expect(outcome).toEqual({ kind: "requeue", afterMs: 0 });
+  });
+
+  it("a chained step's save writes the step before's end and its own start before it acts", async () => {
+    const { api, clock } = setUp();
+    let stored: RequestStatus | undefined;
+    await pass(
+      api,
+      clock,
+      chain({
+        Admit: () => ok(),
+        Plan: async (ctx) => {
+          await ctx.save({ replicas: [] });
+          stored = api.peek(REF)?.["status"] as RequestStatus;
+          return ok();
+        },
+      }),
+    );
+    expect(stored?.conditions?.find((c) => c.type === ConditionType.Admitted)?.status).toBe("True");
+    expect(stored?.step).toMatchObject({ name: "Plan", deadline: "2026-01-01T00:01:00.000Z" });
+    expect(stored?.replicas).toEqual([]);
+  });
+
+  it("a chained step that throws writes what the steps before it did, with its own deadline, and retries", async () => {
+    const { api, clock, status, cond } = setUp();
+    const outcome = await pass(
+      api,
+      clock,
+      chain({ Admit: () => ok(), Plan: () => Promise.reject(new Error("git fetch failed")) }),
+    );
+    expect(outcome).toMatchObject({ kind: "retry" });
+    expect(cond(ConditionType.Admitted)).toMatchObject({ status: "True" });
+    expect(status().step).toMatchObject({ name: "Plan", deadline: "2026-01-01T00:01:00.000Z" });
+  });
+
+  it("a step that waits ends the pass with one write", async () => {
+    const { api, clock, status, cond } = setUp();
+    // Suspend's start was written by an earlier pass; ScaleDown is chained after it.
+    api.write(REF, {
+      status: {
+        conditions: [ConditionType.Admitted, ConditionType.Planned].map((type) => ({
+          type,
+          status: "True",
+          reason: "Succeeded",
+          message: "",
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        })),
+        step: { name: "Suspend", startedAt: "2026-01-01T00:00:00.000Z" },
+      },
+    });
+    const outcome = await pass(
+      api,
+      clock,
+      chain({
+        Suspend: () => ok(),
+        ScaleDown: () => Promise.resolve({ kind: "waiting", message: "pods", afterMs: 5_000 }),
+      }),
+    );
+    expect(outcome).toEqual({ kind: "requeue", afterMs: 5_000 });
+    expect(api.callsOf("patchStatus")).toHaveLength(1);
+    expect(cond(ConditionType.Suspended)).toMatchObject({ status: "True" });
+    expect(cond(ConditionType.WorkloadsStopped)).toMatchObject({
+      status: "False",
+      message: "pods",
+    });
+    expect(status().step?.name).toBe("ScaleDown");
+  });
+
+  it("a process that dies before the pass's write re-runs the chained steps from the last written one", async () => {
+    const { api, clock, cond } = setUp();
+    const ran: string[] = [];
+    let crash = true;
+    const m = chain({
+      Admit: () => {
+        ran.push("Admit");
+        return ok();
+      },
+      Plan: () => {
+        ran.push("Plan");
+        return ok();
+      },
+    });
+    const dying = runRequest(
+      m,
+      {
+        client: api,
+        clock,
+        log: () => undefined,
+        events: { record: () => Promise.resolve() },
+        afterEffect: (step) => {
+          if (crash && step === "Plan") throw new Error("killed");
+        },
+      },
+      { namespace: NS, name: "up-1" },
+      new AbortController().signal,
+    );
+    await expect(dying).rejects.toThrow("killed");
+    expect(api.callsOf("patchStatus")).toHaveLength(0);
+    crash = false;
+    await pass(api, clock, m);
+    expect(ran).toEqual(["Admit", "Plan", "Admit", "Plan"]);
+    expect(cond(ConditionType.Planned)).toMatchObject({ status: "True" });
   });
 });

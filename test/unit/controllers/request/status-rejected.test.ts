@@ -57,6 +57,13 @@ describe("a status the API refuses", () => {
       api.failNext("patchStatus", new KubeError("Invalid", REFUSAL, 422));
       return Promise.resolve({ kind: "succeeded", message: "planned" });
     };
+    // Suspend saves before it acts, as the real one does: that write, the first after Plan in
+    // the pass that chains them, carries Plan's fact and is the one refused.
+    handlers.Suspend = async (ctx) => {
+      ran.push("Suspend");
+      await ctx.save({});
+      return { kind: "succeeded", message: "suspended" };
+    };
     handlers.Compensate = ok("Compensate", {
       kind: "finished",
       complete: "False",
@@ -86,8 +93,8 @@ describe("a status the API refuses", () => {
     const key = { namespace: "shop", name: "up" };
     const signal = new AbortController().signal;
 
-    await runRequest(machine, deps, key, signal); // Admit
-    await runRequest(machine, deps, key, signal); // Plan, whose write is refused
+    // Admit, Plan and Approve, chained; Suspend's save is refused.
+    await runRequest(machine, deps, key, signal);
     let status = (api.peek(REF)?.["status"] ?? {}) as RequestStatus;
     const aborting = status.conditions?.find((c) => c.type === "Aborting");
     expect(aborting).toMatchObject({ status: "True", reason: "StatusRejected" });
@@ -96,7 +103,7 @@ describe("a status the API refuses", () => {
 
     await runRequest(machine, deps, key, signal);
     status = api.peek(REF)?.["status"] ?? {};
-    expect(ran).toEqual(["Admit", "Plan", "Compensate"]);
+    expect(ran).toEqual(["Admit", "Plan", "Approve", "Suspend", "Compensate"]);
     expect(status.conditions?.find((c) => c.type === "Complete")).toMatchObject({
       status: "False",
       reason: "StatusRejected",

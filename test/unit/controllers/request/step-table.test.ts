@@ -65,6 +65,20 @@ describe("step tables", () => {
   it.each(MACHINES)("$machine: steps and their conditions in order", ({ steps, order }) => {
     expect(steps.map((s) => [s.name, s.condition])).toEqual(order.map(([n, c]) => [n, c]));
   });
+
+  it("a step after a point of no return, or one that deletes volumes, starts only once the step before is written", () => {
+    const unchained = (steps: readonly { name: string; chained?: true }[]) =>
+      steps.filter((s) => s.chained !== true).map((s) => s.name);
+    expect(unchained(UPGRADE_STEPS)).toEqual(["Resume"]);
+    expect(unchained(ROLLBACK_STEPS)).toEqual(["RestoreVolumes", "Revert", "Resume"]);
+  });
+
+  it("records the plan, the restore point and the point of no return as Events", () => {
+    const milestones = (steps: readonly { name: string; milestone?: true }[]) =>
+      steps.filter((s) => s.milestone === true).map((s) => s.name);
+    expect(milestones(UPGRADE_STEPS)).toEqual(["Plan", "Snapshot", "Commit"]);
+    expect(milestones(ROLLBACK_STEPS)).toEqual(["Plan", "RestoreVolumes", "Revert"]);
+  });
 });
 
 describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
@@ -72,12 +86,12 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
 
   // A real request plans only under the app's lock: Admit comes first.
   it("starts with Admit when there are no conditions", () => {
-    expect(nextStep(steps, [])).toEqual({ name: "Admit", condition: "Admitted" });
-    expect(nextStep(steps, undefined)).toEqual({ name: "Admit", condition: "Admitted" });
+    expect(nextStep(steps, [])).toMatchObject({ name: "Admit", condition: "Admitted" });
+    expect(nextStep(steps, undefined)).toMatchObject({ name: "Admit", condition: "Admitted" });
   });
 
   it("plans once admitted", () => {
-    expect(nextStep(steps, conds({ Admitted: "True" }))).toEqual({
+    expect(nextStep(steps, conds({ Admitted: "True" }))).toMatchObject({
       name: "Plan",
       condition: "Planned",
     });
@@ -90,7 +104,7 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
     condition,
   }));
   it.each(prefixRows)("after [$done] comes $name", ({ done, name, condition }) => {
-    expect(nextStep(steps, conds(allTrue(done)))).toEqual({ name, condition });
+    expect(nextStep(steps, conds(allTrue(done)))).toMatchObject({ name, condition });
   });
 
   // One condition False in the middle of an otherwise all-True list → that step.
@@ -100,13 +114,13 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
   it.each(falseRows)("with only $condition False the next step is $name", ({ name, condition }) => {
     const spec: Record<string, ConditionStatus> = allTrue(types.filter((t) => t !== "Complete"));
     spec[condition] = "False";
-    expect(nextStep(steps, conds(spec))).toEqual({ name, condition });
+    expect(nextStep(steps, conds(spec))).toMatchObject({ name, condition });
   });
 
   it("treats an Unknown step condition as not done", () => {
     expect(
       nextStep(steps, conds({ Admitted: "True", Planned: "Unknown", Suspended: "True" })),
-    ).toEqual({ name: "Plan", condition: "Planned" });
+    ).toMatchObject({ name: "Plan", condition: "Planned" });
   });
 
   it("does not depend on the order of the conditions in the list", () => {
@@ -116,30 +130,30 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
       Admitted: "True",
       Planned: "True",
     });
-    expect(nextStep(steps, reversed)).toEqual({ name: "ScaleDown", condition: "WorkloadsStopped" });
+    expect(nextStep(steps, reversed)).toMatchObject({ name: "ScaleDown", condition: "WorkloadsStopped" });
   });
 
   it("goes to Compensate once Aborting is True, even with later conditions True", () => {
     expect(
       nextStep(steps, conds({ Planned: "True", Admitted: "False", Aborting: "True" })),
-    ).toEqual({ name: "Compensate", condition: "Complete" });
+    ).toMatchObject({ name: "Compensate", condition: "Complete" });
     const everythingButComplete = allTrue(types.filter((t) => t !== "Complete"));
-    expect(nextStep(steps, conds({ ...everythingButComplete, Aborting: "True" }))).toEqual({
+    expect(nextStep(steps, conds({ ...everythingButComplete, Aborting: "True" }))).toMatchObject({
       name: "Compensate",
       condition: "Complete",
     });
-    expect(nextStep(steps, conds({ Aborting: "True" }))).toEqual({
+    expect(nextStep(steps, conds({ Aborting: "True" }))).toMatchObject({
       name: "Compensate",
       condition: "Complete",
     });
   });
 
   it("ignores Aborting when it is False or Unknown", () => {
-    expect(nextStep(steps, conds({ Admitted: "True", Aborting: "False" }))).toEqual({
+    expect(nextStep(steps, conds({ Admitted: "True", Aborting: "False" }))).toMatchObject({
       name: "Plan",
       condition: "Planned",
     });
-    expect(nextStep(steps, conds({ Admitted: "True", Aborting: "Unknown" }))).toEqual({
+    expect(nextStep(steps, conds({ Admitted: "True", Aborting: "Unknown" }))).toMatchObject({
       name: "Plan",
       condition: "Planned",
     });
@@ -153,17 +167,17 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
   ])("is Done once Complete is $complete (Aborting $aborting)", ({ complete, aborting }) => {
     const spec: Record<string, ConditionStatus> = { Planned: "True", Complete: complete };
     if (aborting) spec["Aborting"] = aborting;
-    expect(nextStep(steps, conds(spec))).toEqual({ name: "Done" });
+    expect(nextStep(steps, conds(spec))).toMatchObject({ name: "Done" });
   });
 
   it("is Done when Complete is False even though no step ran", () => {
-    expect(nextStep(steps, conds({ Complete: "False" }))).toEqual({ name: "Done" });
+    expect(nextStep(steps, conds({ Complete: "False" }))).toMatchObject({ name: "Done" });
   });
 
   it("compensates while Complete is Unknown and Aborting is True", () => {
     expect(
       nextStep(steps, conds({ Planned: "True", Aborting: "True", Complete: "Unknown" })),
-    ).toEqual({ name: "Compensate", condition: "Complete" });
+    ).toMatchObject({ name: "Compensate", condition: "Complete" });
   });
 
   it("runs Finish while Complete is Unknown and nothing is aborting", () => {
@@ -171,7 +185,7 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
       ...allTrue(types.filter((t) => t !== "Complete")),
       Complete: "Unknown" as const,
     };
-    expect(nextStep(steps, conds(spec))).toEqual({ name: "Finish", condition: "Complete" });
+    expect(nextStep(steps, conds(spec))).toMatchObject({ name: "Finish", condition: "Complete" });
   });
 });
 
