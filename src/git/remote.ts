@@ -95,6 +95,12 @@ export interface ResolveRemoteInput {
   /** The app's Kustomization, as read from the API. */
   readonly kustomization: KubeObject;
   readonly allowCrossNamespaceRefs: boolean;
+  /**
+   * The GitRepository as an informer holds it, when one does: its URL, ref and Secret's name
+   * need no fresh read (a push to a URL changed a moment ago fails and is retried). Read from
+   * the API when this is absent or has no copy.
+   */
+  readonly cachedGitRepository?: (namespace: string, name: string) => KubeObject | undefined;
 }
 
 const fail = (error: RemoteError): ResolveRemoteResult => ({ ok: false, error });
@@ -155,11 +161,13 @@ export async function resolveGitRemote(input: ResolveRemoteInput): Promise<Resol
     });
   }
 
-  const repoObject = await getOrUndefined(client, {
-    apiVersion: sourceRef.apiVersion ?? GIT_REPOSITORY_API_VERSION,
-    kind: "GitRepository",
-    ...repoKey,
-  });
+  const repoObject =
+    input.cachedGitRepository?.(repoKey.namespace, repoKey.name) ??
+    (await getOrUndefined(client, {
+      apiVersion: sourceRef.apiVersion ?? GIT_REPOSITORY_API_VERSION,
+      kind: "GitRepository",
+      ...repoKey,
+    }));
   if (!repoObject) {
     return fail({
       code: "not-found",

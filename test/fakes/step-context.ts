@@ -13,6 +13,7 @@ export function stepContext<R>(
   request: R,
   status: RequestStatus = {},
   now: Date = new Date("2026-01-01T00:00:00Z"),
+  earlier: readonly string[] = [],
 ): TestStepContext<R> {
   let current: RequestStatus = structuredClone(status);
   const saved: Facts[] = [];
@@ -27,6 +28,7 @@ export function stepContext<R>(
     now: () => now,
     log: () => undefined,
     signal: new AbortController().signal,
+    earlier,
     saved,
   };
 }

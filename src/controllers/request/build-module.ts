@@ -115,6 +115,12 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
           },
           { metadata: { labels: patch } },
         )
+        // The pass starts from the answer: the informer's copy is only behind this write.
+        .then((labelled) => {
+          const key = `${namespace}/${request.metadata.name ?? ""}`;
+          versions.read(key, request);
+          versions.wrote(key, labelled);
+        })
         // A request deleted meanwhile: the runner's pass sees it gone.
         .catch((err: unknown) => {
           if (!isKubeError(err, "NotFound")) throw err;
@@ -170,6 +176,8 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     cacheDir: deps.config.gitCacheDir,
     allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
     pool: deps.gitWorkspaces,
+    cachedGitRepository: (namespace: string, name: string) =>
+      world.gitRepositories.get(`${namespace}/${name}`),
   };
   const appNameOf = (request: R) => rawAppName(request as unknown as KubeObject);
   const appOf = (ctx: StepContext<R>): ManagedApp | undefined => {

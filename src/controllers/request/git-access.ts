@@ -13,6 +13,8 @@ export interface GitAccessDeps {
   readonly allowCrossNamespaceRefs: boolean;
   /** Reuses one workspace per remote, so its operations queue instead of racing on the cache. */
   readonly pool?: WorkspacePool;
+  /** The GitRepository from the informer (resolveGitRemote's cachedGitRepository). */
+  readonly cachedGitRepository?: (namespace: string, name: string) => KubeObject | undefined;
 }
 
 export interface OpenedRepo {
@@ -45,6 +47,7 @@ export async function openRepo(
     app,
     kustomization,
     allowCrossNamespaceRefs: deps.allowCrossNamespaceRefs,
+    ...(deps.cachedGitRepository ? { cachedGitRepository: deps.cachedGitRepository } : {}),
   });
   if (!remote.ok) throw new GitAccessError(remote.error.message, remote.error);
   const { url, branch, credentials, gitRepository, branchField } = remote.remote;

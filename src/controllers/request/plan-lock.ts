@@ -4,18 +4,31 @@
 // already and taking it again is a no-op; Plan makes sure of it anyway, because Admit passes
 // without a lock when it found no ManagedApp (Plan then says why the request cannot run), and an
 // app that appeared in between must not be planned unlocked.
-import { ConditionReason, type ManagedApp } from "../../api/index.ts";
+import { ConditionReason, ConditionType, type ManagedApp } from "../../api/index.ts";
+import { getCondition, type Condition } from "../../runtime/conditions.ts";
 import type { KubeApi } from "../../kube/client.ts";
 import { acquireLock, type Holder } from "./lock.ts";
 import type { StepResult } from "./result.ts";
+import type { StepContext } from "./runner.ts";
 
-/** Takes (or keeps) the app's lock; a "waiting" result while another live request holds it. */
+/**
+ * Takes (or keeps) the app's lock; a "waiting" result while another live request holds it. Reads
+ * nothing when Admit took the lock (not passed without one) earlier in the same pass: the app
+ * that pass found is the one Admit locked a moment ago.
+ */
 export async function holdAppToPlan(
   client: KubeApi,
   app: ManagedApp,
   me: Holder,
-  now: Date,
+  ctx: Pick<StepContext<unknown>, "earlier" | "status" | "now">,
 ): Promise<StepResult | undefined> {
+  const admitted = getCondition(
+    ctx.status().conditions as Condition[] | undefined,
+    ConditionType.Admitted,
+  );
+  if (ctx.earlier.includes("Admit") && admitted?.reason === ConditionReason.Succeeded)
+    return undefined;
+  const now = ctx.now();
   const result = await acquireLock(
     client,
     app.metadata.namespace ?? "",

@@ -63,6 +63,8 @@ export interface StepContext<R> {
   readonly now: () => Date;
   readonly log: LogFn;
   readonly signal: AbortSignal;
+  /** The steps that succeeded earlier in this same pass (chained steps), in order. */
+  readonly earlier: readonly string[];
 }
 
 export type StepHandler<R> = (ctx: StepContext<R>) => Promise<StepResult>;
@@ -313,11 +315,12 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
       wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
     return done();
   }
-  const request = parsed.data;
+  let request = parsed.data;
   let status: RequestStatus = structuredClone(request.status ?? {});
   // The status holds what is not written yet: a chained step's start, or the end of the step
   // before it (step-table.ts). The next save or the pass's last write carries it.
   let unwritten = false;
+  const earlier: string[] = [];
   const flush = async () => {
     if (!unwritten) return;
     await patchStatus(status);
@@ -325,7 +328,10 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
   };
   const conditions = () => status.conditions as Condition[] | undefined;
   const ctx: StepContext<R> = {
-    request,
+    // The latest metadata this pass knows (the finalizer write below adds the app's label).
+    get request() {
+      return request;
+    },
     status: () => status,
     save: async (facts) => {
       status = { ...status, ...facts };
@@ -335,6 +341,7 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     now: () => deps.clock.now(),
     log,
     signal,
+    earlier,
   };
   // Events go out in the background: the recorder never rejects (it logs its own failures), and
   // Event writes would otherwise sit on the request's critical path. Every step's Event goes on
@@ -388,6 +395,9 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     // it since our read.
     if (!patcher.rebase(latest))
       throw new StatusConflictError(`${machine.kind} ${cacheKey} changed since it was read`);
+    // The steps see the labels it sent (Plan would write the app's label again otherwise).
+    const relabelled = machine.schema.safeParse(latest);
+    if (relabelled.success) request = relabelled.data;
   }
 
   try {
@@ -568,7 +578,10 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
             wrote(await removeFinalizer(deps.client, ref, latest, REQUEST_FINALIZER));
           break;
       }
-      if (chain) continue;
+      if (chain) {
+        earlier.push(step.name);
+        continue;
+      }
       return applied.requeueMs === undefined ? done() : requeueAfter(applied.requeueMs);
     }
   }

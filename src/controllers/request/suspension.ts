@@ -44,21 +44,32 @@ export const predecessorOf =
 
 type Write = { readonly patch: Record<string, unknown> } | undefined;
 
-/**
- * Reads the object, asks `decide` what to write, and writes it under the read's resourceVersion.
- * `fresh`: a read the caller made from the API just before, used for the first attempt instead
- * of reading again (a stale one only costs a Conflict and a re-read).
- */
+/** A copy of the object to decide on first, instead of reading it. */
+export interface StartFrom {
+  readonly obj: KubeObject;
+  /**
+   * Read from the API just before (true), or an informer's copy that may be behind (false). Either
+   * way a write goes under its resourceVersion, so a stale copy only costs a Conflict and a
+   * re-read; but a decision to write nothing is taken on a fresh read only.
+   */
+  readonly fresh: boolean;
+}
+
+/** Reads the object, asks `decide` what to write, and writes it under the read's resourceVersion. */
 async function update<T>(
   client: KubeApi,
   f: FluxObjectRef,
   decide: (obj: KubeObject | undefined) => { write: Write; result: T },
-  fresh?: KubeObject,
+  start?: StartFrom,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const obj = attempt === 1 && fresh ? fresh : await getIfExists(client, fluxRef(f));
+    const first = attempt === 1 ? start : undefined;
+    const obj = first ? first.obj : await getIfExists(client, fluxRef(f));
     const { write, result } = decide(obj);
-    if (!write || !obj) return result;
+    if (!write || !obj) {
+      if (first && !first.fresh) continue;
+      return result;
+    }
     try {
       await client.mergePatch(fluxRef(f), {
         ...write.patch,
@@ -120,7 +131,7 @@ export function holdSuspension(
         result: { kind: "held", sharedWith: others },
       };
     },
-    fresh,
+    fresh ? { obj: fresh, fresh: true } : undefined,
   );
 }
 
@@ -154,24 +165,30 @@ export async function releaseAndReconcile(
   f: FluxObjectRef,
   me: SuspensionHolder,
   token: string,
+  start?: StartFrom,
 ): Promise<ReleaseOutcome> {
-  const { outcome, asked } = await update(client, f, (obj) => {
-    const { write, result } = releaseDecision(obj, me);
-    if (!write) return { write, result: { outcome: result, asked: false } };
-    const metadata = (write.patch["metadata"] ?? {}) as { annotations?: Record<string, string> };
-    return {
-      write: {
-        patch: {
-          ...write.patch,
-          metadata: {
-            ...metadata,
-            annotations: { ...metadata.annotations, [REQUESTED_AT]: token },
+  const { outcome, asked } = await update(
+    client,
+    f,
+    (obj) => {
+      const { write, result } = releaseDecision(obj, me);
+      if (!write) return { write, result: { outcome: result, asked: false } };
+      const metadata = (write.patch["metadata"] ?? {}) as { annotations?: Record<string, string> };
+      return {
+        write: {
+          patch: {
+            ...write.patch,
+            metadata: {
+              ...metadata,
+              annotations: { ...metadata.annotations, [REQUESTED_AT]: token },
+            },
           },
         },
-      },
-      result: { outcome: result, asked: true },
-    };
-  });
+        result: { outcome: result, asked: true },
+      };
+    },
+    start,
+  );
   if (!asked) await requestReconcile(client, f, token);
   return outcome;
 }

@@ -144,6 +144,39 @@ describe("resolveGitRemote", () => {
     ]);
   });
 
+  it("takes the GitRepository from the informer's copy when there is one, reading only the Secret", async () => {
+    const rec = recording();
+    const live = await client.get({
+      apiVersion: GIT_REPOSITORY_API_VERSION,
+      kind: "GitRepository",
+      namespace: ns,
+      name: "shop",
+    });
+    const cachedGitRepository = (namespace: string, name: string) =>
+      namespace === ns && name === "shop" ? live : undefined;
+    const result = await resolveGitRemote({
+      client: rec.client,
+      app: app(ns),
+      kustomization: kustomization(ns, { kind: "GitRepository", name: "shop" }),
+      allowCrossNamespaceRefs: false,
+      cachedGitRepository,
+    });
+    expect(result).toMatchObject({ ok: true, remote: { url: REPO_URL, branch: "main" } });
+    expect(rec.gets.map((r) => `${r.kind}/${r.namespace ?? ""}/${r.name}`)).toEqual([
+      `Secret/${ns}/flux-auth`,
+    ]);
+    // No copy in the informer (just created, say): read from the API.
+    const again = recording();
+    await resolveGitRemote({
+      client: again.client,
+      app: app(ns),
+      kustomization: kustomization(ns, { kind: "GitRepository", name: "no-ref" }),
+      allowCrossNamespaceRefs: false,
+      cachedGitRepository,
+    });
+    expect(again.gets[0]).toMatchObject({ kind: "GitRepository", name: "no-ref" });
+  });
+
   it("uses Flux's default branch when the GitRepository has no ref", async () => {
     const result = await resolveGitRemote({
       client,

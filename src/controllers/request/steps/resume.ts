@@ -60,15 +60,19 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
       (hr?.["spec"] as { chart?: { spec?: { version?: string } } } | undefined)?.chart?.spec
         ?.version === p.git.to;
     for (const f of suspended) {
-      if (handled(f) && !isSuspended(world.flux(f.kind, f.namespace, f.name))) continue;
+      const cached = world.flux(f.kind, f.namespace, f.name);
+      if (handled(f) && !isSuspended(cached)) continue;
+      let fresh: KubeObject | undefined;
       if (f.kind === "HelmRelease" && suspended.some((s) => s.kind === "Kustomization")) {
         // Resume the release only once its spec shows the target: resuming it on the old spec
         // would run the version being left on the data. The cache says when to look; the
         // decision itself is taken on a fresh read.
-        const ready = chartBump
-          ? showsChart(world.flux(f.kind, f.namespace, f.name)) &&
-            showsChart(await client.get(fluxRef(f)))
-          : await kustomizationApplied(ctx);
+        if (chartBump) {
+          fresh = showsChart(world.flux(f.kind, f.namespace, f.name))
+            ? await client.get(fluxRef(f))
+            : undefined;
+        }
+        const ready = chartBump ? showsChart(fresh) : await kustomizationApplied(ctx);
         if (!ready) {
           waitingFor.push(
             `HelmRelease ${f.namespace}/${f.name} to show ${chartBump ? `chart ${p.git.to}` : "the commit"}`,
@@ -78,7 +82,10 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
       }
       // Shared with another request (a parent Kustomization two apps suspend): only the last
       // holder resumes it; this request's commit is applied once it does.
-      const released = await releaseAndReconcile(client, f, me, token);
+      // Written under the version it decided on: the fresh read when there was one, else the
+      // informer's copy (a Conflict, or a copy that says there is nothing to write, reads again).
+      const start = fresh ? { obj: fresh, fresh: true } : cached && { obj: cached, fresh: false };
+      const released = await releaseAndReconcile(client, f, me, token, start);
       if (released.kind === "kept")
         kept.push(
           `${f.kind} ${f.namespace}/${f.name} stays suspended for ${released.by.map(describeHolder).join(", ")}`,

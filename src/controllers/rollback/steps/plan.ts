@@ -206,7 +206,7 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         message: `ManagedApp ${namespace}/${app} of UpgradeRequest ${name} not found`,
       });
     if (!dry) {
-      const held = await holdAppToPlan(client, managedApp, deps.me(ctx), ctx.now());
+      const held = await holdAppToPlan(client, managedApp, deps.me(ctx), ctx);
       if (held) return held;
     }
 

@@ -76,7 +76,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
     if (!dry) {
-      const held = await holdAppToPlan(client, app, deps.me(ctx), ctx.now());
+      const held = await holdAppToPlan(client, app, deps.me(ctx), ctx);
       if (held) return held;
     }
     const refs = refsOf(app);

@@ -176,8 +176,48 @@ describe("Plan under the lock", () => {
     const up = seedUpgrade(api);
     const app = seedApp(api);
     const deps = testStepDeps<UpgradeRequest>(api);
-    expect(await holdAppToPlan(api, app, deps.me(stepContext(up)), NOW)).toBeUndefined();
+    // Admit passed without a lock earlier in this pass: Plan takes it.
+    const admitted = {
+      conditions: [
+        {
+          type: ConditionType.Admitted,
+          status: "True" as const,
+          reason: ConditionReason.NotNeeded,
+          message: "ManagedApp db not found: no lock to take",
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
+    };
+    const ctx = stepContext(up, admitted, NOW, ["Admit"]);
+    expect(await holdAppToPlan(api, app, deps.me(ctx), ctx)).toBeUndefined();
     expect((await lockHolder(api, NS, app.metadata.uid ?? ""))?.name).toBe("up-1");
+  });
+
+  it("reads no lock when Admit took it earlier in the same pass, and reads it in a later pass", async () => {
+    const api = new FakeObjectApi();
+    const up = seedUpgrade(api);
+    const app = seedApp(api);
+    const deps = testStepDeps<UpgradeRequest>(api);
+    await acquireLock(api, NS, app.metadata.uid ?? "", deps.me(stepContext(up)), NOW);
+    const admitted = {
+      conditions: [
+        {
+          type: ConditionType.Admitted,
+          status: "True" as const,
+          reason: ConditionReason.Succeeded,
+          message: "holds the app's lock",
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
+    };
+    const calls = () => api.callsOf("get").length + api.callsOf("create").length;
+    const before = calls();
+    const samePass = stepContext(up, admitted, NOW, ["Admit"]);
+    expect(await holdAppToPlan(api, app, deps.me(samePass), samePass)).toBeUndefined();
+    expect(calls()).toBe(before);
+    const laterPass = stepContext(up, admitted, NOW);
+    expect(await holdAppToPlan(api, app, deps.me(laterPass), laterPass)).toBeUndefined();
+    expect(calls()).toBeGreaterThan(before);
   });
 
   it("waits, planning nothing, while another live request holds the app", async () => {

@@ -130,7 +130,10 @@ describe.each(MACHINES)("nextStep ($machine)", ({ steps, order }) => {
       Admitted: "True",
       Planned: "True",
     });
-    expect(nextStep(steps, reversed)).toMatchObject({ name: "ScaleDown", condition: "WorkloadsStopped" });
+    expect(nextStep(steps, reversed)).toMatchObject({
+      name: "ScaleDown",
+      condition: "WorkloadsStopped",
+    });
   });
 
   it("goes to Compensate once Aborting is True, even with later conditions True", () => {

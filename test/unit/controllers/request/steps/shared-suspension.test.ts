@@ -15,6 +15,7 @@ import { resumeStep } from "../../../../../src/controllers/request/steps/resume.
 import { suspendStep } from "../../../../../src/controllers/request/steps/suspend.ts";
 import {
   holdSuspension,
+  releaseAndReconcile,
   releaseSuspension,
   suspensionHolder,
 } from "../../../../../src/controllers/request/suspension.ts";
@@ -117,6 +118,63 @@ describe("a suspension shared by two requests", () => {
       });
     });
     expect(await releaseSuspension(api, APPS, meA)).toMatchObject({ kind: "kept" });
+    expect(suspended(api)).toBe(true);
+    expect(holders(api)).toEqual(["up-b"]);
+  });
+
+  it("Resume releases from the informer's copy under its version: one write, no read", async () => {
+    const { api, deps, ctxA } = twoRequests();
+    await suspendStep(deps)(ctxA);
+    const meA = suspensionHolder(ctxA, deps.me(ctxA));
+    const cached = structuredClone(api.peek(appsRef));
+    if (!cached) throw new Error("no Kustomization");
+    const gets = api.callsOf("get").length;
+    const writes = api.callsOf("mergePatch").length;
+    expect(await releaseAndReconcile(api, APPS, meA, "tok", { obj: cached, fresh: false })).toEqual(
+      { kind: "resumed" },
+    );
+    expect(api.callsOf("get").length).toBe(gets);
+    expect(api.callsOf("mergePatch").length).toBe(writes + 1);
+    expect(suspended(api)).toBe(false);
+  });
+
+  it("an informer's copy that is behind costs a re-read: its write conflicts, and a copy that says there is nothing to write is not believed", async () => {
+    const { api, deps, ctxA, ctxB } = twoRequests();
+    await suspendStep(deps)(ctxA);
+    await suspendStep(deps)(ctxB);
+    const meA = suspensionHolder(ctxA, deps.me(ctxA));
+    const meB = suspensionHolder(ctxB, deps.me(ctxB));
+    // A copy from while only B held it: by it, A has nothing to let go of.
+    const live = api.peek(appsRef);
+    if (!live) throw new Error("no Kustomization");
+    const behind = {
+      ...structuredClone(live),
+      metadata: {
+        ...structuredClone(live.metadata),
+        annotations: {
+          ...live.metadata.annotations,
+          [Annotation.SuspendedBy]: JSON.stringify([meB]),
+        },
+      },
+    };
+    await releaseSuspension(api, APPS, meB);
+    expect(holders(api)).toEqual(["up-a"]);
+    // The API holds A alone: A, deciding on a fresh read, resumes.
+    expect(await releaseAndReconcile(api, APPS, meA, "tok", { obj: behind, fresh: false })).toEqual(
+      { kind: "resumed" },
+    );
+    expect(suspended(api)).toBe(false);
+
+    // A copy whose version is gone: its write conflicts and the release is decided again.
+    await suspendStep(deps)(ctxA);
+    const old = structuredClone(api.peek(appsRef));
+    if (!old) throw new Error("no Kustomization");
+    await suspendStep(deps)(ctxB);
+    expect(holders(api)).toEqual(["up-a", "up-b"]);
+    expect(await releaseAndReconcile(api, APPS, meA, "tok", { obj: old, fresh: false })).toEqual({
+      kind: "kept",
+      by: [meB],
+    });
     expect(suspended(api)).toBe(true);
     expect(holders(api)).toEqual(["up-b"]);
   });
