@@ -1,9 +1,10 @@
 // The phase machine's imperative shell (docs/architecture.md): one pass reads the request (fresh
 // from the API, unless the informer shows that nobody but us wrote it since:
-// src/runtime/own-versions.ts), keeps the finalizer right, writes the step's start and deadline
-// before the step's first side effect, runs one idempotent handler (or fails the step at once
-// when someone asked to abort the request), and writes what it reported (with the next step's
-// start and deadline when this one is over). Both request controllers run their handlers through
+// src/runtime/own-versions.ts), keeps the finalizer right, and runs idempotent handlers (or fails
+// the step at once when someone asked to abort the request): one, or several chained ones until
+// one waits (step-table.ts). A step's start and deadline, and what the steps before it in the
+// pass reported, are written before it acts (its first save, or before its handler when it is not
+// chained) and by the pass's last write. Both request controllers run their handlers through
 // this one function.
 import { z } from "zod";
 import {
