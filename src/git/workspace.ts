@@ -8,7 +8,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { COMMIT_SHA_PATTERN } from "../api/fields.ts";
 import { credentialEnv, secretsOf, transportOf, type GitCredentials } from "./credentials.ts";
-import { GitError, gitErrorFrom, maskSecrets } from "./errors.ts";
+import { GitError, gitErrorFrom, isGitError, maskSecrets } from "./errors.ts";
 import { spawnGit, type GitRunner } from "./run.ts";
 import { hasControlChar } from "./text.ts";
 
@@ -311,18 +311,42 @@ export class GitWorkspace {
     });
   }
 
+  /** Whether the cache repository holds the commit (no network). */
+  async hasCommit(commit: string, options: CallOptions = {}): Promise<boolean> {
+    checkSha(commit, "commit");
+    return this.#exclusive(() =>
+      this.#requireCommit(commit, options.signal).then(
+        () => true,
+        (err: unknown) => {
+          if (isGitError(err, "not-found")) return false;
+          throw err;
+        },
+      ),
+    );
+  }
+
   /**
    * Pushes commit to the branch, never forcing. "pushed" also when the branch already points at
    * commit, so a repeated push after a lost status write is harmless. Any refusal other than
-   * "the branch moved on" throws.
+   * "the branch moved on" throws. `expect`: the branch must be at exactly this commit on the
+   * server (a compare-and-swap, `--force-with-lease` with the value given; commit is its child,
+   * so the push is a fast-forward), else "non-fast-forward".
    */
-  async push(commit: string, options: CallOptions = {}): Promise<"pushed" | "non-fast-forward"> {
+  async push(
+    commit: string,
+    options: CallOptions & { readonly expect?: string } = {},
+  ): Promise<"pushed" | "non-fast-forward"> {
     checkSha(commit, "commit");
+    if (options.expect !== undefined) checkSha(options.expect, "expect");
     return this.#exclusive(async () => {
       const { url, branch } = this.#remote;
+      const lease =
+        options.expect !== undefined
+          ? [`--force-with-lease=refs/heads/${branch}:${options.expect}`]
+          : [];
       const result = await this.#git(
         `push ${commit} to ${branch} of ${url}`,
-        ["push", "--porcelain", url, `${commit}:refs/heads/${branch}`],
+        ["push", "--porcelain", ...lease, url, `${commit}:refs/heads/${branch}`],
         { network: true, okCodes: [0, 1], signal: options.signal },
       );
       if (result.code === 0) return "pushed";

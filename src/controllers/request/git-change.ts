@@ -93,8 +93,13 @@ export interface ChangeInput {
 export async function commitChange(input: ChangeInput): Promise<ChangeResult> {
   const { ws, git } = input;
   for (let attempt = 1; ; attempt++) {
-    const head = await ws.fetch();
-    const content = await ws.readFile(head, git.path);
+    // The first attempt builds on the head the plan read, without a fetch, when the cache still
+    // holds it and the file there is at the planned value: its push is held against that head
+    // (`expect`), so a branch that moved since (someone's commit, ours from an attempt a crash
+    // cut short) refuses it, and the next attempt fetches and looks again.
+    const planned = attempt === 1 ? await plannedHead(ws, git, input.direction) : undefined;
+    const head = planned?.head ?? (await ws.fetch());
+    const content = planned ? planned.content : await ws.readFile(head, git.path);
     const state = fileState(content, git, input.direction);
     if (state === "to") {
       const ours = await ws.findCommitWithTrailer({ from: head, trailer: input.trailer });
@@ -108,11 +113,25 @@ export async function commitChange(input: ChangeInput): Promise<ChangeResult> {
       message: `${input.message}\n\n${input.trailer}\n`,
       author: input.author,
     });
-    const pushed = await ws.push(sha);
+    const pushed = await ws.push(sha, planned ? { expect: planned.head } : {});
     if (pushed === "pushed") return { kind: "committed", sha };
     if (attempt >= MAX_PUSH_ATTEMPTS)
       throw new Error(`push of ${git.path} lost the race ${MAX_PUSH_ATTEMPTS} times; will retry`);
   }
+}
+
+/** The plan's head and the file there, when the cache holds it at the planned value. */
+async function plannedHead(
+  ws: GitWorkspace,
+  git: PlanGit,
+  direction: "forward" | "back",
+): Promise<{ head: string; content: string } | undefined> {
+  const head = git.baseCommit;
+  if (head === undefined || !(await ws.hasCommit(head))) return undefined;
+  const content = await ws.readFile(head, git.path);
+  return content !== undefined && fileState(content, git, direction) === "from"
+    ? { head, content }
+    : undefined;
 }
 
 /** A branch that already holds the target: this request's earlier commit, or someone else's. */

@@ -259,6 +259,33 @@ describe("commitFile and push", () => {
     expect(await readFileAt(git.root, repo.name, "b.txt")).toBe("someone else\n");
   });
 
+  it("a push held against an expected head is refused once the branch moved, even as a fast-forward", async () => {
+    const repo = await seedRepo(git, "ws-lease", {
+      "apps/db/release.yaml": RELEASE,
+      "b.txt": "b\n",
+    });
+    const ws = await cache.open({
+      remote: { url: repo.url, branch: "main", credentials: writer(git) },
+    });
+    const seed = await ws.fetch();
+    expect(await ws.hasCommit(seed)).toBe(true);
+    const theirs = await commitFiles(git.root, repo.name, { "b.txt": "later\n" }, "Other change");
+    expect(await ws.hasCommit(theirs)).toBe(false);
+    expect(await ws.fetch()).toBe(theirs);
+    const ours = await ws.commitFile({
+      parent: theirs,
+      path: "apps/db/release.yaml",
+      content: bump(RELEASE, "15.3.1"),
+      message: "Upgrade",
+      author: AUTHOR,
+    });
+    // A child of the branch's head, but the push expects the seed: refused, nothing written.
+    expect(await ws.push(ours, { expect: seed })).toBe("non-fast-forward");
+    expect(await revParse(git.root, repo.name)).toBe(theirs);
+    expect(await ws.push(ours, { expect: theirs })).toBe("pushed");
+    expect(await revParse(git.root, repo.name)).toBe(ours);
+  });
+
   it("pushes with a bearer token", async () => {
     const repo = await seedRepo(git, "ws-bearer", { "a.txt": "a\n" });
     const ws = await cache.open({

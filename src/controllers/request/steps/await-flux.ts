@@ -9,6 +9,7 @@ import { artifactSha, kustomizationApply } from "../flux.ts";
 import { revisionSha } from "../../../git/revision.ts";
 import type { StepResult } from "../result.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
+import { CommitAncestry } from "../commit-ancestry.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
 
 /** The HelmRelease field a chart bump changes (Plan's default version path for a Helm app). */
@@ -47,6 +48,7 @@ export function awaitFluxStep<R extends RequestObject<unknown>>(
         revisionSha(kStatus.lastAttemptedRevision),
       ],
       () => deps.repoFor(ctx),
+      CommitAncestry.plannedBase(ctx.status()),
     );
     const has = deps.ancestry.contains(sha);
     const artifact = artifactSha(gitRepo);

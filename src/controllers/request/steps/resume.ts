@@ -18,6 +18,7 @@ import { revisionSha } from "../../../git/revision.ts";
 import type { StepResult } from "../result.ts";
 import { CHART_VERSION_PATH } from "./await-flux.ts";
 import type { RequestObject, StepContext, StepHandler } from "../runner.ts";
+import { CommitAncestry } from "../commit-ancestry.ts";
 import { planOf, type StepDeps } from "../step-deps.ts";
 import { releaseAndReconcile, suspensionHolder } from "../suspension.ts";
 
@@ -33,7 +34,12 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
     const k = world.kustomizationOf(deps.requireApp(ctx));
     const st = (k?.["status"] ?? {}) as { lastAppliedRevision?: string };
     const sha = ctx.status().commit?.sha;
-    await deps.ancestry.learn(sha, [revisionSha(st.lastAppliedRevision)], () => deps.repoFor(ctx));
+    await deps.ancestry.learn(
+      sha,
+      [revisionSha(st.lastAppliedRevision)],
+      () => deps.repoFor(ctx),
+      CommitAncestry.plannedBase(ctx.status()),
+    );
     return kustomizationApply(k, deps.ancestry.contains(sha)).state === "applied";
   }
 
