@@ -29,6 +29,7 @@ import { parseArgs } from "node:util";
 import { installManagedDemo, createNamespace } from "../testbed/src/demo-app.ts";
 import { eventually } from "../testbed/src/poll.ts";
 import { benchController, controllerFlowSchema, fullBed, tearDown } from "./support/bed.ts";
+import { rssMiB } from "./support/util.ts";
 
 const { values } = parseArgs({
   options: {
@@ -134,6 +135,11 @@ async function main(): Promise<void> {
     const steps = new Map<string, number[]>();
     const outages: number[] = [];
     const outageCounts: number[] = [];
+    // The controller's RSS: once before the first upgrade (the app Ready, at rest), then with
+    // every outage sample during the upgrades.
+    const pid = cairn.process?.pid ?? 0;
+    const atRest = rssMiB(pid);
+    const rss: number[] = [];
     /** Samples the workloads until stopped: total seconds with a workload at 0 ready, and how
      *  many separate stretches that was. */
     const sampleOutage = () => {
@@ -150,6 +156,8 @@ async function main(): Promise<void> {
               return (obj["status"] as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;
             }),
           );
+          const mib = rssMiB(pid);
+          if (mib !== undefined) rss.push(mib);
           const isDown = ready.some((n) => n === 0);
           if (isDown && downSince === undefined) {
             downSince = now;
@@ -232,6 +240,9 @@ async function main(): Promise<void> {
     process.stdout.write(`  separate outages                 ${fmt(outageCounts, 0)}\n`);
     process.stdout.write(`  controller's own share           ${fmt(own)} s\n`);
     process.stdout.write(`  API requests per upgrade         ${fmt(requests, 0)}\n`);
+    process.stdout.write(
+      `  controller RSS (MiB)             ${atRest?.toFixed(0) ?? "?"} at rest; ${rss.length > 0 ? `${median(rss).toFixed(0)} median, ${Math.max(...rss).toFixed(0)} highest during the upgrades` : "no sample"}\n`,
+    );
     process.stdout.write(`  steps (status.history, 1 s resolution):\n`);
     for (const [step, xs] of steps)
       process.stdout.write(`    ${step.padEnd(12)} ${fmt(xs, 0)} s\n`);

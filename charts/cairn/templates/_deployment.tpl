@@ -88,9 +88,9 @@ spec:
             {{- $heap := include "cairn.heapMiB" $root }}
             {{- $ownNodeOptions := false }}
             {{- range $root.Values.extraEnv }}{{ if eq .name "NODE_OPTIONS" }}{{ $ownNodeOptions = true }}{{ end }}{{ end }}
-            {{- if and $heap (not $ownNodeOptions) }}
+            {{- if not $ownNodeOptions }}
             - name: NODE_OPTIONS
-              value: {{ printf "--max-old-space-size=%s" $heap | quote }}
+              value: {{ printf "%s--max-semi-space-size=4" (ternary (printf "--max-old-space-size=%s " $heap) "" (ne $heap "")) | quote }}
             {{- end }}
             {{- with $root.Values.extraEnv }}
             {{- toYaml . | nindent 12 }}

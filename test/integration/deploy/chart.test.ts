@@ -318,18 +318,20 @@ describe("V8's heap limit follows the memory limit", () => {
     return (env ?? []).filter((e) => e.name === "NODE_OPTIONS").map((e) => e.value);
   };
 
-  it("is three quarters of the limit in Mi, Gi, M or G", async () => {
-    expect(await nodeOptions({})).toEqual(["--max-old-space-size=384"]);
+  it("is three quarters of the limit in Mi, Gi, M or G, with a 4 MiB young generation", async () => {
+    expect(await nodeOptions({})).toEqual(["--max-old-space-size=384 --max-semi-space-size=4"]);
     expect(await nodeOptions({ resources: { limits: { memory: "1Gi" } } })).toEqual([
-      "--max-old-space-size=768",
+      "--max-old-space-size=768 --max-semi-space-size=4",
     ]);
     expect(await nodeOptions({ resources: { limits: { memory: "1000M" } } })).toEqual([
-      "--max-old-space-size=714",
+      "--max-old-space-size=714 --max-semi-space-size=4",
     ]);
   });
 
-  it("is left to Node without a memory limit, and to the user's own NODE_OPTIONS", async () => {
-    expect(await nodeOptions({ resources: { limits: { memory: null } } })).toEqual([]);
+  it("is left to Node without a memory limit (but the young generation), and to the user's own NODE_OPTIONS", async () => {
+    expect(await nodeOptions({ resources: { limits: { memory: null } } })).toEqual([
+      "--max-semi-space-size=4",
+    ]);
     expect(
       await nodeOptions({ extraEnv: [{ name: "NODE_OPTIONS", value: "--max-old-space-size=99" }] }),
     ).toEqual(["--max-old-space-size=99"]);
