@@ -27,6 +27,7 @@ import type { RequestDeps } from "./deps.ts";
 import { openRepo } from "./git-access.ts";
 import { releaseLock } from "./lock.ts";
 import { OwnVersions } from "../../runtime/own-versions.ts";
+import { ProgressWrites } from "./progress-writes.ts";
 import {
   runRequest,
   StepFailedError,
@@ -153,6 +154,7 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     client,
     cached: (key: string) => requests.get(key),
     versions,
+    progress: new ProgressWrites(),
     clock: deps.clock,
     log: deps.log,
     events: deps.events,

@@ -37,6 +37,7 @@ import {
   type StepName,
 } from "./step-table.ts";
 import type { OwnVersions } from "../../runtime/own-versions.ts";
+import { onlyMessageChanged, type ProgressWrites } from "./progress-writes.ts";
 
 /** The parts of a request every step reads. */
 export interface RequestObject<Spec> {
@@ -118,6 +119,8 @@ export interface RunnerDeps {
   readonly cached?: (key: string) => KubeObject | undefined;
   /** What this process last read and wrote of each request: most passes need no GET. */
   readonly versions?: OwnVersions;
+  /** When each request's status was last written: a waiting step's message alone may wait. */
+  readonly progress?: ProgressWrites;
 }
 
 /**
@@ -272,6 +275,7 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
       latest = sent.object;
       wrote(sent.object);
     }
+    deps.progress?.wrote(cacheKey, deps.clock.now().getTime());
   };
   const log = (level: Parameters<LogFn>[0], msg: string, fields?: Record<string, unknown>) =>
     deps.log(level, msg, {
@@ -512,8 +516,16 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
           chain = isChained(next) && !signal.aborted;
         }
       }
-      if (!chain) await flush();
       const final = applied.result;
+      // A waiting step whose message alone changed, soon after the last write, writes nothing
+      // now: a later pass writes it (progress-writes.ts).
+      const quiet =
+        final.kind === "waiting" &&
+        (final.reason ?? ConditionReason.InProgress) === ConditionReason.InProgress &&
+        deps.progress?.recent(cacheKey, deps.clock.now().getTime()) === true &&
+        onlyMessageChanged(patcher.baseline, status, current.condition);
+      if (quiet) unwritten = false;
+      if (!chain) await flush();
       const failedStep =
         final.kind === "failed" || (final.kind === "finished" && final.complete === "False");
       log(failedStep ? "warn" : "info", "step", {
@@ -570,6 +582,7 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
             true,
           );
           deps.onFinished?.(machine.kind, final.reason, status, request);
+          deps.progress?.forget(cacheKey);
           // The final status is written: only now may the next request take the app.
           if (!request.spec.dryRun) await machine.release?.(ctx);
           if (hasFinalizer(latest, REQUEST_FINALIZER) || !request.spec.dryRun)

@@ -18,6 +18,10 @@ import {
   type StepHandler,
 } from "../../../../src/controllers/request/runner.ts";
 import type { StepDef } from "../../../../src/controllers/request/step-table.ts";
+import {
+  PROGRESS_WRITE_INTERVAL_MS,
+  ProgressWrites,
+} from "../../../../src/controllers/request/progress-writes.ts";
 import { KubeError } from "../../../../src/kube/errors.ts";
 import { FakeClock } from "../../../fakes/clock.ts";
 import { FakeObjectApi } from "../../../fakes/object-api.ts";
@@ -619,5 +623,42 @@ describe("chained steps (one pass until a step waits)", () => {
     await pass(api, clock, m);
     expect(ran).toEqual(["Admit", "Plan", "Admit", "Plan"]);
     expect(cond(ConditionType.Planned)).toMatchObject({ status: "True" });
+  });
+});
+
+describe("progress messages of a waiting step", () => {
+  it("writes a message alone at most once per interval, and anything else at once", async () => {
+    const { api, clock, cond } = setUp();
+    let message = "waiting for 2 pod(s)";
+    const m = machine({
+      Plan: () => Promise.resolve({ kind: "waiting", message, afterMs: 1_000 }),
+    });
+    const progress = new ProgressWrites();
+    const pass = () =>
+      runRequest(
+        m,
+        {
+          client: api,
+          clock,
+          log: () => undefined,
+          events: { record: () => Promise.resolve() },
+          progress,
+        },
+        { namespace: NS, name: "up-1" },
+        new AbortController().signal,
+      );
+    await pass();
+    const writes = () => api.callsOf("patchStatus").length;
+    const first = writes();
+    expect(cond(ConditionType.Planned)?.message).toBe("waiting for 2 pod(s)");
+    message = "waiting for 1 pod(s)";
+    await clock.advance(1_000);
+    expect(await pass()).toEqual({ kind: "requeue", afterMs: 1_000 });
+    expect(writes()).toBe(first);
+    expect(cond(ConditionType.Planned)?.message).toBe("waiting for 2 pod(s)");
+    await clock.advance(PROGRESS_WRITE_INTERVAL_MS);
+    await pass();
+    expect(writes()).toBe(first + 1);
+    expect(cond(ConditionType.Planned)?.message).toBe("waiting for 1 pod(s)");
   });
 });
