@@ -245,6 +245,7 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     } catch (err) {
       if (isKubeError(err, "NotFound")) {
         versions?.forget(cacheKey);
+        deps.progress?.forget(cacheKey);
         return done();
       }
       return retry(err);
