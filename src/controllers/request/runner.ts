@@ -350,9 +350,9 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
     earlier,
   };
   // Events go out in the background: the recorder never rejects (it logs its own failures), and
-  // Event writes would otherwise sit on the request's critical path. Every step's Event goes on
-  // the request; the ManagedApp gets the outcome only (`outcome`), so an app's Events stay
-  // readable and an upgrade costs a dozen fewer writes.
+  // Event writes would otherwise sit on the request's critical path. A request's Events (its
+  // milestones, waits, failures and outcome: runStep below) go on the request; the ManagedApp
+  // gets the outcome only (`outcome`), so an app's Events stay readable.
   const record = (
     type: "Normal" | "Warning",
     reason: string,

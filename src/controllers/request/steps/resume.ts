@@ -73,11 +73,7 @@ export function resumeStep<R extends RequestObject<unknown>>(deps: ResumeDeps<R>
         // Resume the release only once its spec shows the target: resuming it on the old spec
         // would run the version being left on the data. The cache says when to look; the
         // decision itself is taken on a fresh read.
-        if (chartBump) {
-          fresh = showsChart(world.flux(f.kind, f.namespace, f.name))
-            ? await client.get(fluxRef(f))
-            : undefined;
-        }
+        if (chartBump && showsChart(cached)) fresh = await client.get(fluxRef(f));
         const ready = chartBump ? showsChart(fresh) : await kustomizationApplied(ctx);
         if (!ready) {
           waitingFor.push(
