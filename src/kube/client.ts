@@ -432,9 +432,20 @@ export class KubeClient {
     return this.#patch(ref, "/status", patch, "application/merge-patch+json");
   }
 
-  /** Sets spec.replicas through the scale subresource, touching nothing else in the spec. */
-  async patchScale(ref: ObjectRef, replicas: number): Promise<KubeObject> {
-    return this.#patch(ref, "/scale", { spec: { replicas } }, "application/merge-patch+json");
+  /**
+   * Sets spec.replicas through the scale subresource, touching nothing else in the spec. With a
+   * resourceVersion, only if the object is still at that version (else Conflict).
+   */
+  async patchScale(
+    ref: ObjectRef,
+    replicas: number,
+    options: { readonly resourceVersion?: string } = {},
+  ): Promise<KubeObject> {
+    const body =
+      options.resourceVersion !== undefined
+        ? { metadata: { resourceVersion: options.resourceVersion }, spec: { replicas } }
+        : { spec: { replicas } };
+    return this.#patch(ref, "/scale", body, "application/merge-patch+json");
   }
 
   /** RFC 6902 JSON patch; a failed "test" operation comes back as Invalid or Conflict. */

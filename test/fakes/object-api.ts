@@ -155,9 +155,17 @@ export class FakeObjectApi {
     return Promise.resolve("v1.37.2");
   }
 
-  async patchScale(ref: ObjectRef, replicas: number): Promise<KubeObject> {
-    await this.#enter("patchScale", refKey(ref), { spec: { replicas } });
-    return this.#applyPatch(ref, { spec: { replicas } }, "main");
+  async patchScale(
+    ref: ObjectRef,
+    replicas: number,
+    options: { readonly resourceVersion?: string } = {},
+  ): Promise<KubeObject> {
+    const patch =
+      options.resourceVersion !== undefined
+        ? { metadata: { resourceVersion: options.resourceVersion }, spec: { replicas } }
+        : { spec: { replicas } };
+    await this.#enter("patchScale", refKey(ref), patch);
+    return this.#applyPatch(ref, patch, "main");
   }
 
   async delete(

@@ -12,6 +12,7 @@ import {
   type RequestStatus,
 } from "../../src/api/index.ts";
 import { CommitAncestry } from "../../src/controllers/request/commit-ancestry.ts";
+import { LockVersions } from "../../src/controllers/request/lock.ts";
 import type { StepDeps } from "../../src/controllers/request/step-deps.ts";
 import { FLUX_API } from "../../src/controllers/request/flux.ts";
 import type { KubeObject } from "../../src/kube/client.ts";
@@ -163,6 +164,7 @@ export function testStepDeps<R extends UpgradeRequest | RollbackRequest>(
     gitAccess: { client: api, cacheDir: "/nonexistent", allowCrossNamespaceRefs: false },
     author: { name: "Cairn", email: "cairn@example.invalid" },
     ancestry: new CommitAncestry(),
+    locks: new LockVersions(),
     appNameOf,
     appOf,
     requireApp: (ctx) => {

@@ -25,7 +25,7 @@ import { CommitAncestry } from "./commit-ancestry.ts";
 import { timeoutsFromApp } from "./deadlines.ts";
 import type { RequestDeps } from "./deps.ts";
 import { openRepo } from "./git-access.ts";
-import { releaseLock } from "./lock.ts";
+import { LockVersions, releaseLock } from "./lock.ts";
 import { OwnVersions } from "../../runtime/own-versions.ts";
 import { ProgressWrites } from "./progress-writes.ts";
 import {
@@ -205,6 +205,7 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     gitAccess,
     author: { name: deps.config.gitAuthorName, email: deps.config.gitAuthorEmail },
     ancestry: new CommitAncestry(),
+    locks: new LockVersions(),
     appNameOf,
     appOf,
     requireApp,
@@ -243,7 +244,13 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     release: async (ctx) => {
       const app = appOf(ctx);
       if (app)
-        await releaseLock(client, namespaceOf(ctx), app.metadata.uid ?? "", stepDeps.me(ctx));
+        await releaseLock(
+          client,
+          namespaceOf(ctx),
+          app.metadata.uid ?? "",
+          stepDeps.me(ctx),
+          stepDeps.locks,
+        );
     },
     labelsOf: (request) => {
       const app = rawAppName(request);

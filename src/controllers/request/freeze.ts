@@ -5,10 +5,12 @@
 import {
   describeHolder,
   type FluxObjectRef,
+  type RecordedReplicas,
   type RequestStatus,
   type SuspensionHolder,
 } from "../../api/index.ts";
 import type { KubeApi, KubeObject } from "../../kube/client.ts";
+import { isKubeError } from "../../kube/errors.ts";
 import { getIfExists } from "../../kube/get-if-exists.ts";
 import { fluxRef, isSuspended } from "./flux.ts";
 import { releaseSuspension } from "./suspension.ts";
@@ -55,17 +57,35 @@ export async function resumeRecorded(
   return { resumed, kept };
 }
 
-/** Puts recorded replica counts back on workloads that are still at 0. */
+/**
+ * Puts recorded replica counts back on workloads that are still at 0. With the informer's copy
+ * of a workload at 0, the scale is held against that copy's resourceVersion, so it lands only on
+ * the object the copy shows and costs no read; a copy that is stale (a Conflict) or shows
+ * another count is checked fresh: an informer that has not seen our scale-down yet would show
+ * the old count, and the workload would stay at 0.
+ */
 export async function restoreReplicas(
   client: KubeApi,
   status: Pick<RequestStatus, "replicas">,
+  cached?: (ref: RecordedReplicas) => KubeObject | undefined,
 ): Promise<string[]> {
   const restored: string[] = [];
   for (const r of status.replicas ?? []) {
-    // Fresh from the API: an informer that has not seen our scale-down yet would show the old
-    // count, and the workload would stay at 0.
+    if (r.original <= 0) continue;
+    const copy = cached?.(r);
+    const resourceVersion = copy?.metadata.resourceVersion;
+    if (copy && specReplicas(copy) === 0 && resourceVersion !== undefined) {
+      try {
+        await client.patchScale(workloadRef(r), r.original, { resourceVersion });
+        restored.push(`${describeRef(r)}=${r.original}`);
+        continue;
+      } catch (err) {
+        if (isKubeError(err, "NotFound")) continue;
+        if (!isKubeError(err, "Conflict")) throw err;
+      }
+    }
     const obj = await getIfExists(client, workloadRef(r));
-    if (obj && specReplicas(obj) === 0 && r.original > 0) {
+    if (obj && specReplicas(obj) === 0) {
       await client.patchScale(workloadRef(r), r.original);
       restored.push(`${describeRef(r)}=${r.original}`);
     }

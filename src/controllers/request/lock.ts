@@ -16,6 +16,34 @@ export interface Holder {
   readonly uid: string;
 }
 
+/**
+ * The resourceVersion at which this process last wrote each Lease it holds, so the release can
+ * delete under that version without reading the Lease first. Memory only: an entry that is
+ * missing (a restart) or stale (a Conflict) means the release reads the Lease as before. Entries
+ * go with the release or the handover.
+ */
+export class LockVersions {
+  readonly #versions = new Map<string, string>();
+
+  wrote(key: string, lease: KubeObject): void {
+    const version = lease.metadata.resourceVersion;
+    if (version === undefined) this.#versions.delete(key);
+    else this.#versions.set(key, version);
+  }
+
+  get(key: string): string | undefined {
+    return this.#versions.get(key);
+  }
+
+  forget(key: string): void {
+    this.#versions.delete(key);
+  }
+}
+
+function versionKey(namespace: string, appUid: string, holderUid: string): string {
+  return `${namespace}/${lockName(appUid)}/${holderUid}`;
+}
+
 export type LockResult =
   { readonly acquired: true } | { readonly acquired: false; readonly holder: Holder };
 
@@ -73,8 +101,10 @@ export async function acquireLock(
    * request when it does. Otherwise create first, which costs one when the app is free.
    */
   readFirst = false,
+  versions?: LockVersions,
 ): Promise<LockResult> {
   const ref = leaseRef(namespace, appUid);
+  const key = versionKey(namespace, appUid, me.uid);
   const body = (resourceVersion?: string): KubeObject => ({
     apiVersion: ref.apiVersion,
     kind: ref.kind,
@@ -93,12 +123,13 @@ export async function acquireLock(
     },
     spec: { holderIdentity: me.uid, acquireTime: now.toISOString().replace("Z", "000Z") },
   });
-  const again = () => acquireLock(client, namespace, appUid, me, now, appName, readFirst);
+  const again = () => acquireLock(client, namespace, appUid, me, now, appName, readFirst, versions);
   // The API refuses a second create of the same name, so of two requests creating at once
   // exactly one gets the app.
   const create = async (): Promise<boolean> => {
     try {
-      await client.create(body());
+      const created = await client.create(body());
+      versions?.wrote(key, created);
       return true;
     } catch (err) {
       if (isKubeError(err, "AlreadyExists")) return false;
@@ -116,17 +147,21 @@ export async function acquireLock(
     return again();
   }
   const holder = holderOf(lease);
-  if (holder?.uid === me.uid) return { acquired: true };
+  if (holder?.uid === me.uid) {
+    versions?.wrote(key, lease);
+    return { acquired: true };
+  }
   if (holder && (await holderIsLive(client, namespace, holder))) return { acquired: false, holder };
   // A stale holder: take the Lease over, but only if nobody changed it since we read it.
   try {
-    await client.mergePatch(ref, {
+    const taken = await client.mergePatch(ref, {
       metadata: {
         resourceVersion: lease.metadata.resourceVersion,
         annotations: { [HOLDER_KIND]: me.kind, [HOLDER_NAME]: me.name },
       },
       spec: { holderIdentity: me.uid },
     });
+    versions?.wrote(key, taken);
     return { acquired: true };
   } catch (err) {
     if (isKubeError(err, "Conflict")) return again();
@@ -134,14 +169,32 @@ export async function acquireLock(
   }
 }
 
-/** Lets go of the lock if this request holds it; a lock held by anyone else is left alone. */
+/**
+ * Lets go of the lock if this request holds it; a lock held by anyone else is left alone. With the
+ * version this process last wrote the Lease at, the delete is held against it and needs no read:
+ * a Lease still at that version is still ours.
+ */
 export async function releaseLock(
   client: KubeApi,
   namespace: string,
   appUid: string,
   me: { uid: string },
+  versions?: LockVersions,
 ): Promise<void> {
   const ref = leaseRef(namespace, appUid);
+  const key = versionKey(namespace, appUid, me.uid);
+  const known = versions?.get(key);
+  versions?.forget(key);
+  if (known !== undefined) {
+    try {
+      await client.delete(ref, { preconditions: { resourceVersion: known } });
+      return;
+    } catch (err) {
+      if (isKubeError(err, "NotFound")) return;
+      // Changed since: read it, and let go only if it is still ours.
+      if (!isKubeError(err, "Conflict")) throw err;
+    }
+  }
   try {
     const lease = await client.get(ref);
     if (holderOf(lease)?.uid !== me.uid) return;
@@ -166,8 +219,10 @@ export async function handOverLock(
   appUid: string,
   me: { uid: string },
   next: Holder,
+  versions?: LockVersions,
 ): Promise<void> {
   const ref = leaseRef(namespace, appUid);
+  versions?.forget(versionKey(namespace, appUid, me.uid));
   try {
     const lease = await client.get(ref);
     if (holderOf(lease)?.uid !== me.uid) return;

@@ -7,7 +7,7 @@
 import { ConditionReason, ConditionType, type ManagedApp } from "../../api/index.ts";
 import { getCondition, type Condition } from "../../runtime/conditions.ts";
 import type { KubeApi } from "../../kube/client.ts";
-import { acquireLock, type Holder } from "./lock.ts";
+import { acquireLock, type Holder, type LockVersions } from "./lock.ts";
 import type { StepResult } from "./result.ts";
 import type { StepContext } from "./runner.ts";
 
@@ -21,6 +21,7 @@ export async function holdAppToPlan(
   app: ManagedApp,
   me: Holder,
   ctx: Pick<StepContext<unknown>, "earlier" | "status" | "now">,
+  versions?: LockVersions,
 ): Promise<StepResult | undefined> {
   const admitted = getCondition(
     ctx.status().conditions as Condition[] | undefined,
@@ -37,6 +38,7 @@ export async function holdAppToPlan(
     now,
     app.metadata.name,
     true,
+    versions,
   );
   if (result.acquired) return undefined;
   return {

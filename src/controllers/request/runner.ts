@@ -37,7 +37,7 @@ import {
   type StepName,
 } from "./step-table.ts";
 import type { OwnVersions } from "../../runtime/own-versions.ts";
-import { onlyMessageChanged, type ProgressWrites } from "./progress-writes.ts";
+import { onlyProgressChanged, type ProgressWrites } from "./progress-writes.ts";
 
 /** The parts of a request every step reads. */
 export interface RequestObject<Spec> {
@@ -518,13 +518,13 @@ async function runPass<R extends RequestObject<unknown>, N extends StepName>(
         }
       }
       const final = applied.result;
-      // A waiting step whose message alone changed, soon after the last write, writes nothing
+      // A waiting step whose progress alone changed, soon after the last write, writes nothing
       // now: a later pass writes it (progress-writes.ts).
       const quiet =
         final.kind === "waiting" &&
         (final.reason ?? ConditionReason.InProgress) === ConditionReason.InProgress &&
         deps.progress?.recent(cacheKey, deps.clock.now().getTime()) === true &&
-        onlyMessageChanged(patcher.baseline, status, current.condition);
+        onlyProgressChanged(patcher.baseline, status, current.condition);
       if (quiet) unwritten = false;
       if (!chain) await flush();
       const failedStep =

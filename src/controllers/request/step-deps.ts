@@ -7,7 +7,7 @@ import type { EventRecorder, EventRegarding } from "../../runtime/events.ts";
 import type { CommitAncestry } from "./commit-ancestry.ts";
 import type { RequestDeps } from "./deps.ts";
 import type { GitAccessDeps, OpenedRepo } from "./git-access.ts";
-import type { Holder } from "./lock.ts";
+import type { Holder, LockVersions } from "./lock.ts";
 import type { StepContext } from "./runner.ts";
 import type { World } from "./world.ts";
 
@@ -25,6 +25,8 @@ export interface StepDeps<R> {
   readonly author: GitAuthor;
   /** Shared by Resume and AwaitFlux: what Git said about the commit's descendants. */
   readonly ancestry: CommitAncestry;
+  /** The versions this process wrote the app locks at, so a release needs no read. */
+  readonly locks: LockVersions;
   /** The name of the ManagedApp the request belongs to, when anything names one. */
   readonly appNameOf: (request: R) => string | undefined;
   /** The request's ManagedApp, from the informer. */

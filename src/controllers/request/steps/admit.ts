@@ -11,7 +11,7 @@ import type { StepResult } from "../result.ts";
 import type { RequestObject, StepContext, StepHandler } from "../runner.ts";
 import { namespaceOf, type StepDeps } from "../step-deps.ts";
 
-export type AdmitDeps<R> = Pick<StepDeps<R>, "client" | "appOf" | "appNameOf" | "me">;
+export type AdmitDeps<R> = Pick<StepDeps<R>, "client" | "appOf" | "appNameOf" | "me" | "locks">;
 
 /**
  * What a request kind waits for before it may take the lock (a rollback: its upgrade's end);
@@ -51,6 +51,8 @@ export function admitStep<R extends RequestObject<unknown>>(
       deps.me(ctx),
       ctx.now(),
       app.metadata.name,
+      false,
+      deps.locks,
     );
     if (result.acquired) return { kind: "succeeded", message: "holds the app's lock" };
     return {

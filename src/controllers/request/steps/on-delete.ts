@@ -7,7 +7,7 @@ import type { RequestObject, StepHandler } from "../runner.ts";
 import { namespaceOf, type StepDeps } from "../step-deps.ts";
 import { suspensionHolder } from "../suspension.ts";
 
-export type OnDeleteDeps<R> = Pick<StepDeps<R>, "client" | "world" | "appOf" | "me">;
+export type OnDeleteDeps<R> = Pick<StepDeps<R>, "client" | "world" | "appOf" | "me" | "locks">;
 
 export function thawOnDelete<R extends RequestObject<unknown>>(
   deps: OnDeleteDeps<R>,
@@ -15,7 +15,14 @@ export function thawOnDelete<R extends RequestObject<unknown>>(
   return async (ctx) => {
     const undone = await undoFreeze(deps.client, ctx.status(), suspensionHolder(ctx, deps.me(ctx)));
     const app = deps.appOf(ctx);
-    if (app) await releaseLock(deps.client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
+    if (app)
+      await releaseLock(
+        deps.client,
+        namespaceOf(ctx),
+        app.metadata.uid ?? "",
+        deps.me(ctx),
+        deps.locks,
+      );
     return {
       kind: "succeeded",
       message: `deleted while in flight: ${undone}; Git is not reverted`,

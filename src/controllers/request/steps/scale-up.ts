@@ -1,4 +1,5 @@
-// ScaleUp: put the recorded replicas back. Idempotent: only workloads still at 0 are scaled.
+// ScaleUp: put the recorded replicas back. Idempotent: only workloads still at 0 are scaled, each
+// held against the informer's copy that shows it at 0 (or read fresh when the copy does not).
 import { restoreReplicas } from "../freeze.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
 import type { StepDeps } from "../step-deps.ts";
@@ -9,7 +10,9 @@ export function scaleUpStep<R extends RequestObject<unknown>>(
   deps: ScaleUpDeps<R>,
 ): StepHandler<R> {
   return async (ctx) => {
-    const restored = await restoreReplicas(deps.client, ctx.status());
+    const restored = await restoreReplicas(deps.client, ctx.status(), (r) =>
+      deps.world.workload(r.kind, r.namespace, r.name),
+    );
     if (restored.length === 0)
       return {
         kind: "succeeded",

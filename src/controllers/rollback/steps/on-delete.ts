@@ -15,7 +15,10 @@ import { RESTORE_INCOMPLETE } from "../../../health/frozen-apps.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
 
 export type OnDeleteDeps = FrozenStateDeps &
-  Pick<StepDeps<RollbackRequest>, "client" | "world" | "appOf" | "me" | "events" | "regarding">;
+  Pick<
+    StepDeps<RollbackRequest>,
+    "client" | "world" | "appOf" | "me" | "events" | "regarding" | "locks"
+  >;
 
 export function onDeleteStep(deps: OnDeleteDeps): StepHandler<RollbackRequest> {
   const thaw = thawOnDelete(deps);
@@ -38,7 +41,14 @@ export function onDeleteStep(deps: OnDeleteDeps): StepHandler<RollbackRequest> {
         "Delete",
         `RollbackRequest ${ctx.request.metadata.name} was deleted in the middle of its restore. ${state}`,
       );
-    if (app) await releaseLock(deps.client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx));
+    if (app)
+      await releaseLock(
+        deps.client,
+        namespaceOf(ctx),
+        app.metadata.uid ?? "",
+        deps.me(ctx),
+        deps.locks,
+      );
     return {
       kind: "succeeded",
       message: `deleted during the restore; Flux stays suspended. ${state}`,

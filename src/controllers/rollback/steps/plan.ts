@@ -63,7 +63,7 @@ import { snapshotRef } from "../volume-refs.ts";
 
 export type PlanDeps = Pick<
   StepDeps<RollbackRequest>,
-  "client" | "world" | "gitAccess" | "author" | "me"
+  "client" | "world" | "gitAccess" | "author" | "me" | "locks"
 >;
 
 export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
@@ -206,7 +206,7 @@ export function planStep(deps: PlanDeps): StepHandler<RollbackRequest> {
         message: `ManagedApp ${namespace}/${app} of UpgradeRequest ${name} not found`,
       });
     if (!dry) {
-      const held = await holdAppToPlan(client, managedApp, deps.me(ctx), ctx);
+      const held = await holdAppToPlan(client, managedApp, deps.me(ctx), ctx, deps.locks);
       if (held) return held;
     }
 

@@ -38,7 +38,7 @@ export function rollbackName(upgrade: string): string {
 
 export type CompensateDeps = Pick<
   StepDeps<UpgradeRequest>,
-  "client" | "world" | "appOf" | "me" | "repoFor"
+  "client" | "world" | "appOf" | "me" | "repoFor" | "locks"
 >;
 
 export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest> {
@@ -132,11 +132,18 @@ export function compensateStep(deps: CompensateDeps): StepHandler<UpgradeRequest
           : `the app stays frozen for the rollback (suspended: ${handed.join(", ") || "nothing"}; stopped: ${stopped.join(", ") || "nothing"})`;
       await recordFailed();
       // The rollback gets the app straight from us: no other waiting request slips in between.
-      await handOverLock(client, namespaceOf(ctx), app.metadata.uid ?? "", deps.me(ctx), {
-        kind: Kind.RollbackRequest,
-        name: rollback,
-        uid: created.metadata.uid ?? "",
-      });
+      await handOverLock(
+        client,
+        namespaceOf(ctx),
+        app.metadata.uid ?? "",
+        deps.me(ctx),
+        {
+          kind: Kind.RollbackRequest,
+          name: rollback,
+          uid: created.metadata.uid ?? "",
+        },
+        deps.locks,
+      );
       return {
         kind: "finished",
         complete: "False",

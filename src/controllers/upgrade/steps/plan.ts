@@ -46,7 +46,7 @@ import { APPROVAL_NOT_REQUIRED, approvalRequired } from "./approve.ts";
 
 export type PlanDeps = Pick<
   StepDeps<UpgradeRequest>,
-  "client" | "world" | "config" | "gitAccess" | "appOf" | "me"
+  "client" | "world" | "config" | "gitAccess" | "appOf" | "me" | "locks"
 >;
 
 export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
@@ -76,7 +76,7 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         { metadata: { labels: { [Label.ManagedApp]: app.metadata.name } } },
       );
     if (!dry) {
-      const held = await holdAppToPlan(client, app, deps.me(ctx), ctx);
+      const held = await holdAppToPlan(client, app, deps.me(ctx), ctx, deps.locks);
       if (held) return held;
     }
     const refs = refsOf(app);
@@ -122,31 +122,6 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       )
     )
       fluxRefs.push({ kind: "HelmRelease", ...refs.helmRelease });
-    const flux = [];
-    for (const ref of fluxRefs) {
-      const object = world.flux(ref.kind, ref.namespace, ref.name);
-      // Who holds a suspended object, fresh: it decides whether this request may share it.
-      const holders: { name: string; live: boolean }[] = [];
-      if (isSuspended(object)) {
-        const fresh = await getIfExists(client, fluxRef(ref));
-        for (const h of fresh ? suspensionHoldersOf(fresh) : [])
-          holders.push({
-            name: describeHolder(h),
-            live: await holderIsLive(client, h.namespace, h),
-          });
-      }
-      flux.push({ ref, object, holders });
-    }
-    const runningParents: string[] = [];
-    // Fresh from the API: the informers drop managedFields, which say who owns spec.suspend.
-    const target0 = flux[0]?.ref;
-    const targetObj = target0 ? await getIfExists(client, fluxRef(target0)) : undefined;
-    const parent = targetObj ? appliedBy(targetObj) : undefined;
-    if (targetObj && parent && applierOwnsSuspend(targetObj)) {
-      const p = world.flux("Kustomization", parent.namespace, parent.name);
-      if (p && !isSuspended(p))
-        runningParents.push(`Kustomization ${parent.namespace}/${parent.name}`);
-    }
     const sourceRef = (
       kustomization?.["spec"] as
         { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined
@@ -156,43 +131,8 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
         ? { namespace: sourceRef.namespace ?? refs.kustomization.namespace, name: sourceRef.name }
         : undefined;
 
-    let git: Parameters<typeof composePlan>[0]["git"];
-    if (!kustomization) {
-      git = {
-        ok: false,
-        message: `Kustomization ${refs.kustomization.namespace}/${refs.kustomization.name} not found`,
-      };
-    } else {
-      let repo: OpenedRepo | undefined;
-      try {
-        repo = await openRepo(deps.gitAccess, app, kustomization);
-        const head = await repo.ws.fetch();
-        const content = await repo.ws.readFile(head, app.spec.gitPath);
-        let canPush: { ok: boolean; message: string };
-        try {
-          // The head just fetched: a second fetch would only repeat the round trip.
-          await repo.ws.canPush({ head });
-          canPush = { ok: true, message: `the credentials may push to ${repo.branch}` };
-        } catch (err) {
-          canPush = {
-            ok: false,
-            message: `the credentials may not push to ${repo.branch}: ${err instanceof Error ? err.message : String(err)}`,
-          };
-        }
-        git = { ok: true, url: repo.url, branch: repo.branch, head, content, canPush };
-      } catch (err) {
-        // Filed under the check that says what failed: settings, credential, branch, file, server.
-        const failure = gitFailureCheck(err, { repo, gitPath: app.spec.gitPath });
-        git = { ok: false, check: failure.check, message: failure.message };
-      }
-    }
-    // Helm's storage, whatever the HelmRelease's status says: never upgrade over a release Helm
-    // cannot act on (pending-*) or whose newest revision cannot be read.
-    const releaseStorage = helmRelease
-      ? await new ReleaseStorage(client, new ReleaseCache()).read(helmRelease)
-      : undefined;
-
-    // Discovery, once: inventory → workloads → PVCs → every workload that mounts them.
+    // Discovery, once, from the informers: inventory → workloads → PVCs → every workload that
+    // mounts them.
     const source = refs.helmRelease ? helmRelease : kustomization;
     const inventory = inventoryOf(source);
     const discoveryProblems: string[] = [];
@@ -228,36 +168,103 @@ export function planStep(deps: PlanDeps): StepHandler<UpgradeRequest> {
       name: w.name,
       replicas: w.replicas,
     }));
-    const snapshotClass =
-      snapshotsWanted(ctx.request, app) && volumes.length > 0
-        ? await chooseSnapshotClass(
-            client,
-            volumes,
-            app.spec.volumeSnapshots.volumeSnapshotClassName,
-          )
-        : undefined;
-    // A chart target is checked against what its source offers now, before any side effect.
+
+    // The reads of the world outside the informers only read, and none needs another's answer:
+    // they run side by side, so the pass lasts as long as the slowest (most often the Git round
+    // trips), not their sum. The workspace queues its own commands.
     const chartTarget = chartTargetOf(ctx.request, app);
-    let chartSource: SourceVersions | undefined;
-    if (chartTarget !== undefined && helmRelease) {
-      try {
-        chartSource = await readSourceVersions({
-          client,
-          helmRelease,
-          namespace: own,
-          allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
-        });
-      } catch (err) {
-        chartSource = {
-          kind: "unreadable",
-          message: err instanceof Error ? err.message : String(err),
-        };
-      }
-    }
-    // An app versioned by an image tag: the tag must be one its registry has.
     const image = app.spec.versionPolicy.image;
-    if (chartTarget !== undefined && !helmRelease && image)
-      chartSource = await readImageVersions(client, own, image);
+    const readFlux = async () => {
+      const flux = [];
+      for (const ref of fluxRefs) {
+        const object = world.flux(ref.kind, ref.namespace, ref.name);
+        // Who holds a suspended object, fresh: it decides whether this request may share it.
+        const holders: { name: string; live: boolean }[] = [];
+        if (isSuspended(object)) {
+          const fresh = await getIfExists(client, fluxRef(ref));
+          for (const h of fresh ? suspensionHoldersOf(fresh) : [])
+            holders.push({
+              name: describeHolder(h),
+              live: await holderIsLive(client, h.namespace, h),
+            });
+        }
+        flux.push({ ref, object, holders });
+      }
+      const runningParents: string[] = [];
+      // Fresh from the API: the informers drop managedFields, which say who owns spec.suspend.
+      const target0 = flux[0]?.ref;
+      const targetObj = target0 ? await getIfExists(client, fluxRef(target0)) : undefined;
+      const parent = targetObj ? appliedBy(targetObj) : undefined;
+      if (targetObj && parent && applierOwnsSuspend(targetObj)) {
+        const p = world.flux("Kustomization", parent.namespace, parent.name);
+        if (p && !isSuspended(p))
+          runningParents.push(`Kustomization ${parent.namespace}/${parent.name}`);
+      }
+      return { flux, runningParents };
+    };
+
+    const readGit = async (): Promise<Parameters<typeof composePlan>[0]["git"]> => {
+      if (!kustomization)
+        return {
+          ok: false,
+          message: `Kustomization ${refs.kustomization.namespace}/${refs.kustomization.name} not found`,
+        };
+      let repo: OpenedRepo | undefined;
+      try {
+        repo = await openRepo(deps.gitAccess, app, kustomization);
+        const head = await repo.ws.fetch();
+        const content = await repo.ws.readFile(head, app.spec.gitPath);
+        let canPush: { ok: boolean; message: string };
+        try {
+          // The head just fetched: a second fetch would only repeat the round trip.
+          await repo.ws.canPush({ head });
+          canPush = { ok: true, message: `the credentials may push to ${repo.branch}` };
+        } catch (err) {
+          canPush = {
+            ok: false,
+            message: `the credentials may not push to ${repo.branch}: ${err instanceof Error ? err.message : String(err)}`,
+          };
+        }
+        return { ok: true, url: repo.url, branch: repo.branch, head, content, canPush };
+      } catch (err) {
+        // Filed under the check that says what failed: settings, credential, branch, file, server.
+        const failure = gitFailureCheck(err, { repo, gitPath: app.spec.gitPath });
+        return { ok: false, check: failure.check, message: failure.message };
+      }
+    };
+
+    // A chart target is checked against what its source offers now, before any side effect; an
+    // app versioned by an image tag: the tag must be one its registry has.
+    const readChartSource = async (): Promise<SourceVersions | undefined> => {
+      if (chartTarget === undefined) return undefined;
+      if (helmRelease) {
+        try {
+          return await readSourceVersions({
+            client,
+            helmRelease,
+            namespace: own,
+            allowCrossNamespaceRefs: deps.config.allowCrossNamespaceRefs,
+          });
+        } catch (err) {
+          return { kind: "unreadable", message: err instanceof Error ? err.message : String(err) };
+        }
+      }
+      return image ? readImageVersions(client, own, image) : undefined;
+    };
+
+    const [fluxRead, git, releaseStorage, snapshotClass, chartSource] = await Promise.all([
+      readFlux(),
+      readGit(),
+      // Helm's storage, whatever the HelmRelease's status says: never upgrade over a release
+      // Helm cannot act on (pending-*) or whose newest revision cannot be read.
+      helmRelease ? new ReleaseStorage(client, new ReleaseCache()).read(helmRelease) : undefined,
+      snapshotsWanted(ctx.request, app) && volumes.length > 0
+        ? chooseSnapshotClass(client, volumes, app.spec.volumeSnapshots.volumeSnapshotClassName)
+        : undefined,
+      readChartSource(),
+    ]);
+    const { flux, runningParents } = fluxRead;
+
     const {
       plan: composed,
       checks,

@@ -5,6 +5,7 @@ import {
   handOverLock,
   lockHolder,
   lockName,
+  LockVersions,
   releaseLock,
   type Holder,
 } from "../../../../src/controllers/request/lock.ts";
@@ -38,6 +39,31 @@ function request(
 }
 
 describe("the app lock", () => {
+  it("lets go with one delete held against the version it took the Lease at", async () => {
+    const api = new FakeObjectApi();
+    const a = request(api, Kind.UpgradeRequest, "a");
+    const versions = new LockVersions();
+    await acquireLock(api, NS, APP, a, NOW, undefined, false, versions);
+    const before = api.calls.length;
+    await releaseLock(api, NS, APP, a, versions);
+    expect(api.calls.slice(before).map((c) => c.op)).toEqual(["delete"]);
+    expect(await lockHolder(api, NS, APP)).toBeUndefined();
+  });
+
+  it("reads a Lease changed since it was taken, and leaves one another request took over", async () => {
+    const api = new FakeObjectApi();
+    const a = request(api, Kind.UpgradeRequest, "a", "True");
+    const b = request(api, Kind.UpgradeRequest, "b");
+    const versions = new LockVersions();
+    await acquireLock(api, NS, APP, a, NOW, undefined, false, versions);
+    // a finished without letting go (a crash): b takes the stale lock over.
+    expect(await acquireLock(api, NS, APP, b, NOW)).toEqual({ acquired: true });
+    const before = api.calls.length;
+    await releaseLock(api, NS, APP, a, versions);
+    expect(api.calls.slice(before).map((c) => c.op)).toEqual(["delete", "get"]);
+    expect(await lockHolder(api, NS, APP)).toEqual(b);
+  });
+
   it("is taken by creating the Lease (one request), and taking it again is a no-op", async () => {
     const api = new FakeObjectApi();
     const a = request(api, Kind.UpgradeRequest, "a");

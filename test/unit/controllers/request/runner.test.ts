@@ -661,4 +661,45 @@ describe("progress messages of a waiting step", () => {
     expect(writes()).toBe(first + 1);
     expect(cond(ConditionType.Planned)?.message).toBe("waiting for 1 pod(s)");
   });
+
+  it("writes a step's first wait after its save only once the interval is over", async () => {
+    const { api, clock, cond, status } = setUp();
+    const m = machine({
+      Plan: () => Promise.resolve({ kind: "succeeded", message: "planned" }),
+      Admit: async (ctx) => {
+        // The save writes the step's start and deadline, as a step does before it acts.
+        if (ctx.status().replicas === undefined) await ctx.save({ replicas: [] });
+        return { kind: "waiting", message: "waiting for 2 pod(s)", afterMs: 1_000 };
+      },
+    });
+    const progress = new ProgressWrites();
+    const pass = () =>
+      runRequest(
+        m,
+        {
+          client: api,
+          clock,
+          log: () => undefined,
+          events: { record: () => Promise.resolve() },
+          progress,
+        },
+        { namespace: NS, name: "up-1" },
+        new AbortController().signal,
+      );
+    await pass();
+    await pass();
+    const writes = () => api.callsOf("patchStatus").length;
+    const first = writes();
+    expect(status().step?.name).toBe("Admit");
+    expect(status().replicas).toEqual([]);
+    expect(cond(ConditionType.Admitted)).toBeUndefined();
+    await clock.advance(PROGRESS_WRITE_INTERVAL_MS);
+    await pass();
+    expect(writes()).toBe(first + 1);
+    expect(cond(ConditionType.Admitted)).toMatchObject({
+      status: "False",
+      reason: "InProgress",
+      message: "waiting for 2 pod(s)",
+    });
+  });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ConditionReason, type UpgradeRequest } from "../../../../../src/api/index.ts";
 import { FLUX_API } from "../../../../../src/controllers/request/flux.ts";
+import { restoreReplicas } from "../../../../../src/controllers/request/freeze.ts";
 import { lockHolder } from "../../../../../src/controllers/request/lock.ts";
 import { admitStep } from "../../../../../src/controllers/request/steps/admit.ts";
 import { thawOnDelete } from "../../../../../src/controllers/request/steps/on-delete.ts";
@@ -229,6 +230,41 @@ describe("ScaleDown and ScaleUp", () => {
     expect(replicasOf(api, "StatefulSet", "db")).toBe(3);
     expect(replicasOf(api, "Deployment", "web")).toBe(2);
     expect(await up(ctx)).toMatchObject({ kind: "succeeded", reason: "NotNeeded" });
+  });
+
+  it("scales up from the informer's copy at 0 without a read, held against its version", async () => {
+    const api = new FakeObjectApi();
+    seedWorkload(api, "StatefulSet", "db", 0);
+    const ctx = stepContext(seedUpgrade(api), {
+      plan,
+      replicas: [{ kind: "StatefulSet", namespace: NS, name: "db", original: 3 }],
+    });
+    const gets = () => api.callsOf("get").filter((c) => c.key.includes("StatefulSet")).length;
+    expect((await scaleUpStep(testStepDeps<UpgradeRequest>(api))(ctx)).kind).toBe("succeeded");
+    expect(replicasOf(api, "StatefulSet", "db")).toBe(3);
+    expect(gets()).toBe(0);
+    expect(api.callsOf("patchScale")[0]?.body).toMatchObject({
+      metadata: { resourceVersion: expect.any(String) as unknown },
+    });
+  });
+
+  it("reads a workload fresh when the informer's copy is stale, and leaves one someone scaled", async () => {
+    const api = new FakeObjectApi();
+    const ref = { apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: "db" };
+    seedWorkload(api, "StatefulSet", "db", 0);
+    const stale = await api.get(ref);
+    const recorded = {
+      replicas: [{ kind: "StatefulSet" as const, namespace: NS, name: "db", original: 3 }],
+    };
+    // Someone else scaled it to 2 after the copy was taken: the held scale conflicts, the fresh
+    // read shows 2, and the count stays theirs.
+    await api.patchScale(ref, 2);
+    expect(await restoreReplicas(api, recorded, () => stale)).toEqual([]);
+    expect(replicasOf(api, "StatefulSet", "db")).toBe(2);
+    // Back at 0 under another version: the conflict's fresh read finds 0 and scales.
+    await api.patchScale(ref, 0);
+    expect(await restoreReplicas(api, recorded, () => stale)).toEqual([`StatefulSet ${NS}/db=3`]);
+    expect(replicasOf(api, "StatefulSet", "db")).toBe(3);
   });
 });
 
