@@ -58,7 +58,7 @@ import {
 import { evaluate, type ReadyCondition } from "./evaluate.ts";
 import { GitVersionCache, gitVersionReader } from "./git-version.ts";
 import { readyEvent } from "./ready-event.ts";
-import { holdingOperation, operationReady } from "./operation-ready.ts";
+import { holdingOperation, operationReady, operationSuspension } from "./operation-ready.ts";
 import { ReleaseStorage, type ReleaseStorageView } from "../../helm/release-storage.ts";
 import { appChanged, appRoutes, objectRoutes, routesChanged } from "./routing.ts";
 import { pruneRequests } from "./prune-requests.ts";
@@ -456,7 +456,11 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         kustomization: kustomization.object,
         helmRelease: helmRelease?.object,
       });
-      if (versionSource.from === "known") {
+      // While the app's own request holds it, the version stays as it was: the request records
+      // the version it brought (Finish) and its outcome Event says so, and the first pass after
+      // it reads the version again.
+      if (holder) version = undefined;
+      else if (versionSource.from === "known") {
         version = versionSource.reading;
         if (versionSource.check && kustomization.object) {
           // A HelmRelease app's version is its HelmRelease's; its Git settings are still
@@ -521,13 +525,17 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         ).filter((h) => !own.some((o) => o.kind === h.kind && o.name === h.name)),
       ].sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
       operationRunning = operations.length > 0;
-      suspension = decideSuspension({
-        flux,
-        operations,
-        since: previous.fluxSuspendedSince,
-        now,
-        warnAfterMs: deps.config.suspendedWarningAfterMs,
-      });
+      // While the app's own request holds it, its suspends and resumes are the request's to
+      // tell (operation-ready.ts).
+      suspension = holder
+        ? operationSuspension(holder)
+        : decideSuspension({
+            flux,
+            operations,
+            since: previous.fluxSuspendedSince,
+            now,
+            warnAfterMs: deps.config.suspendedWarningAfterMs,
+          });
       if (suspension.since !== undefined) next["fluxSuspendedSince"] = suspension.since;
       else delete next["fluxSuspendedSince"];
       // Automatic upgrades, once the versions are read (auto-update.ts).

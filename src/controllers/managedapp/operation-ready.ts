@@ -6,12 +6,13 @@
 // WorkloadNotReady, HelmReleaseGenerationNotObserved, …) and write each one. None of them is news:
 // the request's own conditions and Events tell the story step by step, and its HealthCheck step
 // checks the app before it succeeds. So the app says once that the request is at work on it
-// (Ready=Unknown, as kstatus reads "in progress"), keeps its discovery summary as it was, and
-// leaves Helm's storage unread, until the request is over and the next pass checks it in full.
+// (Ready=Unknown, as kstatus reads "in progress", and FluxSuspended=Unknown), keeps its discovery
+// summary as it was, and leaves Helm's storage unread, until the request is over and the next
+// pass checks it in full.
 import type { KubeObject } from "../../kube/client.ts";
 import { getCondition, isTrue, type Condition } from "../../runtime/conditions.ts";
 import type { ReadyCondition } from "./evaluate.ts";
-import type { Operation } from "./suspension.ts";
+import { SuspensionReason, type Operation, type SuspensionDecision } from "./suspension.ts";
 
 export const OPERATION_IN_PROGRESS = "OperationInProgress";
 
@@ -42,6 +43,23 @@ export function holdingOperation(requests: readonly KubeObject[]): Operation | u
     .map((r) => ({ kind: r.kind as Operation["kind"], name: r.metadata.name ?? "" }))
     .sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
   return first;
+}
+
+/**
+ * FluxSuspended while the app's own request holds it: that request suspends the Flux objects and
+ * resumes them before it ends (its status.suspended lists them), so the condition says it is not
+ * tracked meanwhile instead of following each suspend and resume with a write of its own.
+ */
+export function operationSuspension(op: Operation): SuspensionDecision {
+  return {
+    since: undefined,
+    condition: {
+      status: "Unknown",
+      reason: SuspensionReason.OperationInProgress,
+      message: `${op.kind} ${op.name} holds the app: it suspends the app's Flux objects while it works and resumes them before it ends (its status.suspended lists them); checked again when it ends`,
+    },
+    requeueAfterMs: undefined,
+  };
 }
 
 export function operationReady(op: Operation): ReadyCondition {

@@ -48,7 +48,7 @@ export interface SuspensionDecision {
   /** The new status.fluxSuspendedSince; undefined removes it. */
   readonly since: string | undefined;
   readonly condition: {
-    readonly status: "True" | "False";
+    readonly status: "True" | "False" | "Unknown";
     readonly reason: SuspensionReason;
     readonly message: string;
   };

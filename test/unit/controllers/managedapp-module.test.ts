@@ -368,26 +368,45 @@ describe("a request that holds the app", () => {
     const held = h.api.peek(APP_REF) as KubeObject;
     expect(readyOf(held)).toMatchObject({ status: "Unknown" });
     expect(JSON.stringify(readyOf(held))).toContain("UpgradeRequest web-upgrade");
+    // FluxSuspended says the same in that write, before the request suspends anything.
+    const fluxSuspended = (obj: KubeObject | undefined) =>
+      (
+        obj?.["status"] as
+          { conditions?: { type: string; status: string; reason: string }[] } | undefined
+      )?.conditions?.find((c) => c.type === "FluxSuspended");
+    expect(fluxSuspended(held)).toMatchObject({
+      status: "Unknown",
+      reason: "OperationInProgress",
+    });
     h.source.push(Kind.ManagedApp, { type: "MODIFIED", object: held });
     await until("the echo handled", h.idle);
     const writes = h.writes();
     const events = h.events();
 
-    // The request stops the workload, and Flux applies a new revision and helm-controller
-    // starts an upgrade (a change that would list the release Secrets): none of it is read or
-    // written.
+    // The request suspends the Kustomization and stops the workload, and Flux applies a new
+    // revision and helm-controller starts an upgrade (a change that would list the release
+    // Secrets): none of it is read or written.
     const passes = h.passes();
+    const suspendedK = kustomization();
+    Object.assign(suspendedK.metadata, { resourceVersion: "601" });
+    (suspendedK["spec"] as { suspend?: boolean }).suspend = true;
+    h.source.push("Kustomization", { type: "MODIFIED", object: suspendedK });
     h.source.push("Deployment", { type: "MODIFIED", object: deployment(false, "11") });
-    h.source.push("HelmRelease", { type: "MODIFIED", object: attempted(helmRelease, "1.2.0") });
-    h.source.push("Kustomization", {
-      type: "MODIFIED",
-      object: reconciling("main@sha1:9d1e0b7a2a8f4c7b1e3d5f6a7b8c9d0e1f2a3b4c", "602"),
-    });
+    // The HelmRelease's new chart version is applied: the app's version stays until the end.
+    const bumped = attempted(helmRelease, "1.2.0");
+    (bumped["spec"] as { chart: { spec: { version: string } } }).chart.spec.version = "1.2.0";
+    h.source.push("HelmRelease", { type: "MODIFIED", object: bumped });
+    const applying = reconciling("main@sha1:9d1e0b7a2a8f4c7b1e3d5f6a7b8c9d0e1f2a3b4c", "602");
+    (applying["spec"] as { suspend?: boolean }).suspend = true;
+    h.source.push("Kustomization", { type: "MODIFIED", object: applying });
     await until("the changes seen", () => h.passes() > passes && h.idle());
     for (let i = 0; i < 5; i++) await flush();
     expect(h.writes()).toBe(writes);
     expect(h.events()).toEqual(events);
     expect(secretLists()).toBe(listsBefore);
+    expect((h.api.peek(APP_REF)?.["status"] as { currentVersion?: string }).currentVersion).toBe(
+      (before as { currentVersion?: string }).currentVersion,
+    );
     const status = h.api.peek(APP_REF)?.["status"] as Record<string, unknown>;
     expect(status["discovery"]).toEqual(before["discovery"]);
 
@@ -407,6 +426,10 @@ describe("a request that holds the app", () => {
       () => readyOf(h.api.peek(APP_REF))?.reason !== "OperationInProgress" && h.idle(),
     );
     expect(readyOf(h.api.peek(APP_REF))).toEqual(readyBefore);
+    expect(fluxSuspended(h.api.peek(APP_REF))).toMatchObject({
+      status: "False",
+      reason: "NotSuspended",
+    });
     expect(secretLists()).toBeGreaterThan(listsBefore);
     expect(h.events()).toEqual(events);
   });
