@@ -29,12 +29,10 @@ export async function stillSuspended(
   client: KubeApi,
   flux: readonly FluxObjectRef[],
 ): Promise<string | undefined> {
-  for (const f of flux) {
-    const obj = await freshFlux(client, f);
-    if (!isSuspended(obj))
-      return `${describeRef(f)} was resumed by someone else during the operation`;
-  }
-  return undefined;
+  // Read side by side; the first in plan order that is not suspended is named.
+  const objects = await Promise.all(flux.map((f) => freshFlux(client, f)));
+  const thawed = flux.find((_, i) => !isSuspended(objects[i]));
+  return thawed && `${describeRef(thawed)} was resumed by someone else during the operation`;
 }
 
 /**

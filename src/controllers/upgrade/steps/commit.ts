@@ -15,10 +15,15 @@ export function commitStep(deps: CommitDeps): StepHandler<UpgradeRequest> {
   const { client } = deps;
   return async (ctx): Promise<StepResult> => {
     const p = planOf(ctx);
+    // Opening the repository (its credentials, the workspace) only reads: it runs while the
+    // check that Flux is still suspended does, and is used only once that check passed.
+    const opening = deps.repoFor(ctx);
+    // Its failure counts only once it is awaited below; until then it must not count as unhandled.
+    opening.catch(() => undefined);
     const thawed = await stillSuspended(client, p.flux);
     if (thawed)
       return { kind: "failed", reason: "FluxResumed", message: `${thawed}; not committing` };
-    const repo = await deps.repoFor(ctx);
+    const repo = await opening;
     const name = ctx.request.metadata.name;
     try {
       const result = await commitChange({
