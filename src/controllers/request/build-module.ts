@@ -39,6 +39,7 @@ import { namespaceOf, type StepDeps } from "./step-deps.ts";
 import type { StepDef, StepName } from "./step-table.ts";
 import { judgeRequest, shardLabelPatch } from "./shard.ts";
 import { wireWakeups, World } from "./world.ts";
+import { echoingClient } from "./write-echoes.ts";
 
 export interface RequestKind<R extends RequestObject<unknown>, N extends StepName> {
   /** The controller's name (queue metrics, logs). */
@@ -63,7 +64,13 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
   kind: RequestKind<R, N>,
 ): ControllerModule {
   const world = new World(deps.informers);
-  const { client } = deps;
+  // The steps' writes of Flux objects are remembered until the informers show them (world.ts).
+  const client = echoingClient(
+    deps.client,
+    world.echoes,
+    (ref) => World.echoKey(ref),
+    (key) => world.informedVersion(key),
+  );
   const requests = kind.requests(world);
   const rawAppName = kind.appNameOf(world);
   const parsedSelector = deps.config.watchLabelSelector

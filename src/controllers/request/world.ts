@@ -4,7 +4,7 @@
 import { API_VERSION, Kind, ManagedApp, type RequestStatus } from "../../api/index.ts";
 import { refsOf } from "../../discovery/app-refs.ts";
 import type { NamespaceObjects } from "../../discovery/pvcs.ts";
-import type { KubeObject } from "../../kube/client.ts";
+import type { KubeObject, ObjectRef } from "../../kube/client.ts";
 import type { ChangeEvent, Informer } from "../../runtime/informer.ts";
 import type { InformerFactory } from "../../runtime/informer-factory.ts";
 import { objectKey } from "../../runtime/keys.ts";
@@ -12,6 +12,7 @@ import { NAMESPACE_INDEX } from "../../runtime/store.ts";
 import { FLUX_API } from "./flux.ts";
 import { SNAPSHOT_API } from "./snapshots.ts";
 import type { StepName } from "./step-table.ts";
+import { WriteEchoes } from "./write-echoes.ts";
 import type { OwnVersions } from "../../runtime/own-versions.ts";
 
 export class World {
@@ -27,6 +28,8 @@ export class World {
   readonly pods: Informer;
   readonly pvcs: Informer;
   readonly snapshots: Informer;
+  /** The answers to our own writes of Flux objects, while the informers lag behind them. */
+  readonly echoes = new WriteEchoes();
 
   constructor(factory: InformerFactory) {
     this.apps = factory.for(API_VERSION, Kind.ManagedApp);
@@ -80,7 +83,24 @@ export class World {
     return this.flux("Kustomization", k.namespace, k.name);
   }
 
+  /** The Flux object from the informer, or the answer to our write it has not seen yet. */
   flux(kind: keyof typeof FLUX_API, namespace: string, name: string): KubeObject | undefined {
+    return this.echoes.current(
+      `${kind}/${namespace}/${name}`,
+      this.#informed(kind, namespace, name),
+    );
+  }
+
+  /** The informer's own copy's version of a Flux object, by flux()'s key. */
+  informedVersion(key: string): string | undefined {
+    const [kind, namespace, name] = key.split("/");
+    return kind !== undefined && kind in FLUX_API
+      ? this.#informed(kind as keyof typeof FLUX_API, namespace ?? "", name ?? "")?.metadata
+          .resourceVersion
+      : undefined;
+  }
+
+  #informed(kind: keyof typeof FLUX_API, namespace: string, name: string): KubeObject | undefined {
     const informer =
       kind === "Kustomization"
         ? this.kustomizations
@@ -88,6 +108,14 @@ export class World {
           ? this.helmReleases
           : this.gitRepositories;
     return informer.get(`${namespace}/${name}`);
+  }
+
+  /** The key flux() looks a written object up by; undefined for kinds it does not serve. */
+  static echoKey(ref: ObjectRef): string | undefined {
+    const served = Object.entries(FLUX_API).some(
+      ([kind, apiVersion]) => kind === ref.kind && apiVersion === ref.apiVersion,
+    );
+    return served ? `${ref.kind}/${ref.namespace ?? ""}/${ref.name}` : undefined;
   }
 
   workload(kind: string, namespace: string, name: string): KubeObject | undefined {
