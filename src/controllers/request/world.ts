@@ -44,6 +44,20 @@ export class World {
     this.pods = factory.for("v1", "Pod");
     this.pvcs = factory.for("v1", "PersistentVolumeClaim");
     this.snapshots = factory.for(SNAPSHOT_API, "VolumeSnapshot");
+    // Whatever the informers announce about an object we wrote ends its echo, unless it is a
+    // version from before our write.
+    for (const informer of [
+      this.kustomizations,
+      this.helmReleases,
+      this.gitRepositories,
+      this.snapshots,
+    ])
+      informer.onChange((event) =>
+        this.echoes.seen(
+          `${informer.kind}/${event.key}`,
+          event.type === "deleted" ? undefined : event.object.metadata.resourceVersion,
+        ),
+      );
   }
 
   /** Informers whose changes may unblock a waiting request. */
@@ -110,11 +124,19 @@ export class World {
     return informer.get(`${namespace}/${name}`);
   }
 
-  /** The key flux() looks a written object up by; undefined for kinds it does not serve. */
+  /** A VolumeSnapshot from the informer, or the answer to our create it has not seen yet. */
+  snapshot(namespace: string, name: string): KubeObject | undefined {
+    const key = `${namespace}/${name}`;
+    return this.echoes.current(`VolumeSnapshot/${key}`, this.snapshots.get(key));
+  }
+
+  /** The key flux() and snapshot() look a written object up by; undefined for other kinds. */
   static echoKey(ref: ObjectRef): string | undefined {
-    const served = Object.entries(FLUX_API).some(
-      ([kind, apiVersion]) => kind === ref.kind && apiVersion === ref.apiVersion,
-    );
+    const served =
+      Object.entries(FLUX_API).some(
+        ([kind, apiVersion]) => kind === ref.kind && apiVersion === ref.apiVersion,
+      ) ||
+      (ref.kind === "VolumeSnapshot" && ref.apiVersion === SNAPSHOT_API);
     return served ? `${ref.kind}/${ref.namespace ?? ""}/${ref.name}` : undefined;
   }
 

@@ -1,13 +1,15 @@
-// The answers to this process's own writes of Flux objects, for as long as the informer lags
-// behind them. A pass that follows a write by milliseconds (woken by that write's own watch
-// event, or by a wait's requeue) would otherwise decide on the informer's older copy: write again
-// under its resourceVersion, meet a Conflict, read the object and ask once more, three requests
-// for nothing. The informer delivers an object's versions in order, so while its copy carries a
-// version older than a write of ours (the one the write was held against, or the one the
-// informer itself showed when the write went out) or the version the write produced, the answer
-// to our last write holds everything that copy holds: a pass decides on that answer instead. Any
-// other version is someone else's write (or older than what we know) and the informer's copy
-// stands. Memory only, one entry per object written, gone once the informer caught up.
+// The answers to this process's own writes of Flux objects and VolumeSnapshots, for as long as
+// the informer lags behind them. A pass that follows a write by milliseconds (woken by that
+// write's own watch event, or by a wait's requeue) would otherwise decide on the informer's older
+// copy: Resume would write again under its resourceVersion, meet a Conflict, read the object and
+// ask once more; Snapshot would not find the snapshots it just created and check the cut again
+// from fresh reads. The informer delivers an object's versions in order, so while its copy
+// carries a version older than a write of ours (the one the write was held against, or the one
+// the informer itself showed when the write went out), or has no copy of an object we created,
+// the answer to our last write holds everything that copy holds: a pass decides on that answer
+// instead. The informer's next event about the object ends that (any version but an older one
+// is ours or comes after it), and any other version is someone else's write: the informer's
+// copy stands. Memory only.
 import type { KubeApi, KubeObject, ObjectRef } from "../../kube/client.ts";
 
 /** Objects remembered at most; the oldest goes first (an informer that never catches up). */
@@ -15,7 +17,8 @@ const MAX_OBJECTS = 1024;
 
 interface Known {
   readonly latest: KubeObject;
-  readonly versions: ReadonlySet<string>;
+  /** Versions known to come before `latest`; empty for an object we created. */
+  readonly older: ReadonlySet<string>;
 }
 
 export class WriteEchoes {
@@ -23,7 +26,7 @@ export class WriteEchoes {
 
   /**
    * The API answered our write with `answer`; `older` are versions known to come before it (the
-   * one it was held against, the informer's when it went out).
+   * one it was held against, the informer's when it went out), none for a create.
    */
   wrote(key: string, older: readonly (string | undefined)[], answer: KubeObject): void {
     const rv = answer.metadata.resourceVersion;
@@ -32,34 +35,42 @@ export class WriteEchoes {
     const known = older.filter((v): v is string => v !== undefined);
     // Our earlier writes still count when this one followed them without anyone else's between.
     const versions = new Set(
-      before && known.some((v) => before.versions.has(v)) ? before.versions : [],
+      before &&
+        known.some((v) => v === before.latest.metadata.resourceVersion || before.older.has(v))
+        ? [...before.older, before.latest.metadata.resourceVersion ?? ""]
+        : [],
     );
     for (const v of known) versions.add(v);
-    versions.add(rv);
-    // The informers drop managedFields; so does this copy, which may live as long.
+    versions.delete(rv);
+    versions.delete("");
+    // The informers drop managedFields; so does this copy.
     const metadata: Record<string, unknown> = { ...answer.metadata };
     delete metadata["managedFields"];
     this.#known.delete(key);
-    this.#known.set(key, {
-      latest: { ...answer, metadata },
-      versions,
-    });
+    this.#known.set(key, { latest: { ...answer, metadata }, older: versions });
     if (this.#known.size > MAX_OBJECTS) {
       const oldest = this.#known.keys().next().value;
       if (oldest !== undefined) this.#known.delete(oldest);
     }
   }
 
+  /**
+   * The informer announced a version of the object (undefined: it is gone). Unless it is one
+   * from before our write, the informer has caught up or moved past it.
+   */
+  seen(key: string, resourceVersion: string | undefined): void {
+    const known = this.#known.get(key);
+    if (known && (resourceVersion === undefined || !known.older.has(resourceVersion)))
+      this.#known.delete(key);
+  }
+
   /** The copy to decide on: the answer to our last write while `cached` is behind it. */
   current(key: string, cached: KubeObject | undefined): KubeObject | undefined {
     const known = this.#known.get(key);
+    if (!known) return cached;
     const rv = cached?.metadata.resourceVersion;
-    if (!known || rv === undefined) return cached;
-    if (rv === known.latest.metadata.resourceVersion) {
-      this.#known.delete(key);
-      return cached;
-    }
-    return known.versions.has(rv) ? known.latest : cached;
+    if (rv === undefined) return known.older.size === 0 ? known.latest : cached;
+    return known.older.has(rv) ? known.latest : cached;
   }
 
   get size(): number {
@@ -68,9 +79,9 @@ export class WriteEchoes {
 }
 
 /**
- * The client the request steps write through: its merge patches of the objects `keyOf` names are
- * remembered in `echoes`, after the version the patch was held against (if it was) and the one
- * `cachedVersion` (the informer) showed as it went out.
+ * The client the request steps write through: its creates and merge patches of the objects
+ * `keyOf` names are remembered in `echoes`, a patch after the version it was held against (if it
+ * was) and the one `cachedVersion` (the informer) showed as it went out.
  */
 export function echoingClient(
   client: KubeApi,
@@ -81,7 +92,17 @@ export function echoingClient(
   return {
     get: (ref) => client.get(ref),
     list: (apiVersion, kind, options) => client.list(apiVersion, kind, options),
-    create: (obj) => client.create(obj),
+    create: async (obj) => {
+      const answer = await client.create(obj);
+      const key = keyOf({
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        namespace: obj.metadata.namespace,
+        name: obj.metadata.name ?? "",
+      });
+      if (key !== undefined) echoes.wrote(key, [], answer);
+      return answer;
+    },
     mergePatch: async (ref, patch) => {
       const key = keyOf(ref);
       const seen = key !== undefined ? cachedVersion(key) : undefined;

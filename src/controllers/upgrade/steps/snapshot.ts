@@ -40,9 +40,7 @@ export function snapshotStep(deps: SnapshotDeps): StepHandler<UpgradeRequest> {
         })),
       });
     // The moment of the cut: re-checked from fresh reads right before any snapshot is created.
-    const toCreate = wanted.filter(
-      (v) => !world.snapshots.get(`${v.namespace}/${v.snapshot ?? ""}`),
-    );
+    const toCreate = wanted.filter((v) => !world.snapshot(v.namespace, v.snapshot ?? ""));
     if (toCreate.length > 0) {
       const problems = await freshCutProblems(client, p.volumes, p.workloads);
       if (problems.length > 0)
@@ -59,7 +57,7 @@ export function snapshotStep(deps: SnapshotDeps): StepHandler<UpgradeRequest> {
     const pending: string[] = [];
     for (const v of wanted) {
       const name = v.snapshot ?? "";
-      let obj = world.snapshots.get(`${v.namespace}/${name}`);
+      let obj = world.snapshot(v.namespace, name);
       if (!obj) {
         // Not cached: usually not made yet, so create first; an existing one (a cache that lags,
         // or a name someone else took) answers AlreadyExists and is read instead.

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { UpgradeRequest } from "../../../../src/api/index.ts";
 import { FLUX_API, REQUESTED_AT } from "../../../../src/controllers/request/flux.ts";
 import { resumeStep } from "../../../../src/controllers/request/steps/resume.ts";
+import { snapshotStep } from "../../../../src/controllers/upgrade/steps/snapshot.ts";
 import { World } from "../../../../src/controllers/request/world.ts";
 import { echoingClient, WriteEchoes } from "../../../../src/controllers/request/write-echoes.ts";
 import type { KubeObject } from "../../../../src/kube/client.ts";
@@ -35,8 +36,10 @@ describe("WriteEchoes", () => {
     const answer = echoes.current("k", obj("1", true));
     expect(answer?.metadata.resourceVersion).toBe("2");
     expect(answer?.metadata["managedFields"]).toBeUndefined();
-    // The copy of our own write: the informer caught up, and the entry goes.
-    expect(echoes.current("k", obj("2", false))?.metadata.resourceVersion).toBe("2");
+    // An event with a version from before the write changes nothing; the write's own ends it.
+    echoes.seen("k", "1");
+    expect(echoes.current("k", obj("1", true))?.metadata.resourceVersion).toBe("2");
+    echoes.seen("k", "2");
     expect(echoes.size).toBe(0);
     expect(echoes.current("k", obj("1", true))?.metadata.resourceVersion).toBe("1");
   });
@@ -46,10 +49,23 @@ describe("WriteEchoes", () => {
     echoes.wrote("k", ["1"], obj("2", false));
     expect(echoes.current("k", obj("7", true))?.metadata.resourceVersion).toBe("7");
     expect(echoes.current("other", obj("1", true))?.metadata.resourceVersion).toBe("1");
+    // Gone from the informer: a patched object is not brought back.
     expect(echoes.current("k", undefined)).toBeUndefined();
-    // A write held against nothing: only its own version is known.
+    // A write held against nothing the informer showed: only its own version is known.
     echoes.wrote("j", [undefined], obj("5", false));
     expect(echoes.current("j", obj("4", true))?.metadata.resourceVersion).toBe("4");
+  });
+
+  it("answers with an object we created until the informer says anything about it", () => {
+    const echoes = new WriteEchoes();
+    echoes.wrote("s", [], obj("3", false));
+    expect(echoes.current("s", undefined)?.metadata.resourceVersion).toBe("3");
+    // Deleted before the informer ever showed it: the deletion ends the echo too.
+    echoes.seen("s", undefined);
+    expect(echoes.current("s", undefined)).toBeUndefined();
+    echoes.wrote("t", [], obj("4", false));
+    echoes.seen("t", "5");
+    expect(echoes.current("t", undefined)).toBeUndefined();
   });
 
   it("keeps the versions of consecutive writes, and forgets them after someone else's", () => {
@@ -57,6 +73,7 @@ describe("WriteEchoes", () => {
     echoes.wrote("k", ["1"], obj("2", false));
     echoes.wrote("k", ["2"], obj("3", true));
     expect(echoes.current("k", obj("1", true))?.metadata.resourceVersion).toBe("3");
+    expect(echoes.current("k", obj("2", false))?.metadata.resourceVersion).toBe("3");
     // Held against a version that is not ours: the earlier ones say nothing any more.
     echoes.wrote("k", ["8"], obj("9", false));
     expect(echoes.current("k", obj("1", true))?.metadata.resourceVersion).toBe("1");
@@ -124,6 +141,36 @@ describe("Resume on informers that have not seen its writes yet", () => {
     const calls = api.calls.length;
     // The informers still show the Kustomization suspended and the source not asked.
     expect((await resume(stepContext(up, status))).kind).toBe("waiting");
+    expect(api.calls.slice(calls).map((c) => `${c.op} ${c.key}`)).toEqual([]);
+  });
+});
+
+describe("Snapshot on informers that have not seen its creates yet", () => {
+  it("finds the snapshots it created: the next pass checks no cut and creates nothing", async () => {
+    const api = new FakeObjectApi();
+    const up = seedUpgrade(api);
+    const world = frozenWorld(api);
+    const deps = {
+      ...testStepDeps<UpgradeRequest>(api),
+      world,
+      client: echoingClient(
+        api,
+        world.echoes,
+        (ref) => World.echoKey(ref),
+        (key) => world.informedVersion(key),
+      ),
+    };
+    const ctx = stepContext(up, {
+      plan: planWith({
+        volumes: [{ namespace: NS, name: "data-db-0", snapshot: "data-db-0-abc" }],
+        volumeSnapshotClassName: "csi",
+      }),
+    });
+    const step = snapshotStep(deps);
+    expect((await step(ctx)).kind).toBe("waiting");
+    expect(api.callsOf("create")).toHaveLength(1);
+    const calls = api.calls.length;
+    expect((await step(ctx)).kind).toBe("waiting");
     expect(api.calls.slice(calls).map((c) => `${c.op} ${c.key}`)).toEqual([]);
   });
 });
