@@ -69,7 +69,7 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     deps.client,
     world.echoes,
     (ref) => World.echoKey(ref),
-    (key) => world.informedVersion(key),
+    (key) => world.informed(key),
   );
   const requests = kind.requests(world);
   const rawAppName = kind.appNameOf(world);

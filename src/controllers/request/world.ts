@@ -46,13 +46,8 @@ export class World {
     this.snapshots = factory.for(SNAPSHOT_API, "VolumeSnapshot");
     // Whatever the informers announce about an object we wrote ends its echo, unless it is a
     // version from before our write.
-    for (const informer of [
-      this.kustomizations,
-      this.helmReleases,
-      this.gitRepositories,
-      this.snapshots,
-    ])
-      informer.onChange((event) =>
+    for (const informer of Object.values(this.#echoedInformers()))
+      informer?.onChange((event) =>
         this.echoes.seen(
           `${informer.kind}/${event.key}`,
           event.type === "deleted" ? undefined : event.object.metadata.resourceVersion,
@@ -99,51 +94,51 @@ export class World {
 
   /** The Flux object from the informer, or the answer to our write it has not seen yet. */
   flux(kind: keyof typeof FLUX_API, namespace: string, name: string): KubeObject | undefined {
-    return this.echoes.current(
-      `${kind}/${namespace}/${name}`,
-      this.#informed(kind, namespace, name),
-    );
-  }
-
-  /** The informer's own copy's version of a Flux object, by flux()'s key. */
-  informedVersion(key: string): string | undefined {
-    const [kind, namespace, name] = key.split("/");
-    return kind !== undefined && kind in FLUX_API
-      ? this.#informed(kind as keyof typeof FLUX_API, namespace ?? "", name ?? "")?.metadata
-          .resourceVersion
-      : undefined;
-  }
-
-  #informed(kind: keyof typeof FLUX_API, namespace: string, name: string): KubeObject | undefined {
-    const informer =
-      kind === "Kustomization"
-        ? this.kustomizations
-        : kind === "HelmRelease"
-          ? this.helmReleases
-          : this.gitRepositories;
-    return informer.get(`${namespace}/${name}`);
+    return this.#echoed(`${kind}/${namespace}/${name}`);
   }
 
   /** A VolumeSnapshot from the informer, or the answer to our create it has not seen yet. */
   snapshot(namespace: string, name: string): KubeObject | undefined {
-    const key = `${namespace}/${name}`;
-    return this.echoes.current(`VolumeSnapshot/${key}`, this.snapshots.get(key));
+    return this.#echoed(`VolumeSnapshot/${namespace}/${name}`);
   }
 
-  /** The key flux() and snapshot() look a written object up by; undefined for other kinds. */
+  /** A Deployment or StatefulSet from the informer, or as our scale left it if it lags. */
+  workload(kind: string, namespace: string, name: string): KubeObject | undefined {
+    return this.#echoed(
+      `${kind === "StatefulSet" ? "StatefulSet" : "Deployment"}/${namespace}/${name}`,
+    );
+  }
+
+  /** The informer's own copy of an object, by the echo key ("Kind/namespace/name"). */
+  informed(key: string): KubeObject | undefined {
+    const [kind = "", namespace = "", name = ""] = key.split("/");
+    return this.#echoedInformers()[kind]?.get(`${namespace}/${name}`);
+  }
+
+  /** The key the objects above are remembered by after our writes; undefined for other kinds. */
   static echoKey(ref: ObjectRef): string | undefined {
     const served =
       Object.entries(FLUX_API).some(
         ([kind, apiVersion]) => kind === ref.kind && apiVersion === ref.apiVersion,
       ) ||
-      (ref.kind === "VolumeSnapshot" && ref.apiVersion === SNAPSHOT_API);
+      (ref.kind === "VolumeSnapshot" && ref.apiVersion === SNAPSHOT_API) ||
+      ((ref.kind === "Deployment" || ref.kind === "StatefulSet") && ref.apiVersion === "apps/v1");
     return served ? `${ref.kind}/${ref.namespace ?? ""}/${ref.name}` : undefined;
   }
 
-  workload(kind: string, namespace: string, name: string): KubeObject | undefined {
-    return (kind === "StatefulSet" ? this.statefulSets : this.deployments).get(
-      `${namespace}/${name}`,
-    );
+  #echoed(key: string): KubeObject | undefined {
+    return this.echoes.current(key, this.informed(key));
+  }
+
+  #echoedInformers(): Readonly<Record<string, Informer | undefined>> {
+    return {
+      Kustomization: this.kustomizations,
+      HelmRelease: this.helmReleases,
+      GitRepository: this.gitRepositories,
+      VolumeSnapshot: this.snapshots,
+      Deployment: this.deployments,
+      StatefulSet: this.statefulSets,
+    };
   }
 
   objectsIn(

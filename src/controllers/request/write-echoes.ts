@@ -79,15 +79,17 @@ export class WriteEchoes {
 }
 
 /**
- * The client the request steps write through: its creates and merge patches of the objects
- * `keyOf` names are remembered in `echoes`, a patch after the version it was held against (if it
- * was) and the one `cachedVersion` (the informer) showed as it went out.
+ * The client the request steps write through: its creates, merge patches and scales of the
+ * objects `keyOf` names are remembered in `echoes`, a patch after the version it was held against
+ * (if it was) and the one `cached` (the informer) showed as it went out. A scale answers with the
+ * Scale, not the workload: what is remembered is the informer's copy with the replicas and the
+ * version the scale left (its status is the copy's, older than the scale).
  */
 export function echoingClient(
   client: KubeApi,
   echoes: WriteEchoes,
   keyOf: (ref: ObjectRef) => string | undefined,
-  cachedVersion: (key: string) => string | undefined,
+  cached: (key: string) => KubeObject | undefined,
 ): KubeApi {
   return {
     get: (ref) => client.get(ref),
@@ -105,7 +107,7 @@ export function echoingClient(
     },
     mergePatch: async (ref, patch) => {
       const key = keyOf(ref);
-      const seen = key !== undefined ? cachedVersion(key) : undefined;
+      const seen = key !== undefined ? cached(key)?.metadata.resourceVersion : undefined;
       const answer = await client.mergePatch(ref, patch);
       if (key !== undefined) {
         const heldAt = (patch["metadata"] as { resourceVersion?: unknown } | undefined)
@@ -115,7 +117,19 @@ export function echoingClient(
       return answer;
     },
     patchStatus: (ref, patch) => client.patchStatus(ref, patch),
-    patchScale: (ref, replicas, options) => client.patchScale(ref, replicas, options),
+    patchScale: async (ref, replicas, options) => {
+      const key = keyOf(ref);
+      const copy = key !== undefined ? cached(key) : undefined;
+      const answer = await client.patchScale(ref, replicas, options);
+      const rv = answer.metadata.resourceVersion;
+      if (key !== undefined && copy && rv !== undefined)
+        echoes.wrote(key, [options?.resourceVersion, copy.metadata.resourceVersion], {
+          ...copy,
+          metadata: { ...copy.metadata, resourceVersion: rv },
+          spec: { ...(copy["spec"] as object | undefined), replicas },
+        });
+      return answer;
+    },
     delete: (ref, options) => client.delete(ref, options),
     serverVersion: () => client.serverVersion(),
   };

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { UpgradeRequest } from "../../../../src/api/index.ts";
 import { FLUX_API, REQUESTED_AT } from "../../../../src/controllers/request/flux.ts";
 import { resumeStep } from "../../../../src/controllers/request/steps/resume.ts";
+import { scaleDownStep } from "../../../../src/controllers/request/steps/scale-down.ts";
 import { snapshotStep } from "../../../../src/controllers/upgrade/steps/snapshot.ts";
 import { World } from "../../../../src/controllers/request/world.ts";
 import { echoingClient, WriteEchoes } from "../../../../src/controllers/request/write-echoes.ts";
@@ -18,6 +19,7 @@ import {
   seedApp,
   seedFlux,
   seedUpgrade,
+  seedWorkload,
   testStepDeps,
 } from "../../../fakes/requests.ts";
 import { stepContext } from "../../../fakes/step-context.ts";
@@ -117,7 +119,7 @@ describe("Resume on informers that have not seen its writes yet", () => {
         api,
         world.echoes,
         (ref) => World.echoKey(ref),
-        (key) => world.informedVersion(key),
+        (key) => world.informed(key),
       ),
     };
     const status = {
@@ -157,7 +159,7 @@ describe("Snapshot on informers that have not seen its creates yet", () => {
         api,
         world.echoes,
         (ref) => World.echoKey(ref),
-        (key) => world.informedVersion(key),
+        (key) => world.informed(key),
       ),
     };
     const ctx = stepContext(up, {
@@ -172,5 +174,42 @@ describe("Snapshot on informers that have not seen its creates yet", () => {
     const calls = api.calls.length;
     expect((await step(ctx)).kind).toBe("waiting");
     expect(api.calls.slice(calls).map((c) => `${c.op} ${c.key}`)).toEqual([]);
+  });
+});
+
+describe("ScaleDown on informers that have not seen its scales yet", () => {
+  it("takes the workloads for stopped: a pass right after scales nothing again", async () => {
+    const api = new FakeObjectApi();
+    seedWorkload(api, "StatefulSet", "db", 3);
+    seedWorkload(api, "Deployment", "web", 2);
+    const up = seedUpgrade(api);
+    const world = frozenWorld(api);
+    const deps = {
+      ...testStepDeps<UpgradeRequest>(api),
+      world,
+      client: echoingClient(
+        api,
+        world.echoes,
+        (ref) => World.echoKey(ref),
+        (key) => world.informed(key),
+      ),
+    };
+    const ctx = stepContext(up, {
+      plan: planWith({
+        workloads: [
+          { kind: "StatefulSet", namespace: NS, name: "db", replicas: 3 },
+          { kind: "Deployment", namespace: NS, name: "web", replicas: 2 },
+        ],
+        volumes: [{ namespace: NS, name: "data-db-0" }],
+      }),
+    });
+    const step = scaleDownStep(deps);
+    expect((await step(ctx)).kind).toBe("succeeded");
+    expect(api.callsOf("patchScale")).toHaveLength(2);
+    expect(world.workload("StatefulSet", NS, "db")?.["spec"]).toMatchObject({ replicas: 0 });
+    expect((await step(ctx)).kind).toBe("succeeded");
+    expect(api.callsOf("patchScale")).toHaveLength(2);
+    // What the informer itself shows is untouched.
+    expect(world.informed(`StatefulSet/${NS}/db`)?.["spec"]).toMatchObject({ replicas: 3 });
   });
 });
