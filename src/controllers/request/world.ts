@@ -28,7 +28,7 @@ export class World {
   readonly pods: Informer;
   readonly pvcs: Informer;
   readonly snapshots: Informer;
-  /** The answers to our own writes of Flux objects, while the informers lag behind them. */
+  /** The answers to our own writes (write-echoes.ts), while the informers lag behind them. */
   readonly echoes = new WriteEchoes();
 
   constructor(factory: InformerFactory) {

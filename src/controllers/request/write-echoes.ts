@@ -1,15 +1,16 @@
-// The answers to this process's own writes of Flux objects and VolumeSnapshots, for as long as
-// the informer lags behind them. A pass that follows a write by milliseconds (woken by that
-// write's own watch event, or by a wait's requeue) would otherwise decide on the informer's older
-// copy: Resume would write again under its resourceVersion, meet a Conflict, read the object and
-// ask once more; Snapshot would not find the snapshots it just created and check the cut again
-// from fresh reads. The informer delivers an object's versions in order, so while its copy
-// carries a version older than a write of ours (the one the write was held against, or the one
-// the informer itself showed when the write went out), or has no copy of an object we created,
-// the answer to our last write holds everything that copy holds: a pass decides on that answer
-// instead. The informer's next event about the object ends that (any version but an older one
-// is ours or comes after it), and any other version is someone else's write: the informer's
-// copy stands. Memory only.
+// The answers to this process's own writes of Flux objects, VolumeSnapshots and workloads'
+// scales, for as long as the informer lags behind them. A pass that follows a write by
+// milliseconds (woken by that write's own watch event, or by a wait's requeue) would otherwise
+// decide on the informer's older copy: Resume would write again under its resourceVersion, meet
+// a Conflict, read the object and ask once more; Snapshot would not find the snapshots it just
+// created and check the cut again from fresh reads; ScaleDown would scale a workload to 0 again.
+// The informer delivers an object's versions in order, so while its copy carries a version older
+// than a write of ours (the one the write was held against, or the one the informer itself
+// showed when the write went out), or has no copy of an object we created, the answer to our
+// last write holds everything that copy holds: a pass decides on that answer instead. The
+// informer's next event about the object ends that (any version but an older one is ours or
+// comes after it), and any other version is someone else's write: the informer's copy stands.
+// Memory only.
 import type { KubeApi, KubeObject, ObjectRef } from "../../kube/client.ts";
 
 /** Objects remembered at most; the oldest goes first (an informer that never catches up). */
