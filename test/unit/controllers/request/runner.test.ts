@@ -626,6 +626,28 @@ describe("chained steps (one pass until a step waits)", () => {
   });
 });
 
+/** A pass of the machine with its own progress-write memory, as the module wires it. */
+function progressPass(
+  m: RequestMachine<UpgradeRequest, Name>,
+  api: FakeObjectApi,
+  clock: FakeClock,
+): () => ReturnType<typeof runRequest> {
+  const progress = new ProgressWrites();
+  return () =>
+    runRequest(
+      m,
+      {
+        client: api,
+        clock,
+        log: () => undefined,
+        events: { record: () => Promise.resolve() },
+        progress,
+      },
+      { namespace: NS, name: "up-1" },
+      new AbortController().signal,
+    );
+}
+
 describe("progress messages of a waiting step", () => {
   it("writes a message alone at most once per interval, and anything else at once", async () => {
     const { api, clock, cond } = setUp();
@@ -633,20 +655,7 @@ describe("progress messages of a waiting step", () => {
     const m = machine({
       Plan: () => Promise.resolve({ kind: "waiting", message, afterMs: 1_000 }),
     });
-    const progress = new ProgressWrites();
-    const pass = () =>
-      runRequest(
-        m,
-        {
-          client: api,
-          clock,
-          log: () => undefined,
-          events: { record: () => Promise.resolve() },
-          progress,
-        },
-        { namespace: NS, name: "up-1" },
-        new AbortController().signal,
-      );
+    const pass = progressPass(m, api, clock);
     await pass();
     const writes = () => api.callsOf("patchStatus").length;
     const first = writes();
@@ -672,20 +681,7 @@ describe("progress messages of a waiting step", () => {
         return { kind: "waiting", message: "waiting for 2 pod(s)", afterMs: 1_000 };
       },
     });
-    const progress = new ProgressWrites();
-    const pass = () =>
-      runRequest(
-        m,
-        {
-          client: api,
-          clock,
-          log: () => undefined,
-          events: { record: () => Promise.resolve() },
-          progress,
-        },
-        { namespace: NS, name: "up-1" },
-        new AbortController().signal,
-      );
+    const pass = progressPass(m, api, clock);
     await pass();
     await pass();
     const writes = () => api.callsOf("patchStatus").length;

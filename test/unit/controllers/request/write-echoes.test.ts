@@ -103,6 +103,22 @@ function frozenWorld(api: FakeObjectApi): World {
   return new World({ for: view } as unknown as InformerFactory);
 }
 
+/** Step dependencies over a frozen World, writing through the echoing client as deployed. */
+function echoingDeps(api: FakeObjectApi) {
+  const world = frozenWorld(api);
+  const deps = {
+    ...testStepDeps<UpgradeRequest>(api),
+    world,
+    client: echoingClient(
+      api,
+      world.echoes,
+      (ref) => World.echoKey(ref),
+      (key) => world.informed(key),
+    ),
+  };
+  return { world, deps };
+}
+
 describe("Resume on informers that have not seen its writes yet", () => {
   it("decides the next pass on the answers to its writes: nothing is written or read again", async () => {
     const api = new FakeObjectApi();
@@ -111,17 +127,7 @@ describe("Resume on informers that have not seen its writes yet", () => {
     seedFlux(api, "Kustomization", "apps", { suspend: true });
     seedFlux(api, "HelmRelease", "db", { suspend: true });
     const up = seedUpgrade(api);
-    const world = frozenWorld(api);
-    const deps = {
-      ...testStepDeps<UpgradeRequest>(api),
-      world,
-      client: echoingClient(
-        api,
-        world.echoes,
-        (ref) => World.echoKey(ref),
-        (key) => world.informed(key),
-      ),
-    };
+    const { deps } = echoingDeps(api);
     const status = {
       plan: planWith({ source: { namespace: NS, name: "repo" } }),
       commit: { sha: "c".repeat(40), adopted: false },
@@ -151,17 +157,7 @@ describe("Snapshot on informers that have not seen its creates yet", () => {
   it("finds the snapshots it created: the next pass checks no cut and creates nothing", async () => {
     const api = new FakeObjectApi();
     const up = seedUpgrade(api);
-    const world = frozenWorld(api);
-    const deps = {
-      ...testStepDeps<UpgradeRequest>(api),
-      world,
-      client: echoingClient(
-        api,
-        world.echoes,
-        (ref) => World.echoKey(ref),
-        (key) => world.informed(key),
-      ),
-    };
+    const { deps } = echoingDeps(api);
     const ctx = stepContext(up, {
       plan: planWith({
         volumes: [{ namespace: NS, name: "data-db-0", snapshot: "data-db-0-abc" }],
@@ -183,17 +179,7 @@ describe("ScaleDown on informers that have not seen its scales yet", () => {
     seedWorkload(api, "StatefulSet", "db", 3);
     seedWorkload(api, "Deployment", "web", 2);
     const up = seedUpgrade(api);
-    const world = frozenWorld(api);
-    const deps = {
-      ...testStepDeps<UpgradeRequest>(api),
-      world,
-      client: echoingClient(
-        api,
-        world.echoes,
-        (ref) => World.echoKey(ref),
-        (key) => world.informed(key),
-      ),
-    };
+    const { world, deps } = echoingDeps(api);
     const ctx = stepContext(up, {
       plan: planWith({
         workloads: [
