@@ -449,18 +449,19 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
         objects: objectsIn,
       });
       ready = holder ? operationReady(holder) : result.ready;
-      const versionSource = versionSourceOf({
-        app: parsed.data,
-        refs,
-        referencesAllowed: result.ready.reason !== ConditionReason.ReferenceDenied,
-        kustomization: kustomization.object,
-        helmRelease: helmRelease?.object,
-      });
       // While the app's own request holds it, the version stays as it was: the request records
       // the version it brought (Finish) and its outcome Event says so, and the first pass after
       // it reads the version again.
-      if (holder) version = undefined;
-      else if (versionSource.from === "known") {
+      const versionSource = holder
+        ? undefined
+        : versionSourceOf({
+            app: parsed.data,
+            refs,
+            referencesAllowed: result.ready.reason !== ConditionReason.ReferenceDenied,
+            kustomization: kustomization.object,
+            helmRelease: helmRelease?.object,
+          });
+      if (versionSource?.from === "known") {
         version = versionSource.reading;
         if (versionSource.check && kustomization.object) {
           // A HelmRelease app's version is its HelmRelease's; its Git settings are still
@@ -476,7 +477,7 @@ export function buildManagedAppModule(deps: ManagedAppDeps): ControllerModule {
           }
           versionRequeueMs = checked.requeueAfterMs;
         }
-      } else if (kustomization.object) {
+      } else if (versionSource && kustomization.object) {
         const cached = gitVersions.lookup(
           key,
           parsed.data,

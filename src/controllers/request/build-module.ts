@@ -25,7 +25,7 @@ import { CommitAncestry } from "./commit-ancestry.ts";
 import { timeoutsFromApp } from "./deadlines.ts";
 import type { RequestDeps } from "./deps.ts";
 import { openRepo } from "./git-access.ts";
-import { LockVersions, releaseLock } from "./lock.ts";
+import { LockVersions } from "./lock.ts";
 import { OwnVersions } from "../../runtime/own-versions.ts";
 import { ProgressWrites } from "./progress-writes.ts";
 import {
@@ -35,7 +35,7 @@ import {
   type RequestObject,
   type StepContext,
 } from "./runner.ts";
-import { namespaceOf, type StepDeps } from "./step-deps.ts";
+import { namespaceOf, releaseAppLock, type StepDeps } from "./step-deps.ts";
 import type { StepDef, StepName } from "./step-table.ts";
 import { judgeRequest, shardLabelPatch } from "./shard.ts";
 import { wireWakeups, World } from "./world.ts";
@@ -250,14 +250,7 @@ export function buildRequestModule<R extends RequestObject<unknown>, N extends S
     timeoutMs: timeoutsFromApp(appOf),
     release: async (ctx) => {
       const app = appOf(ctx);
-      if (app)
-        await releaseLock(
-          client,
-          namespaceOf(ctx),
-          app.metadata.uid ?? "",
-          stepDeps.me(ctx),
-          stepDeps.locks,
-        );
+      if (app) await releaseAppLock(stepDeps, ctx, app);
     },
     labelsOf: (request) => {
       const app = rawAppName(request);

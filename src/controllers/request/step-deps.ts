@@ -7,8 +7,8 @@ import type { EventRecorder, EventRegarding } from "../../runtime/events.ts";
 import type { CommitAncestry } from "./commit-ancestry.ts";
 import type { RequestDeps } from "./deps.ts";
 import type { GitAccessDeps, OpenedRepo } from "./git-access.ts";
-import type { Holder, LockVersions } from "./lock.ts";
-import type { StepContext } from "./runner.ts";
+import { releaseLock, type Holder, type LockVersions } from "./lock.ts";
+import type { RequestObject, StepContext } from "./runner.ts";
 import type { World } from "./world.ts";
 
 export interface GitAuthor {
@@ -46,6 +46,21 @@ export function namespaceOf(
   ctx: StepContext<{ readonly metadata: { readonly namespace?: string | undefined } }>,
 ): string {
   return ctx.request.metadata.namespace ?? "";
+}
+
+/** Lets go of the app's lock if the request holds it; no read when this process took it. */
+export function releaseAppLock<R extends RequestObject<unknown>>(
+  deps: Pick<StepDeps<R>, "client" | "me" | "locks">,
+  ctx: StepContext<R>,
+  app: Pick<ManagedApp, "metadata">,
+): Promise<void> {
+  return releaseLock(
+    deps.client,
+    namespaceOf(ctx),
+    app.metadata.uid ?? "",
+    deps.me(ctx),
+    deps.locks,
+  );
 }
 
 /** The plan every step after Plan runs on; its absence is a bug the runner retries, not input. */

@@ -30,6 +30,8 @@ export class World {
   readonly snapshots: Informer;
   /** The answers to our own writes (write-echoes.ts), while the informers lag behind them. */
   readonly echoes = new WriteEchoes();
+  /** The informers of the kinds whose writes are echoed, by kind. */
+  readonly #echoedByKind: Readonly<Record<string, Informer>>;
 
   constructor(factory: InformerFactory) {
     this.apps = factory.for(API_VERSION, Kind.ManagedApp);
@@ -46,8 +48,16 @@ export class World {
     this.snapshots = factory.for(SNAPSHOT_API, "VolumeSnapshot");
     // Whatever the informers announce about an object we wrote ends its echo, unless it is a
     // version from before our write.
-    for (const informer of Object.values(this.#echoedInformers()))
-      informer?.onChange((event) =>
+    this.#echoedByKind = {
+      Kustomization: this.kustomizations,
+      HelmRelease: this.helmReleases,
+      GitRepository: this.gitRepositories,
+      VolumeSnapshot: this.snapshots,
+      Deployment: this.deployments,
+      StatefulSet: this.statefulSets,
+    };
+    for (const informer of Object.values(this.#echoedByKind))
+      informer.onChange((event) =>
         this.echoes.seen(
           `${informer.kind}/${event.key}`,
           event.type === "deleted" ? undefined : event.object.metadata.resourceVersion,
@@ -112,7 +122,7 @@ export class World {
   /** The informer's own copy of an object, by the echo key ("Kind/namespace/name"). */
   informed(key: string): KubeObject | undefined {
     const [kind = "", namespace = "", name = ""] = key.split("/");
-    return this.#echoedInformers()[kind]?.get(`${namespace}/${name}`);
+    return this.#echoedByKind[kind]?.get(`${namespace}/${name}`);
   }
 
   /** The key the objects above are remembered by after our writes; undefined for other kinds. */
@@ -128,17 +138,6 @@ export class World {
 
   #echoed(key: string): KubeObject | undefined {
     return this.echoes.current(key, this.informed(key));
-  }
-
-  #echoedInformers(): Readonly<Record<string, Informer | undefined>> {
-    return {
-      Kustomization: this.kustomizations,
-      HelmRelease: this.helmReleases,
-      GitRepository: this.gitRepositories,
-      VolumeSnapshot: this.snapshots,
-      Deployment: this.deployments,
-      StatefulSet: this.statefulSets,
-    };
   }
 
   objectsIn(

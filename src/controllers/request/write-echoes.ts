@@ -18,6 +18,8 @@ const MAX_OBJECTS = 1024;
 
 interface Known {
   readonly latest: KubeObject;
+  /** latest's resourceVersion. */
+  readonly version: string;
   /** Versions known to come before `latest`; empty for an object we created. */
   readonly older: ReadonlySet<string>;
 }
@@ -33,22 +35,17 @@ export class WriteEchoes {
     const rv = answer.metadata.resourceVersion;
     if (rv === undefined) return;
     const before = this.#known.get(key);
+    const prior = before ? [...before.older, before.version] : [];
     const known = older.filter((v): v is string => v !== undefined);
     // Our earlier writes still count when this one followed them without anyone else's between.
-    const versions = new Set(
-      before &&
-        known.some((v) => v === before.latest.metadata.resourceVersion || before.older.has(v))
-        ? [...before.older, before.latest.metadata.resourceVersion ?? ""]
-        : [],
-    );
+    const versions = new Set(known.some((v) => prior.includes(v)) ? prior : []);
     for (const v of known) versions.add(v);
     versions.delete(rv);
-    versions.delete("");
     // The informers drop managedFields; so does this copy.
     const metadata: Record<string, unknown> = { ...answer.metadata };
     delete metadata["managedFields"];
     this.#known.delete(key);
-    this.#known.set(key, { latest: { ...answer, metadata }, older: versions });
+    this.#known.set(key, { latest: { ...answer, metadata }, version: rv, older: versions });
     if (this.#known.size > MAX_OBJECTS) {
       const oldest = this.#known.keys().next().value;
       if (oldest !== undefined) this.#known.delete(oldest);

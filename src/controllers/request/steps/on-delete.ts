@@ -2,9 +2,8 @@
 // replicas back), never Git, and let the app's lock go. Idempotent like the helpers it calls;
 // releasing a lock this request no longer holds is a no-op.
 import { undoFreeze } from "../freeze.ts";
-import { releaseLock } from "../lock.ts";
 import type { RequestObject, StepHandler } from "../runner.ts";
-import { namespaceOf, type StepDeps } from "../step-deps.ts";
+import { releaseAppLock, type StepDeps } from "../step-deps.ts";
 import { suspensionHolder } from "../suspension.ts";
 
 export type OnDeleteDeps<R> = Pick<StepDeps<R>, "client" | "world" | "appOf" | "me" | "locks">;
@@ -15,14 +14,7 @@ export function thawOnDelete<R extends RequestObject<unknown>>(
   return async (ctx) => {
     const undone = await undoFreeze(deps.client, ctx.status(), suspensionHolder(ctx, deps.me(ctx)));
     const app = deps.appOf(ctx);
-    if (app)
-      await releaseLock(
-        deps.client,
-        namespaceOf(ctx),
-        app.metadata.uid ?? "",
-        deps.me(ctx),
-        deps.locks,
-      );
+    if (app) await releaseAppLock(deps, ctx, app);
     return {
       kind: "succeeded",
       message: `deleted while in flight: ${undone}; Git is not reverted`,

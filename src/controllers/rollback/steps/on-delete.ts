@@ -4,12 +4,11 @@
 // Event on the app says what state it is in and how to finish. Idempotent like compensation.
 import type { RollbackRequest } from "../../../api/index.ts";
 import { undoFreeze } from "../../request/freeze.ts";
-import { releaseLock } from "../../request/lock.ts";
 import { suspensionHolder } from "../../request/suspension.ts";
 import { unadoptedHandover } from "../handover.ts";
 import type { StepResult } from "../../request/result.ts";
 import type { StepHandler } from "../../request/runner.ts";
-import { namespaceOf, type StepDeps } from "../../request/step-deps.ts";
+import { releaseAppLock, type StepDeps } from "../../request/step-deps.ts";
 import { thawOnDelete } from "../../request/steps/on-delete.ts";
 import { RESTORE_INCOMPLETE } from "../../../health/frozen-apps.ts";
 import { frozenState, mustStayFrozen, type FrozenStateDeps } from "../frozen-state.ts";
@@ -41,14 +40,7 @@ export function onDeleteStep(deps: OnDeleteDeps): StepHandler<RollbackRequest> {
         "Delete",
         `RollbackRequest ${ctx.request.metadata.name} was deleted in the middle of its restore. ${state}`,
       );
-    if (app)
-      await releaseLock(
-        deps.client,
-        namespaceOf(ctx),
-        app.metadata.uid ?? "",
-        deps.me(ctx),
-        deps.locks,
-      );
+    if (app) await releaseAppLock(deps, ctx, app);
     return {
       kind: "succeeded",
       message: `deleted during the restore; Flux stays suspended. ${state}`,
